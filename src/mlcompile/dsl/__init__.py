@@ -1,0 +1,37 @@
+"""The authoring DSL. It only builds IR and never imports a platform SDK."""
+
+from mlcompile.dsl.artifacts import Artifact, Dataset, Input, Metrics, Model, Output, RegisteredModel
+from mlcompile.dsl.builtins import batch_predict, deploy_model, fail, register_model
+from mlcompile.dsl.control import collect, final, for_each, merge, otherwise, when
+from mlcompile.dsl.options import Resources, Retry, Secret
+from mlcompile.dsl.pipeline import PipelineDefinition, pipeline
+from mlcompile.dsl.step import Command, StepDefinition, container_step, step
+
+__all__ = [
+    "Artifact",
+    "Command",
+    "Dataset",
+    "Input",
+    "Metrics",
+    "Model",
+    "Output",
+    "PipelineDefinition",
+    "RegisteredModel",
+    "Resources",
+    "Retry",
+    "Secret",
+    "StepDefinition",
+    "batch_predict",
+    "collect",
+    "container_step",
+    "deploy_model",
+    "fail",
+    "final",
+    "for_each",
+    "merge",
+    "otherwise",
+    "pipeline",
+    "register_model",
+    "step",
+    "when",
+]

@@ -1,0 +1,182 @@
+"""Portable ML operations every platform maps to its own service.
+
+``register_model`` puts a trained model into the platform's model registry, ``deploy_model``
+serves a registered model at an endpoint, ``batch_predict`` runs a model over a dataset, and
+``fail`` stops the run with a message (for example in the else branch of a quality gate).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlcompile.dsl.location import caller_location
+from mlcompile.dsl.options import Resources, normalize_resources
+from mlcompile.dsl.step import bind_inputs
+from mlcompile.dsl.trace import TaskBuilder, current_trace, to_value
+from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle
+from mlcompile.ir import nodes as ir
+
+APPROVAL_STATUSES = ("Approved", "PendingManualApproval", "Rejected")
+FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow", "custom")
+_MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+def _builtin_task(
+    op: ir.BuiltinOp,
+    config: dict[str, Any],
+    inputs: list[ir.Port],
+    outputs: list[ir.Port],
+    kwargs: dict[str, Any],
+    resources: Resources | None = None,
+    description: str = "",
+) -> TaskHandle:
+    trace = current_trace()
+    call_site = caller_location()
+    component = ir.Component(
+        name=op,
+        kind="builtin",
+        description=description,
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        location=trace.ir_location(call_site),
+        builtin=ir.Builtin(op=op, config=config),
+    )
+    key = ("builtin", op, ir.Builtin(op=op, config=config).model_dump_json(), tuple(inputs))
+    name = trace.register_component(key, lambda: component)
+    task_name = trace.unique_task_name(op)
+    options = ir.StepOptions(
+        resources=normalize_resources(resources, trace.sink, trace.location(call_site), task_name)
+    )
+    values = bind_inputs(trace.components[name], (), kwargs, trace, call_site)
+    builder = TaskBuilder(task_name, name, values, options, call_site)
+    return trace.add_task(builder, {p.name: p.type for p in outputs})
+
+
+def _check_name(kind: str, value: object, pattern: re.Pattern[str], example: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise DslUsageError(
+            "MLC119",
+            f"{kind} {value!r} is not a valid name",
+            f"use lowercase letters, digits and hyphens, starting with a letter, e.g. {example!r}",
+        )
+    return value
+
+
+def register_model(
+    model: Any,
+    *,
+    name: str,
+    framework: str = "sklearn",
+    framework_version: str | None = None,
+    approval: str | ParamHandle = "PendingManualApproval",
+    metrics: Any = None,
+    description: str = "",
+    serving_image: str | None = None,
+) -> TaskHandle:
+    """Register ``model`` as a new version of ``name`` in the platform's model registry.
+
+    ``approval`` is Approved, PendingManualApproval or Rejected, or a str pipeline parameter.
+    Returns a task whose ``registered_model`` output can be deployed.
+    """
+    _check_name("model name", name, _MODEL_NAME, "churn")
+    if framework not in FRAMEWORKS:
+        raise DslUsageError(
+            "MLC117",
+            f"register_model framework {framework!r} is not supported",
+            f"use one of {', '.join(FRAMEWORKS)} (custom needs serving_image=...)",
+        )
+    if framework == "custom" and not serving_image:
+        raise DslUsageError("MLC117", "register_model(framework='custom') needs serving_image", "give the image that serves the model")
+    if isinstance(approval, str) and approval not in APPROVAL_STATUSES:
+        raise DslUsageError(
+            "MLC117",
+            f"approval status {approval!r} is not one the registries know",
+            f"use one of {', '.join(APPROVAL_STATUSES)}, or a str pipeline parameter",
+        )
+    inputs = [
+        ir.Port(name="model", type="Model"),
+        ir.Port(name="approval", type="str", default="PendingManualApproval", has_default=True),
+    ]
+    kwargs: dict[str, Any] = {"model": model, "approval": approval}
+    if metrics is not None:
+        inputs.append(ir.Port(name="metrics", type="Metrics"))
+        kwargs["metrics"] = metrics
+    config = {
+        "model_name": name,
+        "framework": framework,
+        "framework_version": framework_version,
+        "description": description,
+        "serving_image": serving_image,
+    }
+    return _builtin_task(
+        "register_model",
+        config,
+        inputs,
+        [ir.Port(name="registered_model", type="RegisteredModel")],
+        kwargs,
+        description=f"Register a version of model {name!r}",
+    )
+
+
+def deploy_model(
+    model: Any,
+    *,
+    endpoint: str,
+    resources: Resources | None = None,
+    min_replicas: int = 1,
+    max_replicas: int = 1,
+) -> TaskHandle:
+    """Serve a registered model at ``endpoint`` (created, or updated when it exists)."""
+    _check_name("endpoint name", endpoint, _MODEL_NAME, "churn")
+    if not (isinstance(min_replicas, int) and isinstance(max_replicas, int) and 1 <= min_replicas <= max_replicas):
+        raise DslUsageError(
+            "MLC117",
+            f"deploy_model replicas {min_replicas}..{max_replicas} are not a valid range",
+            "give 1 <= min_replicas <= max_replicas",
+        )
+    return _builtin_task(
+        "deploy_model",
+        {"endpoint": endpoint, "min_replicas": min_replicas, "max_replicas": max_replicas},
+        [ir.Port(name="model", type="RegisteredModel")],
+        [ir.Port(name="endpoint", type="Artifact")],
+        {"model": model},
+        resources,
+        description=f"Deploy to endpoint {endpoint!r}",
+    )
+
+
+def batch_predict(
+    model: Any, data: Any, *, resources: Resources | None = None, content_type: str = "text/csv"
+) -> TaskHandle:
+    """Run ``model`` (trained or registered) over ``data``; the task's ``predictions`` output
+    holds one prediction per input row."""
+    if content_type not in ("text/csv", "application/jsonlines"):
+        raise DslUsageError(
+            "MLC117",
+            f"batch_predict content_type {content_type!r} is not supported",
+            "use text/csv or application/jsonlines",
+        )
+    return _builtin_task(
+        "batch_predict",
+        {"content_type": content_type},
+        [ir.Port(name="model", type="Model"), ir.Port(name="data", type="Dataset")],
+        [ir.Port(name="predictions", type="Dataset")],
+        {"model": model, "data": data},
+        resources,
+        description="Batch predictions",
+    )
+
+
+def fail(message: str) -> TaskHandle:
+    """Fail the run with ``message``; an f-string may include parameters and step outputs."""
+    if not isinstance(message, str):
+        to_value(message)  # raises the usual diagnostic for handles of the wrong kind
+    return _builtin_task(
+        "fail",
+        {},
+        [ir.Port(name="message", type="str")],
+        [],
+        {"message": message},
+        description="Fail the run",
+    )

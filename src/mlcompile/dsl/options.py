@@ -1,0 +1,358 @@
+"""Step options as the user writes them, and their normalisation into IR with diagnostics.
+
+Quantities ("500m", "4Gi") and durations ("90s", "1h30m") are parsed here once, so every
+platform reads numbers (cores, bytes, seconds) and no emitter parses user strings again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlcompile.errors import DiagnosticSink, SourceLocation, did_you_mean
+from mlcompile.ir import nodes as ir
+
+if TYPE_CHECKING:
+    from mlcompile.dsl.values import ParamHandle
+
+#: Platforms that accept ``platform_options``; third-party platforms extend it on registration.
+KNOWN_PLATFORMS: set[str] = {"kubeflow", "sagemaker", "vertex"}
+
+_SECRET_LIKE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_?KEY|CREDENTIAL)", re.I)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What a step needs: ``cpu`` in cores (2, 0.5 or "500m"), ``memory`` and ``disk`` as
+    Kubernetes quantities ("4Gi", "512Mi", "8G") or bytes, and a GPU count and type."""
+
+    cpu: float | int | str | None = None
+    memory: str | int | None = None
+    gpu: int = 0
+    gpu_type: str | None = None
+    disk: str | int | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Retry a failed step ``count`` times, waiting ``backoff`` and growing it by ``factor``."""
+
+    count: int
+    backoff: str | int | None = None
+    factor: float | None = None
+    max_backoff: str | int | None = None
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret by reference. ``name`` is its name in the platform's secret store (a literal or a
+    pipeline parameter); the step sees its value in the environment variable ``env``."""
+
+    name: str | ParamHandle
+    env: str | None = None
+    key: str | None = None
+
+
+_MEMORY_UNITS = {
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_cpu(value: float | int | str) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value > 0 else None
+    text = value.strip()
+    if text.endswith("m") and text[:-1].isdigit():
+        cores = int(text[:-1]) / 1000
+        return cores if cores > 0 else None
+    try:
+        cores = float(text)
+    except ValueError:
+        return None
+    return cores if cores > 0 else None
+
+
+def parse_bytes(value: str | int) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    match = _QUANTITY.match(value.strip())
+    if not match:
+        return None
+    number = float(match.group(1)) * _MEMORY_UNITS[match.group(2) or ""]
+    return int(number) if number >= 1 else None
+
+
+def parse_duration(value: str | int) -> int | None:
+    """Seconds from 90, "90s", "5m", "1h30m"; None when it is not a positive duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    match = _DURATION.match(value.strip())
+    if not match or not any(match.groups()):
+        return None
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    return total if total > 0 else None
+
+
+def normalize_resources(
+    res: Resources | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> ir.Resources:
+    if res is None:
+        return ir.Resources()
+    if not isinstance(res, Resources):
+        sink.error(
+            "MLC201",
+            f"step {step!r}: resources must be a Resources(...), not {type(res).__name__}",
+            loc,
+            'write resources=Resources(cpu=2, memory="4Gi")',
+            step=step,
+        )
+        return ir.Resources()
+    cpu = parse_cpu(res.cpu) if res.cpu is not None else None
+    if res.cpu is not None and cpu is None:
+        sink.error(
+            "MLC201",
+            f"step {step!r}: cpu={res.cpu!r} is not a CPU quantity",
+            loc,
+            'give cores as a positive number (2, 0.5) or millicores ("500m")',
+            step=step,
+        )
+    memory = _bytes_field(res.memory, "memory", sink, loc, step)
+    disk = _bytes_field(res.disk, "disk", sink, loc, step)
+    if not isinstance(res.gpu, int) or isinstance(res.gpu, bool) or res.gpu < 0:
+        sink.error(
+            "MLC201",
+            f"step {step!r}: gpu={res.gpu!r} is not a GPU count",
+            loc,
+            "give a whole number of GPUs (0, 1, 4) and the model in gpu_type",
+            step=step,
+        )
+        gpu = 0
+    else:
+        gpu = res.gpu
+    if res.gpu_type is not None and gpu == 0:
+        sink.error(
+            "MLC201",
+            f"step {step!r}: gpu_type={res.gpu_type!r} is set but gpu is 0",
+            loc,
+            "set gpu=1 (or more) with gpu_type, or drop gpu_type",
+            step=step,
+        )
+    return ir.Resources(
+        cpu=cpu, memory_bytes=memory, gpu=gpu, gpu_type=res.gpu_type, disk_bytes=disk
+    )
+
+
+def _bytes_field(
+    value: str | int | None, field: str, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> int | None:
+    if value is None:
+        return None
+    parsed = parse_bytes(value)
+    if parsed is None:
+        sink.error(
+            "MLC201",
+            f"step {step!r}: {field}={value!r} is not a quantity of bytes",
+            loc,
+            'use a Kubernetes quantity such as "512Mi", "4Gi" or "8G"',
+            step=step,
+        )
+    return parsed
+
+
+def normalize_retry(
+    retries: int | Retry | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> ir.Retry:
+    if retries is None:
+        return ir.Retry()
+    if isinstance(retries, int) and not isinstance(retries, bool):
+        retries = Retry(count=retries)
+    if not isinstance(retries, Retry) or not isinstance(retries.count, int) or retries.count < 0:
+        sink.error(
+            "MLC203",
+            f"step {step!r}: retries={retries!r} is not a retry policy",
+            loc,
+            'write retries=2 or retries=Retry(count=3, backoff="30s", factor=2)',
+            step=step,
+        )
+        return ir.Retry()
+    backoff = _duration_field(retries.backoff, "backoff", sink, loc, step)
+    max_backoff = _duration_field(retries.max_backoff, "max_backoff", sink, loc, step)
+    if retries.factor is not None and not (
+        isinstance(retries.factor, int | float) and retries.factor >= 1
+    ):
+        sink.error(
+            "MLC203",
+            f"step {step!r}: backoff factor {retries.factor!r} must be a number >= 1",
+            loc,
+            "use factor=2 to double the wait after each failure",
+            step=step,
+        )
+    return ir.Retry(
+        count=retries.count,
+        backoff_seconds=backoff,
+        backoff_factor=float(retries.factor) if retries.factor is not None else None,
+        max_backoff_seconds=max_backoff,
+    )
+
+
+def _duration_field(
+    value: str | int | None, field: str, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> int | None:
+    if value is None:
+        return None
+    seconds = parse_duration(value)
+    if seconds is None:
+        sink.error(
+            "MLC204",
+            f"step {step!r}: {field}={value!r} is not a duration",
+            loc,
+            'give seconds (90) or a duration such as "90s", "5m" or "1h30m"',
+            step=step,
+        )
+    return seconds
+
+
+def normalize_timeout(
+    value: str | int | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> int | None:
+    return _duration_field(value, "timeout", sink, loc, step)
+
+
+def normalize_env(
+    env: dict[str, Any] | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in (env or {}).items():
+        if not isinstance(key, str) or not _ENV_NAME.match(key):
+            sink.error(
+                "MLC207",
+                f"step {step!r}: {key!r} is not an environment variable name",
+                loc,
+                "use letters, digits and underscores, not starting with a digit",
+                step=step,
+            )
+            continue
+        if isinstance(value, Secret):
+            sink.error(
+                "MLC207",
+                f"step {step!r}: env[{key!r}] holds a Secret",
+                loc,
+                f'declare it in secrets=[Secret({value.name!r}, env="{key}")] instead',
+                step=step,
+            )
+            continue
+        if _SECRET_LIKE.search(key):
+            sink.error(
+                "MLC202",
+                f"step {step!r}: env[{key!r}] looks like a credential but is a literal value",
+                loc,
+                f'store it in the secret store and write secrets=[Secret("<name>", env="{key}")];'
+                " literal values end up in specs and logs",
+                step=step,
+            )
+            continue
+        out[key] = str(value)
+    return out
+
+
+def normalize_secrets(
+    secrets: Any, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> tuple[ir.SecretRef, ...]:
+    from mlcompile.dsl.values import ParamHandle
+
+    refs: list[ir.SecretRef] = []
+    for secret in secrets or ():
+        if not isinstance(secret, Secret):
+            shown = "a literal value" if isinstance(secret, str) else type(secret).__name__
+            sink.error(
+                "MLC202",
+                f"step {step!r}: secrets holds {shown} where a Secret reference belongs",
+                loc,
+                'write Secret("name-in-the-secret-store"); never put a secret value in code',
+                step=step,
+            )
+            continue
+        name: ir.Literal | ir.ParamRef
+        if isinstance(secret.name, ParamHandle):
+            if secret.name.type != "str":
+                sink.error(
+                    "MLC207",
+                    f"step {step!r}: secret name parameter {secret.name.name!r} is "
+                    f"{secret.name.type}, not str",
+                    loc,
+                    "declare the pipeline parameter that names the secret as str",
+                    step=step,
+                )
+            name = ir.ParamRef(name=secret.name.name)
+            default_env = None
+        elif isinstance(secret.name, str) and secret.name:
+            name = ir.Literal(value=secret.name)
+            default_env = re.sub(r"[^A-Za-z0-9]", "_", secret.name).upper()
+        else:
+            sink.error(
+                "MLC207",
+                f"step {step!r}: Secret name {secret.name!r} is neither a string nor a parameter",
+                loc,
+                'write Secret("warehouse-token") or Secret(name=<str pipeline parameter>, env="X")',
+                step=step,
+            )
+            continue
+        env = secret.env or default_env
+        if env is None or not _ENV_NAME.match(env):
+            sink.error(
+                "MLC207",
+                f"step {step!r}: secret needs an environment variable name, got {env!r}",
+                loc,
+                'give env="WAREHOUSE_TOKEN" (required when the name is a pipeline parameter)',
+                step=step,
+            )
+            continue
+        refs.append(ir.SecretRef(name=name, env=env, key=secret.key))
+    return tuple(refs)
+
+
+def normalize_platform_options(
+    options: dict[str, Any] | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for platform, value in (options or {}).items():
+        if platform not in KNOWN_PLATFORMS:
+            sink.error(
+                "MLC205",
+                f"step {step!r}: platform_options names unknown platform {platform!r}."
+                + did_you_mean(platform, KNOWN_PLATFORMS),
+                loc,
+                f"known platforms: {', '.join(sorted(KNOWN_PLATFORMS))}",
+                step=step,
+            )
+            continue
+        if not isinstance(value, dict):
+            sink.error(
+                "MLC205",
+                f"step {step!r}: platform_options[{platform!r}] must be a dict",
+                loc,
+                'write platform_options={"sagemaker": {"instance_type": "ml.m5.xlarge"}}',
+                step=step,
+            )
+            continue
+        out[platform] = value
+    return out

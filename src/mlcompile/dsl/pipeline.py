@@ -1,0 +1,278 @@
+"""``@pipeline``: a Python function whose body wires steps together.
+
+Decorating only records the function. :meth:`PipelineDefinition.build` traces it into IR and
+validates the result, reporting every problem at once; called inside another pipeline, a
+pipeline becomes a nested step with its own parameters and outputs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from mlcompile.dsl.location import _DSL_DIR, RawLocation, caller_location, project_root
+from mlcompile.dsl.step import annotation_type, bind_inputs
+from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, enter_trace, exit_trace
+from mlcompile.dsl.values import DslUsageError, OneOfHandle, ParamHandle, TaskHandle, ValueHandle
+from mlcompile.errors import DiagnosticSink, ValidationError
+from mlcompile.ir import nodes as ir
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+
+
+class PipelineDefinition(Generic[P, R]):
+    """A decorated pipeline function; ``build()`` gives its validated IR."""
+
+    def __init__(
+        self,
+        func: Callable[P, R],
+        name: str | None,
+        description: str | None,
+        schedule: str | None,
+        timezone: str,
+        location: RawLocation,
+    ) -> None:
+        self.func = func
+        self.name = name or func.__name__
+        self.description = description if description is not None else inspect.cleandoc(func.__doc__ or "")
+        self.schedule = schedule
+        self.timezone = timezone
+        self.location = location
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+        self.__wrapped__ = func
+
+    def __repr__(self) -> str:
+        return f"<pipeline {self.name}>"
+
+    def build(self, root: Path | None = None) -> ir.Pipeline:
+        """Trace and validate; raises :class:`ValidationError` with every problem found."""
+        from mlcompile.ir.validate import validate
+
+        sink = DiagnosticSink()
+        pipeline = self.trace(root or project_root(self.location.path), sink)
+        validate(pipeline, sink)
+        sink.raise_if_errors(ValidationError)
+        return pipeline
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        trace = active_trace()
+        if trace is None:
+            raise TypeError(
+                f"pipeline {self.name!r} cannot be called directly; run it with "
+                "`mlcompile run FILE` or call it inside another @pipeline"
+            )
+        return self._add_nested(trace, args, kwargs)  # type: ignore[return-value]
+
+    # ----- tracing -------------------------------------------------------------------------
+
+    def trace(self, root: Path, sink: DiagnosticSink) -> ir.Pipeline:
+        trace = Trace(root, sink)
+        where = trace.location(self.location)
+        params = self._parameters(trace)
+        handles = {p.name: ParamHandle(p.name, p.type) for p in params}
+        token = enter_trace(trace)
+        result: Any = None
+        try:
+            result = self.func(**handles)  # type: ignore[arg-type]
+        except DslUsageError as err:
+            trace.error(err.code, err.message, _user_frame(err.__traceback__) or self.location, err.hint)
+        except Exception as exc:
+            trace.error(
+                "MLC117",
+                f"pipeline {self.name!r} raised {type(exc).__name__} while it was built: {exc}",
+                _user_frame(exc.__traceback__) or self.location,
+                "a pipeline function only wires steps; move computation into a @step",
+            )
+        finally:
+            exit_trace(token)
+        outputs = self._outputs(result, trace)
+        if not _NAME.match(self.name):
+            trace.error(
+                "MLC119",
+                f"pipeline name {self.name!r} is not valid",
+                self.location,
+                "use lowercase letters, digits, '-' and '_', starting with a letter",
+            )
+        schedule = None
+        if self.schedule is not None:
+            problem = cron_problem(self.schedule)
+            if problem:
+                sink.error("MLC107", f"pipeline {self.name!r}: schedule {self.schedule!r} is not a cron expression: {problem}", where, 'use five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *"')
+            else:
+                schedule = ir.Schedule(cron=self.schedule, timezone=self.timezone)
+        return ir.Pipeline(
+            name=self.name,
+            description=self.description,
+            parameters=tuple(params),
+            outputs=tuple(outputs),
+            schedule=schedule,
+            components=dict(sorted(trace.components.items())),
+            body=trace.freeze_body(trace.body),
+            final=trace.freeze_task(trace.final) if trace.final else None,
+            sources=dict(sorted(trace.sources.items())),
+            location=trace.ir_location(self.location),
+        )
+
+    def _parameters(self, trace: Trace) -> list[ir.Port]:
+        try:
+            hints = typing.get_type_hints(self.func)
+        except Exception:
+            hints = {}
+        params: list[ir.Port] = []
+        for param in inspect.signature(self.func).parameters.values():
+            typed = annotation_type(hints.get(param.name))
+            if typed is None or typed[1] is not None:
+                trace.error(
+                    "MLC108",
+                    f"pipeline {self.name!r}: parameter {param.name!r} needs a type annotation "
+                    f"of int, float, str, bool, list or dict",
+                    self.location,
+                    f"write {param.name}: float = 0.8",
+                )
+                continue
+            has_default = param.default is not inspect.Parameter.empty
+            params.append(
+                ir.Port(
+                    name=param.name,
+                    type=typed[0],
+                    default=param.default if has_default else None,
+                    has_default=has_default,
+                )
+            )
+        return params
+
+    def _outputs(self, result: Any, trace: Trace) -> list[ir.PipelineOutput]:
+        if result is None:
+            return []
+        items = result.items() if isinstance(result, dict) else [("output", result)]
+        outputs = []
+        for name, value in items:
+            if isinstance(value, TaskHandle):
+                try:
+                    value = value.output
+                except DslUsageError as err:
+                    trace.error("MLC115", f"pipeline output {name!r}: {err.message}", self.location, err.hint)
+                    continue
+            if not isinstance(value, ValueHandle) or not isinstance(name, str):
+                trace.error(
+                    "MLC115",
+                    f"pipeline {self.name!r} returns {type(value).__name__} as output {name!r}",
+                    self.location,
+                    "return a step output, a merge(), or a dict of them by name",
+                )
+                continue
+            outputs.append(ir.PipelineOutput(name=name, type=value.type, source=value.ir_value()))
+        return outputs
+
+    def _add_nested(self, trace: Trace, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TaskHandle:
+        call_site = caller_location()
+
+        def build() -> ir.Component:
+            sub = self.trace(trace.root, trace.sink)
+            trace.sources.update(sub.sources)
+            sub = sub.model_copy(update={"sources": {}})
+            return ir.Component(
+                name=self.name,
+                kind="pipeline",
+                description=sub.description,
+                inputs=sub.parameters,
+                outputs=tuple(ir.Port(name=o.name, type=o.type) for o in sub.outputs),
+                location=sub.location,
+                pipeline=sub,
+            )
+
+        name = trace.register_component(self, build)
+        component = trace.components[name]
+        values = bind_inputs(component, args, kwargs, trace, call_site)
+        builder = TaskBuilder(trace.unique_task_name(self.name), name, values, ir.StepOptions(), call_site)
+        return trace.add_task(builder, {p.name: p.type for p in component.outputs})
+
+
+def _user_frame(tb: TracebackType | None) -> RawLocation | None:
+    found = None
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not filename.startswith(_DSL_DIR + os.sep):
+            found = RawLocation(filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+_CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+_CRON_NAMES = [
+    {},
+    {},
+    {},
+    {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())},
+    {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())},
+]
+_FIELD_NAMES = ["minute", "hour", "day of month", "month", "day of week"]
+
+
+def cron_problem(expr: str) -> str:
+    """'' when ``expr`` is a valid five-field cron expression, else what is wrong."""
+    fields = expr.split()
+    if len(fields) != 5:
+        return f"it has {len(fields)} fields, not 5"
+    for text, (low, high), names, label in zip(fields, _CRON_RANGES, _CRON_NAMES, _FIELD_NAMES, strict=True):
+        for part in text.split(","):
+            base, _, step_text = part.partition("/")
+            if step_text and not (step_text.isdigit() and int(step_text) > 0):
+                return f"{label} step {step_text!r} is not a positive number"
+            if base == "*":
+                continue
+            bounds = base.split("-")
+            if len(bounds) > 2:
+                return f"{label} {part!r} is not a value, range or list"
+            values = []
+            for bound in bounds:
+                value = names.get(bound.upper()) if not bound.isdigit() else int(bound)
+                if value is None or not low <= value <= high:
+                    return f"{label} {bound!r} is outside {low}-{high}"
+                values.append(value)
+            if len(values) == 2 and values[0] > values[1]:
+                return f"{label} range {base!r} runs backwards"
+    return ""
+
+
+@overload
+def pipeline(func: Callable[P, R], /) -> PipelineDefinition[P, R]: ...
+
+
+@overload
+def pipeline(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    schedule: str | None = None,
+    timezone: str = "UTC",
+) -> Callable[[Callable[P, R]], PipelineDefinition[P, R]]: ...
+
+
+def pipeline(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    schedule: str | None = None,
+    timezone: str = "UTC",
+) -> Any:
+    """Make a function a pipeline. Typed parameters with defaults become pipeline parameters;
+    ``schedule`` is a five-field cron expression for recurring runs."""
+    location = caller_location()
+
+    def wrap(f: Callable[..., Any]) -> PipelineDefinition[Any, Any]:
+        return PipelineDefinition(f, name, description, schedule, timezone, location)
+
+    return wrap(func) if func is not None else wrap

@@ -1,0 +1,422 @@
+"""``@step`` and ``@container_step``: a Python function or a container command as a pipeline step.
+
+Decorating records the function and its options; nothing is validated or compiled until a
+pipeline that calls the step is built, so every problem is reported together, at the line
+that caused it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, ParamSpec, TypeVar, get_args, get_origin, overload
+
+from mlcompile.dsl.artifacts import INPUT, OUTPUT, Artifact
+from mlcompile.dsl.location import RawLocation, caller_location
+from mlcompile.dsl.options import (
+    Resources,
+    Retry,
+    normalize_env,
+    normalize_platform_options,
+    normalize_resources,
+    normalize_retry,
+    normalize_secrets,
+    normalize_timeout,
+)
+from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, current_trace, to_value
+from mlcompile.dsl.values import DslUsageError, TaskHandle
+from mlcompile.errors import did_you_mean
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.canonical import sha256_hex
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_SCALARS: dict[Any, str] = {int: "int", float: "float", str: "str", bool: "bool", list: "list", dict: "dict"}
+_OPTION_NAMES = (
+    "image",
+    "packages",
+    "resources",
+    "retries",
+    "cache",
+    "timeout",
+    "env",
+    "secrets",
+    "display_name",
+    "kind",
+    "platform_options",
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a container step runs: ``command`` and ``args`` may hold its inputs and outputs
+    (``data.path``, ``model.path``, a parameter, or f-strings of them)."""
+
+    command: list[Any] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
+
+
+def annotation_type(annotation: Any) -> tuple[str, str | None] | None:
+    """(IR type, direction) for a parameter annotation; direction is 'in'/'out' for artifacts."""
+    if annotation in _SCALARS:
+        return _SCALARS[annotation], None
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        base, *extras = get_args(annotation)
+        if isinstance(base, type) and issubclass(base, Artifact):
+            if INPUT in extras:
+                return base.type_name, "in"
+            if OUTPUT in extras:
+                return base.type_name, "out"
+        if get_origin(base) is list and INPUT in extras:
+            (inner,) = get_args(base) or (None,)
+            if isinstance(inner, type) and issubclass(inner, Artifact):
+                return f"list[{inner.type_name}]", "in"
+        return None
+    if origin in (list, dict):
+        return _SCALARS[origin], None
+    return None
+
+
+def _options_from_kwargs(
+    kwargs: dict[str, Any], trace: Trace, loc: RawLocation, step: str, base: ir.StepOptions
+) -> ir.StepOptions:
+    """Normalise decorator or per-call options onto ``base``; unknown names are diagnosed."""
+    sink, where = trace.sink, trace.location(loc)
+    update: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key == "image":
+            update["image"] = value
+        elif key == "packages":
+            update["packages"] = tuple(value or ())
+        elif key == "resources":
+            update["resources"] = normalize_resources(value, sink, where, step)
+        elif key == "retries":
+            update["retry"] = normalize_retry(value, sink, where, step)
+        elif key == "cache":
+            update["cache"] = bool(value)
+        elif key == "timeout":
+            update["timeout_seconds"] = normalize_timeout(value, sink, where, step)
+        elif key == "env":
+            update["env"] = normalize_env(value, sink, where, step)
+        elif key == "secrets":
+            update["secrets"] = normalize_secrets(value, sink, where, step)
+        elif key == "display_name":
+            update["display_name"] = value
+        elif key == "kind":
+            if value not in ("processing", "training"):
+                sink.error(
+                    "MLC207",
+                    f"step {step!r}: kind={value!r} is not a step kind",
+                    where,
+                    'use kind="processing" (the default) or kind="training"',
+                    step=step,
+                )
+            else:
+                update["role"] = value
+        elif key == "platform_options":
+            update["platform_options"] = normalize_platform_options(value, sink, where, step)
+        else:
+            sink.error(
+                "MLC207",
+                f"step {step!r}: unknown option {key!r}." + did_you_mean(key, _OPTION_NAMES),
+                where,
+                f"step options are: {', '.join(_OPTION_NAMES)}",
+                step=step,
+            )
+    return base.model_copy(update=update)
+
+
+def merge_options(
+    base: ir.StepOptions, overrides: dict[str, Any], trace: Trace, loc: RawLocation, step: str
+) -> ir.StepOptions:
+    return _options_from_kwargs(overrides, trace, loc, step, base)
+
+
+class StepDefinition(Generic[P, R]):
+    """A decorated step. Called inside a pipeline it adds a task; called anywhere else it runs
+    the plain function, so steps stay unit-testable."""
+
+    def __init__(
+        self,
+        func: Callable[P, R],
+        options: dict[str, Any],
+        location: RawLocation,
+        container: bool = False,
+    ) -> None:
+        self.func = func
+        self.name: str = options.pop("name", None) or func.__name__
+        self.options = options
+        self.location = location
+        self.is_container = container
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+        self.__wrapped__ = func
+
+    def __repr__(self) -> str:
+        return f"<step {self.name}>"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        trace = active_trace()
+        if trace is None:
+            return self.func(*args, **kwargs)
+        return self._add_task(trace, args, kwargs)  # type: ignore[return-value]
+
+    # ----- interface -----------------------------------------------------------------------
+
+    def interface(self, trace: Trace) -> tuple[list[ir.Port], list[ir.Port]]:
+        """Typed inputs and outputs from the signature; bad annotations are diagnosed."""
+        loc = self.location
+        try:
+            hints = typing.get_type_hints(self.func, include_extras=True)
+        except Exception as exc:  # a NameError in a string annotation, for example
+            trace.error(
+                "MLC108",
+                f"step {self.name!r}: its annotations cannot be resolved ({exc})",
+                loc,
+                "import every type used in the signature at module level",
+                step=self.name,
+            )
+            hints = {}
+        inputs: list[ir.Port] = []
+        outputs: list[ir.Port] = []
+        for param in inspect.signature(self.func).parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                trace.error(
+                    "MLC108",
+                    f"step {self.name!r}: *{param.name} is not allowed in a step signature",
+                    loc,
+                    "declare every input as a named, typed parameter",
+                    step=self.name,
+                )
+                continue
+            typed = annotation_type(hints.get(param.name))
+            if typed is None:
+                trace.error(
+                    "MLC108",
+                    f"step {self.name!r}: parameter {param.name!r} has no supported type "
+                    f"annotation ({hints.get(param.name, 'none')!r})",
+                    loc,
+                    "annotate it as int, float, str, bool, list, dict, Input[Dataset] or Output[Model]",
+                    step=self.name,
+                )
+                continue
+            type_name, direction = typed
+            if direction == "out":
+                outputs.append(ir.Port(name=param.name, type=type_name))
+                continue
+            has_default = param.default is not inspect.Parameter.empty
+            inputs.append(
+                ir.Port(
+                    name=param.name,
+                    type=type_name,
+                    default=param.default if has_default else None,
+                    has_default=has_default,
+                )
+            )
+        outputs.extend(self._return_outputs(hints.get("return", type(None)), trace))
+        return inputs, outputs
+
+    def _return_outputs(self, annotation: Any, trace: Trace) -> list[ir.Port]:
+        if annotation in (None, type(None)) or (self.is_container and annotation is Command):
+            return []
+        typed = annotation_type(annotation)
+        if typed is not None and typed[1] is None:
+            return [ir.Port(name="output", type=typed[0])]
+        fields = getattr(annotation, "__annotations__", None)
+        if isinstance(annotation, type) and issubclass(annotation, tuple) and fields:
+            ports = []
+            for name, field_type in fields.items():
+                typed = annotation_type(field_type)
+                if typed is None or typed[1] is not None:
+                    trace.error(
+                        "MLC108",
+                        f"step {self.name!r}: return field {name!r} is not a parameter type",
+                        self.location,
+                        "return fields are int, float, str, bool, list or dict; write artifacts "
+                        "through Output[...] parameters",
+                        step=self.name,
+                    )
+                    continue
+                ports.append(ir.Port(name=name, type=typed[0]))
+            return ports
+        trace.error(
+            "MLC108",
+            f"step {self.name!r}: return annotation {annotation!r} is not supported",
+            self.location,
+            "return int, float, str, bool, list, dict, a NamedTuple of them, or None",
+            step=self.name,
+        )
+        return []
+
+    def component(self, trace: Trace) -> ir.Component:
+        inputs, outputs = self.interface(trace)
+        base = dict(
+            name=self.name,
+            description=inspect.cleandoc(self.func.__doc__ or ""),
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            location=trace.ir_location(self.location),
+        )
+        if self.is_container:
+            return ir.Component(kind="container", container=self._container_spec(trace, inputs, outputs), **base)  # type: ignore[arg-type]
+        return ir.Component(kind="function", function=self._function_code(trace), **base)  # type: ignore[arg-type]
+
+    def _function_code(self, trace: Trace) -> ir.FunctionCode:
+        if "<locals>" in self.func.__qualname__:
+            trace.error(
+                "MLC207",
+                f"step {self.name!r} is defined inside another function",
+                self.location,
+                "define steps at module level so that the step runtime can import them",
+                step=self.name,
+            )
+        path = Path(inspect.getsourcefile(self.func) or self.location.path).resolve()
+        rel = path.relative_to(trace.root).as_posix() if path.is_relative_to(trace.root) else None
+        if rel is None:
+            # A step from an installed package: the image must have that package.
+            return ir.FunctionCode(file=f"module:{self.func.__module__}", function=self.func.__qualname__, sha256="")
+        if rel not in trace.sources:
+            text = path.read_text(encoding="utf-8")
+            trace.sources[rel] = ir.SourceFile(sha256=sha256_hex(text), text=text)
+        return ir.FunctionCode(file=rel, function=self.func.__qualname__, sha256=trace.sources[rel].sha256)
+
+    def _container_spec(
+        self, trace: Trace, inputs: list[ir.Port], outputs: list[ir.Port]
+    ) -> ir.ContainerSpec:
+        from mlcompile.dsl.container import trace_container
+
+        image = self.options.get("image")
+        return trace_container(self, trace, image, inputs, outputs)
+
+    # ----- calls ---------------------------------------------------------------------------
+
+    def _add_task(self, trace: Trace, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TaskHandle:
+        call_site = caller_location()
+        component_name = trace.register_component(self, lambda: self.component(trace))
+        component = trace.components[component_name]
+        options = _options_from_kwargs(
+            self.options, trace, self.location, self.name, ir.StepOptions()
+        )
+        inputs = bind_inputs(component, args, kwargs, trace, call_site)
+        builder = TaskBuilder(
+            name=trace.unique_task_name(self.name),
+            component=component_name,
+            inputs=inputs,
+            options=options,
+            location=call_site,
+        )
+        return trace.add_task(builder, {p.name: p.type for p in component.outputs})
+
+
+def bind_inputs(
+    component: ir.Component,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    trace: Trace,
+    call_site: RawLocation,
+) -> dict[str, ir.Value]:
+    """Match a call's arguments to the component's inputs; every mismatch is diagnosed."""
+    names = [p.name for p in component.inputs]
+    bound: dict[str, Any] = {}
+    if len(args) > len(names):
+        trace.error(
+            "MLC101",
+            f"step {component.name!r} takes {len(names)} inputs but {len(args)} were given",
+            call_site,
+            "pass inputs by name: step(data=..., n_estimators=...)",
+            step=component.name,
+        )
+    bound.update(zip(names, args, strict=False))
+    for key, value in kwargs.items():
+        if key not in names:
+            trace.error(
+                "MLC101",
+                f"step {component.name!r} has no input {key!r}." + did_you_mean(key, names),
+                call_site,
+                f"its inputs are: {', '.join(names) or 'none'}",
+                step=component.name,
+            )
+            continue
+        if key in bound:
+            trace.error(
+                "MLC101",
+                f"step {component.name!r}: input {key!r} is given twice",
+                call_site,
+                "give each input once",
+                step=component.name,
+            )
+        bound[key] = value
+    values: dict[str, ir.Value] = {}
+    for port in component.inputs:
+        if port.name not in bound:
+            if not port.has_default:
+                trace.error(
+                    "MLC102",
+                    f"step {component.name!r}: required input {port.name!r} ({port.type}) is not given",
+                    call_site,
+                    f"pass {port.name}=... or give the parameter a default in the step",
+                    step=component.name,
+                )
+            continue
+        try:
+            values[port.name] = to_value(bound[port.name])
+        except DslUsageError as err:
+            trace.error(err.code, f"step {component.name!r}, input {port.name!r}: {err.message}", call_site, err.hint, step=component.name)
+    return values
+
+
+@overload
+def step(func: Callable[P, R], /) -> StepDefinition[P, R]: ...
+
+
+@overload
+def step(
+    *,
+    name: str | None = None,
+    image: str | None = None,
+    packages: list[str] | tuple[str, ...] = (),
+    resources: Resources | None = None,
+    retries: int | Retry = 0,
+    cache: bool = True,
+    timeout: str | int | None = None,
+    env: dict[str, str] | None = None,
+    secrets: list[Any] | tuple[Any, ...] = (),
+    display_name: str | None = None,
+    kind: str = "processing",
+    platform_options: dict[str, dict[str, Any]] | None = None,
+) -> Callable[[Callable[P, R]], StepDefinition[P, R]]: ...
+
+
+def step(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    """Make a Python function a pipeline step.
+
+    Parameters typed int/float/str/bool/list/dict are inputs; ``Input[Dataset]`` reads an
+    artifact and ``Output[Model]`` writes one; the return value (a scalar or a NamedTuple of
+    scalars) becomes output parameters.
+    """
+    location = caller_location()
+
+    def wrap(f: Callable[..., Any]) -> StepDefinition[Any, Any]:
+        return StepDefinition(f, dict(options), location)
+
+    return wrap(func) if func is not None else wrap
+
+
+def container_step(
+    *, image: str, name: str | None = None, **options: Any
+) -> Callable[[Callable[P, Command]], StepDefinition[P, Any]]:
+    """Make a step that runs a container: the function returns the :class:`Command`."""
+    location = caller_location()
+
+    def wrap(f: Callable[P, Command]) -> StepDefinition[P, Any]:
+        return StepDefinition(f, {"image": image, "name": name, **options}, location, container=True)
+
+    return wrap
+
+
+__all__ = ["Command", "StepDefinition", "container_step", "current_trace", "step"]
