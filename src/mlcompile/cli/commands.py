@@ -1,0 +1,127 @@
+"""What each command does; imported only when a command runs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mlcompile.cli import report
+from mlcompile.errors import Diagnostic, ValidationError
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.canonical import canonical_json, content_hash
+from mlcompile.loader import LoadedPipeline, load
+from mlcompile.profiles import Profile, load_profile
+
+
+def _load(spec: str) -> tuple[LoadedPipeline, ir.Pipeline]:
+    loaded = load(spec)
+    report.project_root = loaded.root
+    return loaded, loaded.build()
+
+
+def _step_count(pipeline: ir.Pipeline) -> int:
+    from mlcompile.ir.walk import scoped_tasks
+
+    return sum(1 for _ in scoped_tasks(pipeline))
+
+
+def check(spec: str, targets: list[str], as_json: bool) -> int:
+    from mlcompile import platforms
+    from mlcompile.ir.features import FEATURES, features_used
+
+    _, pipeline = _load(spec)
+    profiles = [load_profile(t)[0] for t in targets]
+    uses = features_used(pipeline)
+    problems: list[Diagnostic] = []
+    support: dict[str, dict[str, dict[str, str]]] = {}
+    for profile in profiles:
+        platform = platforms.get(profile.platform)
+        problems.extend(platform.check(pipeline, profile))
+        support[profile.name] = {
+            use.feature: {"status": s.status, "note": s.note}
+            for use in uses
+            for s in [platforms.support_of(platform, use.feature)]
+        }
+    rows = sorted({use.feature for use in uses}, key=list(FEATURES).index)
+    result = {
+        "ok": not any(d.severity == "error" for d in problems),
+        "pipeline": pipeline.name,
+        "ir_hash": content_hash(pipeline),
+        "steps": _step_count(pipeline),
+        "features": {f: sorted({u.where for u in uses if u.feature == f}) for f in rows},
+        "support": support,
+        "diagnostics": [d.to_json() for d in problems],
+    }
+    if as_json:
+        report.print_json(result)
+    else:
+        _print_check(pipeline, rows, uses, profiles, support)
+        report.print_diagnostics(problems, report.project_root)
+    return 0 if result["ok"] else 2
+
+
+def _print_check(pipeline: ir.Pipeline, rows: list[str], uses: list, profiles: list[Profile], support: dict) -> None:  # type: ignore[type-arg]
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlcompile.ir.features import FEATURES
+
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[bold]{pipeline.name}[/bold]: {_step_count(pipeline)} steps, IR {content_hash(pipeline)[:12]}, valid")
+    table = Table(title="Portability" if profiles else "Features used", title_justify="left")
+    table.add_column("feature")
+    table.add_column("used by")
+    marks = {"mapped": "[green]mapped[/green]", "lowered": "[yellow]lowered[/yellow]", "refused": "[red]refused[/red]"}
+    for profile in profiles:
+        table.add_column(profile.name)
+    for feature in rows:
+        where = sorted({u.where for u in uses if u.feature == feature})
+        shown = ", ".join(where[:3]) + (f" +{len(where) - 3}" if len(where) > 3 else "")
+        table.add_row(FEATURES[feature], shown, *(marks[support[p.name][feature]["status"]] for p in profiles))
+    console.print(table)
+
+
+def print_ir(spec: str) -> int:
+    _, pipeline = _load(spec)
+    sys.stdout.write(canonical_json(pipeline, indent=2) + "\n")
+    return 0
+
+
+def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) -> int:
+    from mlcompile import platforms
+    from mlcompile.build import json_bytes, manifest, write_atomic
+
+    loaded, pipeline = _load(spec)
+    profile, _ = load_profile(target)
+    platform = platforms.get(profile.platform)
+    problems = platform.check(pipeline, profile)
+    if any(d.severity == "error" for d in problems):
+        raise ValidationError(problems)
+    output = platform.compile(pipeline, profile)
+    files = dict(output.files)
+    data = manifest(pipeline, profile, loaded.root, output.spec, files, output.manifest_extra)
+    files["manifest.json"] = json_bytes(data)
+    out_dir = out or Path("build") / profile.name
+    write_atomic(out_dir, files)
+    if as_json:
+        report.print_json({"ok": True, "out": out_dir.as_posix(), "manifest": data})
+    else:
+        report.print_diagnostics(problems, report.project_root)
+        print(f"compiled {pipeline.name} for {profile.name} ({profile.platform}) into {out_dir.as_posix()}/")
+        for rel, sha in data["files"].items():  # type: ignore[attr-defined]
+            print(f"  {rel}  sha256:{sha[:16]}")
+        print(f"  manifest.json  ir_hash:{data['ir_hash'][:16]}")  # type: ignore[index]
+    return 0
+
+
+def print_schema(what: str) -> int:
+    from mlcompile.ir.canonical import canonical_json as dump
+    from mlcompile.profiles import profile_schema
+
+    if what == "profile":
+        sys.stdout.write(dump(profile_schema(), indent=2) + "\n")
+    elif what == "ir":
+        sys.stdout.write(dump(ir.Pipeline.model_json_schema(), indent=2) + "\n")
+    else:
+        raise ValidationError(Diagnostic("MLC117", f"no schema named {what!r}", None, "use `mlcompile schema profile` or `mlcompile schema ir`"))
+    return 0

@@ -1,0 +1,105 @@
+"""``mlcompile``: check, compile, generate infra for, and run ML pipelines.
+
+Exit codes: 0 success, 2 a problem in the user's input (diagnostics printed), 1 an internal
+error or a failed deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mlcompile.errors import MlcompileError, UserError
+
+app = typer.Typer(
+    name="mlcompile",
+    help="Write an ML pipeline once in Python; compile it to Kubeflow, SageMaker and Vertex AI, "
+    "generate its Pulumi stacks, and run it locally.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+PipelineArg = Annotated[str, typer.Argument(help="path/to/file.py or path/to/file.py:function")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+TargetOpt = Annotated[str, typer.Option("--target", "-t", help="A profile in ./targets/ or a YAML path.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")]
+
+
+def _guard(as_json: bool, action: Callable[[], int | None]) -> None:
+    """Run a command; turn our errors into diagnostics and exit codes, never tracebacks."""
+    from mlcompile.cli import report
+
+    try:
+        code = action() or 0
+    except UserError as err:
+        if as_json:
+            report.print_json({"ok": False, "diagnostics": [d.to_json() for d in err.diagnostics]})
+        else:
+            report.print_diagnostics(err.diagnostics, report.project_root)
+        code = 2
+    except MlcompileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        code = err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    except Exception as err:
+        if os.environ.get("MLCOMPILE_DEBUG"):
+            raise
+        print(
+            f"internal error: {type(err).__name__}: {err}\n"
+            "This is a bug in mlcompile. Rerun with MLCOMPILE_DEBUG=1 for the traceback and report it.",
+            file=sys.stderr,
+        )
+        code = 1
+    raise typer.Exit(code)
+
+
+@app.command()
+def check(
+    pipeline: PipelineArg,
+    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Profiles to check against (repeatable).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a pipeline and show, per profile, how each feature it uses is supported."""
+    from mlcompile.cli import commands
+
+    _guard(as_json, lambda: commands.check(pipeline, target or [], as_json))
+
+
+@app.command("ir")
+def ir_command(pipeline: PipelineArg, as_json: JsonOpt = False) -> None:
+    """Print the pipeline's canonical IR JSON."""
+    from mlcompile.cli import commands
+
+    _guard(as_json, lambda: commands.print_ir(pipeline))
+
+
+@app.command("compile")
+def compile_command(pipeline: PipelineArg, target: TargetOpt, out: OutOpt = None, as_json: JsonOpt = False) -> None:
+    """Compile a pipeline into the platform's native spec (default build/<profile>/)."""
+    from mlcompile.cli import commands
+
+    _guard(as_json, lambda: commands.compile_pipeline(pipeline, target, out, as_json))
+
+
+@app.command()
+def schema(what: Annotated[str, typer.Argument(help="profile or ir")] = "profile") -> None:
+    """Print the JSON schema of a deployment profile or of the IR."""
+    from mlcompile.cli import commands
+
+    _guard(False, lambda: commands.print_schema(what))
+
+
+def run_cli(argv: list[str] | None = None) -> Any:
+    return app(args=argv)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,158 @@
+"""The IR features a pipeline uses, and where: the rows of the portability table.
+
+Every platform states, for each feature here, whether it maps it, lowers it into something it
+has, or refuses it; a feature missing from a platform's table counts as refused, so adding a
+feature to the IR can never be dropped silently by a platform that does not know it yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.walk import iter_nodes, scoped_tasks
+
+FEATURES: dict[str, str] = {
+    "function-step": "Python function step",
+    "container-step": "container step with its own command",
+    "training-step": "step marked kind='training'",
+    "nested-pipeline": "pipeline used as a step",
+    "pipeline-outputs": "pipeline outputs",
+    "artifacts": "artifacts passed between steps",
+    "condition": "when() branch",
+    "else-branch": "otherwise() branch",
+    "compound-condition": "condition combined with &, | or ~",
+    "metric-condition": "condition on a number read from a Metrics artifact",
+    "fan-out-literal": "for_each over a literal list",
+    "fan-out-parameter": "for_each over a list pipeline parameter",
+    "fan-out-runtime": "for_each over a list a step returns",
+    "parallelism-limit": "for_each parallelism limit",
+    "fan-in": "collect() of a loop's outputs",
+    "merge": "merge() of branch outputs",
+    "final-step": "final() step that always runs",
+    "fail": "fail() with a message",
+    "register-model": "register_model()",
+    "model-approval-parameter": "register_model approval from a parameter",
+    "deploy-model": "deploy_model()",
+    "batch-predict": "batch_predict()",
+    "retries": "retries",
+    "retry-backoff": "retry backoff and factor",
+    "cache-disabled": "cache=False",
+    "timeout": "step timeout",
+    "resources": "cpu, memory and disk requests",
+    "gpu": "GPU requests",
+    "env": "environment variables",
+    "secrets": "secrets by reference",
+    "secret-name-parameter": "secret named by a pipeline parameter",
+    "packages": "pip packages per step",
+    "schedule": "cron schedule",
+    "after": "explicit ordering with .after()",
+    "platform-options": "platform_options escape hatch",
+}
+
+Status = Literal["mapped", "lowered", "refused"]
+
+
+@dataclass(frozen=True)
+class Support:
+    status: Status
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureUse:
+    feature: str
+    where: str
+    location: ir.Location
+
+
+def features_used(pipeline: ir.Pipeline) -> list[FeatureUse]:
+    """Each use of each feature, in source order, deduplicated."""
+    uses = list(dict.fromkeys(_uses(pipeline)))
+    return sorted(uses, key=lambda u: (u.location.file, u.location.line, u.feature, u.where))
+
+
+def _uses(p: ir.Pipeline) -> Iterator[FeatureUse]:
+    if p.schedule is not None:
+        yield FeatureUse("schedule", "pipeline", p.location)
+    if p.outputs:
+        yield FeatureUse("pipeline-outputs", "pipeline", p.location)
+    for node in iter_nodes(p.body):
+        if isinstance(node, ir.Condition):
+            yield FeatureUse("condition", node.id, node.location)
+            if node.otherwise is not None:
+                yield FeatureUse("else-branch", node.id, node.location)
+            if not isinstance(node.condition, ir.Compare):
+                yield FeatureUse("compound-condition", node.id, node.location)
+            if any(isinstance(v, ir.MetricRef) for v in _condition_values(node.condition)):
+                yield FeatureUse("metric-condition", node.id, node.location)
+        elif isinstance(node, ir.Loop):
+            kind = {"literal": "fan-out-literal", "param": "fan-out-parameter", "output": "fan-out-runtime"}[node.items.kind]
+            yield FeatureUse(kind, node.id, node.location)
+            if node.parallelism is not None:
+                yield FeatureUse("parallelism-limit", node.id, node.location)
+    for scoped in scoped_tasks(p):
+        yield from _task_uses(p, scoped.task)
+    if p.final is not None:
+        yield FeatureUse("final-step", p.final.name, p.final.location)
+
+
+def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
+    where, loc = task.name, task.location
+    component = p.components[task.component]
+    if component.kind == "function":
+        yield FeatureUse("function-step", where, loc)
+    elif component.kind == "container":
+        yield FeatureUse("container-step", where, loc)
+    elif component.kind == "pipeline":
+        yield FeatureUse("nested-pipeline", where, loc)
+        if component.pipeline is not None:
+            yield from _uses(component.pipeline)
+    elif component.builtin is not None:
+        op = component.builtin.op
+        yield FeatureUse({"register_model": "register-model", "deploy_model": "deploy-model", "batch_predict": "batch-predict", "fail": "fail"}[op], where, loc)
+        if op == "register_model" and isinstance(task.inputs.get("approval"), ir.ParamRef):
+            yield FeatureUse("model-approval-parameter", where, loc)
+    if any(ir.is_artifact_type(port.type) for port in (*component.inputs, *component.outputs)):
+        yield FeatureUse("artifacts", where, loc)
+    for value in task.inputs.values():
+        if isinstance(value, ir.CollectedRef):
+            yield FeatureUse("fan-in", where, loc)
+        if isinstance(value, ir.OneOfRef):
+            yield FeatureUse("merge", where, loc)
+    o = task.options
+    if o.role == "training":
+        yield FeatureUse("training-step", where, loc)
+    if o.retry.count:
+        yield FeatureUse("retries", where, loc)
+        if o.retry.backoff_seconds or o.retry.backoff_factor or o.retry.max_backoff_seconds:
+            yield FeatureUse("retry-backoff", where, loc)
+    if not o.cache:
+        yield FeatureUse("cache-disabled", where, loc)
+    if o.timeout_seconds:
+        yield FeatureUse("timeout", where, loc)
+    r = o.resources
+    if r.cpu or r.memory_bytes or r.disk_bytes:
+        yield FeatureUse("resources", where, loc)
+    if r.gpu:
+        yield FeatureUse("gpu", where, loc)
+    if o.env:
+        yield FeatureUse("env", where, loc)
+    if o.secrets:
+        yield FeatureUse("secrets", where, loc)
+        if any(isinstance(s.name, ir.ParamRef) for s in o.secrets):
+            yield FeatureUse("secret-name-parameter", where, loc)
+    if o.packages:
+        yield FeatureUse("packages", where, loc)
+    if task.after:
+        yield FeatureUse("after", where, loc)
+    if o.platform_options:
+        yield FeatureUse("platform-options", where, loc)
+
+
+def _condition_values(expr: ir.ConditionExpr) -> Iterator[ir.Value]:
+    from mlcompile.ir.walk import condition_values
+
+    yield from condition_values(expr)

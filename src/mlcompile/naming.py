@@ -1,0 +1,89 @@
+"""The one naming function: every cloud resource name comes from (profile, purpose, qualifier).
+
+Compiled specs and generated Pulumi stacks both call :func:`resource_name`, so a bucket, role or
+model group a spec refers to is always the one the stack creates. Each cloud's rules (length,
+characters, global uniqueness) are applied here; a name that would be too long is shortened
+with a hash of the full name, so it stays unique and stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Literal
+
+from mlcompile.profiles import Profile
+
+Purpose = Literal[
+    "artifact-store",
+    "container-registry",
+    "model-group",
+    "pipeline",
+    "pipeline-identity",
+    "schedule",
+    "endpoint",
+    "kms-key",
+    "namespace",
+    "resource-group",
+    "workspace",
+]
+
+#: Purposes that need a qualifier (the pipeline, model or endpoint they belong to).
+QUALIFIED: frozenset[str] = frozenset(
+    {"model-group", "pipeline", "pipeline-identity", "schedule", "endpoint"}
+)
+
+
+def _hash(text: str, length: int = 6) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def _dns(text: str, limit: int) -> str:
+    """Lowercase letters, digits and single hyphens, at most ``limit`` long."""
+    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if len(name) > limit:
+        name = name[: limit - 7].rstrip("-") + "-" + _hash(name)
+    return name
+
+
+def _alnum(text: str, limit: int) -> str:
+    """Lowercase letters and digits only (Azure storage accounts and registries)."""
+    name = re.sub(r"[^a-z0-9]", "", text.lower())
+    if len(name) > limit:
+        name = name[: limit - 6] + _hash(name)
+    return name
+
+
+def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = None) -> str:
+    """The name of the resource serving ``purpose`` in ``profile``'s environment."""
+    if (purpose in QUALIFIED) != (qualifier is not None):
+        raise ValueError(f"purpose {purpose!r} {'needs' if purpose in QUALIFIED else 'takes no'} qualifier")
+    base = f"{profile.name_prefix}-{profile.environment}"
+    cloud = profile.cloud
+    if purpose == "artifact-store":
+        if cloud == "azure":
+            return _alnum(f"{profile.name_prefix}{profile.environment}art{_hash(profile.account)}", 24)
+        # Bucket names are global: the account or project makes them unique per owner.
+        return _dns(f"{base}-artifacts-{profile.account}", 63)
+    if purpose == "container-registry":
+        if cloud == "azure":
+            return _alnum(f"{profile.name_prefix}{profile.environment}acr{_hash(profile.account)}", 50)
+        return _dns(f"{base}-steps", 63)
+    if purpose == "kms-key":
+        return _dns(f"{base}-artifacts", 63)
+    if purpose == "namespace":
+        return profile.kubeflow.namespace
+    if purpose == "resource-group":
+        return profile.azure.resource_group or _dns(f"{base}-ml", 90)
+    if purpose == "workspace":
+        return _dns(f"{base}-ml", 33)
+    assert qualifier is not None
+    if purpose == "pipeline-identity":
+        if cloud == "gcp":
+            # Service account ids: 6-30 characters.
+            return _dns(f"{base}-{qualifier}", 30)
+        return _dns(f"{base}-{qualifier}-exec", 64)
+    if purpose == "schedule":
+        return _dns(f"{base}-{qualifier}-schedule", 64)
+    # model-group, pipeline, endpoint
+    return _dns(f"{base}-{qualifier}", 63)
