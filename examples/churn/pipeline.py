@@ -28,7 +28,11 @@ from mlcompile import (
 SKLEARN = ["scikit-learn>=1.4", "pandas>=2"]
 
 
-@step(packages=SKLEARN, resources=Resources(cpu=1, memory="2Gi"), retries=Retry(count=2, backoff="10s", factor=2))
+@step(
+    packages=SKLEARN,
+    resources=Resources(cpu=1, memory="2Gi"),
+    retries=Retry(count=2, backoff="10s", factor=2),
+)
 def make_data(rows: int, seed: int, data: Output[Dataset]) -> int:
     """Generate a tabular churn data set (tenure, charges, support calls -> churned)."""
     import numpy as np
@@ -42,14 +46,22 @@ def make_data(rows: int, seed: int, data: Output[Dataset]) -> int:
     logit = -1.5 - 0.04 * tenure + 0.02 * (monthly - 70) + 0.5 * calls - 0.6 * contract
     churned = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
     frame = pd.DataFrame(
-        {"tenure": tenure, "monthly": monthly, "calls": calls, "contract": contract, "churned": churned}
+        {
+            "tenure": tenure,
+            "monthly": monthly,
+            "calls": calls,
+            "contract": contract,
+            "churned": churned,
+        }
     )
     frame.to_csv(data.path, index=False)
     return int(frame.shape[0])
 
 
 @step(packages=SKLEARN)
-def split(data: Input[Dataset], train: Output[Dataset], test: Output[Dataset], test_fraction: float = 0.25) -> None:
+def split(
+    data: Input[Dataset], train: Output[Dataset], test: Output[Dataset], test_fraction: float = 0.25
+) -> None:
     """Check the schema, then split rows into train and test sets, stratified on the label."""
     import pandas as pd
     from sklearn.model_selection import train_test_split
@@ -59,13 +71,17 @@ def split(data: Input[Dataset], train: Output[Dataset], test: Output[Dataset], t
     missing = expected - set(frame.columns)
     if missing:
         raise ValueError(f"data set lacks columns {sorted(missing)}")
-    left, right = train_test_split(frame, test_size=test_fraction, random_state=0, stratify=frame["churned"])
+    left, right = train_test_split(
+        frame, test_size=test_fraction, random_state=0, stratify=frame["churned"]
+    )
     left.to_csv(train.path, index=False)
     right.to_csv(test.path, index=False)
 
 
 @step(kind="training", packages=SKLEARN, resources=Resources(cpu=2, memory="4Gi"), timeout="30m")
-def train(data: Input[Dataset], model: Output[Model], n_estimators: int = 100, max_depth: int = 4) -> None:
+def train(
+    data: Input[Dataset], model: Output[Model], n_estimators: int = 100, max_depth: int = 4
+) -> None:
     """Fit a gradient-boosted classifier."""
     import pickle
 
@@ -117,9 +133,15 @@ def churn(
     scored = evaluate(model=fitted.model, test=parts.test)
     with when(scored.metrics["auc"] >= min_auc):
         registered = register_model(
-            fitted.model, name="churn", framework="sklearn", approval=approval, metrics=scored.metrics
+            fitted.model,
+            name="churn",
+            framework="sklearn",
+            approval=approval,
+            metrics=scored.metrics,
         )
-        deploy_model(registered.registered_model, endpoint="churn", resources=Resources(cpu=1, memory="2Gi"))
+        deploy_model(
+            registered.registered_model, endpoint="churn", resources=Resources(cpu=1, memory="2Gi")
+        )
         batch_predict(fitted.model, parts.test)
     with otherwise():
         fail(f"AUC {scored.output} is below the threshold {min_auc}")

@@ -123,7 +123,9 @@ def retrain(
     )
     scored = evaluate(model=candidate.model, test=prepared.test)
     with when(scored.metrics["auc"] > champion_auc):
-        register_model(candidate.model, name="churn-retrain", approval=approval, metrics=scored.metrics)
+        register_model(
+            candidate.model, name="churn-retrain", approval=approval, metrics=scored.metrics
+        )
         promoted = decide(decision="promoted", auc=scored.output)
     with otherwise():
         kept = decide(decision="kept the champion", auc=scored.output)

@@ -38,7 +38,11 @@ def git_provenance(root: Path, files: list[str]) -> dict[str, object]:
     """The commit the sources are at, and whether any of them differs from it."""
     try:
         head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
         if head.returncode != 0:
             return {"commit": None, "dirty": None}

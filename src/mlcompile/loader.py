@@ -16,7 +16,13 @@ from types import ModuleType
 
 from mlcompile.dsl.location import project_root, relative_path
 from mlcompile.dsl.pipeline import PipelineDefinition
-from mlcompile.errors import Diagnostic, DiagnosticSink, PipelineLoadError, SourceLocation, did_you_mean
+from mlcompile.errors import (
+    Diagnostic,
+    DiagnosticSink,
+    PipelineLoadError,
+    SourceLocation,
+    did_you_mean,
+)
 from mlcompile.ir import nodes as ir
 
 
@@ -45,7 +51,9 @@ def import_file(path: Path) -> ModuleType:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, resolved)
     if spec is None or spec.loader is None:
-        raise PipelineLoadError(Diagnostic("MLC001", f"{path} is not a Python file", None, "give a .py file"))
+        raise PipelineLoadError(
+            Diagnostic("MLC001", f"{path} is not a Python file", None, "give a .py file")
+        )
     module = importlib.util.module_from_spec(spec)
     folder = str(resolved.parent)
     if folder not in sys.path:
@@ -63,7 +71,12 @@ def load(spec: str) -> LoadedPipeline:
     path, name = split_spec(spec)
     if not path.is_file():
         raise PipelineLoadError(
-            Diagnostic("MLC002", f"pipeline file {path.as_posix()} does not exist", None, "give the path of a .py file that defines a @pipeline")
+            Diagnostic(
+                "MLC002",
+                f"pipeline file {path.as_posix()} does not exist",
+                None,
+                "give the path of a .py file that defines a @pipeline",
+            )
         )
     root = project_root(str(path))
     try:
@@ -74,14 +87,20 @@ def load(spec: str) -> LoadedPipeline:
             Diagnostic("MLC001", f"syntax error: {exc.msg}", where, "fix the Python syntax")
         ) from None
     except Exception as exc:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().is_relative_to(root)]
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if Path(f.filename).resolve().is_relative_to(root)
+        ]
         last = frames[-1] if frames else None
-        where = SourceLocation(relative_path(last.filename, root), last.lineno or 1) if last else None
+        located: SourceLocation | None = (
+            SourceLocation(relative_path(last.filename, root), last.lineno or 1) if last else None
+        )
         raise PipelineLoadError(
             Diagnostic(
                 "MLC001",
                 f"importing {path.as_posix()} raised {type(exc).__name__}: {exc}",
-                where,
+                located,
                 "the file must import without side effects that fail; install what it imports",
             )
         ) from None
@@ -94,18 +113,34 @@ def load(spec: str) -> LoadedPipeline:
         chosen = found.get(name) or next((d for d in found.values() if d.name == name), None)
         if chosen is None:
             raise PipelineLoadError(
-                Diagnostic("MLC002", f"{path.as_posix()} has no pipeline {name!r}." + did_you_mean(name, list(found)), None, f"pipelines in it: {', '.join(sorted(found)) or 'none'}")
+                Diagnostic(
+                    "MLC002",
+                    f"{path.as_posix()} has no pipeline {name!r}."
+                    + did_you_mean(name, list(found)),
+                    None,
+                    f"pipelines in it: {', '.join(sorted(found)) or 'none'}",
+                )
             )
         return LoadedPipeline(chosen, path, root)
     if not found:
         raise PipelineLoadError(
-            Diagnostic("MLC002", f"{path.as_posix()} defines no @pipeline function", None, "decorate the pipeline function with @pipeline")
+            Diagnostic(
+                "MLC002",
+                f"{path.as_posix()} defines no @pipeline function",
+                None,
+                "decorate the pipeline function with @pipeline",
+            )
         )
     roots = _top_level(found, root)
     if len(roots) != 1:
         names = ", ".join(sorted(roots or found))
         raise PipelineLoadError(
-            Diagnostic("MLC003", f"{path.as_posix()} defines several pipelines ({names})", None, f"choose one: {path.as_posix()}:{sorted(roots or found)[0]}")
+            Diagnostic(
+                "MLC003",
+                f"{path.as_posix()} defines several pipelines ({names})",
+                None,
+                f"choose one: {path.as_posix()}:{sorted(roots or found)[0]}",
+            )
         )
     return LoadedPipeline(found[roots[0]], path, root)
 

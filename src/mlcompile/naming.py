@@ -57,17 +57,23 @@ def _alnum(text: str, limit: int) -> str:
 def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = None) -> str:
     """The name of the resource serving ``purpose`` in ``profile``'s environment."""
     if (purpose in QUALIFIED) != (qualifier is not None):
-        raise ValueError(f"purpose {purpose!r} {'needs' if purpose in QUALIFIED else 'takes no'} qualifier")
+        raise ValueError(
+            f"purpose {purpose!r} {'needs' if purpose in QUALIFIED else 'takes no'} qualifier"
+        )
     base = f"{profile.name_prefix}-{profile.environment}"
     cloud = profile.cloud
     if purpose == "artifact-store":
         if cloud == "azure":
-            return _alnum(f"{profile.name_prefix}{profile.environment}art{_hash(profile.account)}", 24)
+            return _alnum(
+                f"{profile.name_prefix}{profile.environment}art{_hash(profile.account)}", 24
+            )
         # Bucket names are global: the account or project makes them unique per owner.
         return _dns(f"{base}-artifacts-{profile.account}", 63)
     if purpose == "container-registry":
         if cloud == "azure":
-            return _alnum(f"{profile.name_prefix}{profile.environment}acr{_hash(profile.account)}", 50)
+            return _alnum(
+                f"{profile.name_prefix}{profile.environment}acr{_hash(profile.account)}", 50
+            )
         return _dns(f"{base}-steps", 63)
     if purpose == "kms-key":
         return _dns(f"{base}-artifacts", 63)

@@ -18,14 +18,19 @@ from mlcompile.errors import Diagnostic, ProfileError, SourceLocation, did_you_m
 
 Platform = Literal["kubeflow", "sagemaker", "vertex"]
 Cloud = Literal["aws", "gcp", "azure"]
-SecretsBackend = Literal["aws-secrets-manager", "gcp-secret-manager", "kubernetes", "azure-key-vault"]
+SecretsBackend = Literal[
+    "aws-secrets-manager", "gcp-secret-manager", "kubernetes", "azure-key-vault"
+]
 
 _CLOUD_OF_PLATFORM: dict[str, tuple[str, ...]] = {
     "sagemaker": ("aws",),
     "vertex": ("gcp",),
     "kubeflow": ("aws", "gcp", "azure"),
 }
-_DEFAULT_BACKEND: dict[str, str] = {"sagemaker": "aws-secrets-manager", "vertex": "gcp-secret-manager"}
+_DEFAULT_BACKEND: dict[str, str] = {
+    "sagemaker": "aws-secrets-manager",
+    "vertex": "gcp-secret-manager",
+}
 
 
 class _Section(BaseModel):
@@ -127,7 +132,8 @@ def load_profile(ref: str, search_dir: Path | None = None) -> tuple[Profile, Pat
         raise ProfileError(
             Diagnostic(
                 "MLC302",
-                f"profile {ref!r} not found (looked for {path.as_posix()})." + did_you_mean(ref, known),
+                f"profile {ref!r} not found (looked for {path.as_posix()})."
+                + did_you_mean(ref, known),
                 None,
                 f"profiles in {folder.as_posix()}/: {', '.join(known) or 'none'}; or give a path to a YAML file",
             )
@@ -144,11 +150,21 @@ def parse_profile(text: str, path: Path) -> Profile:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise ProfileError(
-            Diagnostic("MLC301", f"profile is not valid YAML: {exc}", SourceLocation(shown, line), "fix the YAML syntax")
+            Diagnostic(
+                "MLC301",
+                f"profile is not valid YAML: {exc}",
+                SourceLocation(shown, line),
+                "fix the YAML syntax",
+            )
         ) from None
     if not isinstance(data, dict):
         raise ProfileError(
-            Diagnostic("MLC301", "profile must be a mapping of settings", SourceLocation(shown, 1), "see `mlcompile schema profile`")
+            Diagnostic(
+                "MLC301",
+                "profile must be a mapping of settings",
+                SourceLocation(shown, 1),
+                "see `mlcompile schema profile`",
+            )
         )
     data.setdefault("name", path.stem)
     try:
@@ -161,9 +177,16 @@ def parse_profile(text: str, path: Path) -> Profile:
             line = _line_of(node, keys)
             hint = "see `mlcompile schema profile` for every field"
             if err["type"] == "extra_forbidden":
-                hint = "remove it." + did_you_mean(keys[-1], list(Profile.model_fields)) + " " + hint
+                hint = (
+                    "remove it." + did_you_mean(keys[-1], list(Profile.model_fields)) + " " + hint
+                )
             diagnostics.append(
-                Diagnostic("MLC301", f"profile field {field}: {err['msg']}", SourceLocation(shown, line), hint)
+                Diagnostic(
+                    "MLC301",
+                    f"profile field {field}: {err['msg']}",
+                    SourceLocation(shown, line),
+                    hint,
+                )
             )
         raise ProfileError(diagnostics) from None
 

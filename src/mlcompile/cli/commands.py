@@ -9,6 +9,7 @@ from mlcompile.cli import report
 from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json, content_hash
+from mlcompile.ir.features import FeatureUse
 from mlcompile.loader import LoadedPipeline, load
 from mlcompile.profiles import Profile, load_profile
 
@@ -60,24 +61,38 @@ def check(spec: str, targets: list[str], as_json: bool) -> int:
     return 0 if result["ok"] else 2
 
 
-def _print_check(pipeline: ir.Pipeline, rows: list[str], uses: list, profiles: list[Profile], support: dict) -> None:  # type: ignore[type-arg]
+def _print_check(
+    pipeline: ir.Pipeline,
+    rows: list[str],
+    uses: list[FeatureUse],
+    profiles: list[Profile],
+    support: dict[str, dict[str, dict[str, str]]],
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from mlcompile.ir.features import FEATURES
 
     console = Console(highlight=False, soft_wrap=True)
-    console.print(f"[bold]{pipeline.name}[/bold]: {_step_count(pipeline)} steps, IR {content_hash(pipeline)[:12]}, valid")
+    console.print(
+        f"[bold]{pipeline.name}[/bold]: {_step_count(pipeline)} steps, IR {content_hash(pipeline)[:12]}, valid"
+    )
     table = Table(title="Portability" if profiles else "Features used", title_justify="left")
     table.add_column("feature")
     table.add_column("used by")
-    marks = {"mapped": "[green]mapped[/green]", "lowered": "[yellow]lowered[/yellow]", "refused": "[red]refused[/red]"}
+    marks = {
+        "mapped": "[green]mapped[/green]",
+        "lowered": "[yellow]lowered[/yellow]",
+        "refused": "[red]refused[/red]",
+    }
     for profile in profiles:
         table.add_column(profile.name)
     for feature in rows:
         where = sorted({u.where for u in uses if u.feature == feature})
         shown = ", ".join(where[:3]) + (f" +{len(where) - 3}" if len(where) > 3 else "")
-        table.add_row(FEATURES[feature], shown, *(marks[support[p.name][feature]["status"]] for p in profiles))
+        table.add_row(
+            FEATURES[feature], shown, *(marks[support[p.name][feature]["status"]] for p in profiles)
+        )
     console.print(table)
 
 
@@ -107,7 +122,9 @@ def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) ->
         report.print_json({"ok": True, "out": out_dir.as_posix(), "manifest": data})
     else:
         report.print_diagnostics(problems, report.project_root)
-        print(f"compiled {pipeline.name} for {profile.name} ({profile.platform}) into {out_dir.as_posix()}/")
+        print(
+            f"compiled {pipeline.name} for {profile.name} ({profile.platform}) into {out_dir.as_posix()}/"
+        )
         for rel, sha in data["files"].items():  # type: ignore[attr-defined]
             print(f"  {rel}  sha256:{sha[:16]}")
         print(f"  manifest.json  ir_hash:{data['ir_hash'][:16]}")  # type: ignore[index]
@@ -123,5 +140,12 @@ def print_schema(what: str) -> int:
     elif what == "ir":
         sys.stdout.write(dump(ir.Pipeline.model_json_schema(), indent=2) + "\n")
     else:
-        raise ValidationError(Diagnostic("MLC117", f"no schema named {what!r}", None, "use `mlcompile schema profile` or `mlcompile schema ir`"))
+        raise ValidationError(
+            Diagnostic(
+                "MLC117",
+                f"no schema named {what!r}",
+                None,
+                "use `mlcompile schema profile` or `mlcompile schema ir`",
+            )
+        )
     return 0

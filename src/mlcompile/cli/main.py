@@ -27,7 +27,9 @@ app = typer.Typer(
 
 PipelineArg = Annotated[str, typer.Argument(help="path/to/file.py or path/to/file.py:function")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-TargetOpt = Annotated[str, typer.Option("--target", "-t", help="A profile in ./targets/ or a YAML path.")]
+TargetOpt = Annotated[
+    str, typer.Option("--target", "-t", help="A profile in ./targets/ or a YAML path.")
+]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")]
 
 
@@ -64,7 +66,10 @@ def _guard(as_json: bool, action: Callable[[], int | None]) -> None:
 @app.command()
 def check(
     pipeline: PipelineArg,
-    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Profiles to check against (repeatable).")] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option("--target", "-t", help="Profiles to check against (repeatable)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a pipeline and show, per profile, how each feature it uses is supported."""
@@ -82,7 +87,9 @@ def ir_command(pipeline: PipelineArg, as_json: JsonOpt = False) -> None:
 
 
 @app.command("compile")
-def compile_command(pipeline: PipelineArg, target: TargetOpt, out: OutOpt = None, as_json: JsonOpt = False) -> None:
+def compile_command(
+    pipeline: PipelineArg, target: TargetOpt, out: OutOpt = None, as_json: JsonOpt = False
+) -> None:
     """Compile a pipeline into the platform's native spec (default build/<profile>/)."""
     from mlcompile.cli import commands
 

@@ -15,7 +15,9 @@ def _shown(diagnostic: Diagnostic, root: Path | None) -> str:
     from mlcompile.loader import display_path
 
     where = f"{display_path(diagnostic.location.file, root)}:{diagnostic.location.line}"
-    text = f"{where}: {diagnostic.severity} {diagnostic.code} [{diagnostic.rule}] {diagnostic.message}"
+    text = (
+        f"{where}: {diagnostic.severity} {diagnostic.code} [{diagnostic.rule}] {diagnostic.message}"
+    )
     return f"{text}\n  hint: {diagnostic.hint}" if diagnostic.hint else text
 
 
@@ -29,4 +31,8 @@ def print_diagnostics(diagnostics: list[Diagnostic], root: Path | None = None) -
 
 def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, sort_keys=True, indent=2) + "\n")
-project_root: Path | None = None  # set once the pipeline is loaded, to show paths from the working directory
+
+
+project_root: Path | None = (
+    None  # set once the pipeline is loaded, to show paths from the working directory
+)

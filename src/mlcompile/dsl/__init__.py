@@ -1,6 +1,14 @@
 """The authoring DSL. It only builds IR and never imports a platform SDK."""
 
-from mlcompile.dsl.artifacts import Artifact, Dataset, Input, Metrics, Model, Output, RegisteredModel
+from mlcompile.dsl.artifacts import (
+    Artifact,
+    Dataset,
+    Input,
+    Metrics,
+    Model,
+    Output,
+    RegisteredModel,
+)
 from mlcompile.dsl.builtins import batch_predict, deploy_model, fail, register_model
 from mlcompile.dsl.control import collect, final, for_each, merge, otherwise, when
 from mlcompile.dsl.options import Resources, Retry, Secret

@@ -87,7 +87,11 @@ def register_model(
             f"use one of {', '.join(FRAMEWORKS)} (custom needs serving_image=...)",
         )
     if framework == "custom" and not serving_image:
-        raise DslUsageError("MLC117", "register_model(framework='custom') needs serving_image", "give the image that serves the model")
+        raise DslUsageError(
+            "MLC117",
+            "register_model(framework='custom') needs serving_image",
+            "give the image that serves the model",
+        )
     if isinstance(approval, str) and approval not in APPROVAL_STATUSES:
         raise DslUsageError(
             "MLC117",
@@ -129,7 +133,11 @@ def deploy_model(
 ) -> TaskHandle:
     """Serve a registered model at ``endpoint`` (created, or updated when it exists)."""
     _check_name("endpoint name", endpoint, _MODEL_NAME, "churn")
-    if not (isinstance(min_replicas, int) and isinstance(max_replicas, int) and 1 <= min_replicas <= max_replicas):
+    if not (
+        isinstance(min_replicas, int)
+        and isinstance(max_replicas, int)
+        and 1 <= min_replicas <= max_replicas
+    ):
         raise DslUsageError(
             "MLC117",
             f"deploy_model replicas {min_replicas}..{max_replicas} are not a valid range",

@@ -20,7 +20,7 @@ class _Placeholder:
         self.name = name
 
     def __format__(self, spec: str) -> str:
-        return "{{mlc-%s:%s}}" % (self.kind, self.name)
+        return "{{mlc-" + self.kind + ":" + self.name + "}}"
 
     def __str__(self) -> str:
         return self.__format__("")
@@ -43,7 +43,13 @@ def trace_container(
     from mlcompile.dsl.step import Command
 
     def fail(message: str, hint: str) -> ir.ContainerSpec:
-        trace.error("MLC206", f"container step {definition.name!r}: {message}", definition.location, hint, step=definition.name)
+        trace.error(
+            "MLC206",
+            f"container step {definition.name!r}: {message}",
+            definition.location,
+            hint,
+            step=definition.name,
+        )
         return ir.ContainerSpec(image=image or "")
 
     if not image:
@@ -60,16 +66,27 @@ def trace_container(
     try:
         result = definition.func(**kwargs)
     except Exception as exc:
-        return fail(f"building its command raised {type(exc).__name__}: {exc}", "return Command(command=[...], args=[...]) built only from the placeholders")
+        return fail(
+            f"building its command raised {type(exc).__name__}: {exc}",
+            "return Command(command=[...], args=[...]) built only from the placeholders",
+        )
     if not isinstance(result, Command):
-        return fail(f"returned {type(result).__name__}, not Command", "return Command(command=[...], args=[...])")
+        return fail(
+            f"returned {type(result).__name__}, not Command",
+            "return Command(command=[...], args=[...])",
+        )
     if not result.command:
-        return fail("the command is empty", 'give the program to run: Command(command=["python", "-m", "tool"])')
+        return fail(
+            "the command is empty",
+            'give the program to run: Command(command=["python", "-m", "tool"])',
+        )
     try:
         command = tuple(_arg(a) for a in result.command)
         args = tuple(_arg(a) for a in result.args)
     except TypeError as exc:
-        return fail(str(exc), "use str, numbers, placeholders (data.path, a parameter) or f-strings of them")
+        return fail(
+            str(exc), "use str, numbers, placeholders (data.path, a parameter) or f-strings of them"
+        )
     return ir.ContainerSpec(image=image, command=command, args=args)
 
 
@@ -77,7 +94,7 @@ def _arg(value: Any) -> tuple[str | ir.Placeholder, ...]:
     if isinstance(value, ArtifactPlaceholder):
         value = value.path
     if isinstance(value, _Placeholder):
-        return (ir.Placeholder(kind=value.kind, name=value.name),)  # type: ignore[arg-type]
+        return (ir.Placeholder(kind=value.kind, name=value.name),)
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise TypeError(f"{type(value).__name__} {value!r} cannot be a command argument")
     text = str(value)
@@ -86,7 +103,7 @@ def _arg(value: Any) -> tuple[str | ir.Placeholder, ...]:
     for match in _TOKEN.finditer(text):
         if match.start() > pos:
             parts.append(text[pos : match.start()])
-        parts.append(ir.Placeholder(kind=match.group(1), name=match.group(2)))  # type: ignore[arg-type]
+        parts.append(ir.Placeholder(kind=match.group(1), name=match.group(2)))
         pos = match.end()
     if pos < len(text) or not parts:
         parts.append(text[pos:])

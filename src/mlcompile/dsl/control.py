@@ -75,7 +75,9 @@ def for_each(items: Any, parallelism: int | None = None) -> Iterator[Any]:
         if not items:
             raise DslUsageError("MLC112", "for_each() over an empty list", "give at least one item")
         types = {literal_type(v) for v in items}
-        item_type = types.pop() if len(types) == 1 else ("float" if types == {"int", "float"} else "any")
+        item_type = (
+            types.pop() if len(types) == 1 else ("float" if types == {"int", "float"} else "any")
+        )
         loop_items = ir.Literal(value=list(items))
     elif isinstance(items, TaskHandle):
         return_ = items.output
@@ -143,14 +145,18 @@ def merge(*values: OutputHandle | TaskHandle) -> OneOfHandle:
             "merge() takes two or more step outputs, one from each branch of a when/otherwise",
             "merge(then_task.outputs['model'], else_task.outputs['model'])",
         )
-    return OneOfHandle(handles, handles[0].type)  # type: ignore[arg-type]
+    return OneOfHandle(handles, handles[0].type)
 
 
 def final(task: TaskHandle) -> TaskHandle:
     """Make ``task`` the step that runs last, whether or not the other steps succeeded."""
     trace = current_trace()
     if not isinstance(task, TaskHandle):
-        raise DslUsageError("MLC114", f"final() takes a step call, not {_describe(task)}", "final(notify(channel='ml'))")
+        raise DslUsageError(
+            "MLC114",
+            f"final() takes a step call, not {_describe(task)}",
+            "final(notify(channel='ml'))",
+        )
     builder = task._builder
     if trace.final is not None:
         raise DslUsageError(

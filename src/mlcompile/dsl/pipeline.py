@@ -19,7 +19,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from mlcompile.dsl.location import _DSL_DIR, RawLocation, caller_location, project_root
 from mlcompile.dsl.step import annotation_type, bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, enter_trace, exit_trace
-from mlcompile.dsl.values import DslUsageError, OneOfHandle, ParamHandle, TaskHandle, ValueHandle
+from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHandle
 from mlcompile.errors import DiagnosticSink, ValidationError
 from mlcompile.ir import nodes as ir
 
@@ -43,7 +43,9 @@ class PipelineDefinition(Generic[P, R]):
     ) -> None:
         self.func = func
         self.name = name or func.__name__
-        self.description = description if description is not None else inspect.cleandoc(func.__doc__ or "")
+        self.description = (
+            description if description is not None else inspect.cleandoc(func.__doc__ or "")
+        )
         self.schedule = schedule
         self.timezone = timezone
         self.location = location
@@ -83,9 +85,11 @@ class PipelineDefinition(Generic[P, R]):
         token = enter_trace(trace)
         result: Any = None
         try:
-            result = self.func(**handles)  # type: ignore[arg-type]
+            result = self.func(**handles)  # type: ignore[arg-type, call-arg]
         except DslUsageError as err:
-            trace.error(err.code, err.message, _user_frame(err.__traceback__) or self.location, err.hint)
+            trace.error(
+                err.code, err.message, _user_frame(err.__traceback__) or self.location, err.hint
+            )
         except Exception as exc:
             trace.error(
                 "MLC117",
@@ -107,7 +111,12 @@ class PipelineDefinition(Generic[P, R]):
         if self.schedule is not None:
             problem = cron_problem(self.schedule)
             if problem:
-                sink.error("MLC107", f"pipeline {self.name!r}: schedule {self.schedule!r} is not a cron expression: {problem}", where, 'use five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *"')
+                sink.error(
+                    "MLC107",
+                    f"pipeline {self.name!r}: schedule {self.schedule!r} is not a cron expression: {problem}",
+                    where,
+                    'use five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *"',
+                )
             else:
                 schedule = ir.Schedule(cron=self.schedule, timezone=self.timezone)
         return ir.Pipeline(
@@ -161,7 +170,12 @@ class PipelineDefinition(Generic[P, R]):
                 try:
                     value = value.output
                 except DslUsageError as err:
-                    trace.error("MLC115", f"pipeline output {name!r}: {err.message}", self.location, err.hint)
+                    trace.error(
+                        "MLC115",
+                        f"pipeline output {name!r}: {err.message}",
+                        self.location,
+                        err.hint,
+                    )
                     continue
             if not isinstance(value, ValueHandle) or not isinstance(name, str):
                 trace.error(
@@ -174,7 +188,9 @@ class PipelineDefinition(Generic[P, R]):
             outputs.append(ir.PipelineOutput(name=name, type=value.type, source=value.ir_value()))
         return outputs
 
-    def _add_nested(self, trace: Trace, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TaskHandle:
+    def _add_nested(
+        self, trace: Trace, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> TaskHandle:
         call_site = caller_location()
 
         def build() -> ir.Component:
@@ -194,7 +210,9 @@ class PipelineDefinition(Generic[P, R]):
         name = trace.register_component(self, build)
         component = trace.components[name]
         values = bind_inputs(component, args, kwargs, trace, call_site)
-        builder = TaskBuilder(trace.unique_task_name(self.name), name, values, ir.StepOptions(), call_site)
+        builder = TaskBuilder(
+            trace.unique_task_name(self.name), name, values, ir.StepOptions(), call_site
+        )
         return trace.add_task(builder, {p.name: p.type for p in component.outputs})
 
 
@@ -213,8 +231,13 @@ _CRON_NAMES = [
     {},
     {},
     {},
-    {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())},
-    {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())},
+    {
+        m: i + 1
+        for i, m in enumerate(
+            ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+        )
+    },
+    {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])},
 ]
 _FIELD_NAMES = ["minute", "hour", "day of month", "month", "day of week"]
 
@@ -224,7 +247,9 @@ def cron_problem(expr: str) -> str:
     fields = expr.split()
     if len(fields) != 5:
         return f"it has {len(fields)} fields, not 5"
-    for text, (low, high), names, label in zip(fields, _CRON_RANGES, _CRON_NAMES, _FIELD_NAMES, strict=True):
+    for text, (low, high), names, label in zip(
+        fields, _CRON_RANGES, _CRON_NAMES, _FIELD_NAMES, strict=True
+    ):
         for part in text.split(","):
             base, _, step_text = part.partition("/")
             if step_text and not (step_text.isdigit() and int(step_text) > 0):

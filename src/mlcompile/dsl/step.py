@@ -35,7 +35,14 @@ from mlcompile.ir.canonical import sha256_hex
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_SCALARS: dict[Any, str] = {int: "int", float: "float", str: "str", bool: "bool", list: "list", dict: "dict"}
+_SCALARS: dict[Any, str] = {
+    int: "int",
+    float: "float",
+    str: "str",
+    bool: "bool",
+    list: "list",
+    dict: "dict",
+}
 _OPTION_NAMES = (
     "image",
     "packages",
@@ -263,8 +270,10 @@ class StepDefinition(Generic[P, R]):
             location=trace.ir_location(self.location),
         )
         if self.is_container:
-            return ir.Component(kind="container", container=self._container_spec(trace, inputs, outputs), **base)  # type: ignore[arg-type]
-        return ir.Component(kind="function", function=self._function_code(trace), **base)  # type: ignore[arg-type]
+            return ir.Component(
+                kind="container", container=self._container_spec(trace, inputs, outputs), **base
+            )
+        return ir.Component(kind="function", function=self._function_code(trace), **base)
 
     def _function_code(self, trace: Trace) -> ir.FunctionCode:
         if "<locals>" in self.func.__qualname__:
@@ -279,11 +288,15 @@ class StepDefinition(Generic[P, R]):
         rel = path.relative_to(trace.root).as_posix() if path.is_relative_to(trace.root) else None
         if rel is None:
             # A step from an installed package: the image must have that package.
-            return ir.FunctionCode(file=f"module:{self.func.__module__}", function=self.func.__qualname__, sha256="")
+            return ir.FunctionCode(
+                file=f"module:{self.func.__module__}", function=self.func.__qualname__, sha256=""
+            )
         if rel not in trace.sources:
             text = path.read_text(encoding="utf-8")
             trace.sources[rel] = ir.SourceFile(sha256=sha256_hex(text), text=text)
-        return ir.FunctionCode(file=rel, function=self.func.__qualname__, sha256=trace.sources[rel].sha256)
+        return ir.FunctionCode(
+            file=rel, function=self.func.__qualname__, sha256=trace.sources[rel].sha256
+        )
 
     def _container_spec(
         self, trace: Trace, inputs: list[ir.Port], outputs: list[ir.Port]
@@ -366,7 +379,13 @@ def bind_inputs(
         try:
             values[port.name] = to_value(bound[port.name])
         except DslUsageError as err:
-            trace.error(err.code, f"step {component.name!r}, input {port.name!r}: {err.message}", call_site, err.hint, step=component.name)
+            trace.error(
+                err.code,
+                f"step {component.name!r}, input {port.name!r}: {err.message}",
+                call_site,
+                err.hint,
+                step=component.name,
+            )
     return values
 
 
@@ -414,7 +433,9 @@ def container_step(
     location = caller_location()
 
     def wrap(f: Callable[P, Command]) -> StepDefinition[P, Any]:
-        return StepDefinition(f, {"image": image, "name": name, **options}, location, container=True)
+        return StepDefinition(
+            f, {"image": image, "name": name, **options}, location, container=True
+        )
 
     return wrap
 

@@ -87,7 +87,9 @@ class Trace:
         loc = self.location(raw)
         return ir.Location(file=loc.file, line=loc.line)
 
-    def error(self, code: str, message: str, raw: RawLocation, hint: str, step: str | None = None) -> None:
+    def error(
+        self, code: str, message: str, raw: RawLocation, hint: str, step: str | None = None
+    ) -> None:
         self.sink.error(code, message, self.location(raw), hint, step=step)
 
     # ----- bodies --------------------------------------------------------------------------
@@ -179,7 +181,7 @@ class Trace:
 
     def token_for(self, handle: ValueHandle) -> str:
         self._tokens.append(handle)
-        return "{{mlc:%d}}" % (len(self._tokens) - 1)
+        return "{{mlc:" + str(len(self._tokens) - 1) + "}}"
 
     def template(self, text: str) -> ir.Value:
         """A literal, or a template when the text holds formatted handles (f-strings)."""

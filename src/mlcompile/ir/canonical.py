@@ -15,7 +15,12 @@ def canonical_json(data: BaseModel | Any, *, indent: int | None = None) -> str:
         data = data.model_dump(mode="json")
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(
-        data, sort_keys=True, separators=separators, ensure_ascii=False, allow_nan=False, indent=indent
+        data,
+        sort_keys=True,
+        separators=separators,
+        ensure_ascii=False,
+        allow_nan=False,
+        indent=indent,
     )
 
 

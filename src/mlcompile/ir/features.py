@@ -89,7 +89,11 @@ def _uses(p: ir.Pipeline) -> Iterator[FeatureUse]:
             if any(isinstance(v, ir.MetricRef) for v in _condition_values(node.condition)):
                 yield FeatureUse("metric-condition", node.id, node.location)
         elif isinstance(node, ir.Loop):
-            kind = {"literal": "fan-out-literal", "param": "fan-out-parameter", "output": "fan-out-runtime"}[node.items.kind]
+            kind = {
+                "literal": "fan-out-literal",
+                "param": "fan-out-parameter",
+                "output": "fan-out-runtime",
+            }[node.items.kind]
             yield FeatureUse(kind, node.id, node.location)
             if node.parallelism is not None:
                 yield FeatureUse("parallelism-limit", node.id, node.location)
@@ -112,7 +116,16 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
             yield from _uses(component.pipeline)
     elif component.builtin is not None:
         op = component.builtin.op
-        yield FeatureUse({"register_model": "register-model", "deploy_model": "deploy-model", "batch_predict": "batch-predict", "fail": "fail"}[op], where, loc)
+        yield FeatureUse(
+            {
+                "register_model": "register-model",
+                "deploy_model": "deploy-model",
+                "batch_predict": "batch-predict",
+                "fail": "fail",
+            }[op],
+            where,
+            loc,
+        )
         if op == "register_model" and isinstance(task.inputs.get("approval"), ir.ParamRef):
             yield FeatureUse("model-approval-parameter", where, loc)
     if any(ir.is_artifact_type(port.type) for port in (*component.inputs, *component.outputs)):

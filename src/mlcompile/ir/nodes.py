@@ -9,7 +9,8 @@ Every node carries the source location of the user's code that made it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal as TypingLiteral
+from typing import Annotated, Any
+from typing import Literal as TypingLiteral
 
 from pydantic import BaseModel, ConfigDict, Field
 

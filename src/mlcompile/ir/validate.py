@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mlcompile.errors import DiagnosticSink, SourceLocation
 from mlcompile.ir import nodes as ir
-from mlcompile.ir.walk import ScopedTask, Scope, iter_nodes, scoped_tasks, task_refs, upstream_tasks
+from mlcompile.ir.walk import Scope, ScopedTask, iter_nodes, scoped_tasks, task_refs, upstream_tasks
 
 TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _NUMERIC = ("int", "float", "any")
@@ -55,16 +55,30 @@ class _Validator:
         self.tasks: dict[str, ScopedTask] = {}
         self.loop_ids = {n.id for n in iter_nodes(pipeline.body) if isinstance(n, ir.Loop)}
 
-    def error(self, code: str, message: str, where: ir.Location, hint: str, step: str | None = None) -> None:
+    def error(
+        self, code: str, message: str, where: ir.Location, hint: str, step: str | None = None
+    ) -> None:
         self.sink.error(code, message, loc(where), hint, step=step)
 
     def run(self) -> None:
         for scoped in scoped_tasks(self.p):
             task = scoped.task
             if not TASK_NAME.match(task.name):
-                self.error("MLC119", f"step name {task.name!r} is not valid", task.location, "use letters, digits, '_' and '-', starting with a letter, at most 64 characters", task.name)
+                self.error(
+                    "MLC119",
+                    f"step name {task.name!r} is not valid",
+                    task.location,
+                    "use letters, digits, '_' and '-', starting with a letter, at most 64 characters",
+                    task.name,
+                )
             if task.name in self.tasks:
-                self.error("MLC104", f"two steps are named {task.name!r}", task.location, "give each step call a unique name", task.name)
+                self.error(
+                    "MLC104",
+                    f"two steps are named {task.name!r}",
+                    task.location,
+                    "give each step call a unique name",
+                    task.name,
+                )
             self.tasks[task.name] = scoped
         for scoped in self.tasks.values():
             self.check_task(scoped)
@@ -87,12 +101,24 @@ class _Validator:
         if isinstance(value, ir.ParamRef):
             param = self.p.parameter(value.name)
             if param is None:
-                self.error("MLC101", f"{consumer.what} reads unknown pipeline parameter {value.name!r}", consumer.location, "declare it as a parameter of the pipeline function", consumer.step)
+                self.error(
+                    "MLC101",
+                    f"{consumer.what} reads unknown pipeline parameter {value.name!r}",
+                    consumer.location,
+                    "declare it as a parameter of the pipeline function",
+                    consumer.step,
+                )
                 return None
             return param.type
         if isinstance(value, ir.LoopItemRef):
             if ("loop", value.loop) not in consumer.scopes:
-                self.error("MLC105", f"{consumer.what} reads the item of {value.loop} outside that for_each block", consumer.location, "use the loop item only inside its `with for_each(...)` block; collect() results after it", consumer.step)
+                self.error(
+                    "MLC105",
+                    f"{consumer.what} reads the item of {value.loop} outside that for_each block",
+                    consumer.location,
+                    "use the loop item only inside its `with for_each(...)` block; collect() results after it",
+                    consumer.step,
+                )
                 return None
             return "any" if value.key else self.loop_item_type(value.loop)
         if isinstance(value, ir.TemplateRef):
@@ -116,7 +142,13 @@ class _Validator:
                 return None
             if isinstance(value, ir.MetricRef):
                 if port_type != "Metrics":
-                    self.error("MLC106", f"{consumer.what} reads key {value.key!r} of {value.task}.{value.output}, which is {port_type}, not Metrics", consumer.location, "read keys only from an Output[Metrics] artifact", consumer.step)
+                    self.error(
+                        "MLC106",
+                        f"{consumer.what} reads key {value.key!r} of {value.task}.{value.output}, which is {port_type}, not Metrics",
+                        consumer.location,
+                        "read keys only from an Output[Metrics] artifact",
+                        consumer.step,
+                    )
                     return None
                 return "float"
             return port_type
@@ -127,14 +159,36 @@ class _Validator:
     def output_type(self, task: str, output: str, consumer: _Consumer) -> str | None:
         scoped = self.tasks.get(task)
         if scoped is None:
-            self.error("MLC109", f"{consumer.what} reads output of unknown step {task!r}", consumer.location, "refer only to steps of this pipeline", consumer.step)
+            self.error(
+                "MLC109",
+                f"{consumer.what} reads output of unknown step {task!r}",
+                consumer.location,
+                "refer only to steps of this pipeline",
+                consumer.step,
+            )
             return None
-        port = self.p.components[scoped.task.component].output(output) if scoped.task.component in self.p.components else None
+        port = (
+            self.p.components[scoped.task.component].output(output)
+            if scoped.task.component in self.p.components
+            else None
+        )
         if port is None:
-            self.error("MLC109", f"{consumer.what} reads unknown output {output!r} of step {task!r}", consumer.location, "use an output the step declares", consumer.step)
+            self.error(
+                "MLC109",
+                f"{consumer.what} reads unknown output {output!r} of step {task!r}",
+                consumer.location,
+                "use an output the step declares",
+                consumer.step,
+            )
             return None
         if scoped.scopes and scoped.scopes[0][0] == "final":
-            self.error("MLC114", f"{consumer.what} reads an output of the final step {task!r}", consumer.location, "nothing runs after the final step; read its inputs instead", consumer.step)
+            self.error(
+                "MLC114",
+                f"{consumer.what} reads an output of the final step {task!r}",
+                consumer.location,
+                "nothing runs after the final step; read its inputs instead",
+                consumer.step,
+            )
             return None
         return port.type
 
@@ -153,13 +207,29 @@ class _Validator:
         if port_type is None:
             return None
         source = self.tasks[value.task].scopes
-        loops = [i for i, (kind, _) in enumerate(source) if kind == "loop" and source[i] not in consumer.scopes]
+        loops = [
+            i
+            for i, (kind, _) in enumerate(source)
+            if kind == "loop" and source[i] not in consumer.scopes
+        ]
         if not loops:
-            self.error("MLC116", f"{consumer.what} collects {value.task}.{value.output}, which is not inside a for_each block that ended", consumer.location, "collect() a step output from inside a `with for_each(...)` block, after that block", consumer.step)
+            self.error(
+                "MLC116",
+                f"{consumer.what} collects {value.task}.{value.output}, which is not inside a for_each block that ended",
+                consumer.location,
+                "collect() a step output from inside a `with for_each(...)` block, after that block",
+                consumer.step,
+            )
             return None
         first = loops[0]
         if first != len(source) - 1 or not self.in_scope(source[:first], consumer.scopes):
-            self.error("MLC116", f"{consumer.what} collects {value.task}.{value.output} across nested blocks", consumer.location, "collect from a step directly inside one for_each block, outside any when block in it", consumer.step)
+            self.error(
+                "MLC116",
+                f"{consumer.what} collects {value.task}.{value.output} across nested blocks",
+                consumer.location,
+                "collect from a step directly inside one for_each block, outside any when block in it",
+                consumer.step,
+            )
             return None
         return f"list[{port_type}]" if ir.is_artifact_type(port_type) else "list"
 
@@ -173,24 +243,61 @@ class _Validator:
                 return None
             types.append(port_type)
             scopes = self.tasks[option.task].scopes
-            split = next((i for i, s in enumerate(scopes) if s[0] in ("then", "otherwise") and s not in consumer.scopes), None)
+            split = next(
+                (
+                    i
+                    for i, s in enumerate(scopes)
+                    if s[0] in ("then", "otherwise") and s not in consumer.scopes
+                ),
+                None,
+            )
             if split is None:
-                self.error("MLC113", f"{consumer.what} merges {option.task}.{option.output}, which is not inside a when/otherwise branch", consumer.location, "merge() outputs of the branches of one when/otherwise, after that block", consumer.step)
+                self.error(
+                    "MLC113",
+                    f"{consumer.what} merges {option.task}.{option.output}, which is not inside a when/otherwise branch",
+                    consumer.location,
+                    "merge() outputs of the branches of one when/otherwise, after that block",
+                    consumer.step,
+                )
                 return None
             branches.add(scopes[split])
             parents.add(scopes[:split])
             if any(kind == "loop" for kind, _ in scopes[split:]):
-                self.error("MLC113", f"{consumer.what} merges {option.task}.{option.output} from inside a for_each block", consumer.location, "collect() the loop first, or merge outside the loop", consumer.step)
+                self.error(
+                    "MLC113",
+                    f"{consumer.what} merges {option.task}.{option.output} from inside a for_each block",
+                    consumer.location,
+                    "collect() the loop first, or merge outside the loop",
+                    consumer.step,
+                )
                 return None
         condition_ids = {ident for _, ident in branches}
         if len(condition_ids) != 1 or len(branches) != len(value.options) or len(parents) != 1:
-            self.error("MLC113", f"{consumer.what} merges outputs that are not from different branches of one when/otherwise", consumer.location, "give merge() one output from each branch of the same condition", consumer.step)
+            self.error(
+                "MLC113",
+                f"{consumer.what} merges outputs that are not from different branches of one when/otherwise",
+                consumer.location,
+                "give merge() one output from each branch of the same condition",
+                consumer.step,
+            )
             return None
         if not self.in_scope(parents.pop(), consumer.scopes):
-            self.error("MLC105", f"{consumer.what} merges branches of a condition that does not enclose it", consumer.location, "merge after the when/otherwise block, in the same block", consumer.step)
+            self.error(
+                "MLC105",
+                f"{consumer.what} merges branches of a condition that does not enclose it",
+                consumer.location,
+                "merge after the when/otherwise block, in the same block",
+                consumer.step,
+            )
             return None
         if len(set(types)) != 1:
-            self.error("MLC113", f"{consumer.what} merges branch outputs of different types ({', '.join(types)})", consumer.location, "make every branch produce the same type", consumer.step)
+            self.error(
+                "MLC113",
+                f"{consumer.what} merges branch outputs of different types ({', '.join(types)})",
+                consumer.location,
+                "make every branch produce the same type",
+                consumer.step,
+            )
             return None
         return types[0]
 
@@ -201,40 +308,94 @@ class _Validator:
         component = self.p.components.get(task.component)
         consumer = _Consumer(f"step {task.name!r}", scoped.scopes, task.location, task.name)
         if component is None:
-            self.error("MLC101", f"step {task.name!r} calls unknown component {task.component!r}", task.location, "register the component in the pipeline", task.name)
+            self.error(
+                "MLC101",
+                f"step {task.name!r} calls unknown component {task.component!r}",
+                task.location,
+                "register the component in the pipeline",
+                task.name,
+            )
             return
         for name, value in task.inputs.items():
             port = component.input(name)
             if port is None:
-                self.error("MLC101", f"step {task.name!r} has no input {name!r}", task.location, f"its inputs are: {', '.join(p.name for p in component.inputs) or 'none'}", task.name)
+                self.error(
+                    "MLC101",
+                    f"step {task.name!r} has no input {name!r}",
+                    task.location,
+                    f"its inputs are: {', '.join(p.name for p in component.inputs) or 'none'}",
+                    task.name,
+                )
                 continue
             source_type = self.value_type(value, consumer)
             if source_type is None:
                 continue
-            if isinstance(value, ir.Literal) and value.value is None and not ir.is_artifact_type(port.type):
+            if (
+                isinstance(value, ir.Literal)
+                and value.value is None
+                and not ir.is_artifact_type(port.type)
+            ):
                 continue
             if isinstance(value, ir.Literal) and ir.is_artifact_type(port.type):
-                self.error("MLC103", f"step {task.name!r}: artifact input {name!r} ({port.type}) is given a literal", task.location, "pass an artifact output of another step", task.name)
+                self.error(
+                    "MLC103",
+                    f"step {task.name!r}: artifact input {name!r} ({port.type}) is given a literal",
+                    task.location,
+                    "pass an artifact output of another step",
+                    task.name,
+                )
             elif not assignable(source_type, port.type):
-                self.error("MLC103", f"step {task.name!r}: input {name!r} expects {port.type} but is given {source_type}", task.location, f"pass a {port.type} value, or change the input's annotation", task.name)
+                self.error(
+                    "MLC103",
+                    f"step {task.name!r}: input {name!r} expects {port.type} but is given {source_type}",
+                    task.location,
+                    f"pass a {port.type} value, or change the input's annotation",
+                    task.name,
+                )
         for port in component.inputs:
             if port.name not in task.inputs and not port.has_default:
-                self.error("MLC102", f"step {task.name!r}: required input {port.name!r} ({port.type}) is not given", task.location, f"pass {port.name}=...", task.name)
+                self.error(
+                    "MLC102",
+                    f"step {task.name!r}: required input {port.name!r} ({port.type}) is not given",
+                    task.location,
+                    f"pass {port.name}=...",
+                    task.name,
+                )
         for secret in task.options.secrets:
             if isinstance(secret.name, ir.ParamRef):
                 kind = self.value_type(secret.name, consumer)
                 if kind not in (None, "str"):
-                    self.error("MLC207", f"step {task.name!r}: the secret name parameter {secret.name.name!r} is {kind}, not str", task.location, "declare the parameter that names a secret as str", task.name)
+                    self.error(
+                        "MLC207",
+                        f"step {task.name!r}: the secret name parameter {secret.name.name!r} is {kind}, not str",
+                        task.location,
+                        "declare the parameter that names a secret as str",
+                        task.name,
+                    )
         for other in task.after:
             if other not in self.tasks:
-                self.error("MLC109", f"step {task.name!r} runs after unknown step {other!r}", task.location, "pass tasks of this pipeline to .after()", task.name)
+                self.error(
+                    "MLC109",
+                    f"step {task.name!r} runs after unknown step {other!r}",
+                    task.location,
+                    "pass tasks of this pipeline to .after()",
+                    task.name,
+                )
             elif not self.in_scope(self.tasks[other].scopes, scoped.scopes):
-                self.error("MLC105", f"step {task.name!r} runs after {other!r}, which is inside a block that does not enclose it", task.location, "depend on the block's collect() or merge() result instead", task.name)
+                self.error(
+                    "MLC105",
+                    f"step {task.name!r} runs after {other!r}, which is inside a block that does not enclose it",
+                    task.location,
+                    "depend on the block's collect() or merge() result instead",
+                    task.name,
+                )
 
     def check_blocks(self, body: tuple[ir.BodyNode, ...], scopes: tuple[Scope, ...]) -> None:
         for node in body:
             if isinstance(node, ir.Condition):
-                self.check_condition(node.condition, _Consumer(f"condition {node.id}", scopes, node.location))
+                self.check_condition(
+                    node.condition, _Consumer(f"condition {node.id}", scopes, node.location)
+                )
                 self.check_blocks(node.then, (*scopes, ("then", node.id)))
                 if node.otherwise is not None:
                     self.check_blocks(node.otherwise, (*scopes, ("otherwise", node.id)))
@@ -242,9 +403,21 @@ class _Validator:
                 consumer = _Consumer(f"for_each {node.id}", scopes, node.location)
                 items_type = self.value_type(node.items, consumer)
                 if items_type not in (None, "list", "any"):
-                    self.error("MLC112", f"for_each {node.id} fans out over {items_type}, not a list", node.location, "fan out over a list", None)
+                    self.error(
+                        "MLC112",
+                        f"for_each {node.id} fans out over {items_type}, not a list",
+                        node.location,
+                        "fan out over a list",
+                        None,
+                    )
                 if node.parallelism is not None and node.parallelism < 1:
-                    self.error("MLC112", f"for_each {node.id} parallelism {node.parallelism} is below 1", node.location, "give a positive parallelism or none", None)
+                    self.error(
+                        "MLC112",
+                        f"for_each {node.id} parallelism {node.parallelism} is below 1",
+                        node.location,
+                        "give a positive parallelism or none",
+                        None,
+                    )
                 self.check_blocks(node.body, (*scopes, ("loop", node.id)))
 
     def check_condition(self, expr: ir.ConditionExpr, consumer: _Consumer) -> None:
@@ -279,7 +452,12 @@ class _Validator:
         for output in self.p.outputs:
             consumer = _Consumer(f"pipeline output {output.name!r}", (), self.p.location)
             if output.name in names:
-                self.error("MLC115", f"pipeline output {output.name!r} is declared twice", self.p.location, "give each output a distinct name")
+                self.error(
+                    "MLC115",
+                    f"pipeline output {output.name!r} is declared twice",
+                    self.p.location,
+                    "give each output a distinct name",
+                )
             names.add(output.name)
             self.value_type(output.source, consumer)
 
@@ -289,7 +467,13 @@ class _Validator:
             return
         for value in final.inputs.values():
             if any(True for _ in task_refs(value)):
-                self.error("MLC114", f"final step {final.name!r} reads an output of another step, which may have failed", final.location, "give the final step only pipeline parameters and literals", final.name)
+                self.error(
+                    "MLC114",
+                    f"final step {final.name!r} reads an output of another step, which may have failed",
+                    final.location,
+                    "give the final step only pipeline parameters and literals",
+                    final.name,
+                )
                 return
 
     def check_cycles(self) -> None:
@@ -301,7 +485,13 @@ class _Validator:
             for dep in sorted(graph[name]):
                 if state.get(dep) == 1:
                     task = self.tasks[name].task
-                    self.error("MLC118", f"steps depend on each other in a cycle: {' -> '.join([*path, name, dep])}", task.location, "remove one of the dependencies", name)
+                    self.error(
+                        "MLC118",
+                        f"steps depend on each other in a cycle: {' -> '.join([*path, name, dep])}",
+                        task.location,
+                        "remove one of the dependencies",
+                        name,
+                    )
                     return True
                 if dep not in state and visit(dep, [*path, name]):
                     return True

@@ -64,7 +64,12 @@ def get(name: str) -> Platform:
     registry = _registry()
     if name not in registry:
         raise ProfileError(
-            Diagnostic("MLC301", f"no platform named {name!r}." + did_you_mean(name, list(registry)), None, f"platforms: {', '.join(sorted(registry))}")
+            Diagnostic(
+                "MLC301",
+                f"no platform named {name!r}." + did_you_mean(name, list(registry)),
+                None,
+                f"platforms: {', '.join(sorted(registry))}",
+            )
         )
     module_name, _, attr = registry[name].partition(":")
     module = importlib.import_module(module_name)
@@ -73,7 +78,9 @@ def get(name: str) -> Platform:
 
 
 def support_of(platform: Platform, feature: str) -> Support:
-    return platform.support.get(feature, Support("refused", f"{platform.name} has no mapping for this feature yet"))
+    return platform.support.get(
+        feature, Support("refused", f"{platform.name} has no mapping for this feature yet")
+    )
 
 
 def refusals(platform: Platform, pipeline: ir.Pipeline) -> list[Diagnostic]:
