@@ -1,0 +1,49 @@
+"""Shared test helpers: example discovery, profiles, and golden files.
+
+Set MLCOMPILE_REGENERATE=1 to rewrite golden files instead of comparing with them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mlcompile.ir import nodes as ir
+from mlcompile.loader import load
+from mlcompile.profiles import Profile, load_profile
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(p.parent.name for p in (REPO / "examples").glob("*/pipeline.py"))
+PROFILES = sorted(p.stem for p in (REPO / "targets").glob("*.yaml"))
+REGENERATE = os.environ.get("MLCOMPILE_REGENERATE") == "1"
+
+
+def example_path(name: str) -> Path:
+    return REPO / "examples" / name / "pipeline.py"
+
+
+def build_example(name: str) -> ir.Pipeline:
+    return load(str(example_path(name))).build()
+
+
+def profile(name: str) -> Profile:
+    return load_profile(name, REPO / "targets")[0]
+
+
+def assert_golden(path: Path, actual: str | bytes) -> None:
+    """Compare with a committed file; with MLCOMPILE_REGENERATE=1, rewrite it."""
+    data = actual.encode() if isinstance(actual, str) else actual
+    if REGENERATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return
+    if not path.exists():
+        pytest.fail(f"no golden file {path.relative_to(REPO)}; run `make regenerate` and review it")
+    assert data == path.read_bytes(), f"{path.relative_to(REPO)} differs; run `make regenerate` if intended"
+
+
+@pytest.fixture(params=EXAMPLES)
+def example(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
