@@ -35,7 +35,7 @@ def resolve(name: str, backend: str, *, key: str | None = None, project: str | N
         except Exception as exc:
             raise SecretUnavailable(f"secret {name!r} in AWS Secrets Manager: {type(exc).__name__}") from None
     elif backend == "gcp-secret-manager":
-        from google.cloud import secretmanager  # type: ignore[attr-defined]
+        from google.cloud import secretmanager
 
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
         path = name if name.startswith("projects/") else f"projects/{project}/secrets/{name}/versions/latest"
