@@ -131,6 +131,29 @@ def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) ->
     return 0
 
 
+def generate_infra(spec: str, target: str, out: Path | None, as_json: bool) -> int:
+    from mlcompile.build import write_atomic
+    from mlcompile.infra.generator import generate
+
+    _, pipeline = _load(spec)
+    profile, _ = load_profile(target)
+    files = generate(pipeline, profile)
+    out_dir = out or Path("build") / profile.name / "infra"
+    write_atomic(out_dir, files)
+    if as_json:
+        report.print_json({"ok": True, "out": out_dir.as_posix(), "files": sorted(files)})
+    else:
+        print(
+            f"generated the Pulumi project for {pipeline.name} on {profile.name} in {out_dir.as_posix()}/"
+        )
+        for rel in sorted(files):
+            print(f"  {rel}")
+        print(
+            f"preview it with: cd {out_dir.as_posix()} && pulumi stack select --create {profile.environment} && pulumi preview"
+        )
+    return 0
+
+
 def print_schema(what: str) -> int:
     from mlcompile.ir.canonical import canonical_json as dump
     from mlcompile.profiles import profile_schema

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -97,6 +97,72 @@ def compile_command(
 
 
 @app.command()
+def infra(
+    pipeline: PipelineArg, target: TargetOpt, out: OutOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Generate the Pulumi project the pipeline needs (default build/<profile>/infra/)."""
+    from mlcompile.cli import commands
+
+    _guard(as_json, lambda: commands.generate_infra(pipeline, target, out, as_json))
+
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="Artifact store and lineage folder.")]
+
+
+@app.command()
+def run(
+    pipeline: PipelineArg,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE (repeatable).")
+    ] = None,
+    store: StoreOpt = Path(".mlcompile"),
+    workers: Annotated[int, typer.Option("--workers", help="Steps run at once.")] = 2,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a pipeline on this machine, with caching and lineage."""
+    from mlcompile.local import cli as local
+
+    _guard(as_json, lambda: local.run_local(pipeline, param or [], store, workers, as_json))
+
+
+@app.command()
+def runs(store: StoreOpt = Path(".mlcompile"), as_json: JsonOpt = False) -> None:
+    """List local runs."""
+    from mlcompile.local import cli as local
+
+    _guard(as_json, lambda: local.list_runs(store, as_json))
+
+
+@app.command()
+def lineage(
+    ref: Annotated[
+        str,
+        typer.Argument(help="A run id, an artifact sha256 or URI, or model:<name>[:<version>]."),
+    ],
+    store: StoreOpt = Path(".mlcompile"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk back from an artifact, model version or run to the data, code and parameters behind it."""
+    from mlcompile.local import cli as local
+
+    _guard(as_json, lambda: local.show_lineage(ref, store, as_json))
+
+
+@app.command()
+def serve(
+    endpoint: Annotated[str, typer.Argument(help="An endpoint a local run deployed.")],
+    store: StoreOpt = Path(".mlcompile"),
+    port: Annotated[
+        int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 8080,
+) -> None:
+    """Serve a locally deployed model on 127.0.0.1 (POST /predict)."""
+    from mlcompile.local import cli as local
+
+    _guard(False, lambda: local.serve_endpoint(endpoint, store, port))
+
+
+@app.command()
 def schema(what: Annotated[str, typer.Argument(help="profile or ir")] = "profile") -> None:
     """Print the JSON schema of a deployment profile or of the IR."""
     from mlcompile.cli import commands
@@ -104,9 +170,5 @@ def schema(what: Annotated[str, typer.Argument(help="profile or ir")] = "profile
     _guard(False, lambda: commands.print_schema(what))
 
 
-def run_cli(argv: list[str] | None = None) -> Any:
-    return app(args=argv)
-
-
-def run() -> None:
+def main() -> None:
     app()

@@ -33,19 +33,31 @@ def resolve(name: str, backend: str, *, key: str | None = None, project: str | N
         try:
             value = boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
         except Exception as exc:
-            raise SecretUnavailable(f"secret {name!r} in AWS Secrets Manager: {type(exc).__name__}") from None
+            raise SecretUnavailable(
+                f"secret {name!r} in AWS Secrets Manager: {type(exc).__name__}"
+            ) from None
     elif backend == "gcp-secret-manager":
         from google.cloud import secretmanager
 
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
-        path = name if name.startswith("projects/") else f"projects/{project}/secrets/{name}/versions/latest"
+        path = (
+            name
+            if name.startswith("projects/")
+            else f"projects/{project}/secrets/{name}/versions/latest"
+        )
         try:
-            response: Any = secretmanager.SecretManagerServiceClient().access_secret_version(name=path)
+            response: Any = secretmanager.SecretManagerServiceClient().access_secret_version(
+                name=path
+            )
         except Exception as exc:
-            raise SecretUnavailable(f"secret {name!r} in GCP Secret Manager: {type(exc).__name__}") from None
+            raise SecretUnavailable(
+                f"secret {name!r} in GCP Secret Manager: {type(exc).__name__}"
+            ) from None
         value = response.payload.data.decode()
     else:
-        raise SecretUnavailable(f"secret {name!r}: backend {backend!r} injects secrets as environment variables")
+        raise SecretUnavailable(
+            f"secret {name!r}: backend {backend!r} injects secrets as environment variables"
+        )
     if key is not None:
         import json
 
