@@ -41,7 +41,9 @@ def assert_golden(path: Path, actual: str | bytes) -> None:
         return
     if not path.exists():
         pytest.fail(f"no golden file {path.relative_to(REPO)}; run `make regenerate` and review it")
-    assert data == path.read_bytes(), f"{path.relative_to(REPO)} differs; run `make regenerate` if intended"
+    assert data == path.read_bytes(), (
+        f"{path.relative_to(REPO)} differs; run `make regenerate` if intended"
+    )
 
 
 @pytest.fixture(params=EXAMPLES)

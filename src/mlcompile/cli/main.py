@@ -172,3 +172,7 @@ def schema(what: Annotated[str, typer.Argument(help="profile or ir")] = "profile
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

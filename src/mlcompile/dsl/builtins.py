@@ -48,7 +48,7 @@ def _builtin_task(
     options = ir.StepOptions(
         resources=normalize_resources(resources, trace.sink, trace.location(call_site), task_name)
     )
-    values = bind_inputs(trace.components[name], (), kwargs, trace, call_site)
+    values = bind_inputs(trace.components[name], (), kwargs, trace, call_site, task_name)
     builder = TaskBuilder(task_name, name, values, options, call_site)
     return trace.add_task(builder, {p.name: p.type for p in outputs})
 

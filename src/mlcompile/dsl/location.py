@@ -21,13 +21,18 @@ class RawLocation:
     line: int
 
 
+def is_internal(filename: str) -> bool:
+    """Frames of mlcompile itself and of contextlib (which runs our ``with`` blocks)."""
+    path = os.path.abspath(filename)
+    return path.startswith(_DSL_DIR + os.sep) or path == _CONTEXTLIB
+
+
 def caller_location() -> RawLocation:
     """The innermost frame outside mlcompile: the user's line that called into the DSL."""
     frame = sys._getframe(1)
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_DSL_DIR + os.sep) and filename != _CONTEXTLIB:
-            return RawLocation(filename, frame.f_lineno)
+        if not is_internal(frame.f_code.co_filename):
+            return RawLocation(os.path.abspath(frame.f_code.co_filename), frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return RawLocation("<unknown>", 0)
 

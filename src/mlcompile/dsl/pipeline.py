@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from mlcompile.dsl.location import _DSL_DIR, RawLocation, caller_location, project_root
+from mlcompile.dsl.location import RawLocation, caller_location, is_internal, project_root
 from mlcompile.dsl.step import annotation_type, bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, enter_trace, exit_trace
 from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHandle
@@ -209,19 +209,17 @@ class PipelineDefinition(Generic[P, R]):
 
         name = trace.register_component(self, build)
         component = trace.components[name]
-        values = bind_inputs(component, args, kwargs, trace, call_site)
-        builder = TaskBuilder(
-            trace.unique_task_name(self.name), name, values, ir.StepOptions(), call_site
-        )
+        task_name = trace.unique_task_name(self.name)
+        values = bind_inputs(component, args, kwargs, trace, call_site, task_name)
+        builder = TaskBuilder(task_name, name, values, ir.StepOptions(), call_site)
         return trace.add_task(builder, {p.name: p.type for p in component.outputs})
 
 
 def _user_frame(tb: TracebackType | None) -> RawLocation | None:
     found = None
     while tb is not None:
-        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
-        if not filename.startswith(_DSL_DIR + os.sep):
-            found = RawLocation(filename, tb.tb_lineno)
+        if not is_internal(tb.tb_frame.f_code.co_filename):
+            found = RawLocation(os.path.abspath(tb.tb_frame.f_code.co_filename), tb.tb_lineno)
         tb = tb.tb_next
     return found
 

@@ -315,9 +315,10 @@ class StepDefinition(Generic[P, R]):
         options = _options_from_kwargs(
             self.options, trace, self.location, self.name, ir.StepOptions()
         )
-        inputs = bind_inputs(component, args, kwargs, trace, call_site)
+        task_name = trace.unique_task_name(self.name)
+        inputs = bind_inputs(component, args, kwargs, trace, call_site, task_name)
         builder = TaskBuilder(
-            name=trace.unique_task_name(self.name),
+            name=task_name,
             component=component_name,
             inputs=inputs,
             options=options,
@@ -332,6 +333,7 @@ def bind_inputs(
     kwargs: dict[str, Any],
     trace: Trace,
     call_site: RawLocation,
+    task_name: str,
 ) -> dict[str, ir.Value]:
     """Match a call's arguments to the component's inputs; every mismatch is diagnosed."""
     names = [p.name for p in component.inputs]
@@ -342,7 +344,7 @@ def bind_inputs(
             f"step {component.name!r} takes {len(names)} inputs but {len(args)} were given",
             call_site,
             "pass inputs by name: step(data=..., n_estimators=...)",
-            step=component.name,
+            step=task_name,
         )
     bound.update(zip(names, args, strict=False))
     for key, value in kwargs.items():
@@ -352,7 +354,7 @@ def bind_inputs(
                 f"step {component.name!r} has no input {key!r}." + did_you_mean(key, names),
                 call_site,
                 f"its inputs are: {', '.join(names) or 'none'}",
-                step=component.name,
+                step=task_name,
             )
             continue
         if key in bound:
@@ -361,21 +363,13 @@ def bind_inputs(
                 f"step {component.name!r}: input {key!r} is given twice",
                 call_site,
                 "give each input once",
-                step=component.name,
+                step=task_name,
             )
         bound[key] = value
     values: dict[str, ir.Value] = {}
     for port in component.inputs:
         if port.name not in bound:
-            if not port.has_default:
-                trace.error(
-                    "MLC102",
-                    f"step {component.name!r}: required input {port.name!r} ({port.type}) is not given",
-                    call_site,
-                    f"pass {port.name}=... or give the parameter a default in the step",
-                    step=component.name,
-                )
-            continue
+            continue  # a missing required input is reported by validation, once
         try:
             values[port.name] = to_value(bound[port.name])
         except DslUsageError as err:
@@ -384,7 +378,7 @@ def bind_inputs(
                 f"step {component.name!r}, input {port.name!r}: {err.message}",
                 call_site,
                 err.hint,
-                step=component.name,
+                step=task_name,
             )
     return values
 

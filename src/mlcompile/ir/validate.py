@@ -352,8 +352,13 @@ class _Validator:
                     f"pass a {port.type} value, or change the input's annotation",
                     task.name,
                 )
+        # A call that already has a binding problem (an unknown name, a bad value) is not also
+        # told that an input is missing: the fix is the same edit of the same line.
+        already = any(
+            d.step == task.name and d.location == loc(task.location) for d in self.sink.diagnostics
+        )
         for port in component.inputs:
-            if port.name not in task.inputs and not port.has_default:
+            if port.name not in task.inputs and not port.has_default and not already:
                 self.error(
                     "MLC102",
                     f"step {task.name!r}: required input {port.name!r} ({port.type}) is not given",

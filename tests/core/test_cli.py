@@ -1,0 +1,112 @@
+"""The command line: exit codes, diagnostics without tracebacks, JSON output, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import EXAMPLES, REPO
+
+HEAVY = ("kfp", "sagemaker", "google", "pulumi", "pulumi_aws", "boto3", "botocore")
+
+
+def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlcompile.cli.main", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_check_every_example_exits_zero() -> None:
+    for example in EXAMPLES:
+        result = cli("check", f"examples/{example}/pipeline.py")
+        assert result.returncode == 0, result.stderr
+        assert "valid" in result.stdout
+
+
+def test_check_json() -> None:
+    result = cli("check", "examples/churn/pipeline.py", "--json")
+    data = json.loads(result.stdout)
+    assert data["ok"] and data["pipeline"] == "churn" and len(data["ir_hash"]) == 64
+    assert "metric-condition" in data["features"] and data["steps"] == 8
+
+
+def test_mistake_exits_2_with_location_code_and_hint(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from mlcompile import pipeline, step\n\n@step\ndef one(x: int) -> int:\n    return x\n\n"
+        "@pipeline\ndef flow():\n    one(y=1)\n"
+    )
+    result = cli("check", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bad.py:9: error MLC101 [unknown-input]" in result.stderr
+    assert "hint:" in result.stderr and "Traceback" not in result.stderr + result.stdout
+
+    as_json = cli("check", str(bad), "--json", cwd=tmp_path)
+    assert as_json.returncode == 2
+    (diag,) = json.loads(as_json.stdout)["diagnostics"]
+    assert diag["code"] == "MLC101" and diag["line"] == 9 and diag["file"] == "bad.py"
+
+
+def test_missing_file_and_unknown_profile_exit_2() -> None:
+    assert cli("check", "nope.py").returncode == 2
+    result = cli("check", "examples/minimal/pipeline.py", "--target", "sagemaker-deb")
+    assert result.returncode == 2 and "Did you mean 'sagemaker-dev'" in result.stderr
+
+
+def test_bad_profile_is_located(tmp_path: Path) -> None:
+    profile = tmp_path / "broken.yaml"
+    profile.write_text(
+        "platform: sagemaker\ncloud: gcp\nenvironment: dev\nregion: eu-west-1\naccount: '1'\nregon: x\n"
+    )
+    result = cli(
+        "check", str(REPO / "examples/minimal/pipeline.py"), "--target", str(profile), cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert (
+        "broken.yaml:6" in result.stderr
+        and "regon" in result.stderr
+        and "Did you mean 'region'" in result.stderr
+    )
+
+
+def imported_modules(*args: str) -> set[str]:
+    code = (
+        "import sys; from mlcompile.cli.main import app\n"
+        "try:\n    app(args=sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "import json; print(json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True
+    )
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_help_and_check_import_no_platform_sdk() -> None:
+    # Namespace-package .pth files create an empty `google` module at interpreter start.
+    at_start = set(
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", "import sys, json; print(json.dumps(sorted(sys.modules)))"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+    )
+    for args in (
+        ["--help"],
+        ["check", "examples/churn/pipeline.py"],
+        ["ir", "examples/sweep/pipeline.py"],
+    ):
+        loaded = imported_modules(*args) - at_start
+        heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+        assert not heavy, f"{args} imported {heavy[:5]}"
+
+
+def test_schema_commands() -> None:
+    profile = json.loads(cli("schema", "profile").stdout)
+    assert "platform" in profile["properties"]
+    assert "components" in json.loads(cli("schema", "ir").stdout)["$defs"]["Pipeline"]["properties"]
+    assert cli("schema", "other").returncode == 2
