@@ -1,0 +1,729 @@
+"""AWS components: the artifact store, step image registry, model registry, pipeline identity,
+SageMaker pipeline, schedule and serving endpoint a pipeline needs, secure by default.
+
+Generated programs only say what to create; every security setting lives here, so a fix reaches
+every stack on regeneration. ARNs are built from the account and region the profile names (not
+looked up), which keeps previews offline and policies readable. Policies name the resources they
+cover: the only ``"*"`` resources are for actions AWS cannot scope (ECR login, metric data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+#: Jobs a SageMaker pipeline starts are named ``pipelines-<execution>-<step>-...``.
+_PIPELINE_JOBS = "pipelines-*"
+
+
+class Lifecycle(TypedDict):
+    """How long superseded artifact versions and unfinished uploads are kept."""
+
+    noncurrent_version_days: int
+    abort_incomplete_upload_days: int
+
+
+class Serving(TypedDict):
+    """The instances an endpoint runs on."""
+
+    instance_type: str
+    initial_instance_count: int
+
+
+class Cron(TypedDict):
+    """A five-field cron expression and its IANA time zone."""
+
+    cron: str
+    timezone: str
+
+
+def _statement(
+    actions: Sequence[str],
+    resources: Sequence[pulumi.Input[str]],
+    condition: Mapping[str, Any] | None = None,
+    effect: str = "Allow",
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": effect,
+        "Action": sorted(actions),
+        "Resource": list(resources),
+    }
+    if condition:
+        statement["Condition"] = dict(condition)
+    return statement
+
+
+def _document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _trust(service: str, account: str) -> str:
+    """A trust policy for an AWS service, limited to calls on behalf of this account."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def cron_expression(cron: str) -> str:
+    """EventBridge's six-field ``cron(...)`` for a five-field Unix cron expression.
+
+    EventBridge numbers weekdays 1-7 from Sunday and needs ``?`` in one of the two day fields.
+    """
+    minute, hour, day, month, weekday = cron.split()
+    if day != "*" and weekday != "*":
+        raise ValueError(f"cron {cron!r}: EventBridge cannot restrict both day and weekday")
+    if weekday == "*":
+        return f"cron({minute} {hour} {day} {month} ? *)"
+    return f"cron({minute} {hour} ? {month} {','.join(map(_weekday, weekday.split(',')))} *)"
+
+
+def _weekday(item: str) -> str:
+    """One weekday list item renumbered from Unix (0 or 7 = Sunday) to EventBridge (1 = Sunday)."""
+    days, slash, step = item.partition("/")
+    shifted = re.sub(r"\d+", lambda m: str(int(m.group()) % 7 + 1), days)
+    first, dash, last = shifted.partition("-")
+    if dash and first.isdigit() and last.isdigit() and int(first) > int(last):
+        raise ValueError(f"weekday range {item!r} wraps past Sunday; split it in two")
+    return shifted + slash + step
+
+
+class ArtifactStore(pulumi.ComponentResource):
+    """The S3 bucket every artifact goes to: encrypted with its own rotating KMS key, private
+    (all four public-access blocks, ACLs disabled), TLS-only, versioned, with a lifecycle rule."""
+
+    key: aws.kms.Key
+    bucket: aws.s3.Bucket
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        bucket_name: str,
+        key_alias: str,
+        lifecycle: Lifecycle,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:ArtifactStore", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.key = aws.kms.Key(
+            f"{resource_name}-key",
+            description=f"Encrypts the artifacts in s3://{bucket_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=dict(tags),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{resource_name}-key-alias",
+            name=f"alias/{key_alias}",
+            target_key_id=self.key.key_id,
+            opts=child,
+        )
+        self.bucket = aws.s3.Bucket(
+            resource_name, bucket=bucket_name, force_destroy=False, tags=dict(tags), opts=child
+        )
+        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
+        aws.s3.BucketOwnershipControls(
+            f"{resource_name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=on_bucket,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{resource_name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=on_bucket,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{resource_name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": self.key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=on_bucket,
+        )
+        aws.s3.BucketVersioning(
+            f"{resource_name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=on_bucket,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{resource_name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-superseded-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {
+                        "noncurrent_days": lifecycle["noncurrent_version_days"]
+                    },
+                    "abort_incomplete_multipart_upload": {
+                        "days_after_initiation": lifecycle["abort_incomplete_upload_days"]
+                    },
+                }
+            ],
+            opts=on_bucket,
+        )
+        aws.s3.BucketPolicy(
+            f"{resource_name}-tls-only",
+            bucket=self.bucket.id,
+            policy=_document(
+                [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ]
+            ),
+            opts=on_bucket,
+        )
+        self.register_outputs({"bucket": self.bucket.id, "key_arn": self.key.arn})
+
+    def read_write(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Statements that read and write objects (under ``prefix``) with the bucket's key."""
+        objects = pulumi.Output.concat(self.bucket.arn, "/", prefix, "*")
+        return [
+            _statement(["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket.arn]),
+            _statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [objects]),
+            self.use_key(),
+        ]
+
+    def use_key(self) -> dict[str, Any]:
+        return _statement(
+            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            [self.key.arn],
+        )
+
+
+class StepImageRepository(pulumi.ComponentResource):
+    """The ECR repository for step images: scanned on push, immutable tags, KMS-encrypted."""
+
+    repository: aws.ecr.Repository
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        store: ArtifactStore,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:StepImageRepository", resource_name, None, opts)
+        self.repository = aws.ecr.Repository(
+            resource_name,
+            name=name,
+            image_scanning_configuration={"scan_on_push": True},
+            image_tag_mutability="IMMUTABLE",
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": store.key.arn}],
+            force_delete=False,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"url": self.repository.repository_url})
+
+    def pull(self) -> list[dict[str, Any]]:
+        """Statements that pull images from this repository (login cannot be scoped)."""
+        return [
+            _statement(
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                [self.repository.arn],
+            ),
+            _statement(["ecr:GetAuthorizationToken"], ["*"]),
+        ]
+
+
+class ModelGroup(pulumi.ComponentResource):
+    """The SageMaker model package group that holds every version of one registered model."""
+
+    group: aws.sagemaker.ModelPackageGroup
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        model: str,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:ModelGroup", resource_name, None, opts)
+        self.name = name
+        self.group = aws.sagemaker.ModelPackageGroup(
+            resource_name,
+            model_package_group_name=name,
+            model_package_group_description=f"Versions of model {model!r}",
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"arn": self.group.arn})
+
+
+class Place(TypedDict):
+    """The account and region ARNs are built for."""
+
+    account: str
+    region: str
+
+
+def _arn(place: Place, service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{place['region']}:{place['account']}:{resource}"
+
+
+def secret_arns(place: Place, secrets: Sequence[str]) -> list[str]:
+    """ARNs of Secrets Manager secrets by name (AWS appends six random characters)."""
+    return [_arn(place, "secretsmanager", f"secret:{name}-??????") for name in secrets]
+
+
+def _log_statements(place: Place, group_prefix: str) -> dict[str, Any]:
+    return _statement(
+        [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:DescribeLogStreams",
+            "logs:PutLogEvents",
+        ],
+        [
+            _arn(place, "logs", f"log-group:{group_prefix}*"),
+            _arn(place, "logs", f"log-group:{group_prefix}*:log-stream:*"),
+        ],
+    )
+
+
+def _metrics_statement() -> dict[str, Any]:
+    return _statement(
+        ["cloudwatch:PutMetricData"],
+        ["*"],
+        {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+    )
+
+
+class Permissions(TypedDict):
+    """What kinds of SageMaker work the pipeline starts, beyond processing jobs."""
+
+    training: bool
+    batch_transform: bool
+    endpoints: list[str]
+
+
+class ExecutionRole(pulumi.ComponentResource):
+    """The role a SageMaker pipeline and its jobs run as, allowed exactly what the pipeline does:
+    its bucket and key, its image repository, its model groups, its endpoints and its secrets."""
+
+    role: aws.iam.Role
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        place: Place,
+        store: ArtifactStore,
+        repository: StepImageRepository,
+        model_groups: Sequence[ModelGroup],
+        secrets: Sequence[str],
+        permissions: Permissions,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:ExecutionRole", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.arn_text = f"arn:aws:iam::{place['account']}:role/{name}"
+        self.role = aws.iam.Role(
+            resource_name,
+            name=name,
+            assume_role_policy=_trust("sagemaker.amazonaws.com", place["account"]),
+            description="Runs the pipeline's SageMaker jobs",
+            tags=dict(tags),
+            opts=child,
+        )
+        kinds = ["processing-job"]
+        if permissions["training"]:
+            kinds.append("training-job")
+        if permissions["batch_transform"]:
+            kinds.append("transform-job")
+        job_arns = [_arn(place, "sagemaker", f"{kind}/{_PIPELINE_JOBS}") for kind in kinds]
+        job_actions = ["sagemaker:AddTags"]
+        for action, kind in (
+            ("ProcessingJob", "processing-job"),
+            ("TrainingJob", "training-job"),
+            ("TransformJob", "transform-job"),
+        ):
+            if kind in kinds:
+                job_actions += [
+                    f"sagemaker:{verb}{action}" for verb in ("Create", "Describe", "Stop")
+                ]
+        statements = [
+            *store.read_write(),
+            *repository.pull(),
+            _log_statements(place, "/aws/sagemaker/"),
+            _metrics_statement(),
+            _statement(job_actions, job_arns),
+            _statement(
+                ["iam:PassRole"],
+                [self.arn_text],
+                {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+        ]
+        if model_groups:
+            statements.append(
+                _statement(
+                    [
+                        "sagemaker:CreateModelPackage",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:DescribeModelPackageGroup",
+                        "sagemaker:ListModelPackages",
+                        "sagemaker:UpdateModelPackage",
+                        "sagemaker:AddTags",
+                    ],
+                    [
+                        arn
+                        for group in model_groups
+                        for arn in (
+                            _arn(place, "sagemaker", f"model-package-group/{group.name}"),
+                            _arn(place, "sagemaker", f"model-package/{group.name}/*"),
+                        )
+                    ],
+                )
+            )
+        if permissions["batch_transform"]:
+            statements.append(
+                _statement(
+                    ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"],
+                    [_arn(place, "sagemaker", f"model/{_PIPELINE_JOBS}")],
+                )
+            )
+        if permissions["endpoints"]:
+            # The deploy step lists endpoints to choose between create and update.
+            statements.append(_statement(["sagemaker:ListEndpoints"], ["*"]))
+        for endpoint in permissions["endpoints"]:
+            # It names each model and endpoint config <endpoint>-v<model version>.
+            statements.append(
+                _statement(
+                    [
+                        "sagemaker:AddTags",
+                        "sagemaker:CreateEndpoint",
+                        "sagemaker:CreateEndpointConfig",
+                        "sagemaker:CreateModel",
+                        "sagemaker:DescribeEndpoint",
+                        "sagemaker:DescribeEndpointConfig",
+                        "sagemaker:DescribeModel",
+                        "sagemaker:UpdateEndpoint",
+                    ],
+                    [
+                        _arn(place, "sagemaker", f"endpoint/{endpoint}"),
+                        _arn(place, "sagemaker", f"endpoint-config/{endpoint}-v*"),
+                        _arn(place, "sagemaker", f"model/{endpoint}-v*"),
+                    ],
+                )
+            )
+        if secrets:
+            statements.append(
+                _statement(
+                    ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                    secret_arns(place, secrets),
+                )
+            )
+        aws.iam.RolePolicy(
+            f"{resource_name}-policy",
+            role=self.role.id,
+            policy=_document(statements),
+            opts=child,
+        )
+        self.register_outputs({"arn": self.role.arn})
+
+
+class SageMakerPipeline(pulumi.ComponentResource):
+    """The SageMaker pipeline, holding the definition ``mlcompile compile`` produced."""
+
+    pipeline: aws.sagemaker.Pipeline
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        definition: str,
+        role_arn: pulumi.Input[str],
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:SageMakerPipeline", resource_name, None, opts)
+        self.pipeline = aws.sagemaker.Pipeline(
+            resource_name,
+            pipeline_name=name,
+            pipeline_display_name=name,
+            pipeline_definition=definition,
+            role_arn=role_arn,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"arn": self.pipeline.arn})
+
+
+class PipelineSchedule(pulumi.ComponentResource):
+    """An EventBridge Scheduler schedule that starts the pipeline, with a role allowed only
+    ``sagemaker:StartPipelineExecution`` on that pipeline (and the key that encrypts it)."""
+
+    schedule: aws.scheduler.Schedule
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        role_name: str,
+        place: Place,
+        when: Cron,
+        pipeline: SageMakerPipeline,
+        store: ArtifactStore,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:PipelineSchedule", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{resource_name}-role",
+            name=role_name,
+            assume_role_policy=_trust("scheduler.amazonaws.com", place["account"]),
+            description=f"Lets EventBridge Scheduler start pipeline {name}",
+            tags=dict(tags),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{resource_name}-policy",
+            role=role.id,
+            policy=_document(
+                [
+                    _statement(["sagemaker:StartPipelineExecution"], [pipeline.pipeline.arn]),
+                    _statement(["kms:Decrypt"], [store.key.arn]),
+                ]
+            ),
+            opts=child,
+        )
+        self.schedule = aws.scheduler.Schedule(
+            resource_name,
+            name=name,
+            schedule_expression=cron_expression(when["cron"]),
+            schedule_expression_timezone=when["timezone"],
+            flexible_time_window={"mode": "OFF"},
+            kms_key_arn=store.key.arn,
+            target={
+                "arn": pipeline.pipeline.arn,
+                "role_arn": role.arn,
+                "retry_policy": {"maximum_retry_attempts": 0},
+            },
+            opts=child,
+        )
+        self.register_outputs({"arn": self.schedule.arn})
+
+
+class ServingEndpoint(pulumi.ComponentResource):
+    """A SageMaker endpoint serving one approved version of a model group, capturing requests
+    and responses to the artifact bucket under its key.
+
+    The version to serve is the model package ARN in stack config; until one is approved and
+    set, only the serving role exists, and the log says which config key to set.
+    """
+
+    endpoint: aws.sagemaker.Endpoint | None
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        role_name: str,
+        place: Place,
+        model_group: ModelGroup,
+        model_package_arn: str | None,
+        config_key: str,
+        serving: Serving,
+        store: ArtifactStore,
+        repository: StepImageRepository,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:ServingEndpoint", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        capture = f"data-capture/{name}/"
+        role = aws.iam.Role(
+            f"{resource_name}-role",
+            name=role_name,
+            assume_role_policy=_trust("sagemaker.amazonaws.com", place["account"]),
+            description=f"Runs the model served at endpoint {name}",
+            tags=dict(tags),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{resource_name}-policy",
+            role=role.id,
+            policy=_document(
+                [
+                    *store.read_write(capture),
+                    _statement(["s3:GetObject"], [pulumi.Output.concat(store.bucket.arn, "/*")]),
+                    *repository.pull(),
+                    _log_statements(place, "/aws/sagemaker/Endpoints/"),
+                    _metrics_statement(),
+                    _statement(
+                        ["sagemaker:DescribeModelPackage"],
+                        [_arn(place, "sagemaker", f"model-package/{model_group.name}/*")],
+                    ),
+                ]
+            ),
+            opts=child,
+        )
+        self.endpoint = None
+        if model_package_arn is None:
+            pulumi.log.warn(
+                f"endpoint {name}: no model version to serve yet; once a version in "
+                f"{model_group.name} is approved, run `pulumi config set {config_key} <its ARN>` "
+                "and `pulumi up`",
+                resource=self,
+            )
+            self.register_outputs({})
+            return
+        # Versioned children get a fresh name per model version, so a new version replaces
+        # them before the old ones go and the endpoint switches without downtime.
+        version = f"{name}-{hashlib.sha256(model_package_arn.encode()).hexdigest()[:8]}"
+        model = aws.sagemaker.Model(
+            f"{resource_name}-model",
+            name=version,
+            execution_role_arn=role.arn,
+            primary_container={"model_package_name": model_package_arn},
+            enable_network_isolation=True,
+            tags=dict(tags),
+            opts=child,
+        )
+        config = aws.sagemaker.EndpointConfiguration(
+            f"{resource_name}-config",
+            name=version,
+            kms_key_arn=store.key.arn,
+            production_variants=[
+                {
+                    "variant_name": "primary",
+                    "model_name": model.name,
+                    "instance_type": serving["instance_type"],
+                    "initial_instance_count": serving["initial_instance_count"],
+                }
+            ],
+            data_capture_config={
+                "enable_capture": True,
+                "initial_sampling_percentage": 100,
+                "destination_s3_uri": pulumi.Output.concat("s3://", store.bucket.id, "/", capture),
+                "kms_key_id": store.key.arn,
+                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+            },
+            tags=dict(tags),
+            opts=child,
+        )
+        # The pipeline's deploy step moves the endpoint to each new version it deploys; the
+        # stack keeps owning the endpoint without reverting that.
+        self.endpoint = aws.sagemaker.Endpoint(
+            resource_name,
+            name=name,
+            endpoint_config_name=config.name,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpointConfigName"]),
+        )
+        self.register_outputs({"endpoint": self.endpoint.name})
+
+
+class WorkloadRole(pulumi.ComponentResource):
+    """The role Kubeflow pipeline pods assume through the cluster's OIDC provider (IRSA): the
+    bucket, its key and the named secrets, for one Kubernetes service account only."""
+
+    role: aws.iam.Role
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        place: Place,
+        oidc_provider: str,
+        namespace: str,
+        service_account: str,
+        store: ArtifactStore,
+        repository: StepImageRepository,
+        secrets: Sequence[str],
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:WorkloadRole", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        provider_arn = f"arn:aws:iam::{place['account']}:oidc-provider/{oidc_provider}"
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{oidc_provider}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{oidc_provider}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+        self.role = aws.iam.Role(
+            resource_name,
+            name=name,
+            assume_role_policy=json.dumps(trust, sort_keys=True),
+            description=f"Kubeflow pipeline pods in {namespace} run as this role",
+            tags=dict(tags),
+            opts=child,
+        )
+        statements = [*store.read_write(), *repository.pull()]
+        if secrets:
+            statements.append(
+                _statement(
+                    ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                    secret_arns(place, secrets),
+                )
+            )
+        aws.iam.RolePolicy(
+            f"{resource_name}-policy", role=self.role.id, policy=_document(statements), opts=child
+        )
+        self.register_outputs({"arn": self.role.arn})

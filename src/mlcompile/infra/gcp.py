@@ -1,0 +1,382 @@
+"""GCP components: the CMEK key and its service-agent grants, the artifact bucket, Artifact
+Registry repositories, the pipeline's service account, a Vertex endpoint and the schedule.
+
+Everything that stores data is encrypted with one customer-managed key; the service agents of
+Cloud Storage, Artifact Registry and Vertex AI are granted that key before anything uses it.
+Roles are the narrowest predefined ones, bound on the resource where GCP allows it.
+
+Schedules use Cloud Scheduler calling the ``pipelineJobs.create`` REST API with an OAuth token of
+the pipeline's service account: pulumi-gcp has no Vertex pipeline resource and ``vertex.AiSchedule``
+is being deprecated upstream. The job runs the pipeline template ``mlcompile deploy`` uploads to
+the KFP-format repository under the tag ``latest``, so a new pipeline version needs no stack change.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_gcp as gcp
+
+_ENCRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+#: APIs the stack's resources need; never disabled on destroy (other stacks may use them).
+_SERVICES = (
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "cloudkms.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "secretmanager.googleapis.com",
+)
+
+
+class Place(TypedDict):
+    """The project and region resources are created in."""
+
+    project: str
+    region: str
+
+
+class Cron(TypedDict):
+    """A five-field cron expression and its IANA time zone."""
+
+    cron: str
+    timezone: str
+
+
+def endpoint_id(name: str) -> str:
+    """The numeric id of a Vertex endpoint (ten digits, no leading zero) for its name."""
+    return str(
+        int(hashlib.sha256(name.encode()).hexdigest()[:12], 16) % 9_000_000_000 + 1_000_000_000
+    )
+
+
+class EncryptionKey(pulumi.ComponentResource):
+    """A rotating CMEK key (or the profile's existing one) that the Cloud Storage, Artifact
+    Registry and Vertex AI service agents may use."""
+
+    key_id: pulumi.Output[str]
+    grants: list[pulumi.Resource]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        place: Place,
+        existing_key: str | None,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:EncryptionKey", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        services = [
+            gcp.projects.Service(
+                f"{resource_name}-{service.split('.')[0]}",
+                project=place["project"],
+                service=service,
+                disable_on_destroy=False,
+                opts=child,
+            )
+            for service in _SERVICES
+        ]
+        after_services = pulumi.ResourceOptions(parent=self, depends_on=services)
+        if existing_key is None:
+            ring = gcp.kms.KeyRing(
+                f"{resource_name}-ring",
+                name=name,
+                location=place["region"],
+                project=place["project"],
+                opts=after_services,
+            )
+            key = gcp.kms.CryptoKey(
+                resource_name,
+                name=name,
+                key_ring=ring.id,
+                purpose="ENCRYPT_DECRYPT",
+                rotation_period="7776000s",
+                labels=dict(labels),
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
+            )
+            self.key_id = key.id
+        else:
+            self.key_id = pulumi.Output.from_input(existing_key)
+        storage_agent = gcp.storage.get_project_service_account_output(project=place["project"])
+        members: list[tuple[str, pulumi.Input[str]]] = [("storage", storage_agent.member)]
+        for service in ("aiplatform.googleapis.com", "artifactregistry.googleapis.com"):
+            agent = gcp.projects.ServiceIdentity(
+                f"{resource_name}-{service.split('.')[0]}-agent",
+                project=place["project"],
+                service=service,
+                opts=after_services,
+            )
+            members.append((service.split(".")[0], agent.member))
+        self.grants = [
+            gcp.kms.CryptoKeyIAMMember(
+                f"{resource_name}-{who}",
+                crypto_key_id=self.key_id,
+                role=_ENCRYPTER,
+                member=member,
+                opts=child,
+            )
+            for who, member in members
+        ]
+        self.register_outputs({"key": self.key_id})
+
+
+class ArtifactBucket(pulumi.ComponentResource):
+    """The bucket every artifact goes to: CMEK, uniform access, public access prevented,
+    versioned, old versions and abandoned uploads cleaned up."""
+
+    bucket: gcp.storage.Bucket
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        place: Place,
+        key: EncryptionKey,
+        noncurrent_version_days: int,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:ArtifactBucket", resource_name, None, opts)
+        self.bucket = gcp.storage.Bucket(
+            resource_name,
+            name=name,
+            project=place["project"],
+            location=place["region"].upper(),
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": True},
+            encryption={"default_kms_key_name": key.key_id},
+            lifecycle_rules=[
+                {
+                    "action": {"type": "Delete"},
+                    "condition": {"days_since_noncurrent_time": noncurrent_version_days},
+                },
+                {
+                    "action": {"type": "AbortIncompleteMultipartUpload"},
+                    "condition": {"age": 7},
+                },
+            ],
+            force_destroy=False,
+            labels=dict(labels),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+        )
+        self.register_outputs({"url": self.bucket.url})
+
+
+class Repository(pulumi.ComponentResource):
+    """An Artifact Registry repository under the CMEK key: step images (DOCKER, immutable tags,
+    scanned) or pipeline templates (KFP)."""
+
+    repository: gcp.artifactregistry.Repository
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        format: str,
+        place: Place,
+        key: EncryptionKey,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:Repository", resource_name, None, opts)
+        self.label = resource_name
+        docker = format == "DOCKER"
+        self.repository = gcp.artifactregistry.Repository(
+            resource_name,
+            repository_id=name,
+            format=format,
+            location=place["region"],
+            project=place["project"],
+            kms_key_name=key.key_id,
+            docker_config={"immutable_tags": True} if docker else None,
+            vulnerability_scanning_config={"enablement_config": "INHERITED"} if docker else None,
+            labels=dict(labels),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+        )
+        self.register_outputs({"id": self.repository.id})
+
+
+class PipelineServiceAccount(pulumi.ComponentResource):
+    """The service account pipeline jobs run as: Vertex AI user and log writer on the project
+    (the narrowest roles that run pipeline jobs), object admin on its bucket only, reader on its
+    repositories, accessor on the named secrets, and user of itself so jobs can run as it."""
+
+    account: gcp.serviceaccount.Account
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        account_id: str,
+        place: Place,
+        bucket: ArtifactBucket,
+        repositories: Sequence[Repository],
+        secrets: Sequence[str],
+        workload: str | None,
+        project_roles: Sequence[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:PipelineServiceAccount", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.account = gcp.serviceaccount.Account(
+            resource_name,
+            account_id=account_id,
+            display_name=f"Pipeline identity {account_id}",
+            project=place["project"],
+            opts=child,
+        )
+        member = self.account.member
+        for role in project_roles:
+            gcp.projects.IAMMember(
+                f"{resource_name}-{role.split('/')[-1]}",
+                project=place["project"],
+                role=role,
+                member=member,
+                opts=child,
+            )
+        gcp.storage.BucketIAMMember(
+            f"{resource_name}-bucket",
+            bucket=bucket.bucket.name,
+            role="roles/storage.objectAdmin",
+            member=member,
+            opts=child,
+        )
+        for repository in repositories:
+            gcp.artifactregistry.RepositoryIamMember(
+                f"{resource_name}-{repository.label}",
+                project=place["project"],
+                location=place["region"],
+                repository=repository.repository.name,
+                role="roles/artifactregistry.reader",
+                member=member,
+                opts=child,
+            )
+        for secret in secrets:
+            gcp.secretmanager.SecretIamMember(
+                f"{resource_name}-secret-{secret}",
+                project=place["project"],
+                secret_id=f"projects/{place['project']}/secrets/{secret}",
+                role="roles/secretmanager.secretAccessor",
+                member=member,
+                opts=child,
+            )
+        gcp.serviceaccount.IAMMember(
+            f"{resource_name}-act-as-self",
+            service_account_id=self.account.name,
+            role="roles/iam.serviceAccountUser",
+            member=member,
+            opts=child,
+        )
+        if workload is not None:
+            gcp.serviceaccount.IAMMember(
+                f"{resource_name}-workload-identity",
+                service_account_id=self.account.name,
+                role="roles/iam.workloadIdentityUser",
+                member=f"serviceAccount:{workload}",
+                opts=child,
+            )
+        self.register_outputs({"email": self.account.email})
+
+
+class VertexEndpoint(pulumi.ComponentResource):
+    """A Vertex AI endpoint under the CMEK key; the pipeline's deploy step deploys models to it."""
+
+    endpoint: gcp.vertex.AiEndpoint
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        place: Place,
+        key: EncryptionKey,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:VertexEndpoint", resource_name, None, opts)
+        self.endpoint = gcp.vertex.AiEndpoint(
+            resource_name,
+            name=endpoint_id(name),
+            display_name=name,
+            location=place["region"],
+            region=place["region"],
+            project=place["project"],
+            encryption_spec={"kms_key_name": key.key_id},
+            labels=dict(labels),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+        )
+        self.register_outputs({"id": self.endpoint.id})
+
+
+class PipelineSchedule(pulumi.ComponentResource):
+    """A Cloud Scheduler job that creates a Vertex pipeline job from the latest template, as the
+    pipeline's service account, encrypted with the CMEK key."""
+
+    job: gcp.cloudscheduler.Job
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        pipeline: str,
+        place: Place,
+        when: Cron,
+        templates: Repository,
+        bucket: ArtifactBucket,
+        key: EncryptionKey,
+        identity: PipelineServiceAccount,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:PipelineSchedule", resource_name, None, opts)
+        project, region = place["project"], place["region"]
+        request = pulumi.Output.all(
+            templates.repository.repository_id,
+            bucket.bucket.name,
+            key.key_id,
+            identity.account.email,
+        ).apply(
+            lambda v: json.dumps(
+                {
+                    "displayName": pipeline,
+                    "templateUri": f"https://{region}-kfp.pkg.dev/{project}/{v[0]}/{pipeline}/latest",
+                    "runtimeConfig": {"gcsOutputDirectory": f"gs://{v[1]}/runs"},
+                    "encryptionSpec": {"kmsKeyName": v[2]},
+                    "serviceAccount": v[3],
+                    "labels": dict(labels),
+                },
+                sort_keys=True,
+            )
+        )
+        self.job = gcp.cloudscheduler.Job(
+            resource_name,
+            name=name,
+            project=project,
+            region=region,
+            schedule=when["cron"],
+            time_zone=when["timezone"],
+            attempt_deadline="320s",
+            http_target={
+                "uri": f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/pipelineJobs",
+                "http_method": "POST",
+                "headers": {"Content-Type": "application/json"},
+                "body": request.apply(lambda text: base64.b64encode(text.encode()).decode()),
+                "oauth_token": {
+                    "service_account_email": identity.account.email,
+                    "scope": "https://www.googleapis.com/auth/cloud-platform",
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"job": self.job.name})

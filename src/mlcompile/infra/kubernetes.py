@@ -1,0 +1,187 @@
+"""Kubernetes components for Kubeflow: the pipeline's namespace and service account, secret
+references, and a KServe InferenceService per endpoint.
+
+No Secret object is ever created here: values stay in the secret store. With Azure Key Vault the
+Secrets Store CSI driver syncs each named secret into a Kubernetes Secret of the same name while
+a step mounts it, so compiled specs refer to secrets the same way on every cloud.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+class Replicas(TypedDict):
+    """What each serving replica requests, and how many run."""
+
+    cpu: str
+    memory: str
+    min_replicas: int
+    max_replicas: int
+
+
+class PipelineNamespace(pulumi.ComponentResource):
+    """The namespace pipeline pods run in and the service account they run as, annotated with
+    the cloud identity it maps to (IRSA role, GCP service account or Azure client id)."""
+
+    namespace: k8s.core.v1.Namespace
+    service_account: k8s.core.v1.ServiceAccount
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        namespace: str,
+        service_account: str,
+        annotations: Mapping[str, pulumi.Input[str]],
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:kubernetes:PipelineNamespace", resource_name, None, opts)
+        self._label, self._account, self._namespace = resource_name, service_account, namespace
+        self.namespace = k8s.core.v1.Namespace(
+            resource_name,
+            metadata={"name": namespace, "labels": dict(labels)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{resource_name}-service-account",
+            metadata={
+                "name": service_account,
+                "namespace": self.namespace.metadata.name,
+                "annotations": dict(annotations),
+                "labels": dict(labels),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"service_account": self.service_account.metadata.name})
+
+    def allow_serving(self, endpoints: Sequence[str]) -> None:
+        """Let the pipeline's deploy step apply the InferenceServices it serves, and no others."""
+        if not endpoints:
+            return
+        child = pulumi.ResourceOptions(parent=self)
+        role = k8s.rbac.v1.Role(
+            f"{self._label}-serving",
+            metadata={"name": f"{self._account}-serving", "namespace": self._namespace},
+            rules=[
+                {
+                    "api_groups": ["serving.kserve.io"],
+                    "resources": ["inferenceservices"],
+                    "resource_names": list(endpoints),
+                    "verbs": ["get", "patch", "update"],
+                }
+            ],
+            opts=child,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{self._label}-serving",
+            metadata={"name": f"{self._account}-serving", "namespace": self._namespace},
+            role_ref={
+                "api_group": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": role.metadata.name,
+            },
+            subjects=[
+                {"kind": "ServiceAccount", "name": self._account, "namespace": self._namespace}
+            ],
+            opts=child,
+        )
+
+
+class KeyVaultSecrets(pulumi.ComponentResource):
+    """A SecretProviderClass that syncs the named Key Vault secrets into Kubernetes Secrets of
+    the same names, read with the pipeline's workload identity."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        namespace: PipelineNamespace,
+        vault_name: pulumi.Input[str],
+        tenant_id: pulumi.Input[str],
+        client_id: pulumi.Input[str],
+        secrets: Sequence[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:kubernetes:KeyVaultSecrets", resource_name, None, opts)
+        objects = pulumi.Output.json_dumps(
+            {"array": [f"objectName: {s}\nobjectType: secret" for s in secrets]}
+        )
+        k8s.apiextensions.CustomResource(
+            resource_name,
+            api_version="secrets-store.csi.x-k8s.io/v1",
+            kind="SecretProviderClass",
+            metadata={"name": name, "namespace": namespace.namespace.metadata.name},
+            spec={
+                "provider": "azure",
+                "parameters": {
+                    "clientID": client_id,
+                    "keyvaultName": vault_name,
+                    "tenantId": tenant_id,
+                    "objects": objects,
+                },
+                "secretObjects": [
+                    {"secretName": s, "type": "Opaque", "data": [{"objectName": s, "key": "value"}]}
+                    for s in secrets
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})
+
+
+class InferenceService(pulumi.ComponentResource):
+    """A KServe InferenceService serving one model version, as the pipeline's service account.
+
+    The version is the storage URI in stack config; until one is set only a warning says which
+    config key to set, since KServe cannot start without a model.
+    """
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        namespace: PipelineNamespace,
+        model_format: str,
+        storage_uri: str | None,
+        config_key: str,
+        replicas: Replicas,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:kubernetes:InferenceService", resource_name, None, opts)
+        if storage_uri is None:
+            pulumi.log.warn(
+                f"endpoint {name}: no model version to serve yet; run "
+                f"`pulumi config set {config_key} <storage URI>` and `pulumi up`",
+                resource=self,
+            )
+            self.register_outputs({})
+            return
+        requests = {"cpu": replicas["cpu"], "memory": replicas["memory"]}
+        k8s.apiextensions.CustomResource(
+            resource_name,
+            api_version="serving.kserve.io/v1beta1",
+            kind="InferenceService",
+            metadata={"name": name, "namespace": namespace.namespace.metadata.name},
+            spec={
+                "predictor": {
+                    "serviceAccountName": namespace.service_account.metadata.name,
+                    "minReplicas": replicas["min_replicas"],
+                    "maxReplicas": replicas["max_replicas"],
+                    "model": {
+                        "modelFormat": {"name": model_format},
+                        "storageUri": storage_uri,
+                        "resources": {"requests": requests, "limits": requests},
+                    },
+                }
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

@@ -1,0 +1,313 @@
+"""Security rules every generated stack must pass, checked over the resources it registers.
+
+The rules read resources as the Pulumi engine sees them (type token, name, wire-format inputs),
+so they run on a mocked program in tests and could run on a preview's resources as well:
+encryption at rest with customer-managed keys, public access blocked, TLS only, versioning,
+no wildcard IAM actions or unscoped resources, and no secret value in any input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One registered resource: its type token, logical name and inputs."""
+
+    type: str
+    name: str
+    inputs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    resource: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.resource}: {self.message}"
+
+
+#: Actions AWS does not let a policy scope to a resource; they are the only ``"*"`` resources.
+UNSCOPABLE_ACTIONS = frozenset(
+    {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sagemaker:ListEndpoints"}
+)
+#: GCP basic roles and Azure's broad built-in roles: the cloud equivalents of ``"*"``.
+BROAD_ROLES = frozenset(
+    {
+        "roles/owner",
+        "roles/editor",
+        "roles/viewer",
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+        "b24988ac-6180-42a0-ab88-4e6e0ee5d8cf",  # Contributor
+    }
+)
+_SECRET_PATTERNS = (
+    re.compile(r"AKIA[0-9A-Z]{16}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"(?i)(password|passwd|secret|token|api_?key)\s*=\s*\S{6,}"),
+    re.compile(r"ghp_[A-Za-z0-9]{30,}"),
+    re.compile(r"xox[bap]-[A-Za-z0-9-]{10,}"),
+)
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@?*+=,-]*$")
+
+
+def _by_type(resources: Sequence[Resource], token: str) -> list[Resource]:
+    return [r for r in resources if r.type == token]
+
+
+def _targets(resources: Sequence[Resource], token: str, bucket: str) -> list[Resource]:
+    return [r for r in _by_type(resources, token) if r.inputs.get("bucket") == bucket]
+
+
+def _label(resource: Resource) -> str:
+    return f"{resource.type} {resource.name}"
+
+
+def encryption(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Data at rest is encrypted with a customer-managed key, and that key rotates."""
+    rule = "encryption-cmk"
+    for bucket in _by_type(resources, "aws:s3/bucket:Bucket"):
+        configs = _targets(
+            resources,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            bucket.inputs.get("bucket", ""),
+        )
+        defaults = [
+            rule_.get("applyServerSideEncryptionByDefault", {})
+            for c in configs
+            for rule_ in c.inputs.get("rules", [])
+        ]
+        if not any(
+            d.get("sseAlgorithm") == "aws:kms" and d.get("kmsMasterKeyId") for d in defaults
+        ):
+            yield Violation(rule, _label(bucket), "no default encryption with a KMS key")
+    for key in _by_type(resources, "aws:kms/key:Key"):
+        if key.inputs.get("enableKeyRotation") is not True:
+            yield Violation(rule, _label(key), "key rotation is off")
+    checks: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+        "aws:ecr/repository:Repository": lambda i: any(
+            c.get("encryptionType") == "KMS" and c.get("kmsKey")
+            for c in i.get("encryptionConfigurations", [])
+        ),
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration": lambda i: bool(
+            i.get("kmsKeyArn") and i.get("dataCaptureConfig", {}).get("kmsKeyId")
+        ),
+        "aws:scheduler/schedule:Schedule": lambda i: bool(i.get("kmsKeyArn")),
+        "gcp:storage/bucket:Bucket": lambda i: bool(
+            i.get("encryption", {}).get("defaultKmsKeyName")
+        ),
+        "gcp:artifactregistry/repository:Repository": lambda i: bool(i.get("kmsKeyName")),
+        "gcp:vertex/aiEndpoint:AiEndpoint": lambda i: bool(
+            i.get("encryptionSpec", {}).get("kmsKeyName")
+        ),
+        "gcp:kms/cryptoKey:CryptoKey": lambda i: bool(i.get("rotationPeriod")),
+        "azure-native:storage:StorageAccount": lambda i: (
+            i.get("encryption", {}).get("keySource") == "Microsoft.Keyvault"
+        ),
+        "azure-native:containerregistry:Registry": lambda i: (
+            i.get("encryption", {}).get("status") == "enabled"
+        ),
+        "azure-native:keyvault:Key": lambda i: bool(
+            i.get("properties", {}).get("rotationPolicy", {}).get("lifetimeActions")
+        ),
+    }
+    for resource in resources:
+        check = checks.get(resource.type)
+        if check is not None and not check(resource.inputs):
+            yield Violation(
+                rule, _label(resource), "not encrypted with a rotating customer-managed key"
+            )
+
+
+def public_access(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Nothing is readable without credentials, and no shared admin credentials exist."""
+    rule = "public-access-blocked"
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    for bucket in _by_type(resources, "aws:s3/bucket:Bucket"):
+        blocks = _targets(
+            resources,
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            bucket.inputs.get("bucket", ""),
+        )
+        if not any(all(b.inputs.get(f) is True for f in flags) for b in blocks):
+            yield Violation(rule, _label(bucket), "not all four public access blocks are on")
+    checks: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+        "gcp:storage/bucket:Bucket": lambda i: (
+            i.get("publicAccessPrevention") == "enforced"
+            and i.get("uniformBucketLevelAccess") is True
+        ),
+        "azure-native:storage:StorageAccount": lambda i: (
+            i.get("allowBlobPublicAccess") is False and i.get("allowSharedKeyAccess") is False
+        ),
+        "azure-native:storage:BlobContainer": lambda i: i.get("publicAccess") == "None",
+        "azure-native:containerregistry:Registry": lambda i: (
+            i.get("adminUserEnabled") is False and i.get("anonymousPullEnabled") is False
+        ),
+    }
+    for resource in resources:
+        check = checks.get(resource.type)
+        if check is not None and not check(resource.inputs):
+            yield Violation(rule, _label(resource), "public or shared-key access is possible")
+
+
+def tls_only(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Data moves only over TLS (GCS accepts nothing else, so it needs no setting)."""
+    rule = "tls-only"
+    for bucket in _by_type(resources, "aws:s3/bucket:Bucket"):
+        policies = _targets(
+            resources, "aws:s3/bucketPolicy:BucketPolicy", bucket.inputs.get("bucket", "")
+        )
+        if not any(_denies_plain_http(p.inputs.get("policy", "")) for p in policies):
+            yield Violation(rule, _label(bucket), "no policy denies aws:SecureTransport=false")
+    for account in _by_type(resources, "azure-native:storage:StorageAccount"):
+        inputs = account.inputs
+        if inputs.get("enableHttpsTrafficOnly") is not True or inputs.get(
+            "minimumTlsVersion"
+        ) not in ("TLS1_2", "TLS1_3"):
+            yield Violation(rule, _label(account), "plain HTTP or TLS below 1.2 is allowed")
+
+
+def _denies_plain_http(policy: str) -> bool:
+    for statement in json.loads(policy).get("Statement", []):
+        condition = statement.get("Condition", {}).get("Bool", {})
+        if statement.get("Effect") == "Deny" and condition.get("aws:SecureTransport") == "false":
+            return True
+    return False
+
+
+def versioning(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Every artifact store keeps earlier versions, so an overwrite can be undone."""
+    rule = "versioning"
+    for bucket in _by_type(resources, "aws:s3/bucket:Bucket"):
+        configs = _targets(
+            resources, "aws:s3/bucketVersioning:BucketVersioning", bucket.inputs.get("bucket", "")
+        )
+        if not any(
+            c.inputs.get("versioningConfiguration", {}).get("status") == "Enabled" for c in configs
+        ):
+            yield Violation(rule, _label(bucket), "versioning is not enabled")
+    for bucket in _by_type(resources, "gcp:storage/bucket:Bucket"):
+        if bucket.inputs.get("versioning", {}).get("enabled") is not True:
+            yield Violation(rule, _label(bucket), "versioning is not enabled")
+    accounts = _by_type(resources, "azure-native:storage:StorageAccount")
+    services = _by_type(resources, "azure-native:storage:BlobServiceProperties")
+    if accounts and not any(s.inputs.get("isVersioningEnabled") is True for s in services):
+        for account in accounts:
+            yield Violation(rule, _label(account), "blob versioning is not enabled")
+
+
+def least_privilege(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """No wildcard actions, no ``"*"`` resource an action could be scoped to, no broad roles."""
+    rule = "least-privilege"
+    for resource in resources:
+        for document in _policy_documents(resource):
+            for statement in _statements(document):
+                if statement.get("Effect") != "Allow":
+                    continue
+                actions = _as_list(statement.get("Action", []))
+                for action in actions:
+                    if "*" in action:
+                        yield Violation(rule, _label(resource), f"wildcard action {action!r}")
+                if (
+                    "*" in _as_list(statement.get("Resource", []))
+                    and not set(actions) <= UNSCOPABLE_ACTIONS
+                ):
+                    yield Violation(
+                        rule,
+                        _label(resource),
+                        f"resource '*' for scopable actions {sorted(actions)}",
+                    )
+        role = str(resource.inputs.get("role") or resource.inputs.get("roleDefinitionId") or "")
+        if resource.type.endswith(("IAMMember", "IamMember", ":RoleAssignment")) and (
+            role in BROAD_ROLES or role.rsplit("/", 1)[-1] in BROAD_ROLES
+        ):
+            yield Violation(rule, _label(resource), f"broad role {role}")
+        if resource.type in ("kubernetes:rbac.authorization.k8s.io/v1:Role",):
+            for k8s_rule in resource.inputs.get("rules", []):
+                if "*" in k8s_rule.get("verbs", []) or "*" in k8s_rule.get("resources", []):
+                    yield Violation(rule, _label(resource), "wildcard verb or resource")
+
+
+def _policy_documents(resource: Resource) -> Iterator[Mapping[str, Any]]:
+    if not resource.type.startswith("aws:"):
+        return
+    for key in ("policy", "assumeRolePolicy"):
+        text = resource.inputs.get(key)
+        if isinstance(text, str) and text.startswith("{"):
+            yield json.loads(text)
+
+
+def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, Mapping) else list(statements)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def make_no_secret_values(
+    known: Iterable[str],
+) -> Callable[[Sequence[Resource]], Iterator[Violation]]:
+    """A rule that no input holds a known secret value or something shaped like a credential,
+    that no Kubernetes Secret carries data, and that secret references are names or ARNs."""
+    values = tuple(v for v in known if v)
+
+    def no_secret_values(resources: Sequence[Resource]) -> Iterator[Violation]:
+        rule = "no-secret-values"
+        for resource in resources:
+            for text in _strings(resource.inputs):
+                if any(v in text for v in values) or any(p.search(text) for p in _SECRET_PATTERNS):
+                    yield Violation(rule, _label(resource), "an input holds a secret value")
+                    break
+            if resource.type == "kubernetes:core/v1:Secret" and (
+                resource.inputs.get("data") or resource.inputs.get("stringData")
+            ):
+                yield Violation(rule, _label(resource), "a Kubernetes Secret carries values")
+            for reference in _secret_references(resource):
+                if not _REFERENCE.match(reference):
+                    yield Violation(
+                        rule, _label(resource), f"secret reference {reference!r} is not a name"
+                    )
+
+    return no_secret_values
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _secret_references(resource: Resource) -> Iterator[str]:
+    if resource.type == "gcp:secretmanager/secretIamMember:SecretIamMember":
+        yield str(resource.inputs.get("secretId", ""))
+    for document in _policy_documents(resource):
+        for statement in _statements(document):
+            if any(a.startswith("secretsmanager:") for a in _as_list(statement.get("Action", []))):
+                yield from _as_list(statement.get("Resource", []))
+
+
+Rule = Callable[[Sequence[Resource]], Iterator[Violation]]
+RULES: tuple[Rule, ...] = (encryption, public_access, tls_only, versioning, least_privilege)
+
+
+def check(resources: Sequence[Resource], known_secrets: Iterable[str] = ()) -> list[Violation]:
+    """Every violation of every rule, in a stable order."""
+    rules = (*RULES, make_no_secret_values(known_secrets))
+    return sorted(
+        (v for rule in rules for v in rule(resources)),
+        key=lambda v: (v.rule, v.resource, v.message),
+    )

@@ -1,0 +1,176 @@
+"""Each policy rule catches a deliberately bad resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlcompile.infra.policy import Resource, check
+
+
+def _bucket_with(**overrides: Any) -> list[Resource]:
+    """A compliant S3 bucket and its side resources, with some of them replaced."""
+    b = "bkt"
+    parts = {
+        "bucket": Resource("aws:s3/bucket:Bucket", "b", {"bucket": b}),
+        "sse": Resource(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "sse",
+            {
+                "bucket": b,
+                "rules": [
+                    {
+                        "applyServerSideEncryptionByDefault": {
+                            "sseAlgorithm": "aws:kms",
+                            "kmsMasterKeyId": "k",
+                        }
+                    }
+                ],
+            },
+        ),
+        "block": Resource(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "pab",
+            {
+                "bucket": b,
+                "blockPublicAcls": True,
+                "blockPublicPolicy": True,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+        ),
+        "tls": Resource(
+            "aws:s3/bucketPolicy:BucketPolicy",
+            "tls",
+            {
+                "bucket": b,
+                "policy": json.dumps(
+                    {
+                        "Statement": [
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ]
+                    }
+                ),
+            },
+        ),
+        "versioning": Resource(
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "v",
+            {"bucket": b, "versioningConfiguration": {"status": "Enabled"}},
+        ),
+    }
+    parts.update(overrides)
+    return [r for r in parts.values() if r is not None]
+
+
+def _rules(resources: list[Resource], secrets: tuple[str, ...] = ()) -> set[str]:
+    return {v.rule for v in check(resources, secrets)}
+
+
+def _role_policy(statement: dict[str, Any]) -> Resource:
+    return Resource(
+        "aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps({"Statement": [statement]})}
+    )
+
+
+def test_a_compliant_bucket_passes() -> None:
+    assert check(_bucket_with()) == []
+
+
+def test_encryption_rule_catches_sse_s3_and_unrotated_keys() -> None:
+    assert _rules(_bucket_with(sse=None)) == {"encryption-cmk"}
+    assert _rules([Resource("aws:kms/key:Key", "k", {"enableKeyRotation": False})]) == {
+        "encryption-cmk"
+    }
+    assert _rules(
+        [
+            Resource(
+                "gcp:storage/bucket:Bucket",
+                "g",
+                {
+                    "publicAccessPrevention": "enforced",
+                    "uniformBucketLevelAccess": True,
+                    "versioning": {"enabled": True},
+                },
+            )
+        ]
+    ) == {"encryption-cmk"}
+
+
+def test_public_access_rule_catches_a_missing_block_and_an_admin_user() -> None:
+    assert _rules(_bucket_with(block=None)) == {"public-access-blocked"}
+    registry = Resource(
+        "azure-native:containerregistry:Registry",
+        "r",
+        {
+            "adminUserEnabled": True,
+            "anonymousPullEnabled": False,
+            "encryption": {"status": "enabled"},
+        },
+    )
+    assert _rules([registry]) == {"public-access-blocked"}
+
+
+def test_tls_rule_catches_a_bucket_without_a_deny_and_old_tls() -> None:
+    assert _rules(_bucket_with(tls=None)) == {"tls-only"}
+    account = Resource(
+        "azure-native:storage:StorageAccount",
+        "a",
+        {
+            "enableHttpsTrafficOnly": True,
+            "minimumTlsVersion": "TLS1_0",
+            "allowBlobPublicAccess": False,
+            "allowSharedKeyAccess": False,
+            "encryption": {"keySource": "Microsoft.Keyvault"},
+        },
+    )
+    assert "tls-only" in _rules([account])
+
+
+def test_versioning_rule_catches_an_unversioned_bucket() -> None:
+    assert _rules(_bucket_with(versioning=None)) == {"versioning"}
+
+
+def test_least_privilege_catches_wildcards_and_broad_roles() -> None:
+    assert _rules(
+        [_role_policy({"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::b"]})]
+    ) == {"least-privilege"}
+    assert _rules(
+        [_role_policy({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"})]
+    ) == {"least-privilege"}
+    assert (
+        _rules(
+            [
+                _role_policy(
+                    {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"}
+                )
+            ]
+        )
+        == set()
+    )
+    owner = Resource(
+        "gcp:projects/iAMMember:IAMMember", "m", {"role": "roles/editor", "member": "user:x"}
+    )
+    assert _rules([owner]) == {"least-privilege"}
+
+
+def test_no_secret_values_catches_planted_values_credentials_and_secret_data() -> None:
+    planted = Resource(
+        "aws:sagemaker/pipeline:Pipeline", "p", {"pipelineDefinition": '{"env": "pl4nted"}'}
+    )
+    assert _rules([planted], ("pl4nted",)) == {"no-secret-values"}
+    key = Resource("aws:iam/role:Role", "r", {"description": "AKIAABCDEFGHIJKLMNOP"})
+    assert _rules([key]) == {"no-secret-values"}
+    secret = Resource("kubernetes:core/v1:Secret", "s", {"stringData": {"value": "x"}})
+    assert _rules([secret]) == {"no-secret-values"}
+    reference = _role_policy(
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": ["my token value"],
+        }
+    )
+    assert _rules([reference]) == {"no-secret-values"}

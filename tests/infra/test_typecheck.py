@@ -1,0 +1,70 @@
+"""The generated programs type-check: one mypy run over every example x profile project, and
+proof that the check catches a wrong value where mocks would accept it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlcompile.errors import ValidationError
+from mlcompile.infra.generator import generate
+from tests.conftest import EXAMPLES, REPO, build_example, profile
+from tests.infra.conftest import generatable_profiles
+
+_MYPY = ["--strict", "--cache-dir"]
+
+
+def _mypy(folders: list[Path], cache: Path) -> subprocess.CompletedProcess[str]:
+    """One mypy run; each program is checked under its folder's name, since every project's
+    program is called ``__main__.py`` and one run cannot hold two modules of the same name."""
+    programs = []
+    for folder in folders:
+        module = folder.parent / f"{folder.name}.py"
+        module.write_bytes((folder / "__main__.py").read_bytes())
+        programs.append(str(module))
+    command = [sys.executable, "-m", "mypy", *_MYPY, str(cache), *programs]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+def _projects(root: Path) -> list[Path]:
+    folders = []
+    for example in EXAMPLES:
+        for name in generatable_profiles():
+            try:
+                files = generate(build_example(example), profile(name))
+            except ValidationError:
+                continue
+            folder = root / f"{example}_{name.replace('-', '_')}"
+            folder.mkdir(parents=True)
+            for rel, data in files.items():
+                (folder / rel).write_bytes(data)
+            folders.append(folder)
+    return folders
+
+
+@pytest.mark.slow
+def test_every_generated_program_type_checks(tmp_path: Path) -> None:
+    folders = _projects(tmp_path / "projects")
+    result = _mypy(folders, REPO / ".mypy_cache" / "generated")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_mypy_catches_an_int_where_a_str_belongs(tmp_path: Path) -> None:
+    folder = tmp_path / "wrong"
+    folder.mkdir()
+    program = generate(build_example("churn"), profile("vertex-dev"))["__main__.py"].decode()
+    wrong = program.replace("noncurrent_version_days=30", 'noncurrent_version_days="30"', 1)
+    wrong = wrong.replace('name="mlc-dev-steps"', "name=42", 1)
+    assert wrong.count("name=42") == 1
+    (folder / "__main__.py").write_text(wrong)
+    result = _mypy([folder], REPO / ".mypy_cache" / "generated")
+    assert result.returncode == 1
+    assert (
+        'Argument "name" to "Repository" has incompatible type "int"; expected "str"'
+        in result.stdout
+    )
+    assert 'Argument "noncurrent_version_days"' in result.stdout
