@@ -1,0 +1,22 @@
+"""KFP IR (PipelineSpec) from the mlcompile IR, shared by every platform that runs KFP IR.
+
+:func:`lower` writes the graph (DAGs, conditions, loops, exit handler, channels, retries,
+caching); a platform's :class:`Hooks` write each step's executor and platform config. Kubeflow
+and Vertex AI both build on it.
+"""
+
+from mlcompile.platforms.kfp_spec.command import PREINSTALLED_VARIABLE, runtime_command
+from mlcompile.platforms.kfp_spec.emit import dump_yaml
+from mlcompile.platforms.kfp_spec.hooks import Hooks, Step
+from mlcompile.platforms.kfp_spec.lower import SDK_VERSION, LoweredSpec, lower
+
+__all__ = [
+    "PREINSTALLED_VARIABLE",
+    "SDK_VERSION",
+    "Hooks",
+    "LoweredSpec",
+    "Step",
+    "dump_yaml",
+    "lower",
+    "runtime_command",
+]

@@ -1,0 +1,658 @@
+"""Lowering the IR graph into a KFP PipelineSpec: DAGs, groups, channels, exports and executors.
+
+Every IR construct has a KFP shape: a condition is a DAG component run by a task with a
+``triggerPolicy`` (an if/else wraps both branches in one more DAG so ``valueFromOneof`` can merge
+them), a loop is a DAG component run with a ``parameterIterator``, the final step runs after an
+exit-handler DAG with ``ALL_UPSTREAM_TASKS_COMPLETED``, and a nested pipeline is a DAG component.
+
+A value used inside a group is threaded down through each group's inputs as a
+``pipelinechannel--`` input, and a value produced inside a group is exported up through each
+group's DAG outputs (a loop turns it into a list); this is the shape kfp's own compiler writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlcompile.errors import InternalError
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.canonical import canonical_json
+from mlcompile.ir.walk import scoped_tasks
+from mlcompile.platforms.kfp_spec.hooks import Hooks, Step, TemplateParts
+from mlcompile.platforms.kfp_spec.types import (
+    PARAMETER_TYPES,
+    as_list_type,
+    is_artifact_spec,
+    kebab,
+    output_key,
+    pb_value,
+    port_spec,
+    type_spec,
+)
+
+#: The schema and kfp release whose IR this writer reproduces; backends key behaviour on them.
+SCHEMA_VERSION = "2.1.0"
+SDK_VERSION = "kfp-2.17.3"
+
+_READ_METRIC = ir.Component(
+    name="read_metric",
+    kind="builtin",
+    description="Read one number from a Metrics artifact so a condition can compare it",
+    inputs=(ir.Port(name="metrics", type="Metrics"), ir.Port(name="key", type="str")),
+    outputs=(ir.Port(name="output", type="float"),),
+    location=ir.Location(file="<mlcompile>", line=0),
+)
+
+
+@dataclass(frozen=True)
+class LoweredSpec:
+    """The PipelineSpec document, and each executor's platform config by executor label."""
+
+    pipeline_spec: dict[str, Any]
+    platform_executors: dict[str, dict[str, Any]]
+
+
+def lower(
+    pipeline: ir.Pipeline,
+    hooks: Hooks,
+    *,
+    name: str,
+    description: str | None = None,
+    pipeline_root: str | None = None,
+) -> LoweredSpec:
+    """The PipelineSpec for ``pipeline``; ``hooks`` writes each leaf step's executor."""
+    registry = _Registry(hooks, pipeline.sources)
+    root = _Graph(pipeline, registry).component()
+    spec: dict[str, Any] = {
+        "components": registry.components,
+        "deploymentSpec": {"executors": registry.executors},
+        "pipelineInfo": {"name": name},
+        "root": root,
+        "schemaVersion": SCHEMA_VERSION,
+        "sdkVersion": SDK_VERSION,
+    }
+    text = pipeline.description if description is None else description
+    if text:
+        spec["pipelineInfo"]["description"] = text
+    if pipeline_root:
+        spec["defaultPipelineRoot"] = pipeline_root
+    return LoweredSpec(spec, registry.platform_executors)
+
+
+class _Registry:
+    """Component and executor names across the whole spec; identical leaves share one."""
+
+    def __init__(self, hooks: Hooks, sources: Mapping[str, ir.SourceFile]) -> None:
+        self.hooks = hooks
+        self.sources = sources
+        self.components: dict[str, dict[str, Any]] = {}
+        self.executors: dict[str, dict[str, Any]] = {}
+        self.platform_executors: dict[str, dict[str, Any]] = {}
+        self._by_content: dict[str, str] = {}
+
+    def reserve(self, base: str) -> str:
+        name, n = f"comp-{base}", 1
+        while name in self.components:
+            n += 1
+            name = f"comp-{base}-{n}"
+        self.components[name] = {}
+        return name
+
+    def leaf(
+        self,
+        base: str,
+        interface: dict[str, Any],
+        executor: dict[str, Any],
+        platform: dict[str, Any] | None,
+    ) -> str:
+        content = canonical_json([interface, executor, platform])
+        if content in self._by_content:
+            return self._by_content[content]
+        name = self.reserve(base)
+        label = "exec-" + name.removeprefix("comp-")
+        self.components[name] = {"executorLabel": label, **interface}
+        self.executors[label] = executor
+        if platform:
+            self.platform_executors[label] = platform
+        self._by_content[content] = name
+        return name
+
+
+@dataclass(eq=False)
+class _Group:
+    """One DAG: the root of a graph, or a condition, if/else, loop or exit-handler group."""
+
+    key: str
+    kind: str
+    parent: _Group | None
+    component: str = ""
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dag_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    depends: dict[str, set[str]] = field(default_factory=dict)
+    oneofs: int = 0
+
+    def path(self) -> list[_Group]:
+        chain: list[_Group] = []
+        group: _Group | None = self
+        while group is not None:
+            chain.append(group)
+            group = group.parent
+        return chain[::-1]
+
+    def depend(self, task: str, on: str) -> None:
+        if task != on:
+            self.depends.setdefault(task, set()).add(on)
+
+    def spec(self) -> dict[str, Any]:
+        tasks = {}
+        for key, task in self.tasks.items():
+            if key in self.depends:
+                task = {**task, "dependentTasks": sorted(self.depends[key])}
+            tasks[key] = task
+        dag: dict[str, Any] = {"tasks": tasks}
+        out_params = {k: v for k, v in self.dag_outputs.items() if not _is_artifact_out(v)}
+        out_artifacts = {k: v for k, v in self.dag_outputs.items() if _is_artifact_out(v)}
+        if out_params or out_artifacts:
+            dag["outputs"] = _split("parameters", out_params, "artifacts", out_artifacts)
+        spec: dict[str, Any] = {"dag": dag}
+        if self.inputs:
+            spec["inputDefinitions"] = _definitions(self.inputs)
+        if self.outputs:
+            spec["outputDefinitions"] = _definitions(self.outputs)
+        return spec
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A value available in ``group``: a task's output (``producer``) or one of its inputs."""
+
+    group: _Group
+    producer: str | None
+    key: str
+    channel: str
+    type: dict[str, Any]
+
+    def expr(self) -> dict[str, Any]:
+        if is_artifact_spec(self.type):
+            if self.producer is None:
+                return {"componentInputArtifact": self.key}
+            return {
+                "taskOutputArtifact": {"producerTask": self.producer, "outputArtifactKey": self.key}
+            }
+        if self.producer is None:
+            return {"componentInputParameter": self.key}
+        return {
+            "taskOutputParameter": {"producerTask": self.producer, "outputParameterKey": self.key}
+        }
+
+
+class _Graph:
+    """Lowers one IR pipeline (the root, or one used as a step) into a DAG component."""
+
+    def __init__(self, pipeline: ir.Pipeline, registry: _Registry) -> None:
+        self.pipeline = pipeline
+        self.registry = registry
+        self.root = _Group("root", "graph", None)
+        self.placed: dict[str, tuple[_Group, str]] = {}
+        self.loops: dict[str, _Group] = {}
+        self.keys: set[str] = set()
+        self.oneofs: dict[str, _Source] = {}
+        self.metrics: dict[tuple[int, str, str, str], _Source] = {}
+        self._all: list[_Group] = []
+        self._by_key: dict[str, _Group] = {}
+        self._tasks = {st.task.name: st.task for st in scoped_tasks(pipeline)}
+
+    # ----- structure ---------------------------------------------------------------------
+
+    def component(self) -> dict[str, Any]:
+        p = self.pipeline
+        self.root.inputs = {port.name: port_spec(port) for port in p.parameters}
+        body_group = self.root
+        if p.final is not None:
+            body_group = self._group(self.root, "exit-handler", "exit", "exit-handler")
+            self.placed[p.final.name] = (self.root, self._key(p.final.name))
+        self._place(p.body, body_group)
+        self._lower(p.body, body_group)
+        if p.final is not None:
+            _, key = self.placed[p.final.name]
+            self._leaf(self.root, key, p.final)
+            self.root.tasks[key]["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
+            self.root.depend(key, body_group.key)
+        for out in p.outputs:
+            self._graph_output(out)
+        return self._emit(self.root)
+
+    def _key(self, name: str) -> str:
+        base = key = kebab(name)
+        n = 1
+        while key in self.keys:
+            n += 1
+            key = f"{base}-{n}"
+        self.keys.add(key)
+        return key
+
+    def _group(self, parent: _Group, name: str, kind: str, display: str) -> _Group:
+        key = self._key(name)
+        group = _Group(key, kind, parent, component=self.registry.reserve(key))
+        parent.tasks[key] = {
+            "componentRef": {"name": group.component},
+            "taskInfo": {"name": display},
+        }
+        self._all.append(group)
+        self._by_key[key] = group
+        return group
+
+    def _place(self, body: tuple[ir.BodyNode, ...], group: _Group) -> None:
+        for node in body:
+            if isinstance(node, ir.Task):
+                key = self._key(node.name)
+                self.placed[node.name] = (group, key)
+                group.tasks[key] = {}
+            elif isinstance(node, ir.Condition):
+                ident = kebab(node.id)
+                if node.otherwise is None:
+                    self._place(node.then, self._group(group, ident, "condition", ident))
+                else:
+                    branches = self._group(group, f"{ident}-branches", "branches", ident)
+                    self._place(
+                        node.then, self._group(branches, f"{ident}-then", "condition", "then")
+                    )
+                    self._place(
+                        node.otherwise, self._group(branches, f"{ident}-else", "condition", "else")
+                    )
+            else:
+                loop = self._group(group, f"for-{kebab(node.id)}", "loop", kebab(node.id))
+                self.loops[node.id] = loop
+                self._place(node.body, loop)
+
+    def _lower(self, body: tuple[ir.BodyNode, ...], group: _Group) -> None:
+        for node in body:
+            if isinstance(node, ir.Task):
+                _, key = self.placed[node.name]
+                self._leaf(group, key, node)
+            elif isinstance(node, ir.Condition):
+                ident = kebab(node.id)
+                if node.otherwise is None:
+                    then = self._by_key[ident]
+                    self._trigger(then, self._cel(node.condition, then))
+                    self._lower(node.then, then)
+                else:
+                    then = self._by_key[f"{ident}-then"]
+                    other = self._by_key[f"{ident}-else"]
+                    self._trigger(then, self._cel(node.condition, then))
+                    self._trigger(other, f"!({self._cel(node.condition, other)})")
+                    self._lower(node.then, then)
+                    self._lower(node.otherwise or (), other)
+            else:
+                loop = self.loops[node.id]
+                self._loop(node, loop)
+                self._lower(node.body, loop)
+
+    def _trigger(self, group: _Group, condition: str) -> None:
+        assert group.parent is not None
+        group.parent.tasks[group.key]["triggerPolicy"] = {"condition": condition}
+
+    # ----- values ------------------------------------------------------------------------
+
+    def _source(self, value: ir.Value) -> _Source:
+        if isinstance(value, ir.ParamRef):
+            port = self.pipeline.parameter(value.name)
+            if port is None:
+                raise InternalError(f"unknown pipeline parameter {value.name!r}")
+            spec = type_spec(port.type)
+            return _Source(self.root, None, value.name, f"pipelinechannel--{value.name}", spec)
+        if isinstance(value, ir.OutputRef | ir.CollectedRef):
+            group, key = self.placed[value.task]
+            task = self._task(value.task)
+            port = self.pipeline.components[task.component].output(value.output)
+            if port is None:
+                raise InternalError(f"step {value.task!r} has no output {value.output!r}")
+            spec = type_spec(port.type)
+            out = output_key(value.output)
+            return _Source(group, key, out, f"pipelinechannel--{key}-{out}", spec)
+        if isinstance(value, ir.LoopItemRef):
+            loop = self.loops[value.loop]
+            channel = _item_channel(loop)
+            return _Source(loop, None, channel, channel, loop.inputs[channel])
+        if isinstance(value, ir.OneOfRef):
+            return self._one_of(value)
+        raise InternalError(f"no KFP source for a {value.kind} value")
+
+    def _task(self, name: str) -> ir.Task:
+        return self._tasks[name]
+
+    def _export(self, src: _Source) -> _Source:
+        """The same value one level up: an output of the group that holds it."""
+        group = src.group
+        if group.parent is None or src.producer is None:
+            raise InternalError(f"{src.channel} cannot leave its scope")
+        spec = as_list_type(src.type) if group.kind == "loop" else src.type
+        if is_artifact_spec(spec):
+            group.dag_outputs[src.channel] = {
+                "artifactSelectors": [
+                    {"producerSubtask": src.producer, "outputArtifactKey": src.key}
+                ]
+            }
+        else:
+            group.dag_outputs[src.channel] = {
+                "valueFromParameter": {
+                    "producerSubtask": src.producer,
+                    "outputParameterKey": src.key,
+                }
+            }
+        group.outputs[src.channel] = spec
+        return _Source(group.parent, group.key, src.channel, src.channel, spec)
+
+    def _bring(self, src: _Source, target: _Group) -> _Source:
+        """The value available inside ``target``: exported up to the common scope, then
+        threaded down through each group's inputs."""
+        target_path = target.path()
+        source_path = src.group.path()
+        common = 0
+        while (
+            common < min(len(target_path), len(source_path))
+            and target_path[common] is source_path[common]
+        ):
+            common += 1
+        while len(src.group.path()) > common:
+            src = self._export(src)
+        for group in target_path[common:]:
+            assert group.parent is not None
+            group.inputs[src.channel] = src.type
+            section = "artifacts" if is_artifact_spec(src.type) else "parameters"
+            inputs = group.parent.tasks[group.key].setdefault("inputs", {})
+            inputs.setdefault(section, {})[src.channel] = src.expr()
+            if src.producer is not None:
+                group.parent.depend(group.key, src.producer)
+            src = _Source(group, None, src.channel, src.channel, src.type)
+        return src
+
+    def _input(
+        self, group: _Group, consumer: str, value: ir.Value
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The task input spec reading ``value`` in ``group``, and the value's type."""
+        if isinstance(value, ir.Literal):
+            return {"runtimeValue": {"constant": pb_value(value.value)}}, _literal_type(value.value)
+        src = self._metric(group, value) if isinstance(value, ir.MetricRef) else self._source(value)
+        src = self._bring(src, group)
+        if src.producer is not None:
+            group.depend(consumer, src.producer)
+        spec = src.expr()
+        if isinstance(value, ir.LoopItemRef) and value.key is not None:
+            spec["parameterExpressionSelector"] = (
+                f"parseJson(string_value)[{json.dumps(value.key)}]"
+            )
+            return spec, {"parameterType": "STRING"}
+        return spec, src.type
+
+    def _one_of(self, ref: ir.OneOfRef) -> _Source:
+        cache = canonical_json(ref)
+        if cache in self.oneofs:
+            return self.oneofs[cache]
+        sources = [self._source(option) for option in ref.options]
+        paths = [s.group.path() for s in sources]
+        common = 0
+        while all(len(p) > common and p[common] is paths[0][common] for p in paths):
+            common += 1
+        branches = paths[0][common - 1]
+        if branches.kind != "branches" or branches.parent is None:
+            raise InternalError("merge() options are not the branches of one when()/otherwise()")
+        exported = []
+        for src in sources:
+            while src.group is not branches:
+                src = self._export(src)
+            exported.append(src)
+        branches.oneofs += 1
+        channel = f"pipelinechannel--{branches.key}-oneof-{branches.oneofs}"
+        spec = exported[0].type
+        if is_artifact_spec(spec):
+            branches.dag_outputs[channel] = {
+                "artifactSelectors": [
+                    {"producerSubtask": s.producer, "outputArtifactKey": s.key} for s in exported
+                ]
+            }
+        else:
+            branches.dag_outputs[channel] = {
+                "valueFromOneof": {
+                    "parameterSelectors": [
+                        {"producerSubtask": s.producer, "outputParameterKey": s.key}
+                        for s in exported
+                    ]
+                }
+            }
+        branches.outputs[channel] = spec
+        result = _Source(branches.parent, branches.key, channel, channel, spec)
+        self.oneofs[cache] = result
+        return result
+
+    def _metric(self, group: _Group, ref: ir.MetricRef) -> _Source:
+        """A read_metric step in ``group`` that turns the metric into a float output."""
+        cache = (id(group), ref.task, ref.output, ref.key)
+        if cache not in self.metrics:
+            producer = self._task(ref.task)
+            task = ir.Task(
+                name=f"{ref.task}_{ref.key}_metric",
+                component=_READ_METRIC.name,
+                inputs={
+                    "metrics": ir.OutputRef(task=ref.task, output=ref.output),
+                    "key": ir.Literal(value=ref.key),
+                },
+                location=producer.location,
+            )
+            key = self._key(task.name)
+            group.tasks[key] = {}
+            self._leaf(group, key, task, _READ_METRIC, "read_metric")
+            channel = f"pipelinechannel--{key}-Output"
+            self.metrics[cache] = _Source(group, key, "Output", channel, type_spec("float"))
+        return self.metrics[cache]
+
+    def _cel(self, expr: ir.ConditionExpr, group: _Group) -> str:
+        """The condition as CEL over ``group``'s inputs."""
+        if isinstance(expr, ir.AllOf):
+            return " && ".join(f"({self._cel(op, group)})" for op in expr.operands)
+        if isinstance(expr, ir.AnyOf):
+            return " || ".join(f"({self._cel(op, group)})" for op in expr.operands)
+        if isinstance(expr, ir.Not):
+            return f"!({self._cel(expr.operand, group)})"
+        return f"{self._operand(expr.left, group)} {expr.op} {self._operand(expr.right, group)}"
+
+    def _operand(self, value: ir.Value, group: _Group) -> str:
+        if isinstance(value, ir.Literal):
+            return _cel_literal(value.value)
+        assert group.parent is not None
+        src = (
+            self._metric(group.parent, value)
+            if isinstance(value, ir.MetricRef)
+            else self._source(value)
+        )
+        src = self._bring(src, group)
+        text = f"inputs.parameter_values['{src.key}']"
+        if isinstance(value, ir.LoopItemRef) and value.key is not None:
+            text += f"[{json.dumps(value.key)}]"
+        return text
+
+    def _loop(self, node: ir.Loop, loop: _Group) -> None:
+        channel = _item_channel(loop)
+        item = node.item_type
+        loop.inputs[channel] = type_spec(item if item in PARAMETER_TYPES else "any")
+        assert loop.parent is not None
+        task = loop.parent.tasks[loop.key]
+        if isinstance(node.items, ir.Literal):
+            items: dict[str, Any] = {"raw": json.dumps(node.items.value, sort_keys=True)}
+        else:
+            src = self._bring(self._source(node.items), loop)
+            items = {"inputParameter": src.key}
+        task["parameterIterator"] = {"itemInput": channel, "items": items}
+        if node.parallelism:
+            task["iteratorPolicy"] = {"parallelismLimit": node.parallelism}
+
+    # ----- leaves ------------------------------------------------------------------------
+
+    def _leaf(
+        self,
+        group: _Group,
+        key: str,
+        task: ir.Task,
+        component: ir.Component | None = None,
+        synthetic: str | None = None,
+    ) -> None:
+        component = component or self.pipeline.components[task.component]
+        inputs: dict[str, dict[str, Any]] = {p.name: port_spec(p) for p in component.inputs}
+        params: dict[str, Any] = {}
+        artifacts: dict[str, Any] = {}
+        templates: dict[str, TemplateParts] = {}
+        for name, value in sorted(task.inputs.items()):
+            if isinstance(value, ir.TemplateRef):
+                parts: TemplateParts = []
+                del inputs[name]
+                for i, part in enumerate(value.parts):
+                    if isinstance(part, str):
+                        parts.append(part)
+                        continue
+                    slot = f"{name}__{i}"
+                    params[slot], inputs[slot] = self._input(group, key, part)
+                    parts.append({"input": slot})
+                templates[name] = parts
+                continue
+            read, _ = self._input(group, key, value)
+            (artifacts if _section(inputs[name]) == "artifacts" else params)[name] = read
+        for after in task.after:
+            self._after(group, key, after)
+        spec: dict[str, Any] = {
+            "componentRef": {},
+            "taskInfo": {"name": task.options.display_name or key},
+        }
+        if params or artifacts:
+            spec["inputs"] = _split("parameters", params, "artifacts", artifacts)
+        if component.kind == "pipeline":
+            assert component.pipeline is not None
+            name = self._graph_component(component)
+        else:
+            interface: dict[str, Any] = {}
+            if inputs:
+                interface["inputDefinitions"] = _definitions(inputs)
+            if component.outputs:
+                interface["outputDefinitions"] = _definitions(
+                    {output_key(p.name): type_spec(p.type) for p in component.outputs}
+                )
+            op = synthetic or (component.builtin.op if component.builtin else None)
+            step = Step(
+                key=key,
+                task=task,
+                component=component,
+                op=op,
+                templates=templates,
+                sources=self.registry.sources,
+                resolve=lambda value: self._input(group, key, value)[0],
+            )
+            executor = self.registry.hooks.executor(step)
+            platform = self.registry.hooks.platform_config(step)
+            name = self.registry.leaf(kebab(component.name), interface, executor, platform)
+        spec["componentRef"]["name"] = name
+        spec["cachingOptions"] = {"enableCache": True} if task.options.cache else {}
+        retry = task.options.retry
+        if retry.count:
+            spec["retryPolicy"] = {
+                "maxRetryCount": retry.count,
+                "backoffDuration": f"{retry.backoff_seconds or 0}s",
+                "backoffFactor": float(retry.backoff_factor or 2.0),
+                "backoffMaxDuration": f"{retry.max_backoff_seconds or 3600}s",
+            }
+        group.tasks[key] = spec
+
+    def _after(self, group: _Group, consumer: str, producer_name: str) -> None:
+        """``.after()``: the consumer (or its enclosing group) waits for the producer's side."""
+        producer_group, producer_key = self.placed[producer_name]
+        here: list[_Group | None] = [*group.path(), None]
+        there: list[_Group | None] = [*producer_group.path(), None]
+        common = 0
+        while here[common] is not None and here[common] is there[common]:
+            common += 1
+        scope, mine, theirs = here[common - 1], here[common], there[common]
+        assert scope is not None
+        waiting = mine.key if mine is not None else consumer
+        awaited = theirs.key if theirs is not None else producer_key
+        scope.depend(waiting, awaited)
+
+    def _graph_component(self, component: ir.Component) -> str:
+        assert component.pipeline is not None
+        spec = _Graph(component.pipeline, self.registry).component()
+        content = canonical_json(spec)
+        for name, existing in self.registry.components.items():
+            if canonical_json(existing) == content:
+                return name
+        name = self.registry.reserve(kebab(component.name))
+        self.registry.components[name] = spec
+        return name
+
+    def _graph_output(self, out: ir.PipelineOutput) -> None:
+        src = self._source(out.source)
+        while src.group is not self.root:
+            src = self._export(src)
+        if src.producer is None:
+            raise InternalError(f"pipeline output {out.name!r} must come from a step")
+        spec = type_spec(out.type)
+        if is_artifact_spec(spec):
+            self.root.dag_outputs[out.name] = {
+                "artifactSelectors": [
+                    {"producerSubtask": src.producer, "outputArtifactKey": src.key}
+                ]
+            }
+        else:
+            self.root.dag_outputs[out.name] = {
+                "valueFromParameter": {
+                    "producerSubtask": src.producer,
+                    "outputParameterKey": src.key,
+                }
+            }
+        self.root.outputs[out.name] = spec
+
+    def _emit(self, group: _Group) -> dict[str, Any]:
+        for child in self._all:
+            self.registry.components[child.component] = child.spec()
+        return group.spec()
+
+
+def _item_channel(loop: _Group) -> str:
+    return f"pipelinechannel--{loop.key}-item"
+
+
+def _literal_type(value: Any) -> dict[str, Any]:
+    kinds = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict"}
+    return type_spec(kinds.get(type(value), "str"))
+
+
+def _cel_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(float(value))
+    return json.dumps(value)
+
+
+def _section(spec: dict[str, Any]) -> str:
+    return "artifacts" if is_artifact_spec(spec) else "parameters"
+
+
+def _is_artifact_out(spec: dict[str, Any]) -> bool:
+    return "artifactSelectors" in spec
+
+
+def _definitions(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    params = {k: v for k, v in specs.items() if not is_artifact_spec(v)}
+    artifacts = {k: v for k, v in specs.items() if is_artifact_spec(v)}
+    return _split("parameters", params, "artifacts", artifacts)
+
+
+def _split(a: str, first: dict[str, Any], b: str, second: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if first:
+        out[a] = first
+    if second:
+        out[b] = second
+    return out

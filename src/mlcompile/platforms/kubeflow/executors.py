@@ -1,0 +1,177 @@
+"""Kubeflow executors: how each step's container runs, and its Kubernetes settings.
+
+Python steps and builtin operations run ``python3 -m mlcompile.runtime kfp`` in the step image;
+container steps run their own command with KFP placeholders. Resources are written as requests
+equal to limits (the pod gets exactly what the step declared), in both the string fields current
+backends read and the numeric fields older ones read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlcompile.build import package_version
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.walk import tasks_by_name
+from mlcompile.naming import resource_name
+from mlcompile.platforms.kfp_spec import Step, runtime_command
+from mlcompile.platforms.kubeflow.kubernetes import executor_config, in_cluster_secrets
+from mlcompile.profiles import Profile
+
+_OPS_MODULE = {
+    "read_metric": "mlcompile.platforms.kfp_spec.ops",
+    "fail": "mlcompile.platforms.kfp_spec.ops",
+    "register_model": "mlcompile.platforms.kubeflow.ops",
+    "deploy_model": "mlcompile.platforms.kubeflow.ops",
+    "batch_predict": "mlcompile.platforms.kubeflow.ops",
+}
+
+#: Replaced by the launcher with the run's artifact root (where versioned models go).
+PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
+
+_PLACEHOLDERS = {
+    "input_value": "{{{{$.inputs.parameters['{}']}}}}",
+    "input_path": "{{{{$.inputs.artifacts['{}'].path}}}}",
+}
+
+
+class KubeflowHooks:
+    """The Kubeflow side of the shared KFP lowering."""
+
+    def __init__(self, pipeline: ir.Pipeline, profile: Profile, name: str, ir_hash: str) -> None:
+        self.pipeline = pipeline
+        self.profile = profile
+        self.name = name
+        self.ir_hash = ir_hash
+        self._tasks = tasks_by_name(pipeline)
+
+    def executor(self, step: Step) -> dict[str, Any]:
+        if step.component.kind == "container":
+            container = self._container_step(step)
+        else:
+            container = self._runtime_step(step)
+        resources = _resources(step.task.options.resources)
+        if resources:
+            container["resources"] = resources
+        if step.task.options.env:
+            container["env"] = [
+                {"name": k, "value": v} for k, v in sorted(step.task.options.env.items())
+            ]
+        return {"container": container}
+
+    def platform_config(self, step: Step) -> dict[str, Any] | None:
+        return executor_config(step, self.profile, self.name, self.ir_hash)
+
+    def _runtime_step(self, step: Step) -> dict[str, Any]:
+        image, packages = self._environment(step)
+        install = list(packages)
+        if not self.profile.kubeflow.runtime_in_image:
+            install.insert(0, f"mlcompile=={package_version('mlcompile') or '0'}")
+        options: dict[str, Any] = {}
+        if step.templates:
+            options["templates"] = dict(step.templates)
+        secrets = step.task.options.secrets
+        if secrets and not in_cluster_secrets(self.profile):
+            options["secrets"] = [
+                {"name": s.name.value, "env": s.env, "key": s.key}
+                for s in secrets
+                if isinstance(s.name, ir.Literal)
+            ]
+            options["secrets-backend"] = self.profile.effective_secrets_backend
+        files: list[tuple[str, str]] = []
+        if step.op is not None:
+            function = f"module:{_OPS_MODULE[step.op]}:{step.op}"
+            options["config"] = self._op_config(step)
+        else:
+            code = step.component.function
+            assert code is not None
+            files.append((code.file, step.sources[code.file].text))
+            function = f"{code.file}:{code.function}"
+        command, args = runtime_command(
+            function=function, files=files, install=install, options=options
+        )
+        return {"image": image, "command": command, "args": args}
+
+    def _environment(self, step: Step) -> tuple[str, tuple[str, ...]]:
+        """The image and packages; batch_predict takes its model producer's, to load the model."""
+        options = step.task.options
+        if step.op == "batch_predict":
+            model = step.task.inputs.get("model")
+            producer = self._tasks.get(model.task) if isinstance(model, ir.OutputRef) else None
+            if producer is not None:
+                options = producer.task.options
+        return options.image or self.profile.default_image, options.packages
+
+    def _op_config(self, step: Step) -> dict[str, Any]:
+        if step.component.builtin is None:
+            return {}
+        config = {k: v for k, v in step.component.builtin.config.items() if v is not None}
+        if step.op == "register_model":
+            config["pipeline_root"] = PIPELINE_ROOT_PLACEHOLDER
+        if step.op == "deploy_model":
+            endpoint = config.pop("endpoint")
+            config["endpoint_name"] = resource_name(self.profile, "endpoint", endpoint)
+            config["namespace"] = resource_name(self.profile, "namespace")
+            config["serving_resources"] = _quantities(step.task.options.resources)
+        return config
+
+    def _container_step(self, step: Step) -> dict[str, Any]:
+        spec = step.component.container
+        assert spec is not None
+        outputs = {p.name: p for p in step.component.outputs}
+
+        def text(parts: tuple[str | ir.Placeholder, ...]) -> str:
+            out = []
+            for part in parts:
+                if isinstance(part, str):
+                    out.append(part)
+                elif part.kind == "output_path":
+                    port = outputs[part.name]
+                    kind = "artifacts" if ir.is_artifact_type(port.type) else "parameters"
+                    suffix = "path" if kind == "artifacts" else "output_file"
+                    out.append(f"{{{{$.outputs.{kind}['{part.name}'].{suffix}}}}}")
+                else:
+                    out.append(_PLACEHOLDERS[part.kind].format(part.name))
+            return "".join(out)
+
+        container: dict[str, Any] = {"image": step.task.options.image or spec.image}
+        if spec.command:
+            container["command"] = [text(parts) for parts in spec.command]
+        if spec.args:
+            container["args"] = [text(parts) for parts in spec.args]
+        return container
+
+
+def _resources(r: ir.Resources) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    quantities = _quantities(r)
+    if r.cpu:
+        out["cpuRequest"] = out["cpuLimit"] = float(r.cpu)
+        out["resourceCpuRequest"] = out["resourceCpuLimit"] = quantities["cpu"]
+    if r.memory_bytes:
+        out["memoryRequest"] = out["memoryLimit"] = r.memory_bytes / 1e9
+        out["resourceMemoryRequest"] = out["resourceMemoryLimit"] = quantities["memory"]
+    if r.gpu:
+        kind = "amd.com/gpu" if (r.gpu_type or "").startswith("amd") else "nvidia.com/gpu"
+        out["accelerator"] = {
+            "count": str(r.gpu),
+            "resourceCount": str(r.gpu),
+            "type": kind,
+            "resourceType": kind,
+        }
+    return out
+
+
+def _quantities(r: ir.Resources) -> dict[str, str]:
+    """Kubernetes quantities: cores as "2" or "500m", bytes in the largest exact binary unit."""
+    out = {}
+    if r.cpu:
+        out["cpu"] = str(int(r.cpu)) if float(r.cpu).is_integer() else f"{round(r.cpu * 1000)}m"
+    if r.memory_bytes:
+        for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+            if r.memory_bytes % size == 0:
+                out["memory"] = f"{r.memory_bytes // size}{unit}"
+                break
+        else:
+            out["memory"] = str(r.memory_bytes)
+    return out

@@ -1,0 +1,219 @@
+"""Kubeflow's builtin operations, run inside step containers by the runtime.
+
+``register_model`` records a version of the model (its content hash) as a Model artifact at
+``<pipeline root>/models/<name>/<version>/``; ``deploy_model`` applies a KServe
+InferenceService for that version through the Kubernetes API, with the pod's service account;
+``batch_predict`` scores a CSV or JSON-lines data set with the model. Standard library only,
+except the model's own framework, which the step's image provides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import ssl
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from mlcompile.dsl.artifacts import (
+    Artifact,
+    Dataset,
+    Input,
+    Metrics,
+    Model,
+    Output,
+    RegisteredModel,
+)
+from mlcompile.runtime.kfp import local_path
+
+_SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+#: Set to 1 to write the InferenceService without applying it (no cluster, e.g. local runs).
+DRY_RUN_VARIABLE = "MLCOMPILE_KSERVE_DRY_RUN"
+MODEL_FILE = "model.pkl"
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        sha.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
+        sha.update(file.read_bytes())
+    return sha.hexdigest()
+
+
+def register_model(
+    model: Input[Model],
+    registered_model: Output[RegisteredModel],
+    model_name: str,
+    framework: str,
+    approval: str = "PendingManualApproval",
+    # The runtime recognises artifact inputs by their annotation, so no Optional[] here.
+    metrics: Input[Metrics] = None,  # type: ignore[assignment]
+    description: str = "",
+    framework_version: str = "",
+    serving_image: str = "",
+    pipeline_root: str = "",
+) -> None:
+    """Copy the model to its versioned folder; the version is its content hash, so registering
+    the same model twice gives the same version."""
+    source = Path(model.path)
+    version = _digest(source)[:12]
+    if pipeline_root:
+        registered_model.uri = f"{pipeline_root.rstrip('/')}/models/{model_name}/{version}"
+        registered_model.path = local_path(registered_model.uri)
+    target = Path(registered_model.path)
+    if target.exists():
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        target.mkdir(parents=True)
+        shutil.copyfile(source, target / MODEL_FILE)
+    registered_model.metadata.update(
+        {
+            "model_name": model_name,
+            "version": version,
+            "framework": framework,
+            "framework_version": framework_version,
+            "approval": approval,
+            "description": description,
+            "serving_image": serving_image,
+            "source_uri": model.uri,
+            "metrics": metrics.read() if metrics is not None else {},
+        }
+    )
+
+
+def inference_service(
+    model: RegisteredModel,
+    endpoint: str,
+    namespace: str,
+    resources: dict[str, str],
+    replicas: tuple[int, int],
+) -> dict[str, Any]:
+    """The KServe v1beta1 InferenceService serving ``model``."""
+    meta = model.metadata
+    predictor: dict[str, Any] = {"minReplicas": replicas[0], "maxReplicas": replicas[1]}
+    serving: dict[str, Any] = {"storageUri": model.uri}
+    if resources:
+        serving["resources"] = {"requests": resources, "limits": resources}
+    if meta.get("serving_image"):
+        predictor["containers"] = [
+            {"name": "kserve-container", "image": meta["serving_image"], **serving}
+        ]
+    else:
+        serving["modelFormat"] = {"name": meta.get("framework", "sklearn")}
+        predictor["model"] = serving
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {
+            "name": endpoint,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "mlcompile"},
+            "annotations": {
+                "mlcompile.io/model": str(meta.get("model_name", "")),
+                "mlcompile.io/model-version": str(meta.get("version", "")),
+            },
+        },
+        "spec": {"predictor": predictor},
+    }
+
+
+def deploy_model(
+    model: Input[RegisteredModel],
+    endpoint: Output[Artifact],
+    endpoint_name: str = "",
+    namespace: str = "kubeflow",
+    min_replicas: int = 1,
+    max_replicas: int = 1,
+    serving_resources: dict[str, str] | None = None,
+) -> None:
+    """Create or update the endpoint (server-side apply), and record its manifest."""
+    manifest = inference_service(
+        model, endpoint_name, namespace, serving_resources or {}, (min_replicas, max_replicas)
+    )
+    Path(endpoint.path).parent.mkdir(parents=True, exist_ok=True)
+    Path(endpoint.path).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    endpoint.metadata.update({"endpoint": endpoint_name, "namespace": namespace})
+    if os.environ.get(DRY_RUN_VARIABLE) == "1":
+        print(
+            f"{DRY_RUN_VARIABLE}=1: InferenceService {namespace}/{endpoint_name} written, not applied"
+        )
+        endpoint.metadata["applied"] = False
+        return
+    _apply(manifest)
+    endpoint.metadata["applied"] = True
+
+
+def _apply(manifest: dict[str, Any]) -> None:
+    token_file = _SERVICE_ACCOUNT / "token"
+    if not token_file.exists():
+        raise RuntimeError(
+            "deploy_model needs the Kubernetes API: no service account token in this pod "
+            f"(set {DRY_RUN_VARIABLE}=1 to only write the InferenceService)"
+        )
+    meta = manifest["metadata"]
+    host = os.environ.get("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc")
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    url = (
+        f"https://{host}:{port}/apis/serving.kserve.io/v1beta1/namespaces/{meta['namespace']}"
+        f"/inferenceservices/{meta['name']}?fieldManager=mlcompile&force=true"
+    )
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(manifest).encode(),
+        method="PATCH",
+        headers={
+            "Authorization": f"Bearer {token_file.read_text().strip()}",
+            "Content-Type": "application/apply-patch+yaml",
+        },
+    )
+    context = ssl.create_default_context(cafile=str(_SERVICE_ACCOUNT / "ca.crt"))
+    with urllib.request.urlopen(request, context=context, timeout=60) as response:
+        print(
+            f"applied InferenceService {meta['namespace']}/{meta['name']}: HTTP {response.status}"
+        )
+
+
+def _load_model(path: Path) -> Any:
+    file = path / MODEL_FILE if path.is_dir() else path
+    with open(file, "rb") as f:
+        return pickle.load(f)
+
+
+def batch_predict(
+    model: Input[Model],
+    data: Input[Dataset],
+    predictions: Output[Dataset],
+    content_type: str = "text/csv",
+) -> None:
+    """One prediction per input row; columns the model was not fitted on (a label) are dropped."""
+    import csv
+
+    clf = _load_model(Path(model.path))
+    with open(data.path, encoding="utf-8") as f:
+        if content_type == "text/csv":
+            rows = [dict(r) for r in csv.DictReader(f)]
+        else:
+            rows = [json.loads(line) for line in f if line.strip()]
+    names = list(getattr(clf, "feature_names_in_", [])) or [k for k in rows[0] if rows]
+    table = [[float(row[n]) for n in names] for row in rows]
+    try:
+        import pandas as pd  # type: ignore[import-untyped]
+
+        features: Any = pd.DataFrame(table, columns=names)
+    except ImportError:
+        features = table
+    values = [v.item() if hasattr(v, "item") else v for v in clf.predict(features)]
+    Path(predictions.path).parent.mkdir(parents=True, exist_ok=True)
+    with open(predictions.path, "w", encoding="utf-8") as f:
+        if content_type == "text/csv":
+            f.write("prediction\n" + "".join(f"{v}\n" for v in values))
+        else:
+            f.write("".join(json.dumps({"prediction": v}) + "\n" for v in values))
+    predictions.metadata["rows"] = len(values)
