@@ -32,7 +32,7 @@ unit: setup
 test: lint typecheck unit
 
 regenerate: setup
-	MLCOMPILE_REGENERATE=1 $(PY) -m pytest -q tests/golden
+	MLCOMPILE_REGENERATE=1 $(PY) -m pytest -q -k golden tests
 
 demo: setup
 	$(PY) -m mlcompile.demo

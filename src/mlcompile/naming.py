@@ -76,6 +76,9 @@ def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = No
             )
         return _dns(f"{base}-steps", 63)
     if purpose == "kms-key":
+        if cloud == "azure":
+            # A Key Vault name is global (3-24 characters): the account makes it unique.
+            return _dns(f"{base}-kv-{_hash(profile.account)}", 24)
         return _dns(f"{base}-artifacts", 63)
     if purpose == "namespace":
         return profile.kubeflow.namespace

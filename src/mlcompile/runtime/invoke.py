@@ -12,6 +12,7 @@ import inspect
 import json
 import os
 import sys
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ def load_function(code_file: str, function: str, bundle_root: str | os.PathLike[
 
 def _artifact_class(annotation: Any) -> tuple[type[Artifact] | None, str | None, bool]:
     """(artifact class, 'in'/'out', is a list) for an annotation; (None, None, False) for params."""
+    annotation = _without_none(annotation)
     if typing.get_origin(annotation) is not typing.Annotated:
         return None, None, False
     base, *extras = typing.get_args(annotation)
@@ -68,6 +70,15 @@ def _artifact_class(annotation: Any) -> tuple[type[Artifact] | None, str | None,
     if isinstance(base, type) and issubclass(base, Artifact):
         return ARTIFACT_CLASSES[base.type_name], direction, False
     return None, None, False
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X | None`` (an optional input) is annotated as ``X``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return annotation
 
 
 _COERCE = {int: int, float: float, str: str}

@@ -51,8 +51,7 @@ def register_model(
     model_name: str,
     framework: str,
     approval: str = "PendingManualApproval",
-    # The runtime recognises artifact inputs by their annotation, so no Optional[] here.
-    metrics: Input[Metrics] = None,  # type: ignore[assignment]
+    metrics: Input[Metrics] | None = None,
     description: str = "",
     framework_version: str = "",
     serving_image: str = "",
