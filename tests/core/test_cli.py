@@ -110,3 +110,12 @@ def test_schema_commands() -> None:
     assert "platform" in profile["properties"]
     assert "components" in json.loads(cli("schema", "ir").stdout)["$defs"]["Pipeline"]["properties"]
     assert cli("schema", "other").returncode == 2
+
+
+def test_step_processes_do_not_import_pydantic() -> None:
+    """A step's process imports the user's file (and so mlcompile) only to call one function."""
+    code = "import sys, mlcompile; print('pydantic' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import caller_location
 from mlcompile.dsl.options import Resources, normalize_resources
 from mlcompile.dsl.step import bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, current_trace, to_value
 from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle
-from mlcompile.ir import nodes as ir
 
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval", "Rejected")
 FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow", "custom")

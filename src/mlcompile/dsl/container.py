@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from mlcompile.dsl._ir import ir
 from mlcompile.dsl.trace import Trace
-from mlcompile.ir import nodes as ir
 
 if TYPE_CHECKING:
     from mlcompile.dsl.step import StepDefinition

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import caller_location
 from mlcompile.dsl.trace import ConditionBuilder, LoopBuilder, current_trace, literal_type
 from mlcompile.dsl.values import (
@@ -19,7 +20,6 @@ from mlcompile.dsl.values import (
     TaskHandle,
     ValueHandle,
 )
-from mlcompile.ir import nodes as ir
 
 
 @contextmanager

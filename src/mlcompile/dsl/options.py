@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlcompile.dsl._ir import ir
 from mlcompile.errors import DiagnosticSink, SourceLocation, did_you_mean
-from mlcompile.ir import nodes as ir
 
 if TYPE_CHECKING:
     from mlcompile.dsl.values import ParamHandle

@@ -16,12 +16,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, caller_location, is_internal, project_root
 from mlcompile.dsl.step import annotation_type, bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, enter_trace, exit_trace
 from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHandle
 from mlcompile.errors import DiagnosticSink, ValidationError
-from mlcompile.ir import nodes as ir
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, ParamSpec, TypeVar, get_args, get_origin, overload
 
+from mlcompile.dsl._ir import ir
 from mlcompile.dsl.artifacts import INPUT, OUTPUT, Artifact
 from mlcompile.dsl.location import RawLocation, caller_location
 from mlcompile.dsl.options import (
@@ -29,7 +30,6 @@ from mlcompile.dsl.options import (
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, current_trace, to_value
 from mlcompile.dsl.values import DslUsageError, TaskHandle
 from mlcompile.errors import did_you_mean
-from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import sha256_hex
 
 P = ParamSpec("P")

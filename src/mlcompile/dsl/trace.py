@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, relative_path
 from mlcompile.dsl.values import (
     DslUsageError,
@@ -23,7 +24,6 @@ from mlcompile.dsl.values import (
     ValueHandle,
 )
 from mlcompile.errors import DiagnosticSink, SourceLocation
-from mlcompile.ir import nodes as ir
 
 _TOKEN = re.compile(r"\{\{mlc:(\d+)\}\}")
 _current: ContextVar[Trace | None] = ContextVar("mlcompile_trace", default=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from mlcompile.ir import nodes as ir
+from mlcompile.dsl._ir import ir
 
 if TYPE_CHECKING:
     from mlcompile.dsl.trace import TaskBuilder

@@ -1,6 +1,5 @@
-"""The pipeline IR: models, canonical JSON and hashing, walking, validation."""
+"""The pipeline IR: models (``nodes``), canonical JSON and hashing, walking, validation.
 
-from mlcompile.ir.canonical import canonical_json, content_hash
-from mlcompile.ir.nodes import Pipeline
-
-__all__ = ["Pipeline", "canonical_json", "content_hash"]
+This package's ``__init__`` imports nothing, so ``from mlcompile import step`` in a step's own
+process does not pay for pydantic: the DSL reaches the models only while a pipeline is built.
+"""

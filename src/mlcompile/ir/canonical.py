@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 def canonical_json(data: BaseModel | Any, *, indent: int | None = None) -> str:
     """Sorted keys, no insignificant whitespace (unless indented), UTF-8 text, no NaN."""
-    if isinstance(data, BaseModel):
+    if hasattr(data, "model_dump"):  # a pydantic model, without importing pydantic here
         data = data.model_dump(mode="json")
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(

@@ -1,0 +1,277 @@
+"""The local commands: ``run``, ``runs``, ``lineage`` and ``serve``.
+
+``run`` exits 0 when every step succeeded, 1 when a step failed (the run's outcome, not a
+mistake in the command line, which exits 2), and 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from mlcompile.cli import report
+from mlcompile.errors import Diagnostic, ValidationError, did_you_mean
+from mlcompile.local import registry
+from mlcompile.local.lineage import LineageDB, trace_artifact, trace_run
+from mlcompile.local.values import as_text, parse_params
+
+_MODEL_REF = re.compile(r"^model:([a-z][a-z0-9-]*)(?::(\d+))?$")
+
+
+def run_local(spec: str, params: list[str], store: Path, workers: int, as_json: bool) -> int:
+    from mlcompile.loader import load
+    from mlcompile.local.progress import print_summary, reporter_for
+    from mlcompile.local.runner import run_pipeline
+
+    loaded = load(spec)
+    report.project_root = loaded.root
+    pipeline = loaded.build()
+    values = parse_params(pipeline, params)
+    if workers < 1:
+        raise ValidationError(
+            Diagnostic(
+                "MLC117",
+                f"--workers {workers} is not a positive number",
+                None,
+                "give --workers 1 or more",
+            )
+        )
+    result = run_pipeline(
+        pipeline,
+        values,
+        root=loaded.root,
+        store=store,
+        spec=spec,
+        workers=workers,
+        reporter=reporter_for(pipeline.name, as_json),
+    )
+    if as_json:
+        report.print_json(result.to_json())
+    else:
+        print_summary(
+            result.steps,
+            pipeline=result.pipeline,
+            run_id=result.run_id,
+            status=result.status,
+            seconds=result.seconds,
+            outputs={k: as_text(v) for k, v in result.outputs.items()},
+            store=str(store),
+        )
+    if result.status == "interrupted":
+        raise KeyboardInterrupt
+    return 0 if result.ok else 1
+
+
+def list_runs(store: Path, as_json: bool) -> int:
+    db = _open(store)
+    try:
+        rows = db.runs()
+    finally:
+        db.close()
+    runs = [
+        {
+            "run_id": r["id"],
+            "pipeline": r["pipeline"],
+            "status": r["status"],
+            "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started"])),
+            "seconds": round(r["finished"] - r["started"], 2) if r["finished"] else None,
+            "ran": r["ran"],
+            "cached": r["cached"],
+            "failed": r["failed"],
+            "ir_hash": r["ir_hash"],
+            "params": json.loads(r["params"]),
+        }
+        for r in rows
+    ]
+    if as_json:
+        report.print_json({"ok": True, "store": str(store), "runs": runs})
+        return 0
+    table = Table(title=f"runs in {store}", title_justify="left")
+    for column in ("run", "pipeline", "status", "started", "time", "ran", "cached", "failed", "IR"):
+        table.add_column(column, no_wrap=True)
+    for run in runs:
+        took = f"{run['seconds']:.2f}s" if run["seconds"] is not None else ""
+        table.add_row(
+            run["run_id"],
+            run["pipeline"],
+            run["status"],
+            run["started"],
+            took,
+            str(run["ran"]),
+            str(run["cached"]),
+            str(run["failed"]),
+            run["ir_hash"][:12],
+        )
+    Console(highlight=False).print(table if runs else f"no runs in {store}")
+    return 0
+
+
+def show_lineage(ref: str, store: Path, as_json: bool) -> int:
+    db = _open(store)
+    try:
+        data = _lineage(db, ref)
+    finally:
+        db.close()
+    if as_json:
+        report.print_json({"ok": True, **data})
+        return 0
+    console = Console(highlight=False, soft_wrap=True)
+    if data["kind"] == "run":
+        _print_run(console, data["run"])
+    else:
+        print(data["title"])
+        _print_artifact(data["artifact"], "", "  ")
+    return 0
+
+
+def serve_endpoint(endpoint: str, store: Path, port: int) -> int:
+    from mlcompile.local.serving import ModelServer
+
+    db = _open(store)
+    try:
+        found = registry.endpoint(db, endpoint)
+        known = registry.endpoints(db)
+    finally:
+        db.close()
+    if found is None:
+        raise ValidationError(
+            Diagnostic(
+                "MLC117",
+                f"no endpoint named {endpoint!r} in {store}." + did_you_mean(endpoint, known),
+                None,
+                f"endpoints: {', '.join(known)}"
+                if known
+                else "run a pipeline that calls deploy_model() first",
+            )
+        )
+    model_path = store.resolve() / "artifacts" / found.model_sha256
+    server = ModelServer(port, found, model_path)
+    print(
+        f"serving endpoint {found.name} (model {found.model_name} v{found.version}) on"
+        f" {server.url}/predict  (Ctrl-C stops)",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _open(store: Path) -> LineageDB:
+    if not (store / "lineage.db").exists():
+        raise ValidationError(
+            Diagnostic(
+                "MLC117",
+                f"{store} holds no local runs",
+                None,
+                "run a pipeline with `mlcompile run PIPELINE`, or give --store DIR",
+            )
+        )
+    return LineageDB(store / "lineage.db")
+
+
+def _lineage(db: LineageDB, ref: str) -> dict[str, Any]:
+    match = _MODEL_REF.match(ref)
+    if match:
+        name, number = match.group(1), match.group(2)
+        version = registry.model(db, name, int(number) if number else None)
+        if version is None:
+            raise ValidationError(
+                Diagnostic(
+                    "MLC117",
+                    f"no registered model {ref!r}",
+                    None,
+                    "use model:<name> for the latest version or model:<name>:<version>",
+                )
+            )
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(version.metrics.items()))
+        return {
+            "kind": "model",
+            "model": {
+                "name": version.name,
+                "version": version.version,
+                "approval": version.approval,
+                "framework": version.framework,
+                "metrics": version.metrics,
+                "registered_by_run": version.run_id,
+                "card_sha256": registry.card_sha(db, version),
+            },
+            "title": f"model {version.name} v{version.version} ({version.approval}),"
+            f" registered by run {version.run_id}" + (f"\n  metrics: {metrics}" if metrics else ""),
+            "artifact": trace_artifact(db, version.model_sha256),
+        }
+    run = trace_run(db, ref)
+    if run is not None:
+        return {"kind": "run", "run": run}
+    artifact = db.artifact(ref.removeprefix("sha256:"))
+    if artifact is None:
+        raise ValidationError(
+            Diagnostic(
+                "MLC117",
+                f"{ref!r} is not a run id, an artifact sha256 or URI, or a registered model",
+                None,
+                "list runs with `mlcompile runs`; models are named model:<name>[:<version>]",
+            )
+        )
+    return {
+        "kind": "artifact",
+        "title": f"artifact {artifact['sha256'][:16]}",
+        "artifact": trace_artifact(db, artifact["sha256"]),
+    }
+
+
+def _print_artifact(node: dict[str, Any], label: str, indent: str) -> None:
+    """One artifact, then the step that made it and, below, what that step read."""
+    name = f"{label}: " if label else ""
+    print(f"{indent}{name}{node.get('type', 'artifact')} sha256:{node['sha256']}")
+    print(f"{indent}    {node.get('uri', '')}")
+    step = node.get("produced_by")
+    if step is None:
+        print(f"{indent}    (not produced by a step in this store)")
+        return
+    print(
+        f"{indent}  <- {step['step']} in run {step['run_id']} (pipeline {step['pipeline']},"
+        f" IR {str(step['ir_hash'])[:12]}), code sha256:{str(step['code_sha256'])[:16]}"
+    )
+    params = ", ".join(f"{k}={as_text(v)}" for k, v in sorted(step["params"].items()))
+    if params:
+        print(f"{indent}     params: {params}")
+    for port, artifacts in sorted(step["inputs"].items()):
+        for artifact in artifacts:
+            _print_artifact(artifact, port, indent + "     ")
+
+
+def _print_run(console: Console, run: dict[str, Any]) -> None:
+    params = ", ".join(f"{k}={as_text(v)}" for k, v in sorted(run["params"].items()))
+    console.print(
+        f"run {run['run_id']}: {run['pipeline']} {run['status']}  IR {run['ir_hash'][:12]}  params: {params}"
+    )
+    table = Table()
+    for column in ("step", "status", "code", "params", "reads", "writes"):
+        table.add_column(column)
+    for step in run["steps"]:
+        status = step["status"] + (
+            f" (cached, run {step['cached_from_run']})" if step["cached_from_run"] else ""
+        )
+        table.add_row(
+            step["step"],
+            status,
+            str(step["code_sha256"] or "")[:12],
+            ", ".join(f"{k}={as_text(v)}" for k, v in sorted(step["params"].items())),
+            _shas(step["inputs"]),
+            _shas(step["outputs"]),
+        )
+    console.print(table)
+
+
+def _shas(links: dict[str, list[str]]) -> str:
+    return ", ".join(f"{k}:{','.join(s[:10] for s in v)}" for k, v in sorted(links.items()))

@@ -1,0 +1,113 @@
+"""Predictions from a pickled model: shared by the batch_predict built-in and the local endpoint.
+
+Rows come as CSV with a header, JSON objects or JSON lists. A scikit-learn model fitted on a
+DataFrame knows its feature names, so columns it was not trained on (a label, an id) are dropped
+and the rest are put in training order.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+Rows = list[dict[str, Any]] | list[list[Any]]
+
+
+class PredictionError(Exception):
+    """The rows do not fit the model; the message says which columns or shapes are wrong."""
+
+
+def load_model(path: Path) -> Any:
+    """Unpickle a model. Only models this store produced are loaded: unpickling runs code."""
+    with path.open("rb") as f:
+        return pickle.load(f)
+
+
+def parse_csv(text: str) -> list[dict[str, Any]]:
+    return [
+        {k: _number(v) for k, v in row.items() if k is not None}
+        for row in csv.DictReader(io.StringIO(text))
+    ]
+
+
+def parse_json(text: str) -> Rows:
+    """``[{...}, ...]``, ``[[...], ...]``, or an object with ``instances`` or ``rows``."""
+    data = json.loads(text)
+    if isinstance(data, dict):
+        data = data.get("instances", data.get("rows"))
+    if not isinstance(data, list) or not all(isinstance(r, dict | list) for r in data):
+        raise PredictionError(
+            'send a JSON list of rows (objects or lists), or {"instances": [...]}'
+        )
+    return data
+
+
+def predict(model: Any, rows: Rows) -> list[Any]:
+    if not rows:
+        return []
+    names = getattr(model, "feature_names_in_", None)
+    table: Any
+    if isinstance(rows[0], dict):
+        dict_rows = [r for r in rows if isinstance(r, dict)]
+        columns = [str(n) for n in names] if names is not None else list(dict_rows[0])
+        missing = [c for c in columns if c not in dict_rows[0]]
+        if missing:
+            raise PredictionError(f"rows lack the model's feature columns {missing}")
+        values = [[r.get(c) for c in columns] for r in dict_rows]
+        table = _frame(values, columns) if names is not None else values
+    else:
+        table = _frame(rows, [str(n) for n in names]) if names is not None else rows
+    try:
+        result = model.predict(table)
+    except ValueError as exc:
+        raise PredictionError(f"the model rejected the rows: {exc}") from None
+    return [_plain(v) for v in result]
+
+
+def _frame(values: Any, columns: list[str]) -> Any:
+    """A DataFrame when pandas is there (the model was fitted on one), else the plain rows."""
+    try:
+        pandas: Any = importlib.import_module("pandas")
+    except ImportError:
+        return values
+    return pandas.DataFrame(values, columns=columns)
+
+
+def batch(model_path: Path, data_path: Path, out_path: Path, content_type: str) -> int:
+    """Predict every row of a CSV or JSON-lines file; writes one prediction per row."""
+    model = load_model(model_path)
+    text = data_path.read_text(encoding="utf-8")
+    if content_type == "application/jsonlines":
+        rows: Rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        predictions = predict(model, rows)
+        out_path.write_text(
+            "".join(json.dumps({"prediction": p}) + "\n" for p in predictions), encoding="utf-8"
+        )
+    else:
+        predictions = predict(model, parse_csv(text))
+        out_path.write_text(
+            "prediction\n" + "".join(f"{p}\n" for p in predictions), encoding="utf-8"
+        )
+    return len(predictions)
+
+
+def _number(text: str | None) -> Any:
+    if text is None:
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to Python numbers, so predictions serialise as JSON."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
