@@ -1,6 +1,6 @@
 """``python -m mlcompile.runtime ADAPTER ...``: the entry point every compiled step runs.
 
-Each adapter (``kfp``, ``sagemaker``, ``builtin``, ...) is a module of this package with a
+Each adapter (``kfp``, ``sagemaker``, ``local``) is a module of this package with a
 ``main(argv) -> int`` that translates its platform's conventions into :func:`invoke` calls.
 """
 

@@ -1,0 +1,956 @@
+"""Emitting the definition from the lowered plan: one SageMaker step per flat task.
+
+Function steps become Processing jobs (Training jobs for ``kind='training'``) that unpack the
+code bundle and run ``python -m mlcompile.runtime sagemaker run ...``; container steps run their
+own command. Artifacts live under an execution-scoped prefix
+``s3://<artifact store>/<pipeline>/runs/<PipelineExecutionId>/<step>/<output>`` and are read by
+consumers through the producer's properties; scalar results go to a ``values`` property file read
+with ``Std:JsonGet``. Builtins map to RegisterModel, Model + Transform and Fail steps; deploy
+runs the runtime's ``deploy`` command in a small Processing job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mlcompile.errors import DiagnosticSink, SourceLocation
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.canonical import content_hash
+from mlcompile.naming import resource_name
+from mlcompile.platforms.sagemaker import definition as d
+from mlcompile.platforms.sagemaker.bundle import Bundle
+from mlcompile.platforms.sagemaker.images import is_ecr, serving_image
+from mlcompile.platforms.sagemaker.instances import NoInstance, instance_type, volume_gb
+from mlcompile.platforms.sagemaker.lowering import (
+    Collected,
+    FlatBool,
+    FlatBranch,
+    FlatCompare,
+    FlatCondition,
+    FlatNode,
+    FlatTask,
+    FlatValue,
+    OneOf,
+    Plan,
+    StepMetric,
+    StepOutput,
+    Template,
+)
+from mlcompile.profiles import Profile
+
+PLATFORM = "sagemaker"
+VALUES = "values"  # property file of a step's scalar results
+VALUES_OUTPUT = "mlc-values"  # its processing output (a hyphen: no clash with Python names)
+VALUES_FILE = "values.json"
+CODE_INPUT = "mlc-code"
+PIP_VERSION_RUNTIME = "pydantic>=2.7,<3"
+#: Exception types SageMaker retries, per step kind (anything else, like a failure of the
+#: step's own code, is never retried).
+STEP_FAULTS = ("Step.SERVICE_FAULT", "Step.THROTTLING")
+JOB_FAULTS = (
+    "SageMaker.JOB_INTERNAL_ERROR",
+    "SageMaker.CAPACITY_ERROR",
+    "SageMaker.RESOURCE_LIMIT",
+)
+MAX_CNF_CLAUSES = 16
+SAGEMAKER_OPTIONS = ("instance_type", "volume_size_gb", "arguments")
+_BOOTSTRAP = (
+    'set -e; python3 -m tarfile -e "$MLCOMPILE_BUNDLE" /opt/ml/mlcompile; '
+    '[ -z "$MLCOMPILE_PIP" ] || python3 -m pip install -q --no-warn-script-location $MLCOMPILE_PIP; '
+    'cd /opt/ml/mlcompile; exec python3 -m mlcompile.runtime sagemaker "$@"'
+)
+_OPS: dict[str, d.BinaryCondition] = {
+    "==": "Equals",
+    "!=": "Equals",
+    ">": "GreaterThan",
+    ">=": "GreaterThanOrEqualTo",
+    "<": "LessThan",
+    "<=": "LessThanOrEqualTo",
+}
+
+
+def metrics_file(output: str) -> str:
+    return f"metrics-{output}"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Where a job kind puts inputs, outputs and the bundle inside its container."""
+
+    kind: str  # "processing" | "training"
+
+    def input_dir(self, name: str) -> str:
+        if self.kind == "training":
+            return f"/opt/ml/input/data/{name}"
+        return f"/opt/ml/processing/input/{name}"
+
+    def output_path(self, name: str, port_type: str) -> str:
+        if self.kind == "training":
+            return (
+                f"/opt/ml/model/{name}" if port_type == "Model" else f"/opt/ml/output/data/{name}"
+            )
+        return f"/opt/ml/processing/output/{name}/{name}"
+
+    def values_dir(self) -> str:
+        if self.kind == "training":
+            return "/opt/ml/output/data"
+        return f"/opt/ml/processing/output/{VALUES_OUTPUT}"
+
+
+class Emitter:
+    def __init__(
+        self,
+        pipeline: ir.Pipeline,
+        plan: Plan,
+        profile: Profile,
+        bundle: Bundle,
+        sink: DiagnosticSink,
+    ) -> None:
+        self.p = pipeline
+        self.plan = plan
+        self.profile = profile
+        self.sink = sink
+        self.name = resource_name(profile, "pipeline", pipeline.name)
+        self.bucket = resource_name(profile, "artifact-store")
+        self.bundle_uri = f"s3://{self.bucket}/{self.name}/code/{bundle.file_name}"
+        self.bundle_file = bundle.file_name
+        self.role = profile.sagemaker.role_arn or role_arn(profile, pipeline.name)
+        self.tasks = {t.name: t for t in plan.tasks()}
+        self.warned_images: set[str] = set()
+
+    # ----- diagnostics -------------------------------------------------------------------
+
+    def error(self, code: str, message: str, where: ir.Location, hint: str, step: str) -> None:
+        self.sink.error(
+            code,
+            message,
+            SourceLocation(where.file, where.line),
+            hint,
+            platform=PLATFORM,
+            step=step,
+        )
+
+    # ----- the definition ----------------------------------------------------------------
+
+    def definition(self) -> d.Definition:
+        steps = tuple(self.nodes(self.plan.body))
+        metadata = {"mlcompile-ir-hash": content_hash(self.p), "mlcompile-pipeline": self.p.name}
+        for name, value in sorted(self.plan.outputs.items()):
+            expr = self.output_expr(value)
+            metadata[f"mlcompile-output-{name}"] = json.dumps(
+                d.to_json(expr), sort_keys=True, separators=(",", ":")
+            )
+        return d.Definition(tuple(self.parameter(p) for p in self.p.parameters), steps, metadata)
+
+    def output_expr(self, value: FlatValue) -> Any:
+        if isinstance(value, OneOf):
+            return [self.output_expr(v) for v in value.options]
+        if isinstance(value, StepOutput) and self.is_artifact(value):
+            return self.artifact_uri(value)
+        if isinstance(value, Collected):
+            return [self.output_expr(v) for v in value.items]
+        return self.scalar(value, None)
+
+    def parameter(self, port: ir.Port) -> d.Parameter:
+        kinds: dict[str, d.ParameterType] = {
+            "int": "Integer",
+            "float": "Float",
+            "bool": "Boolean",
+        }
+        kind = kinds.get(port.type, "String")
+        default = port.default if port.has_default else None
+        if port.type in ("list", "dict") and port.has_default:
+            default = json.dumps(port.default, sort_keys=True)
+        if port.type == "float" and isinstance(default, int) and not isinstance(default, bool):
+            default = float(default)
+        return d.Parameter(port.name, kind, default)
+
+    def nodes(self, nodes: list[FlatNode]) -> list[d.Step]:
+        out: list[d.Step] = []
+        for node in nodes:
+            if isinstance(node, FlatBranch):
+                out.append(self.condition_step(node))
+            else:
+                out.extend(self.task(node))
+        return out
+
+    # ----- values ------------------------------------------------------------------------
+
+    def producer(self, ref: StepOutput | StepMetric) -> FlatTask:
+        return self.tasks[ref.step]
+
+    def port_type(self, ref: StepOutput) -> str:
+        port = self.producer(ref).component.output(ref.output)
+        return port.type if port else "str"
+
+    def is_artifact(self, ref: StepOutput) -> bool:
+        return ir.is_artifact_type(self.port_type(ref))
+
+    def artifact_uri(self, ref: StepOutput) -> d.Expr:
+        """The S3 location a consumer reads, as a property of the producing step."""
+        producer = self.producer(ref)
+        op = producer.component.builtin.op if producer.component.builtin else None
+        if op == "batch_predict":
+            return d.Get(f"Steps.{ref.step}.TransformOutput.S3OutputPath")
+        if op == "register_model":
+            return d.Get(f"Steps.{ref.step}.ModelPackageArn")
+        if producer.task.options.role == "training" and op is None:
+            return d.Get(f"Steps.{ref.step}.ModelArtifacts.S3ModelArtifacts")
+        return d.Get(
+            f"Steps.{ref.step}.ProcessingOutputConfig.Outputs['{ref.output}'].S3Output.S3Uri"
+        )
+
+    def artifact_file(self, ref: StepOutput) -> str:
+        """The file name of the artifact inside the folder a consumer downloads it to."""
+        producer = self.producer(ref)
+        if producer.component.builtin and producer.component.builtin.op == "batch_predict":
+            return ""
+        if producer.task.options.role == "training" and producer.component.builtin is None:
+            return "model.tar.gz"
+        return ref.output
+
+    def run_prefix(self, *parts: str) -> d.Join:
+        execution = d.Get("Execution.PipelineExecutionId")
+        return d.Join("/", ("s3:/", self.bucket, self.name, "runs", execution, *parts))
+
+    def scalar(self, value: FlatValue, task: FlatTask | None) -> d.Expr:
+        """A value as a definition expression; problems are reported against ``task``."""
+        if isinstance(value, ir.Literal):
+            v = value.value
+            if isinstance(v, str | int | float | bool):
+                return v
+            return json.dumps(v, sort_keys=True)
+        if isinstance(value, ir.ParamRef):
+            return d.Get(f"Parameters.{value.name}")
+        if isinstance(value, StepMetric):
+            return d.JsonGet(value.step, metrics_file(value.output), value.key)
+        if isinstance(value, StepOutput):
+            producer = self.producer(value)
+            if self.is_artifact(value):
+                return self.artifact_uri(value)
+            if producer.task.options.role == "training" and task is not None:
+                self.error(
+                    "MLC403",
+                    f"step {task.task.name!r} reads {value.output!r} returned by training step "
+                    f"{producer.task.name!r}; a SageMaker training job has no property files",
+                    task.location,
+                    "return the value from a processing step (drop kind='training'), or pass it as a Metrics artifact",
+                    task.task.name,
+                )
+            return d.JsonGet(value.step, VALUES, value.output)
+        if isinstance(value, Template):
+            return d.Join(
+                "",
+                tuple(p if isinstance(p, str) else self.scalar(p, task) for p in value.parts),
+            )
+        if task is not None:
+            self.error(
+                "MLC401",
+                f"sagemaker cannot pass a {'merged' if isinstance(value, OneOf) else 'collected'} "
+                f"value here (used by {task.task.name})",
+                task.location,
+                "pass it to a function step input",
+                task.task.name,
+            )
+        return ""
+
+    # ----- conditions --------------------------------------------------------------------
+
+    def condition_step(self, node: FlatBranch) -> d.Step:
+        clauses = _cnf(_nnf(node.condition, False))
+        if len(clauses) > MAX_CNF_CLAUSES:
+            self.error(
+                "MLC401",
+                f"sagemaker cannot express condition {node.name!r}: it expands to {len(clauses)} "
+                f"clauses (SageMaker has Or and Not but no And inside Or)",
+                node.location,
+                "split it into nested when() blocks",
+                node.name,
+            )
+            clauses = []
+        conditions: list[d.Condition] = []
+        for clause in clauses:
+            literals = tuple(self.literal(lit, node) for lit in clause)
+            conditions.append(literals[0] if len(literals) == 1 else d.OrCondition(literals))
+        return d.Step(
+            name=node.name,
+            type="Condition",
+            arguments={
+                "Conditions": conditions,
+                "IfSteps": self.nodes(node.then),
+                "ElseSteps": self.nodes(node.otherwise),
+            },
+            origin=(node.location.file, node.location.line),
+        )
+
+    def literal(self, lit: tuple[bool, FlatCompare], node: FlatBranch) -> d.Condition:
+        negated, compare = lit
+        sides = []
+        for side in (compare.left, compare.right):
+            if isinstance(side, OneOf | Collected):
+                self.error(
+                    "MLC401",
+                    f"sagemaker cannot compare a {'merged' if isinstance(side, OneOf) else 'collected'} "
+                    f"value in condition {node.name!r}",
+                    node.location,
+                    "compare a parameter, a step result or a metric",
+                    node.name,
+                )
+            sides.append(self.scalar(side, None))
+        cond: d.Condition = d.Compare(_OPS[compare.op], sides[0], sides[1])
+        if negated != (compare.op == "!="):
+            cond = d.NotCondition(cond)
+        return cond
+
+    # ----- tasks -------------------------------------------------------------------------
+
+    def task(self, task: FlatTask) -> list[d.Step]:
+        component = task.component
+        sm_options = task.task.options.platform_options.get("sagemaker", {})
+        for key in sm_options:
+            if key not in SAGEMAKER_OPTIONS:
+                self.error(
+                    "MLC205",
+                    f"step {task.task.name!r}: platform_options['sagemaker'] has no option {key!r}",
+                    task.location,
+                    f"sagemaker options: {', '.join(SAGEMAKER_OPTIONS)}",
+                    task.task.name,
+                )
+        if component.builtin is not None:
+            steps = self.builtin(task, component.builtin)
+        elif component.kind == "container" and component.container is not None:
+            steps = [self.job(task, self.container_command(task, component.container))]
+        else:
+            steps = [self.job(task, None)]
+        extra = sm_options.get("arguments")
+        if isinstance(extra, dict) and steps:
+            last = steps[-1]
+            steps[-1] = replace(last, arguments=_merge(last.arguments, extra))
+        return steps
+
+    def common(self, task: FlatTask) -> dict[str, Any]:
+        o = task.task.options
+        return {
+            "depends_on": tuple(dict.fromkeys(task.after)),
+            "display_name": o.display_name,
+            "description": next(iter(task.component.description.strip().splitlines()), None),
+            "origin": (task.location.file, task.location.line),
+        }
+
+    def retries(self, task: FlatTask, job: bool) -> tuple[d.RetryPolicy, ...]:
+        r = task.task.options.retry
+        if not r.count:
+            return ()
+        if r.count > 20:
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r} retries {r.count} times; SageMaker allows at most 20",
+                task.location,
+                "use retries=20 or fewer",
+                task.task.name,
+            )
+        kw = {
+            "max_attempts": min(r.count, 20),
+            "interval_seconds": r.backoff_seconds or 1,
+            "backoff_rate": r.backoff_factor or 2.0,
+        }
+        policies = [d.RetryPolicy(STEP_FAULTS, **kw)]  # type: ignore[arg-type]
+        if job:
+            policies.append(d.RetryPolicy(JOB_FAULTS, **kw))  # type: ignore[arg-type]
+        return tuple(policies)
+
+    def instance(self, task: FlatTask, options: ir.StepOptions | None = None) -> str:
+        try:
+            return instance_type(
+                task.name, task.task.name, options or task.task.options, self.profile
+            )
+        except NoInstance as exc:
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r}: {exc}",
+                task.location,
+                f"lower the request, or set instance_types[{task.task.name!r}] in the profile",
+                task.task.name,
+            )
+            return "ml.m5.large"
+
+    def image(self, task: FlatTask, image: str) -> str:
+        if not is_ecr(image) and image not in self.warned_images:
+            self.warned_images.add(image)
+            self.sink.add(
+                _warning(
+                    f"step {task.task.name!r} (and any other using it) runs image {image!r}; SageMaker jobs pull images from Amazon ECR only",
+                    task.location,
+                    f"push it to {resource_name(self.profile, 'container-registry')} in ECR and set default_image (profile) or image= (step)",
+                    task.task.name,
+                )
+            )
+        return image
+
+    # ----- function and container jobs ---------------------------------------------------
+
+    def container_command(
+        self, task: FlatTask, spec: ir.ContainerSpec
+    ) -> tuple[list[d.Expr], list[d.Expr]]:
+        job = _Job("training" if task.task.options.role == "training" else "processing")
+
+        def render(arg: tuple[str | ir.Placeholder, ...]) -> d.Expr:
+            parts: list[d.Expr] = []
+            for part in arg:
+                if isinstance(part, str):
+                    parts.append(part)
+                elif part.kind == "output_path":
+                    port = task.component.output(part.name)
+                    parts.append(job.output_path(part.name, port.type if port else "Artifact"))
+                else:
+                    value = task.inputs.get(part.name, ir.Literal(value=None))
+                    if part.kind == "input_path" and isinstance(value, StepOutput):
+                        parts.append(
+                            f"{job.input_dir(part.name)}/{self.artifact_file(value)}".rstrip("/")
+                        )
+                    else:
+                        parts.append(d.as_string(self.scalar(value, task)))
+            if all(isinstance(p, str) for p in parts):
+                return "".join(str(p) for p in parts)
+            return parts[0] if len(parts) == 1 else d.Join("", tuple(parts))
+
+        if task.task.options.secrets:
+            self.error(
+                "MLC403",
+                f"container step {task.task.name!r} declares secrets; on SageMaker the step runtime "
+                "reads them from Secrets Manager, and a container step runs its own command",
+                task.location,
+                "read the secret in the container's own code, or use a function step",
+                task.task.name,
+            )
+        return [render(a) for a in spec.command], [render(a) for a in spec.args]
+
+    def job(self, task: FlatTask, command: tuple[list[d.Expr], list[d.Expr]] | None) -> d.Step:
+        o = task.task.options
+        training = o.role == "training"
+        job = _Job("training" if training else "processing")
+        inputs: list[tuple[str, d.Expr]] = []  # (input/channel name, S3 URI)
+        args: list[d.Expr] = []
+        if command is None:
+            fn = task.component.function
+            assert fn is not None
+            args = ["run", "--code", fn.file, "--function", fn.function]
+            inputs.append((CODE_INPUT, self.bundle_uri))
+        for name, value in sorted(task.inputs.items()):
+            port = task.component.input(name)
+            port_type = port.type if port else "str"
+            if ir.is_artifact_type(port_type):
+                refs = value.items if isinstance(value, Collected) else (value,)
+                many = isinstance(value, Collected)
+                if many:
+                    args += ["--list", name, "artifact"]
+                for index, ref in enumerate(refs):
+                    if not isinstance(ref, StepOutput):
+                        continue
+                    channel = f"{name}-{index}" if many else name
+                    inputs.append((channel, self.artifact_uri(ref)))
+                    file = self.artifact_file(ref)
+                    path = f"{job.input_dir(channel)}/{file}".rstrip("/")
+                    if file == "model.tar.gz":
+                        args += ["--archive", job.input_dir(channel)]
+                        path = f"{job.input_dir(channel)}/{ref.output}"
+                    args += ["--input", name, path]
+            elif command is not None:
+                continue
+            elif isinstance(value, Collected):
+                element = (
+                    self.port_type(value.items[0])
+                    if value.items and isinstance(value.items[0], StepOutput)
+                    else "str"
+                )
+                args += ["--list", name, element]
+                for item in value.items:
+                    args += ["--item", name, d.as_string(self.scalar(item, task))]
+            elif isinstance(value, ir.Literal) and value.value is None:
+                args += ["--null", name]
+            else:
+                args += ["--param", name, d.as_string(self.scalar(value, task))]
+        outputs = [p for p in task.component.outputs if ir.is_artifact_type(p.type)]
+        scalars = [p for p in task.component.outputs if not ir.is_artifact_type(p.type)]
+        if command is None:
+            for port in outputs:
+                args += ["--output", port.name, job.output_path(port.name, port.type)]
+            args += ["--values", f"{job.values_dir()}/{VALUES_FILE}"]
+            for secret in task.secrets:
+                args += [
+                    "--secret",
+                    secret.env,
+                    d.as_string(self.scalar(secret.name, task)),
+                    secret.key or "",
+                ]
+            if task.secrets:
+                backend = self.profile.effective_secrets_backend
+                if backend != "aws-secrets-manager":
+                    self.error(
+                        "MLC403",
+                        f"step {task.task.name!r} reads secrets from {backend!r}; SageMaker steps read AWS Secrets Manager",
+                        task.location,
+                        "set secrets_backend: aws-secrets-manager in the profile",
+                        task.task.name,
+                    )
+                args += ["--backend", backend]
+        env: dict[str, d.Expr] = dict(sorted(o.env.items()))
+        image = self.image(task, o.image or self.profile.default_image)
+        if command is None:
+            packages = [PIP_VERSION_RUNTIME, *o.packages]
+            if task.secrets:
+                packages.append("boto3")
+            env["MLCOMPILE_PIP"] = " ".join(packages)
+            env["MLCOMPILE_BUNDLE"] = f"{job.input_dir(CODE_INPUT)}/{self.bundle_file}"
+            entrypoint: list[d.Expr] = ["/bin/sh", "-c", _BOOTSTRAP, "mlcompile-step"]
+        else:
+            entrypoint, args = command
+        if training:
+            self.check_training_outputs(task, outputs)
+            arguments = self.training_args(task, image, entrypoint, args, inputs, env)
+            property_files: tuple[d.PropertyFile, ...] = ()
+        else:
+            out_names = [p.name for p in outputs]
+            if command is None and scalars:
+                out_names.append(VALUES_OUTPUT)
+            arguments = self.processing_args(task, image, entrypoint, args, inputs, out_names, env)
+            property_files = tuple(
+                d.PropertyFile(metrics_file(p.name), p.name, p.name)
+                for p in outputs
+                if p.type == "Metrics"
+            )
+            if command is None and scalars:
+                property_files = (
+                    d.PropertyFile(VALUES, VALUES_OUTPUT, VALUES_FILE),
+                    *property_files,
+                )
+        return d.Step(
+            name=task.name,
+            type="Training" if training else "Processing",
+            arguments=arguments,
+            retry_policies=self.retries(task, job=True),
+            cache=d.CacheConfig(enabled=o.cache),
+            property_files=property_files,
+            **self.common(task),
+        )
+
+    def check_training_outputs(self, task: FlatTask, outputs: list[ir.Port]) -> None:
+        if len(outputs) > 1 or any(p.type != "Model" for p in outputs):
+            self.error(
+                "MLC403",
+                f"training step {task.task.name!r} writes "
+                f"{', '.join(f'{p.name}: {p.type}' for p in outputs)}; a SageMaker training job "
+                "outputs one model archive",
+                task.location,
+                "give it a single Output[Model], or drop kind='training' to run it as a processing job",
+                task.task.name,
+            )
+
+    def processing_args(
+        self,
+        task: FlatTask,
+        image: str,
+        entrypoint: list[d.Expr],
+        args: list[d.Expr],
+        inputs: list[tuple[str, d.Expr]],
+        outputs: list[str],
+        env: dict[str, d.Expr],
+    ) -> dict[str, Any]:
+        o = task.task.options
+        job = _Job("processing")
+        sm = o.platform_options.get("sagemaker", {})
+        arguments: dict[str, Any] = {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": self.instance(task),
+                    "VolumeSizeInGB": sm.get("volume_size_gb", volume_gb(o)),
+                }
+            },
+            "AppSpecification": {
+                "ImageUri": image,
+                "ContainerEntrypoint": entrypoint,
+                "ContainerArguments": args,
+            },
+            "RoleArn": self.role,
+            "ProcessingInputs": [
+                {
+                    "InputName": name,
+                    "S3Input": {
+                        "S3Uri": uri,
+                        "LocalPath": job.input_dir(name),
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                        "S3CompressionType": "None",
+                    },
+                }
+                for name, uri in inputs
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": name,
+                        "S3Output": {
+                            "S3Uri": self.run_prefix(task.name, name),
+                            "LocalPath": f"/opt/ml/processing/output/{name}",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                    for name in outputs
+                ]
+            },
+        }
+        if not args:
+            del arguments["AppSpecification"]["ContainerArguments"]
+        if not inputs:
+            del arguments["ProcessingInputs"]
+        if not outputs:
+            del arguments["ProcessingOutputConfig"]
+        if env:
+            arguments["Environment"] = env
+        if o.timeout_seconds:
+            arguments["StoppingCondition"] = {"MaxRuntimeInSeconds": o.timeout_seconds}
+        return arguments
+
+    def training_args(
+        self,
+        task: FlatTask,
+        image: str,
+        entrypoint: list[d.Expr],
+        args: list[d.Expr],
+        inputs: list[tuple[str, d.Expr]],
+        env: dict[str, d.Expr],
+    ) -> dict[str, Any]:
+        o = task.task.options
+        sm = o.platform_options.get("sagemaker", {})
+        arguments: dict[str, Any] = {
+            "AlgorithmSpecification": {
+                "TrainingImage": image,
+                "TrainingInputMode": "File",
+                "ContainerEntrypoint": entrypoint,
+                "ContainerArguments": args,
+            },
+            "RoleArn": self.role,
+            "InputDataConfig": [
+                {
+                    "ChannelName": name,
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": uri,
+                            "S3DataDistributionType": "FullyReplicated",
+                        }
+                    },
+                    "InputMode": "File",
+                }
+                for name, uri in inputs
+            ],
+            "OutputDataConfig": {"S3OutputPath": self.run_prefix(task.name)},
+            "ResourceConfig": {
+                "InstanceCount": 1,
+                "InstanceType": self.instance(task),
+                "VolumeSizeInGB": sm.get("volume_size_gb", volume_gb(o)),
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": o.timeout_seconds or 86400},
+        }
+        if not args:
+            del arguments["AlgorithmSpecification"]["ContainerArguments"]
+        if not inputs:
+            del arguments["InputDataConfig"]
+        if env:
+            arguments["Environment"] = env
+        return arguments
+
+    # ----- builtins ----------------------------------------------------------------------
+
+    def builtin(self, task: FlatTask, builtin: ir.Builtin) -> list[d.Step]:
+        if builtin.op == "fail":
+            message = task.inputs.get("message", ir.Literal(value=""))
+            return [
+                d.Step(
+                    name=task.name,
+                    type="Fail",
+                    arguments={"ErrorMessage": d.as_string(self.scalar(message, task))},
+                    **self.common(task),
+                )
+            ]
+        if builtin.op == "register_model":
+            return [self.register(task, builtin)]
+        if builtin.op == "batch_predict":
+            return self.batch_predict(task, builtin)
+        return [self.deploy(task, builtin)]
+
+    def model_data(self, ref: StepOutput) -> dict[str, Any]:
+        """A model container's data: a training job's archive, or a processing step's folder."""
+        if self.artifact_file(ref) == "model.tar.gz":
+            return {"ModelDataUrl": self.artifact_uri(ref)}
+        return {
+            "ModelDataSource": {
+                "S3DataSource": {
+                    "S3Uri": d.Join("", (self.artifact_uri(ref), "/")),
+                    "S3DataType": "S3Prefix",
+                    "CompressionType": "None",
+                }
+            }
+        }
+
+    def serving_image_for(self, task: FlatTask, config: Mapping[str, Any]) -> str:
+        image = config.get("serving_image") or serving_image(
+            str(config.get("framework")), config.get("framework_version"), self.profile.region
+        )
+        if not image:
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r}: SageMaker has no first-party serving image for "
+                f"framework {config.get('framework')!r} in {self.profile.region}",
+                task.location,
+                "give register_model(..., serving_image='<ECR image>')",
+                task.task.name,
+            )
+            return ""
+        return str(image)
+
+    def register(self, task: FlatTask, builtin: ir.Builtin) -> d.Step:
+        config = builtin.config
+        model = task.inputs.get("model")
+        container: dict[str, Any] = {"Image": self.serving_image_for(task, config)}
+        if isinstance(model, StepOutput):
+            container.update(self.model_data(model))
+        approval = task.inputs.get("approval", ir.Literal(value="PendingManualApproval"))
+        arguments: dict[str, Any] = {
+            "ModelPackageGroupName": resource_name(
+                self.profile, "model-group", str(config["model_name"])
+            ),
+            "InferenceSpecification": {
+                "Containers": [container],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            "ModelApprovalStatus": self.scalar(approval, task),
+        }
+        if config.get("description"):
+            arguments["ModelPackageDescription"] = config["description"]
+        metrics = task.inputs.get("metrics")
+        if isinstance(metrics, StepOutput):
+            arguments["ModelMetrics"] = {
+                "ModelQuality": {
+                    "Statistics": {
+                        "ContentType": "application/json",
+                        "S3Uri": d.Join("/", (self.artifact_uri(metrics), metrics.output)),
+                    }
+                }
+            }
+        return d.Step(
+            name=task.name,
+            type="RegisterModel",
+            arguments=arguments,
+            retry_policies=self.retries(task, job=False),
+            **self.common(task),
+        )
+
+    def registration_of(self, ref: StepOutput) -> FlatTask | None:
+        """The register_model step that registers the model ``ref``, if any."""
+        for other in self.tasks.values():
+            builtin = other.component.builtin
+            if builtin and builtin.op == "register_model" and other.inputs.get("model") == ref:
+                return other
+        return None
+
+    def batch_predict(self, task: FlatTask, builtin: ir.Builtin) -> list[d.Step]:
+        model = task.inputs.get("model")
+        data = task.inputs.get("data")
+        model_name = f"{task.name}-model"
+        container: dict[str, Any] = {}
+        if isinstance(model, StepOutput) and self.port_type(model) == "RegisteredModel":
+            container["ModelPackageName"] = self.artifact_uri(model)
+        elif isinstance(model, StepOutput):
+            registration = self.registration_of(model)
+            if registration is None or registration.component.builtin is None:
+                self.error(
+                    "MLC403",
+                    f"step {task.task.name!r}: a SageMaker transform job needs a serving image, "
+                    "and nothing says which framework this model uses",
+                    task.location,
+                    "pass a registered model (register_model(...).registered_model), or register this model in the pipeline",
+                    task.task.name,
+                )
+            else:
+                container["Image"] = self.serving_image_for(
+                    registration, registration.component.builtin.config
+                )
+            container.update(self.model_data(model))
+        common = self.common(task)
+        model_step = d.Step(
+            name=model_name,
+            type="Model",
+            arguments={"ExecutionRoleArn": self.role, "PrimaryContainer": container},
+            retry_policies=self.retries(task, job=False),
+            **{**common, "display_name": None, "description": "Model for batch predictions"},
+        )
+        transform = {
+            "ModelName": d.Get(f"Steps.{model_name}.ModelName"),
+            "TransformInput": {
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": self.artifact_uri(data)
+                        if isinstance(data, StepOutput)
+                        else self.scalar(data or ir.Literal(value=""), task),
+                    }
+                },
+                "ContentType": builtin.config.get("content_type", "text/csv"),
+                "SplitType": "Line",
+            },
+            "TransformOutput": {"S3OutputPath": self.run_prefix(task.name, "predictions")},
+            "TransformResources": {"InstanceCount": 1, "InstanceType": self.instance(task)},
+        }
+        return [
+            model_step,
+            d.Step(
+                name=task.name,
+                type="Transform",
+                arguments=transform,
+                retry_policies=self.retries(task, job=True),
+                cache=d.CacheConfig(enabled=task.task.options.cache),
+                **{**common, "depends_on": common["depends_on"]},
+            ),
+        ]
+
+    def deploy(self, task: FlatTask, builtin: ir.Builtin) -> d.Step:
+        config = builtin.config
+        model = task.inputs.get("model")
+        package: d.Expr = ""
+        if isinstance(model, StepOutput) and self.port_type(model) == "RegisteredModel":
+            package = self.artifact_uri(model)
+        else:
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r}: SageMaker deploys a model package",
+                task.location,
+                "deploy the registered_model output of register_model(...)",
+                task.task.name,
+            )
+        endpoint = resource_name(self.profile, "endpoint", str(config["endpoint"]))
+        args: list[d.Expr] = [
+            "deploy",
+            "--model-package",
+            package,
+            "--endpoint",
+            endpoint,
+            "--instance-type",
+            self.instance(task),
+            "--replicas",
+            str(config.get("min_replicas", 1)),
+            str(config.get("max_replicas", 1)),
+            "--role",
+            self.role,
+            "--output",
+            "endpoint",
+            "/opt/ml/processing/output/endpoint/endpoint",
+        ]
+        env: dict[str, d.Expr] = {
+            "MLCOMPILE_PIP": f"{PIP_VERSION_RUNTIME} boto3",
+            "MLCOMPILE_BUNDLE": f"/opt/ml/processing/input/{CODE_INPUT}/{self.bundle_file}",
+        }
+        job_options = ir.StepOptions()  # the job only calls APIs: the smallest instance
+        image = self.image(task, self.profile.default_image)
+        arguments = self.processing_args(
+            FlatTask(
+                task.name,
+                task.task.model_copy(update={"options": job_options}),
+                task.component,
+                {},
+                (),
+                (),
+            ),
+            image,
+            ["/bin/sh", "-c", _BOOTSTRAP, "mlcompile-step"],
+            args,
+            [(CODE_INPUT, self.bundle_uri)],
+            ["endpoint"],
+            env,
+        )
+        arguments["ProcessingResources"]["ClusterConfig"]["InstanceType"] = "ml.t3.medium"
+        return d.Step(
+            name=task.name,
+            type="Processing",
+            arguments=arguments,
+            retry_policies=self.retries(task, job=True),
+            cache=d.CacheConfig(enabled=False),
+            **self.common(task),
+        )
+
+
+def role_arn(profile: Profile, pipeline: str) -> str:
+    """The execution role the infra stack creates for this pipeline."""
+    partition = (
+        "aws-cn"
+        if profile.region.startswith("cn-")
+        else "aws-us-gov"
+        if profile.region.startswith("us-gov-")
+        else "aws"
+    )
+    role = resource_name(profile, "pipeline-identity", pipeline)
+    return f"arn:{partition}:iam::{profile.account}:role/{role}"
+
+
+def _warning(message: str, where: ir.Location, hint: str, step: str) -> Any:
+    from mlcompile.errors import Diagnostic
+
+    return Diagnostic(
+        "MLC403",
+        message,
+        SourceLocation(where.file, where.line),
+        hint,
+        "warning",
+        PLATFORM,
+        step,
+    )
+
+
+def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` deep-merged over ``base`` (the platform_options escape hatch)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# ----- boolean forms -------------------------------------------------------------------------
+
+_Literal = tuple[bool, FlatCompare]  # (negated, comparison)
+
+
+def _nnf(c: FlatCondition, negate: bool) -> FlatCondition | _Literal:
+    """Negation pushed down to the comparisons (De Morgan)."""
+    if isinstance(c, FlatCompare):
+        return (negate, c)
+    if c.kind == "not":
+        return _nnf(c.operands[0], not negate)
+    kind = c.kind if not negate else ("or" if c.kind == "and" else "and")
+    parts = tuple(_nnf(o, negate) for o in c.operands)
+    return FlatBool(kind, parts)  # type: ignore[arg-type]
+
+
+def _cnf(c: FlatCondition | _Literal) -> list[list[_Literal]]:
+    """Clauses (ANDed) of literals (ORed): SageMaker's list of conditions with Or inside."""
+    if isinstance(c, tuple):
+        return [[c]]
+    if isinstance(c, FlatCompare):
+        return [[(False, c)]]
+    parts = [_cnf(o) for o in c.operands]
+    if c.kind == "and":
+        return [clause for part in parts for clause in part]
+    clauses: list[list[_Literal]] = [[]]
+    for part in parts:
+        clauses = [left + right for left in clauses for right in part]
+        if len(clauses) > MAX_CNF_CLAUSES * 4:
+            break
+    return clauses

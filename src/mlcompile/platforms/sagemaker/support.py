@@ -1,0 +1,85 @@
+"""What SageMaker Pipelines does with each IR feature: mapped, lowered, or refused and why."""
+
+from __future__ import annotations
+
+from mlcompile.ir.features import Support
+
+SUPPORT: dict[str, Support] = {
+    "function-step": Support(
+        "mapped", "Processing step running the step runtime from the code bundle"
+    ),
+    "container-step": Support("mapped", "Processing step with the step's image and command"),
+    "training-step": Support("mapped", "Training step; its one Output[Model] is the model archive"),
+    "nested-pipeline": Support("lowered", "inlined; step names prefixed with the step's name"),
+    "pipeline-outputs": Support("lowered", "recorded in the definition Metadata as expressions"),
+    "artifacts": Support(
+        "mapped", "job inputs/outputs under s3://<artifact store>/<pipeline>/runs/<execution id>/"
+    ),
+    "condition": Support("mapped", "Condition step"),
+    "else-branch": Support("mapped", "ElseSteps of the Condition step"),
+    "compound-condition": Support(
+        "lowered", "conditions list (and), Or and Not; And inside Or distributed"
+    ),
+    "metric-condition": Support("mapped", "Std:JsonGet on a property file of the Metrics output"),
+    "fan-out-literal": Support("lowered", "unrolled: one step per item, named <step>-<index>"),
+    "fan-out-parameter": Support(
+        "refused",
+        "SageMaker Pipelines cannot loop: the list is known only at run time; "
+        "iterate over a literal list in the pipeline code instead",
+    ),
+    "fan-out-runtime": Support(
+        "refused",
+        "SageMaker Pipelines cannot loop over a value a step returns at run time; "
+        "loop inside one step, or over a literal list",
+    ),
+    "parallelism-limit": Support(
+        "lowered",
+        "the smallest limit becomes the pipeline's ParallelismConfiguration at deploy time "
+        "(it then limits the whole pipeline, not only the loop)",
+    ),
+    "fan-in": Support(
+        "lowered", "one input per unrolled step (artifacts) or one value each (scalars)"
+    ),
+    "merge": Support(
+        "lowered",
+        "the consuming (last) step is placed in both branches, reading that branch's value",
+    ),
+    "final-step": Support(
+        "refused",
+        "SageMaker Pipelines has no exit handler, so a step that must run whatever happened "
+        "cannot be guaranteed; react to the execution status with an EventBridge rule instead",
+    ),
+    "fail": Support("mapped", "Fail step; the message built with Std:Join"),
+    "register-model": Support(
+        "mapped", "RegisterModel step (CreateModelPackage) in the profile's model package group"
+    ),
+    "model-approval-parameter": Support("mapped", "ModelApprovalStatus from the parameter"),
+    "deploy-model": Support(
+        "lowered",
+        "Processing step whose runtime creates or updates the endpoint from the model package",
+    ),
+    "batch-predict": Support("lowered", "Model step, then a Transform step"),
+    "retries": Support(
+        "lowered",
+        "RetryPolicies for service faults, throttling, job internal, capacity and resource "
+        "limit errors; a failure of the step's own code is not retried on SageMaker",
+    ),
+    "retry-backoff": Support(
+        "lowered", "IntervalSeconds and BackoffRate; max backoff has no SageMaker equivalent"
+    ),
+    "cache-disabled": Support("mapped", "CacheConfig Enabled false"),
+    "timeout": Support("mapped", "StoppingCondition MaxRuntimeInSeconds"),
+    "resources": Support(
+        "lowered", "an instance type from the table, or the profile's instance_types"
+    ),
+    "gpu": Support("lowered", "a GPU instance type for the GPU type and count"),
+    "env": Support("mapped", "job Environment"),
+    "secrets": Support("mapped", "names passed to the runtime, read from AWS Secrets Manager"),
+    "secret-name-parameter": Support("mapped", "the name comes from the pipeline parameter"),
+    "packages": Support("mapped", "pip-installed by the step before it runs"),
+    "schedule": Support("lowered", "an EventBridge Scheduler schedule in the infra stack"),
+    "after": Support("mapped", "DependsOn"),
+    "platform-options": Support(
+        "mapped", "sagemaker: instance_type, volume_size_gb, arguments (merged into Arguments)"
+    ),
+}

@@ -1,0 +1,197 @@
+"""The SageMaker adapter: ``python -m mlcompile.runtime sagemaker run|deploy ARGS``.
+
+``run`` calls a step function inside a Processing or Training job. SageMaker has already
+downloaded each input artifact into its folder (``/opt/ml/processing/input/<name>`` or a
+training channel) and uploads each output folder after the job; the compiled command names
+every path, so this module knows no SageMaker layout itself. Arguments, in any order:
+
+  --code FILE --function NAME        the step function, FILE relative to the bundle root
+  --param NAME VALUE / --null NAME   a parameter, as text (coerced by the function's annotation)
+  --list NAME TYPE                   NAME is a list (fan-in); TYPE is 'artifact' or a scalar type
+  --item NAME VALUE                  one element of a scalar list
+  --input NAME PATH                  an input artifact (repeated for an artifact list)
+  --archive DIR                      unpack DIR/model.tar.gz (a training job's model) in place
+  --output NAME PATH                 where the function writes an output artifact
+  --values FILE                      JSON file for the function's scalar results (a property file)
+  --secret ENV NAME KEY --backend B  export a secret from its store into ENV before the call
+
+``deploy`` creates or updates an endpoint serving a model package (the ``deploy_model`` step).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+_ARITY = {
+    "--code": 1,
+    "--function": 1,
+    "--param": 2,
+    "--null": 1,
+    "--list": 2,
+    "--item": 2,
+    "--input": 2,
+    "--archive": 1,
+    "--output": 2,
+    "--values": 1,
+    "--secret": 3,
+    "--backend": 1,
+    "--model-package": 1,
+    "--endpoint": 1,
+    "--instance-type": 1,
+    "--replicas": 2,
+    "--role": 1,
+}
+
+
+def parse(argv: list[str]) -> list[tuple[str, list[str]]]:
+    """(option, values) pairs in order; raises ValueError on an unknown or short option."""
+    out: list[tuple[str, list[str]]] = []
+    i = 0
+    while i < len(argv):
+        option = argv[i]
+        if option not in _ARITY:
+            raise ValueError(f"unknown option {option!r}")
+        values = argv[i + 1 : i + 1 + _ARITY[option]]
+        if len(values) != _ARITY[option]:
+            raise ValueError(f"{option} needs {_ARITY[option]} values")
+        out.append((option, values))
+        i += 1 + _ARITY[option]
+    return out
+
+
+def _scalar(text: str, type_name: str) -> Any:
+    if type_name == "int":
+        return int(float(text))
+    if type_name == "float":
+        return float(text)
+    if type_name == "bool":
+        return text.strip().lower() in ("true", "1", "yes")
+    if type_name in ("list", "dict"):
+        return json.loads(text)
+    return text
+
+
+def _unpack(folder: str) -> None:
+    archive = Path(folder) / "model.tar.gz"
+    if archive.is_file():
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, filter="data")
+
+
+def run(argv: list[str]) -> int:
+    from mlcompile.runtime import secrets
+    from mlcompile.runtime.invoke import ArtifactRef, invoke, load_function
+
+    code = function = values_file = backend = ""
+    params: dict[str, Any] = {}
+    lists: dict[str, str] = {}
+    inputs: dict[str, ArtifactRef | list[ArtifactRef]] = {}
+    outputs: dict[str, ArtifactRef] = {}
+    refs: list[dict[str, str | None]] = []
+    for option, values in parse(argv):
+        if option == "--code":
+            code = values[0]
+        elif option == "--function":
+            function = values[0]
+        elif option == "--param":
+            params[values[0]] = values[1]
+        elif option == "--null":
+            params[values[0]] = None
+        elif option == "--list":
+            lists[values[0]] = values[1]
+            if values[1] == "artifact":
+                inputs[values[0]] = []
+            else:
+                params[values[0]] = []
+        elif option == "--item":
+            params[values[0]].append(_scalar(values[1], lists[values[0]]))
+        elif option == "--archive":
+            _unpack(values[0])
+        elif option == "--input":
+            ref = ArtifactRef(values[1], values[1])
+            target = inputs.get(values[0])
+            if isinstance(target, list):
+                target.append(ref)
+            else:
+                inputs[values[0]] = ref
+        elif option == "--output":
+            outputs[values[0]] = ArtifactRef(values[1], values[1])
+        elif option == "--values":
+            values_file = values[0]
+        elif option == "--secret":
+            refs.append({"env": values[0], "name": values[1], "key": values[2] or None})
+        elif option == "--backend":
+            backend = values[0]
+    if refs:
+        secrets.export(refs, backend)
+    func = load_function(code, function, Path.cwd())
+    results, _ = invoke(func, params, inputs, outputs)
+    if values_file:
+        Path(values_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(values_file).write_text(json.dumps(results, sort_keys=True, default=str))
+    return 0
+
+
+def deploy(argv: list[str]) -> int:
+    """Serve the model package at the endpoint: a new model and endpoint config each time,
+    then create the endpoint or update it in place, and wait until it is in service."""
+    import boto3
+
+    opts = {option: values for option, values in parse(argv)}
+    package = opts["--model-package"][0]
+    endpoint = opts["--endpoint"][0]
+    low, high = (int(v) for v in opts["--replicas"])
+    version = package.rstrip("/").rsplit("/", 1)[-1]
+    name = f"{endpoint}-v{version}"[:63]
+    sm = boto3.client("sagemaker")
+    sm.create_model(
+        ModelName=name,
+        ExecutionRoleArn=opts["--role"][0],
+        PrimaryContainer={"ModelPackageName": package},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "main",
+                "ModelName": name,
+                "InitialInstanceCount": low,
+                "InstanceType": opts["--instance-type"][0],
+            }
+        ],
+    )
+    existing = sm.list_endpoints(NameContains=endpoint)["Endpoints"]
+    if any(e["EndpointName"] == endpoint for e in existing):
+        sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=name)
+    else:
+        sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint)
+    if high > low:
+        boto3.client("application-autoscaling").register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=f"endpoint/{endpoint}/variant/main",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+            MinCapacity=low,
+            MaxCapacity=high,
+        )
+    if "--output" in opts:
+        out = Path(opts["--output"][1])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"endpoint": endpoint, "model": name}, sort_keys=True))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    command, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if command not in ("run", "deploy"):
+        print("usage: python -m mlcompile.runtime sagemaker run|deploy ARGS", file=sys.stderr)
+        return 2
+    try:
+        return run(rest) if command == "run" else deploy(rest)
+    except Exception as exc:
+        print(f"mlcompile sagemaker step failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,15 @@
+"""A PyTorch model without serving_image: the image depends on versions the IR does not state."""
+
+from mlcompile import Model, Output, pipeline, register_model, step
+
+
+@step
+def fit(model: Output[Model]) -> None:
+    """Fit."""
+
+
+@pipeline
+def no_serving_image() -> None:
+    """Fit and register."""
+    fitted = fit()
+    register_model(fitted.model, name="torchy", framework="pytorch")  # expect: MLC403
