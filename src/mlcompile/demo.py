@@ -28,7 +28,7 @@ def main() -> int:
     from mlcompile.local.cli import show_lineage
     from mlcompile.local.progress import print_summary, reporter_for
     from mlcompile.local.runner import RunResult, run_pipeline
-    from mlcompile.local.values import as_text, parse_params
+    from mlcompile.local.values import parse_params
 
     os.chdir(_repo())
     store = DEMO_DIR / "store"
@@ -54,15 +54,7 @@ def main() -> int:
             spec=SPEC,
             reporter=reporter_for(pipeline.name, as_json=False),
         )
-        print_summary(
-            result.steps,
-            pipeline=result.pipeline,
-            run_id=result.run_id,
-            status=result.status,
-            seconds=result.seconds,
-            outputs={k: as_text(v) for k, v in result.outputs.items()},
-            store=str(store),
-        )
+        print_summary(result)
         runs.append(result)
         if not result.ok:
             print("the local run failed; stopping the demo", file=sys.stderr)

@@ -54,15 +54,7 @@ def run_local(spec: str, params: list[str], store: Path, workers: int, as_json: 
     if as_json:
         report.print_json(result.to_json())
     else:
-        print_summary(
-            result.steps,
-            pipeline=result.pipeline,
-            run_id=result.run_id,
-            status=result.status,
-            seconds=result.seconds,
-            outputs={k: as_text(v) for k, v in result.outputs.items()},
-            store=str(store),
-        )
+        print_summary(result)
     if result.status == "interrupted":
         raise KeyboardInterrupt
     return 0 if result.ok else 1

@@ -7,13 +7,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
+
+from mlcompile.local.values import as_text
+
+if TYPE_CHECKING:
+    from mlcompile.local.runner import RunResult
 
 
 @dataclass(frozen=True)
@@ -154,22 +159,13 @@ def reporter_for(title: str, as_json: bool) -> Reporter:
     return LineReporter()
 
 
-def print_summary(
-    steps: list[StepView],
-    *,
-    pipeline: str,
-    run_id: str,
-    status: str,
-    seconds: float,
-    outputs: dict[str, str],
-    store: str,
-) -> None:
+def print_summary(result: RunResult) -> None:
     """The table at the end of a run, on stdout."""
     console = Console(highlight=False, soft_wrap=True)
-    table = Table(title=f"{pipeline} run {run_id}", title_justify="left")
+    table = Table(title=f"{result.pipeline} run {result.run_id}", title_justify="left")
     for column in ("step", "status", "attempts", "time", "note"):
         table.add_column(column)
-    for view in steps:
+    for view in result.steps:
         note = view.message.splitlines()[0] if view.message else ""
         if view.cached_from:
             note = f"from run {view.cached_from}"
@@ -181,15 +177,15 @@ def print_summary(
             note[:100],
         )
     console.print(table)
-    for view in steps:
+    for view in result.steps:
         if view.status == "failed":
             console.print(f"[bold red]{view.name}[/] failed: {view.message}")
-    for name, text in outputs.items():
+    for name, text in ((k, as_text(v)) for k, v in result.outputs.items()):
         console.print(f"output {name} = {text}")
-    cached = sum(1 for v in steps if v.cached_from)
-    style = "green" if status == "succeeded" else "bold red"
+    cached = sum(1 for v in result.steps if v.cached_from)
+    style = "green" if result.ok else "bold red"
     console.print(
-        f"[{style}]{status}[/] in {seconds:.2f}s"
+        f"[{style}]{result.status}[/] in {result.seconds:.2f}s"
         + (f", {cached} step(s) from the cache" if cached else "")
-        + f"; store {store}"
+        + f"; store {result.store}"
     )
