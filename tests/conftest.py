@@ -6,6 +6,7 @@ Set MLCOMPILE_REGENERATE=1 to rewrite golden files instead of comparing with the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,17 @@ def assert_golden(path: Path, actual: str | bytes) -> None:
 @pytest.fixture(params=EXAMPLES)
 def example(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """A moto server on a free port of 127.0.0.1 for AWS APIs (S3, SageMaker), stopped after."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

@@ -28,7 +28,7 @@ def main() -> int:
     from mlcompile.local.cli import show_lineage
     from mlcompile.local.progress import print_summary, reporter_for
     from mlcompile.local.runner import RunResult, run_pipeline
-    from mlcompile.local.values import parse_params
+    from mlcompile.params import parse_params
 
     os.chdir(_repo())
     store = DEMO_DIR / "store"

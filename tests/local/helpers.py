@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mlcompile.loader import load
 from mlcompile.local.runner import RunResult, run_pipeline
-from mlcompile.local.values import parse_params
+from mlcompile.params import parse_params
 
 PIPELINES = Path(__file__).resolve().parent / "pipelines.py"
 REPO = Path(__file__).resolve().parents[2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from mlcompile.cli import report
 from mlcompile.errors import Diagnostic, ValidationError
@@ -102,7 +103,10 @@ def print_ir(spec: str) -> int:
     return 0
 
 
-def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) -> int:
+def _compile(
+    spec: str, target: str, out: Path | None
+) -> tuple[ir.Pipeline, Profile, Path, dict[str, Any], list[Diagnostic]]:
+    """Check, compile and write the build folder; warnings are returned, errors raised."""
     from mlcompile import platforms
     from mlcompile.build import json_bytes, manifest, write_atomic
 
@@ -118,6 +122,11 @@ def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) ->
     files["manifest.json"] = json_bytes(data)
     out_dir = out or Path("build") / profile.name
     write_atomic(out_dir, files)
+    return pipeline, profile, out_dir, data, problems
+
+
+def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) -> int:
+    pipeline, profile, out_dir, data, problems = _compile(spec, target, out)
     if as_json:
         report.print_json({"ok": True, "out": out_dir.as_posix(), "manifest": data})
     else:
@@ -125,32 +134,84 @@ def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) ->
         print(
             f"compiled {pipeline.name} for {profile.name} ({profile.platform}) into {out_dir.as_posix()}/"
         )
-        for rel, sha in data["files"].items():  # type: ignore[attr-defined]
+        for rel, sha in data["files"].items():
             print(f"  {rel}  sha256:{sha[:16]}")
-        print(f"  manifest.json  ir_hash:{data['ir_hash'][:16]}")  # type: ignore[index]
+        print(f"  manifest.json  ir_hash:{data['ir_hash'][:16]}")
     return 0
 
 
-def generate_infra(spec: str, target: str, out: Path | None, as_json: bool) -> int:
+def _write_infra(pipeline: ir.Pipeline, profile: Profile, out_dir: Path) -> list[str]:
     from mlcompile.build import write_atomic
     from mlcompile.infra.generator import generate
 
+    files = generate(pipeline, profile)
+    write_atomic(out_dir, files)
+    return sorted(files)
+
+
+def generate_infra(spec: str, target: str, out: Path | None, as_json: bool) -> int:
     _, pipeline = _load(spec)
     profile, _ = load_profile(target)
-    files = generate(pipeline, profile)
     out_dir = out or Path("build") / profile.name / "infra"
-    write_atomic(out_dir, files)
+    files = _write_infra(pipeline, profile, out_dir)
     if as_json:
-        report.print_json({"ok": True, "out": out_dir.as_posix(), "files": sorted(files)})
+        report.print_json({"ok": True, "out": out_dir.as_posix(), "files": files})
     else:
         print(
             f"generated the Pulumi project for {pipeline.name} on {profile.name} in {out_dir.as_posix()}/"
         )
-        for rel in sorted(files):
+        for rel in files:
             print(f"  {rel}")
         print(
-            f"preview it with: cd {out_dir.as_posix()} && pulumi stack select --create {profile.environment} && pulumi preview"
+            f"preview it with: cd {out_dir.as_posix()} && pulumi stack select --create "
+            f"{profile.environment} && pulumi preview"
         )
+    return 0
+
+
+def deploy_pipeline(
+    spec: str,
+    target: str,
+    out: Path | None,
+    *,
+    infra: bool,
+    start: bool,
+    params: list[str],
+    endpoint_url: str | None,
+    as_json: bool,
+) -> int:
+    """Compile, provision the stack (Pulumi), then upload and upsert the pipeline and run it."""
+    from mlcompile.deploy import deploy_build
+    from mlcompile.params import parse_params
+
+    pipeline, profile, out_dir, data, _ = _compile(spec, target, out)
+    values = parse_params(pipeline, params) if params else None
+    stack = None
+    if infra:
+        from mlcompile.deploy.pulumi import up
+
+        infra_dir = out_dir / "infra"
+        _write_infra(pipeline, profile, infra_dir)
+        stack = up(infra_dir, profile.environment)
+    result = deploy_build(
+        out_dir, profile, start=start, parameters=values, endpoint_url=endpoint_url
+    )
+    summary = {
+        "ok": True,
+        "out": out_dir.as_posix(),
+        "ir_hash": data["ir_hash"],
+        "deployment": result,
+    }
+    if stack is not None:
+        summary["stack"] = {"name": stack.stack, "changes": stack.summary}
+    if as_json:
+        report.print_json(summary)
+    else:
+        print(
+            f"deployed {pipeline.name} (IR {data['ir_hash'][:12]}) to {profile.name} ({profile.platform})"
+        )
+        for key, value in result.items():
+            print(f"  {key}: {value}")
     return 0
 
 

@@ -106,6 +106,43 @@ def infra(
     _guard(as_json, lambda: commands.generate_infra(pipeline, target, out, as_json))
 
 
+@app.command()
+def deploy(
+    pipeline: PipelineArg,
+    target: TargetOpt,
+    out: OutOpt = None,
+    infra: Annotated[
+        bool, typer.Option("--infra/--no-infra", help="Provision the stack with Pulumi first.")
+    ] = True,
+    start: Annotated[
+        bool, typer.Option("--start/--no-start", help="Start a run after deploying.")
+    ] = True,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for the run (repeatable).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="AWS API endpoint (a local stand-in).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compile, provision the stack, upload and upsert the pipeline, and start a run."""
+    from mlcompile.cli import commands
+
+    _guard(
+        as_json,
+        lambda: commands.deploy_pipeline(
+            pipeline,
+            target,
+            out,
+            infra=infra,
+            start=start,
+            params=param or [],
+            endpoint_url=endpoint_url,
+            as_json=as_json,
+        ),
+    )
+
+
 StoreOpt = Annotated[Path, typer.Option("--store", help="Artifact store and lineage folder.")]
 
 

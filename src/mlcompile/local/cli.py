@@ -19,7 +19,8 @@ from mlcompile.cli import report
 from mlcompile.errors import Diagnostic, ValidationError, did_you_mean
 from mlcompile.local import registry
 from mlcompile.local.lineage import LineageDB, trace_artifact, trace_run
-from mlcompile.local.values import as_text, parse_params
+from mlcompile.local.values import as_text
+from mlcompile.params import parse_params
 
 _MODEL_REF = re.compile(r"^model:([a-z][a-z0-9-]*)(?::(\d+))?$")
 

@@ -1,0 +1,130 @@
+"""Deploying a Kubeflow build: upload the pipeline (a new version per IR hash), keep one
+recurring run per schedule, and start a run.
+
+Reads only the build folder (``pipeline.yaml``, ``schedule.yaml``, ``manifest.json``). Talks to
+the Kubeflow Pipelines API through ``kfp.Client``, so the cluster's usual authentication works
+(in-cluster token, ``kube_context``, IAP); tests pass their own client.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlcompile.errors import DeployError
+from mlcompile.naming import resource_name
+from mlcompile.profiles import Profile
+
+
+@dataclass(frozen=True)
+class KubeflowDeployment:
+    pipeline_id: str
+    version_id: str
+    recurring_run_id: str | None
+    run_id: str | None
+
+
+def _client(profile: Profile) -> Any:
+    if not profile.kubeflow.host:
+        raise DeployError(
+            f"profile {profile.name!r} has no kubeflow.host: set it to the Kubeflow Pipelines API "
+            "address (for example http://ml-pipeline-ui.kubeflow:80 inside the cluster)"
+        )
+    import kfp
+
+    return kfp.Client(host=profile.kubeflow.host, namespace=profile.kubeflow.namespace)
+
+
+def deploy(
+    build_dir: Path,
+    profile: Profile,
+    *,
+    client: Any = None,
+    start: bool = True,
+    parameters: dict[str, Any] | None = None,
+) -> KubeflowDeployment:
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    if manifest.get("platform") != "kubeflow":
+        raise DeployError(f"{build_dir} holds a {manifest.get('platform')} build, not kubeflow")
+    client = client or _client(profile)
+    package = str(build_dir / manifest["spec"])
+    name = resource_name(profile, "pipeline", manifest["pipeline"])
+    version_name = manifest["ir_hash"][:12]
+    description = f"mlcompile {manifest['pipeline']} (IR {manifest['ir_hash']})"
+    try:
+        pipeline_id = client.get_pipeline_id(name)
+        if pipeline_id is None:
+            pipeline_id = client.upload_pipeline(
+                package,
+                pipeline_name=name,
+                description=description,
+                namespace=profile.kubeflow.namespace,
+            ).pipeline_id
+        version_id = client.upload_pipeline_version(
+            package,
+            pipeline_version_name=version_name,
+            pipeline_id=pipeline_id,
+            description=description,
+        ).pipeline_version_id
+        experiment_id = _experiment(client, name, profile.kubeflow.namespace)
+        identity = resource_name(profile, "pipeline-identity", manifest["pipeline"])
+        recurring = _schedule(client, build_dir, experiment_id, pipeline_id, version_id, identity)
+        run_id = None
+        if start:
+            run_id = client.run_pipeline(
+                experiment_id,
+                f"{name}-{version_name}",
+                pipeline_id=pipeline_id,
+                version_id=version_id,
+                params=parameters or {},
+                service_account=identity,
+            ).run_id
+    except DeployError:
+        raise
+    except Exception as exc:  # the API client raises its own ApiException and urllib3 errors
+        raise DeployError(f"Kubeflow Pipelines refused pipeline {name!r}: {exc}") from None
+    return KubeflowDeployment(pipeline_id, version_id, recurring, run_id)
+
+
+def _experiment(client: Any, name: str, namespace: str) -> str:
+    try:
+        experiment = client.get_experiment(experiment_name=name, namespace=namespace)
+    except ValueError:  # kfp raises ValueError when no experiment has that name
+        experiment = client.create_experiment(name, namespace=namespace)
+    return str(experiment.experiment_id)
+
+
+def _schedule(
+    client: Any,
+    build_dir: Path,
+    experiment_id: str,
+    pipeline_id: str,
+    version_id: str,
+    identity: str,
+) -> str | None:
+    """Replace the recurring run of the previous version, so one schedule runs the latest."""
+    path = build_dir / "schedule.yaml"
+    if not path.exists():
+        return None
+    spec = yaml.safe_load(path.read_text())["recurring_run"]
+    listed = client.list_recurring_runs(experiment_id=experiment_id, page_size=100)
+    for old in listed.recurring_runs or []:
+        if old.display_name == spec["display_name"]:
+            client.delete_recurring_run(old.recurring_run_id)
+    created = client.create_recurring_run(
+        experiment_id,
+        spec["display_name"],
+        description=spec["description"],
+        cron_expression=spec["trigger"]["cron_schedule"]["cron"],
+        max_concurrency=int(spec["max_concurrency"]),
+        no_catchup=spec["no_catchup"],
+        pipeline_id=pipeline_id,
+        version_id=version_id,
+        pipeline_root=spec.get("runtime_config", {}).get("pipeline_root"),
+        service_account=identity,
+    )
+    return str(created.recurring_run_id)

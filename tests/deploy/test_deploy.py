@@ -1,0 +1,206 @@
+"""`mlcompile deploy`: compile, provision, upload and upsert, start — against local stand-ins.
+
+SageMaker runs against a moto server on 127.0.0.1; Kubeflow against a recording client with the
+kfp.Client methods deploy calls (no Kubeflow API server can run here); Pulumi's CLI cannot be
+installed here, so provisioning is checked to stop with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlcompile.deploy import kubeflow
+from mlcompile.errors import DeployError
+from tests.conftest import REPO, profile
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlcompile", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.slow
+def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto_url, **_creds())
+    s3.create_bucket(
+        Bucket="mlc-dev-artifacts-111122223333",
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+    )
+    args = ["deploy", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--no-infra"]
+    args += [
+        "--endpoint-url",
+        moto_url,
+        "--out",
+        str(tmp_path / "build"),
+        "--param",
+        "start=4",
+        "--json",
+    ]
+    result = cli(*args, env=AWS_ENV)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    deployment = data["deployment"]
+    assert deployment["platform"] == "sagemaker" and deployment["created"]
+    assert deployment["execution_arn"] and len(deployment["uploaded"]) == 1
+    sm = boto3.client("sagemaker", endpoint_url=moto_url, **_creds())
+    described = sm.describe_pipeline(PipelineName="mlc-dev-minimal")
+    assert described["PipelineDefinition"] == (tmp_path / "build" / "pipeline.json").read_text()
+    execution = sm.describe_pipeline_execution(PipelineExecutionArn=deployment["execution_arn"])
+    assert execution["PipelineExecutionStatus"] in ("Executing", "Succeeded")
+
+    again = json.loads(cli(*args, env=AWS_ENV).stdout)["deployment"]
+    assert not again["created"] and again["uploaded"] == []
+
+
+def _creds() -> dict[str, str]:
+    return {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "region_name": "eu-west-1",
+    }
+
+
+def test_deploy_with_infra_needs_the_pulumi_cli(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin"}  # no pulumi on it, whatever the machine has
+    result = cli(
+        "deploy",
+        "examples/minimal/pipeline.py",
+        "-t",
+        "sagemaker-dev",
+        "--out",
+        str(tmp_path),
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "the Pulumi CLI is not installed" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "infra" / "Pulumi.yaml").exists(), (
+        "the project is generated before provisioning"
+    )
+
+
+def test_deploy_refuses_a_pipeline_the_platform_refuses(tmp_path: Path) -> None:
+    result = cli(
+        "deploy",
+        "examples/segments/pipeline.py",
+        "-t",
+        "sagemaker-dev",
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert result.returncode == 2 and "MLC401" in result.stderr
+    assert not (tmp_path / "b").exists(), "nothing is written for a refused pipeline"
+
+
+@dataclass
+class _Obj:
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        return self.values[name]
+
+
+@dataclass
+class RecordingClient:
+    """The kfp.Client methods deploy uses, recording each call."""
+
+    pipelines: dict[str, str] = field(default_factory=dict)
+    schedules: list[_Obj] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def _log(self, method: str, **kwargs: Any) -> None:
+        self.calls.append((method, kwargs))
+
+    def get_pipeline_id(self, name: str) -> str | None:
+        return self.pipelines.get(name)
+
+    def upload_pipeline(self, path: str, **kwargs: Any) -> _Obj:
+        self._log("upload_pipeline", path=path, **kwargs)
+        self.pipelines[kwargs["pipeline_name"]] = "p-1"
+        return _Obj({"pipeline_id": "p-1"})
+
+    def upload_pipeline_version(self, path: str, **kwargs: Any) -> _Obj:
+        self._log("upload_pipeline_version", path=path, **kwargs)
+        return _Obj({"pipeline_version_id": f"v-{kwargs['pipeline_version_name']}"})
+
+    def get_experiment(self, **kwargs: Any) -> _Obj:
+        raise ValueError("no experiment")
+
+    def create_experiment(self, name: str, **kwargs: Any) -> _Obj:
+        self._log("create_experiment", experiment=name, **kwargs)
+        return _Obj({"experiment_id": "e-1"})
+
+    def list_recurring_runs(self, **kwargs: Any) -> _Obj:
+        return _Obj({"recurring_runs": list(self.schedules)})
+
+    def delete_recurring_run(self, recurring_run_id: str) -> None:
+        self._log("delete_recurring_run", id=recurring_run_id)
+        self.schedules = [s for s in self.schedules if s.recurring_run_id != recurring_run_id]
+
+    def create_recurring_run(self, experiment_id: str, job_name: str, **kwargs: Any) -> _Obj:
+        self._log("create_recurring_run", job_name=job_name, **kwargs)
+        run = _Obj({"recurring_run_id": f"r-{len(self.calls)}", "display_name": job_name})
+        self.schedules.append(run)
+        return run
+
+    def run_pipeline(self, experiment_id: str, job_name: str, **kwargs: Any) -> _Obj:
+        self._log("run_pipeline", job_name=job_name, **kwargs)
+        return _Obj({"run_id": "run-1"})
+
+
+def test_deploy_kubeflow_versions_schedule_and_run(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    assert (
+        cli(
+            "compile", "examples/churn/pipeline.py", "-t", "kubeflow-dev", "--out", str(build)
+        ).returncode
+        == 0
+    )
+    manifest = json.loads((build / "manifest.json").read_text())
+    client = RecordingClient()
+    first = kubeflow.deploy(
+        build, profile("kubeflow-dev"), client=client, parameters={"min_auc": 0.6}
+    )
+    second = kubeflow.deploy(build, profile("kubeflow-dev"), client=client)
+    names = [name for name, _ in client.calls]
+    assert names.count("upload_pipeline") == 1, "the pipeline is created once, then versioned"
+    assert names.count("upload_pipeline_version") == 2
+    assert first.version_id == f"v-{manifest['ir_hash'][:12]}"
+    assert len(client.schedules) == 1, "a redeploy replaces the schedule instead of adding one"
+    schedule = dict(next(kw for name, kw in client.calls if name == "create_recurring_run"))
+    assert (
+        schedule["cron_expression"] == "0 0 3 * * 1"
+        and schedule["job_name"] == "mlc-dev-churn-schedule"
+    )
+    assert schedule["service_account"] == "mlc-dev-churn-exec"
+    run = dict(next(kw for name, kw in client.calls if name == "run_pipeline"))
+    assert run["params"] == {"min_auc": 0.6} and run["service_account"] == "mlc-dev-churn-exec"
+    assert second.recurring_run_id != first.recurring_run_id
+
+
+def test_deploy_kubeflow_without_host_says_what_to_set(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    cli("compile", "examples/minimal/pipeline.py", "-t", "kubeflow-dev", "--out", str(build))
+    with pytest.raises(DeployError, match="no kubeflow.host"):
+        kubeflow.deploy(build, profile("kubeflow-dev"))
