@@ -3,13 +3,18 @@
 The shared lowering turns the IR's graph into a PipelineSpec the same way for every backend that
 runs KFP IR; Kubeflow and Vertex differ only in how a leaf step runs (their executors, builtin
 operations, platform documents), which they supply through :class:`Hooks`.
+
+A hook usually returns a plain ExecutorSpec for the step's derived interface. A vendor component
+(a launcher taking extra inputs with defaults) is a :class:`Leaf` with its own interface, and a
+step that runs as several tasks is a :class:`Composite`: a DAG component with the step's
+interface, so the tasks consuming the step are lowered exactly as for any other step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias
 
 from mlcompile.ir import nodes as ir
 
@@ -35,11 +40,43 @@ class Step:
     sources: Mapping[str, ir.SourceFile]
     #: The InputParameterSpec that reads a parameter value from this task's DAG.
     resolve: Callable[[ir.Value], dict[str, Any]]
+    #: The component interface the lowering derived: inputDefinitions and outputDefinitions.
+    interface: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A leaf component the platform writes whole, e.g. a vendor launcher whose interface adds
+    inputs (with defaults) and outputs to the step's own. ``task_inputs`` are parameters the
+    task passes beyond the step's inputs (read with :attr:`Step.resolve`), for inputs the
+    platform added to the interface."""
+
+    name: str
+    interface: dict[str, Any]
+    executor: dict[str, Any]
+    task_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Composite:
+    """A step run as several tasks: a DAG component with ``interface`` (the step's, or one with
+    retyped inputs). ``tasks`` refer to ``leaves`` by name in ``componentRef``; ``outputs`` maps
+    each output key of the step to the (task, output key) that produces it."""
+
+    interface: dict[str, Any]
+    tasks: dict[str, dict[str, Any]]
+    leaves: tuple[Leaf, ...]
+    outputs: dict[str, tuple[str, str]]
+
+
+#: What a platform writes for a step: an ExecutorSpec for the derived interface, or more.
+Executor: TypeAlias = dict[str, Any] | Leaf | Composite
 
 
 class Hooks(Protocol):
-    def executor(self, step: Step) -> dict[str, Any]:
-        """The ExecutorSpec (``{"container": ...}`` or ``{"importer": ...}``) for the step."""
+    def executor(self, step: Step) -> Executor:
+        """The ExecutorSpec (``{"container": ...}`` or ``{"importer": ...}``) for the step, or a
+        whole component for it."""
         ...
 
     def platform_config(self, step: Step) -> dict[str, Any] | None:

@@ -21,9 +21,10 @@ from mlcompile.errors import InternalError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json
 from mlcompile.ir.walk import scoped_tasks
-from mlcompile.platforms.kfp_spec.hooks import Hooks, Step, TemplateParts
+from mlcompile.platforms.kfp_spec.hooks import Composite, Hooks, Leaf, Step, TemplateParts
 from mlcompile.platforms.kfp_spec.types import (
     PARAMETER_TYPES,
+    SCHEMA_TITLES,
     as_list_type,
     is_artifact_spec,
     kebab,
@@ -62,9 +63,11 @@ def lower(
     name: str,
     description: str | None = None,
     pipeline_root: str | None = None,
+    schema_titles: Mapping[str, str] = SCHEMA_TITLES,
 ) -> LoweredSpec:
-    """The PipelineSpec for ``pipeline``; ``hooks`` writes each leaf step's executor."""
-    registry = _Registry(hooks, pipeline.sources)
+    """The PipelineSpec for ``pipeline``; ``hooks`` writes each leaf step's executor and
+    ``schema_titles`` names each IR artifact type in the platform's vocabulary."""
+    registry = _Registry(hooks, pipeline.sources, schema_titles)
     root = _Graph(pipeline, registry).component()
     spec: dict[str, Any] = {
         "components": registry.components,
@@ -85,9 +88,12 @@ def lower(
 class _Registry:
     """Component and executor names across the whole spec; identical leaves share one."""
 
-    def __init__(self, hooks: Hooks, sources: Mapping[str, ir.SourceFile]) -> None:
+    def __init__(
+        self, hooks: Hooks, sources: Mapping[str, ir.SourceFile], titles: Mapping[str, str]
+    ) -> None:
         self.hooks = hooks
         self.sources = sources
+        self.titles = titles
         self.components: dict[str, dict[str, Any]] = {}
         self.executors: dict[str, dict[str, Any]] = {}
         self.platform_executors: dict[str, dict[str, Any]] = {}
@@ -117,6 +123,43 @@ class _Registry:
         self.executors[label] = executor
         if platform:
             self.platform_executors[label] = platform
+        self._by_content[content] = name
+        return name
+
+    def composite(self, base: str, composite: Composite) -> str:
+        """A DAG component running the composite's tasks; identical composites share one."""
+        names = {
+            leaf.name: self.leaf(kebab(leaf.name), leaf.interface, leaf.executor, None)
+            for leaf in composite.leaves
+        }
+        tasks = {
+            key: {**task, "componentRef": {"name": names[task["componentRef"]["name"]]}}
+            for key, task in composite.tasks.items()
+        }
+        outputs: dict[str, dict[str, Any]] = {}
+        for key, (producer, produced) in sorted(composite.outputs.items()):
+            if key in composite.interface.get("outputDefinitions", {}).get("artifacts", {}):
+                outputs.setdefault("artifacts", {})[key] = {
+                    "artifactSelectors": [
+                        {"producerSubtask": producer, "outputArtifactKey": produced}
+                    ]
+                }
+            else:
+                outputs.setdefault("parameters", {})[key] = {
+                    "valueFromParameter": {
+                        "producerSubtask": producer,
+                        "outputParameterKey": produced,
+                    }
+                }
+        dag: dict[str, Any] = {"tasks": tasks}
+        if outputs:
+            dag["outputs"] = outputs
+        spec = {"dag": dag, **composite.interface}
+        content = canonical_json(spec)
+        if content in self._by_content:
+            return self._by_content[content]
+        name = self.reserve(base)
+        self.components[name] = spec
         self._by_content[content] = name
         return name
 
@@ -304,7 +347,7 @@ class _Graph:
             port = self.pipeline.parameter(value.name)
             if port is None:
                 raise InternalError(f"unknown pipeline parameter {value.name!r}")
-            spec = type_spec(port.type)
+            spec = type_spec(port.type, self.registry.titles)
             return _Source(self.root, None, value.name, f"pipelinechannel--{value.name}", spec)
         if isinstance(value, ir.OutputRef | ir.CollectedRef):
             group, key = self.placed[value.task]
@@ -312,7 +355,7 @@ class _Graph:
             port = self.pipeline.components[task.component].output(value.output)
             if port is None:
                 raise InternalError(f"step {value.task!r} has no output {value.output!r}")
-            spec = type_spec(port.type)
+            spec = type_spec(port.type, self.registry.titles)
             out = output_key(value.output)
             return _Source(group, key, out, f"pipelinechannel--{key}-{out}", spec)
         if isinstance(value, ir.LoopItemRef):
@@ -502,7 +545,8 @@ class _Graph:
         synthetic: str | None = None,
     ) -> None:
         component = component or self.pipeline.components[task.component]
-        inputs: dict[str, dict[str, Any]] = {p.name: port_spec(p) for p in component.inputs}
+        titles = self.registry.titles
+        inputs: dict[str, dict[str, Any]] = {p.name: port_spec(p, titles) for p in component.inputs}
         params: dict[str, Any] = {}
         artifacts: dict[str, Any] = {}
         templates: dict[str, TemplateParts] = {}
@@ -538,7 +582,7 @@ class _Graph:
                 interface["inputDefinitions"] = _definitions(inputs)
             if component.outputs:
                 interface["outputDefinitions"] = _definitions(
-                    {output_key(p.name): type_spec(p.type) for p in component.outputs}
+                    {output_key(p.name): type_spec(p.type, titles) for p in component.outputs}
                 )
             op = synthetic or (component.builtin.op if component.builtin else None)
             step = Step(
@@ -549,10 +593,22 @@ class _Graph:
                 templates=templates,
                 sources=self.registry.sources,
                 resolve=lambda value: self._input(group, key, value)[0],
+                interface=interface,
             )
             executor = self.registry.hooks.executor(step)
             platform = self.registry.hooks.platform_config(step)
-            name = self.registry.leaf(kebab(component.name), interface, executor, platform)
+            base = kebab(component.name)
+            if isinstance(executor, Composite):
+                name = self.registry.composite(base, executor)
+            elif isinstance(executor, Leaf):
+                name = self.registry.leaf(
+                    kebab(executor.name), executor.interface, executor.executor, platform
+                )
+                if executor.task_inputs:
+                    inputs_spec = spec.setdefault("inputs", {})
+                    inputs_spec.setdefault("parameters", {}).update(executor.task_inputs)
+            else:
+                name = self.registry.leaf(base, interface, executor, platform)
         spec["componentRef"]["name"] = name
         spec["cachingOptions"] = {"enableCache": True} if task.options.cache else {}
         retry = task.options.retry
@@ -596,7 +652,7 @@ class _Graph:
             src = self._export(src)
         if src.producer is None:
             raise InternalError(f"pipeline output {out.name!r} must come from a step")
-        spec = type_spec(out.type)
+        spec = type_spec(out.type, self.registry.titles)
         if is_artifact_spec(spec):
             self.root.dag_outputs[out.name] = {
                 "artifactSelectors": [

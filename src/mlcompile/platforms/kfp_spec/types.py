@@ -8,6 +8,7 @@ compiling needs neither kfp nor protobuf: numbers inside ``google.protobuf.Value
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from mlcompile.ir import nodes as ir
@@ -23,8 +24,9 @@ PARAMETER_TYPES: dict[str, str] = {
     "any": "STRING",
 }
 
-#: RegisteredModel is a Model whose metadata names its registry entry.
-SCHEMA_TITLES: dict[str, str] = {
+#: RegisteredModel is a Model whose metadata names its registry entry; a platform whose registry
+#: has its own artifact type (Vertex's google.VertexModel) passes its own table to the lowering.
+SCHEMA_TITLES: Mapping[str, str] = {
     "Dataset": "system.Dataset",
     "Model": "system.Model",
     "RegisteredModel": "system.Model",
@@ -44,12 +46,12 @@ def kebab(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "step"
 
 
-def type_spec(type_name: str) -> dict[str, Any]:
+def type_spec(type_name: str, titles: Mapping[str, str] = SCHEMA_TITLES) -> dict[str, Any]:
     """The inputDefinitions/outputDefinitions entry for an IR type (without default)."""
     if ir.is_artifact_type(type_name):
         spec: dict[str, Any] = {
             "artifactType": {
-                "schemaTitle": SCHEMA_TITLES[ir.element_type(type_name)],
+                "schemaTitle": titles[ir.element_type(type_name)],
                 "schemaVersion": "0.0.1",
             }
         }
@@ -59,8 +61,8 @@ def type_spec(type_name: str) -> dict[str, Any]:
     return {"parameterType": PARAMETER_TYPES[type_name]}
 
 
-def port_spec(port: ir.Port) -> dict[str, Any]:
-    spec = type_spec(port.type)
+def port_spec(port: ir.Port, titles: Mapping[str, str] = SCHEMA_TITLES) -> dict[str, Any]:
+    spec = type_spec(port.type, titles)
     if port.has_default:
         spec["isOptional"] = True
         if port.default is not None:

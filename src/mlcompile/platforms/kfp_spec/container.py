@@ -1,0 +1,61 @@
+"""A container step's command in KFP placeholders, and resource quantities in Kubernetes form.
+
+Both mean the same on every backend that runs KFP IR, so platforms share them: a container
+step's input values, input paths and output paths become ``{{$.inputs...}}`` and
+``{{$.outputs...}}`` placeholders the launcher substitutes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlcompile.ir import nodes as ir
+from mlcompile.platforms.kfp_spec.hooks import Step
+
+_PLACEHOLDERS = {
+    "input_value": "{{{{$.inputs.parameters['{}']}}}}",
+    "input_path": "{{{{$.inputs.artifacts['{}'].path}}}}",
+}
+
+
+def container_command(step: Step) -> dict[str, Any]:
+    """The PipelineContainerSpec (image, command, args) of a container step."""
+    spec = step.component.container
+    assert spec is not None
+    outputs = {p.name: p for p in step.component.outputs}
+
+    def text(parts: tuple[str | ir.Placeholder, ...]) -> str:
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+            elif part.kind == "output_path":
+                port = outputs[part.name]
+                kind = "artifacts" if ir.is_artifact_type(port.type) else "parameters"
+                suffix = "path" if kind == "artifacts" else "output_file"
+                out.append(f"{{{{$.outputs.{kind}['{part.name}'].{suffix}}}}}")
+            else:
+                out.append(_PLACEHOLDERS[part.kind].format(part.name))
+        return "".join(out)
+
+    container: dict[str, Any] = {"image": step.task.options.image or spec.image}
+    if spec.command:
+        container["command"] = [text(parts) for parts in spec.command]
+    if spec.args:
+        container["args"] = [text(parts) for parts in spec.args]
+    return container
+
+
+def quantities(r: ir.Resources) -> dict[str, str]:
+    """Kubernetes quantities: cores as "2" or "500m", bytes in the largest exact binary unit."""
+    out = {}
+    if r.cpu:
+        out["cpu"] = str(int(r.cpu)) if float(r.cpu).is_integer() else f"{round(r.cpu * 1000)}m"
+    if r.memory_bytes:
+        for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+            if r.memory_bytes % size == 0:
+                out["memory"] = f"{r.memory_bytes // size}{unit}"
+                break
+        else:
+            out["memory"] = str(r.memory_bytes)
+    return out

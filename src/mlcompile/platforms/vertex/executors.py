@@ -1,0 +1,553 @@
+"""Vertex executors: how each step runs, through Vertex's own services where they exist.
+
+- A Python or container step is a container task (cpu/memory limits and an accelerator, which
+  Vertex turns into a machine). A training step, or one with a timeout or disk request, runs as a
+  Vertex custom job through GCPC's custom job launcher, the component
+  ``create_custom_training_job_from_component`` builds: the step's interface plus the launcher's
+  inputs, whose defaults carry the worker pool (machine, accelerator, boot disk, the step's
+  container), ``scheduling.timeout``, the service account, network, labels and CMEK key.
+- ``register_model`` stages the model folder for the prebuilt serving image, then uploads it to
+  the Vertex Model Registry (GCPC ModelUploadOp) with the approval status as a label.
+- ``deploy_model`` deploys the registered model (GCPC ModelDeployOp) to the endpoint the
+  generated stack creates, imported as a ``google.VertexEndpoint``.
+- ``batch_predict`` writes the data set as JSON-lines instances and runs a Vertex batch
+  prediction job (GCPC ModelBatchPredictOp) on the registered model, or on the staged model.
+
+Secrets are read from Secret Manager by the step at run time: the spec holds only their names.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from typing import Any
+
+from mlcompile.build import package_version
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.walk import scoped_tasks
+from mlcompile.naming import resource_name
+from mlcompile.platforms.kfp_spec import Step, runtime_command
+from mlcompile.platforms.kfp_spec.container import container_command, quantities
+from mlcompile.platforms.kfp_spec.hooks import Composite, Executor, Leaf
+from mlcompile.platforms.kfp_spec.types import pb_value
+from mlcompile.platforms.vertex.gcpc import COMPONENTS
+from mlcompile.platforms.vertex.job import Target
+from mlcompile.platforms.vertex.machines import GIB, accelerator, machine_spec
+from mlcompile.platforms.vertex.serving import serving_image
+from mlcompile.profiles import Profile
+
+_SHARED_OPS = "mlcompile.platforms.kfp_spec.ops"
+_VERTEX_OPS = "mlcompile.platforms.vertex.ops"
+#: Replaced by the launcher with the run's artifact root (where staged models go).
+PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
+EXECUTOR_INPUT = "{{$}}"
+#: The executor input, JSON-escaped so it can sit inside the custom job's payload string.
+ESCAPED_EXECUTOR_INPUT = "{{$.json_escape[1]}}"
+#: The input a secret name given by a pipeline parameter reaches the step in; the runtime's
+#: ``--secrets`` argument holds its placeholder, which the launcher substitutes.
+SECRET_SLOT = "mlcompile_secret_{}"
+#: GCPC's default boot disk for custom jobs; a larger disk request raises it.
+BOOT_DISK_GB = 100
+
+_UNMANAGED_MODEL = {
+    "artifactType": {"schemaTitle": "google.UnmanagedContainerModel", "schemaVersion": "0.0.1"}
+}
+_VERTEX_MODEL = {"artifactType": {"schemaTitle": "google.VertexModel", "schemaVersion": "0.0.1"}}
+_VERTEX_ENDPOINT = {
+    "artifactType": {"schemaTitle": "google.VertexEndpoint", "schemaVersion": "0.0.1"}
+}
+#: Frameworks recognised from a training step's packages, for a model batch_predict stages.
+_FRAMEWORK_PACKAGES = (("xgboost", "xgboost"), ("tensorflow", "tensorflow"), ("torch", "pytorch"))
+
+
+def runs_as_custom_job(options: ir.StepOptions) -> bool:
+    """Training steps, and steps needing what only a custom job has (a timeout, a disk)."""
+    return (
+        options.role == "training"
+        or bool(options.timeout_seconds)
+        or bool(options.resources.disk_bytes)
+    )
+
+
+def endpoint_id(name: str) -> str:
+    """The numeric id the generated stack gives the endpoint named ``name`` (ten digits, no
+    leading zero), so the pipeline deploys to the endpoint the stack created."""
+    return str(
+        int(hashlib.sha256(name.encode()).hexdigest()[:12], 16) % 9_000_000_000 + 1_000_000_000
+    )
+
+
+class VertexHooks:
+    """The Vertex side of the shared KFP lowering."""
+
+    def __init__(self, pipeline: ir.Pipeline, profile: Profile, where: Target) -> None:
+        self.profile = profile
+        self.where = where
+        self._producers: dict[str, tuple[ir.Task, ir.Component]] = {}
+        for graph in graphs(pipeline):
+            for scoped in scoped_tasks(graph):
+                component = graph.components[scoped.task.component]
+                self._producers.setdefault(scoped.task.name, (scoped.task, component))
+
+    def executor(self, step: Step) -> Executor:
+        if step.op == "register_model":
+            return self._register(step)
+        if step.op == "deploy_model":
+            return self._deploy(step)
+        if step.op == "batch_predict":
+            return self._batch_predict(step)
+        if step.component.kind == "container":
+            container = container_command(step)
+        elif step.op is not None:
+            builtin = step.component.builtin
+            config = dict(builtin.config) if builtin is not None else {}
+            container = self._runtime(step, f"module:{_SHARED_OPS}:{step.op}", config)
+        else:
+            container = self._runtime(step)
+        options = step.task.options
+        if runs_as_custom_job(options):
+            return _with_secret_slots(step, self._custom_job(step, container))
+        limits = _limits(options.resources)
+        if limits:
+            container["resources"] = limits
+        if options.env:
+            container["env"] = [{"name": k, "value": v} for k, v in sorted(options.env.items())]
+        if not _secret_slots(step):
+            return {"container": container}
+        leaf = Leaf(
+            step.component.name, copy.deepcopy(dict(step.interface)), {"container": container}
+        )
+        return _with_secret_slots(step, leaf)
+
+    def platform_config(self, step: Step) -> dict[str, Any] | None:
+        return None
+
+    # ----- containers ----------------------------------------------------------------------
+
+    def _runtime(
+        self,
+        step: Step,
+        function: str | None = None,
+        config: dict[str, Any] | None = None,
+        environment: ir.StepOptions | None = None,
+    ) -> dict[str, Any]:
+        """The container running ``function`` (the step's own by default) through the runtime,
+        in ``environment``'s image with its packages (the step's by default)."""
+        env = environment or step.task.options
+        install = [f"mlcompile=={package_version('mlcompile') or '0'}", *env.packages]
+        options: dict[str, Any] = {}
+        if step.templates:
+            options["templates"] = dict(step.templates)
+        secrets = step.task.options.secrets
+        if secrets:
+            options["secrets"] = [
+                {"name": self._secret_path(i, s), "env": s.env, "key": s.key}
+                for i, s in enumerate(secrets)
+            ]
+            options["secrets-backend"] = "gcp-secret-manager"
+        files: list[tuple[str, str]] = []
+        if function is None:
+            code = step.component.function
+            assert code is not None
+            files.append((code.file, step.sources[code.file].text))
+            function = f"{code.file}:{code.function}"
+        else:
+            options["config"] = config or {}
+        command, args = runtime_command(
+            function=function, files=files, install=install, options=options
+        )
+        return {
+            "image": env.image or self.profile.default_image,
+            "command": command,
+            "args": args,
+        }
+
+    def _secret_path(self, index: int, ref: ir.SecretRef) -> str:
+        """The secret's full Secret Manager name, so the step needs no project setting; a name
+        given by a pipeline parameter is a placeholder of an input the task receives it in."""
+        if isinstance(ref.name, ir.Literal):
+            name = str(ref.name.value)
+        else:
+            name = f"{{{{$.inputs.parameters['{SECRET_SLOT.format(index)}']}}}}"
+        return f"projects/{self.where.project}/secrets/{name}/versions/latest"
+
+    def _custom_job(self, step: Step, container: dict[str, Any]) -> Leaf:
+        options = step.task.options
+        machine = machine_spec(step.task.name, options, self.profile)
+        spec: dict[str, Any] = {"machine_type": machine.machine_type}
+        if machine.accelerator_count:
+            spec["accelerator_type"] = machine.accelerator_type
+            spec["accelerator_count"] = machine.accelerator_count
+        disk = options.resources.disk_bytes
+        pool = {
+            "container_spec": {
+                "image_uri": container["image"],
+                "command": container.get("command", []),
+                "args": [
+                    ESCAPED_EXECUTOR_INPUT if a == EXECUTOR_INPUT else a
+                    for a in container.get("args", [])
+                ],
+                "env": [{"name": k, "value": v} for k, v in sorted(options.env.items())],
+            },
+            "machine_spec": spec,
+            "disk_spec": {
+                "boot_disk_type": "pd-ssd",
+                "boot_disk_size_gb": max(BOOT_DISK_GB, math.ceil(disk / GIB))
+                if disk
+                else BOOT_DISK_GB,
+            },
+            "replica_count": 1,
+        }
+        defaults: dict[str, Any] = {
+            "display_name": f"{self.where.name}-{step.key}",
+            "worker_pool_specs": [pool],
+            "service_account": self.where.service_account,
+            "encryption_spec_key_name": self.where.kms_key,
+            "labels": self.where.labels,
+        }
+        if options.timeout_seconds:
+            defaults["timeout"] = f"{options.timeout_seconds}s"
+        if self.where.network:
+            defaults["network"] = self.where.network
+        gcpc = copy.deepcopy(COMPONENTS["custom_job"])
+        launcher = gcpc["interface"]["inputDefinitions"]["parameters"]
+        for name, value in defaults.items():
+            launcher[name] = {**launcher[name], "defaultValue": pb_value(value), "isOptional": True}
+        interface = copy.deepcopy(dict(step.interface))
+        inputs = interface.setdefault("inputDefinitions", {})
+        inputs["parameters"] = {**inputs.get("parameters", {}), **launcher}
+        outputs = interface.setdefault("outputDefinitions", {})
+        outputs["parameters"] = {
+            **outputs.get("parameters", {}),
+            **gcpc["interface"]["outputDefinitions"]["parameters"],
+        }
+        return Leaf(step.component.name, interface, gcpc["executor"])
+
+    # ----- builtin operations on Vertex's services --------------------------------------------
+
+    def _register(self, step: Step) -> Composite:
+        assert step.component.builtin is not None
+        config = step.component.builtin.config
+        model_name = str(config["model_name"])
+        stage = self._stage_model(step, model_name, config, self.where.labels)
+        upload = _gcpc_leaf("model_upload")
+        display = resource_name(self.profile, "model-group", model_name)
+        description = str(config.get("description") or f"{model_name}, from {self.where.name}")
+        tasks = {
+            "stage-model": _task(step, stage.name, _pass_through(step.interface)),
+            "model-upload": _task(
+                step,
+                upload.name,
+                {
+                    "parameters": {
+                        "display_name": _constant(display),
+                        "description": _constant(description),
+                        "labels": _output_parameter("stage-model", "Output"),
+                        "encryption_spec_key_name": _constant(self.where.kms_key),
+                        "project": _constant(self.where.project),
+                        "location": _constant(self.where.region),
+                    },
+                    "artifacts": {
+                        "unmanaged_container_model": _output_artifact(
+                            "stage-model", "container_model"
+                        )
+                    },
+                },
+                after=["stage-model"],
+            ),
+        }
+        return Composite(
+            dict(step.interface),
+            tasks,
+            (stage, upload),
+            {"registered_model": ("model-upload", "model")},
+        )
+
+    def _stage_model(
+        self, step: Step, model_name: str, config: dict[str, Any], labels: dict[str, str]
+    ) -> Leaf:
+        """The step laying the model out for its serving image, as an UnmanagedContainerModel."""
+        stage_config = {
+            "model_name": model_name,
+            "framework": config["framework"],
+            "serving_image": serving_image(config, self.where.region),
+            "labels": labels,
+            "description": str(config.get("description") or ""),
+            "pipeline_root": PIPELINE_ROOT_PLACEHOLDER,
+        }
+        inputs = {
+            section: {k: v for k, v in specs.items() if k in ("model", "approval", "metrics")}
+            for section, specs in step.interface.get("inputDefinitions", {}).items()
+        }
+        interface = {
+            "inputDefinitions": {k: v for k, v in inputs.items() if v},
+            "outputDefinitions": {
+                "artifacts": {"container_model": _UNMANAGED_MODEL},
+                "parameters": {"Output": {"parameterType": "STRUCT"}},
+            },
+        }
+        executor = self._runtime(step, f"module:{_VERTEX_OPS}:stage_model", stage_config)
+        return Leaf("stage-model", interface, {"container": executor})
+
+    def _deploy(self, step: Step) -> Composite:
+        assert step.component.builtin is not None
+        config = step.component.builtin.config
+        name = resource_name(self.profile, "endpoint", str(config["endpoint"]))
+        where = self.where
+        resource = (
+            f"projects/{where.project}/locations/{where.region}/endpoints/{endpoint_id(name)}"
+        )
+        uri = f"https://{where.region}-aiplatform.googleapis.com/v1/{resource}"
+        importer = Leaf(
+            "import-endpoint",
+            {
+                "inputDefinitions": {"parameters": {"uri": {"parameterType": "STRING"}}},
+                "outputDefinitions": {"artifacts": {"artifact": _VERTEX_ENDPOINT}},
+            },
+            {
+                "importer": {
+                    "artifactUri": {"constant": uri},
+                    "metadata": {"resourceName": resource},
+                    "typeSchema": _VERTEX_ENDPOINT["artifactType"],
+                }
+            },
+        )
+        machine = machine_spec(step.task.name, step.task.options, self.profile, serving=True)
+        params: dict[str, Any] = {
+            "dedicated_resources_machine_type": _constant(machine.machine_type),
+            "dedicated_resources_min_replica_count": _constant(config["min_replicas"]),
+            "dedicated_resources_max_replica_count": _constant(config["max_replicas"]),
+            "traffic_split": _constant({"0": 100}),
+        }
+        if machine.accelerator_count:
+            params["dedicated_resources_accelerator_type"] = _constant(machine.accelerator_type)
+            params["dedicated_resources_accelerator_count"] = _constant(machine.accelerator_count)
+        deploy = _gcpc_leaf("model_deploy")
+        tasks = {
+            "import-endpoint": _task(step, importer.name, {"parameters": {"uri": _constant(uri)}}),
+            "model-deploy": _task(
+                step,
+                deploy.name,
+                {
+                    "parameters": params,
+                    "artifacts": {
+                        "model": {"componentInputArtifact": "model"},
+                        "endpoint": _output_artifact("import-endpoint", "artifact"),
+                    },
+                },
+                after=["import-endpoint"],
+            ),
+        }
+        return Composite(
+            dict(step.interface),
+            tasks,
+            (importer, deploy),
+            {"endpoint": ("import-endpoint", "artifact")},
+        )
+
+    def _batch_predict(self, step: Step) -> Composite:
+        assert step.component.builtin is not None
+        config = step.component.builtin.config
+        producer = self._model_producer(step)
+        registered = producer is not None and _is_registered(producer, step)
+        interface = copy.deepcopy(dict(step.interface))
+        leaves: list[Leaf] = []
+        tasks: dict[str, dict[str, Any]] = {}
+        model_input: dict[str, Any]
+        if registered:
+            interface["inputDefinitions"]["artifacts"]["model"] = _VERTEX_MODEL
+            model_input = {"model": {"componentInputArtifact": "model"}}
+        else:
+            framework = _framework(producer[0].options if producer else step.task.options)
+            stage = self._stage_model(step, step.key, {"framework": framework}, {})
+            leaves.append(stage)
+            tasks["stage-model"] = _task(
+                step, stage.name, {"artifacts": {"model": {"componentInputArtifact": "model"}}}
+            )
+            model_input = {
+                "unmanaged_container_model": _output_artifact("stage-model", "container_model")
+            }
+        environment = producer[0].options if producer and not registered else None
+        instances_inputs = {"data": {"componentInputArtifact": "data"}}
+        stage_artifacts: dict[str, Any] = {
+            "data": interface["inputDefinitions"]["artifacts"]["data"]
+        }
+        if not registered:
+            instances_inputs["model"] = {"componentInputArtifact": "model"}
+            stage_artifacts["model"] = interface["inputDefinitions"]["artifacts"]["model"]
+        instances = Leaf(
+            "stage-instances",
+            {
+                "inputDefinitions": {"artifacts": stage_artifacts},
+                "outputDefinitions": {
+                    "artifacts": {"instances": copy.deepcopy(stage_artifacts["data"])},
+                    "parameters": {"Output": {"parameterType": "LIST"}},
+                },
+            },
+            {
+                "container": self._runtime(
+                    step,
+                    f"module:{_VERTEX_OPS}:stage_instances",
+                    {"content_type": config["content_type"]},
+                    environment,
+                )
+            },
+        )
+        leaves.append(instances)
+        tasks["stage-instances"] = _task(step, instances.name, {"artifacts": instances_inputs})
+        machine = machine_spec(step.task.name, step.task.options, self.profile, serving=True)
+        params: dict[str, Any] = {
+            "job_display_name": _constant(f"{self.where.name}-{step.key}"),
+            "gcs_source_uris": _output_parameter("stage-instances", "Output"),
+            "instances_format": _constant("jsonl"),
+            "predictions_format": _constant("jsonl"),
+            "gcs_destination_output_uri_prefix": _constant(
+                f"{self.where.pipeline_root}/batch-predictions"
+            ),
+            "machine_type": _constant(machine.machine_type),
+            "starting_replica_count": _constant(1),
+            "max_replica_count": _constant(1),
+            "labels": _constant(self.where.labels),
+            "encryption_spec_key_name": _constant(self.where.kms_key),
+            "service_account": _constant(self.where.service_account),
+            "project": _constant(self.where.project),
+            "location": _constant(self.where.region),
+        }
+        if machine.accelerator_count:
+            params["accelerator_type"] = _constant(machine.accelerator_type)
+            params["accelerator_count"] = _constant(machine.accelerator_count)
+        batch = _gcpc_leaf("model_batch_predict")
+        leaves.append(batch)
+        tasks["batch-predict"] = _task(
+            step,
+            batch.name,
+            {"parameters": params, "artifacts": model_input},
+            after=sorted(tasks),
+        )
+        return Composite(
+            interface,
+            tasks,
+            tuple(leaves),
+            {"predictions": ("batch-predict", "gcs_output_directory")},
+        )
+
+    def _model_producer(self, step: Step) -> tuple[ir.Task, ir.Component] | None:
+        value = step.task.inputs.get("model")
+        refs = value.options if isinstance(value, ir.OneOfRef) else (value,)
+        for ref in refs:
+            if isinstance(ref, ir.OutputRef) and ref.task in self._producers:
+                return self._producers[ref.task]
+        return None
+
+
+def _secret_slots(step: Step) -> dict[str, ir.ParamRef]:
+    """The inputs carrying secret names given by pipeline parameters, by input name."""
+    return {
+        SECRET_SLOT.format(i): s.name
+        for i, s in enumerate(step.task.options.secrets)
+        if isinstance(s.name, ir.ParamRef)
+    }
+
+
+def _with_secret_slots(step: Step, leaf: Leaf) -> Leaf:
+    """``leaf`` with an input per secret named by a parameter, bound to that parameter."""
+    slots = _secret_slots(step)
+    if not slots:
+        return leaf
+    interface = copy.deepcopy(leaf.interface)
+    params = interface.setdefault("inputDefinitions", {}).setdefault("parameters", {})
+    for slot in slots:
+        params[slot] = {"parameterType": "STRING"}
+    task_inputs = {slot: step.resolve(param) for slot, param in slots.items()}
+    return Leaf(leaf.name, interface, leaf.executor, task_inputs)
+
+
+def _is_registered(producer: tuple[ir.Task, ir.Component], step: Step) -> bool:
+    value = step.task.inputs.get("model")
+    refs = value.options if isinstance(value, ir.OneOfRef) else (value,)
+    outputs = [r.output for r in refs if isinstance(r, ir.OutputRef)]
+    port = producer[1].output(outputs[0]) if outputs else None
+    return port is not None and port.type == "RegisteredModel"
+
+
+def _framework(options: ir.StepOptions) -> str:
+    """The serving framework of a model batch_predict stages, from its training step's
+    packages (scikit-learn unless XGBoost, TensorFlow or PyTorch is installed)."""
+    for package, framework in _FRAMEWORK_PACKAGES:
+        if any(p.lower().startswith(package) for p in options.packages):
+            return framework
+    return "sklearn"
+
+
+def graphs(pipeline: ir.Pipeline) -> list[ir.Pipeline]:
+    """The pipeline and every pipeline used as a step inside it."""
+    out = [pipeline]
+    for component in pipeline.components.values():
+        if component.pipeline is not None:
+            out += graphs(component.pipeline)
+    return out
+
+
+def _gcpc_leaf(key: str) -> Leaf:
+    gcpc = copy.deepcopy(COMPONENTS[key])
+    return Leaf(key.replace("_", "-"), gcpc["interface"], gcpc["executor"])
+
+
+def _task(
+    step: Step, component: str, inputs: dict[str, Any], after: list[str] | None = None
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "cachingOptions": {"enableCache": True} if step.task.options.cache else {},
+        "componentRef": {"name": component},
+        "inputs": {k: v for k, v in inputs.items() if v},
+        "taskInfo": {"name": component},
+    }
+    if after:
+        spec["dependentTasks"] = after
+    return spec
+
+
+def _pass_through(interface: Any) -> dict[str, Any]:
+    """Task inputs reading every input of the enclosing composite by the same name."""
+    definitions = interface.get("inputDefinitions", {})
+    out: dict[str, Any] = {}
+    for name in definitions.get("parameters", {}):
+        out.setdefault("parameters", {})[name] = {"componentInputParameter": name}
+    for name in definitions.get("artifacts", {}):
+        out.setdefault("artifacts", {})[name] = {"componentInputArtifact": name}
+    return out
+
+
+def _constant(value: Any) -> dict[str, Any]:
+    return {"runtimeValue": {"constant": pb_value(value)}}
+
+
+def _output_parameter(task: str, key: str) -> dict[str, Any]:
+    return {"taskOutputParameter": {"producerTask": task, "outputParameterKey": key}}
+
+
+def _output_artifact(task: str, key: str) -> dict[str, Any]:
+    return {"taskOutputArtifact": {"producerTask": task, "outputArtifactKey": key}}
+
+
+def _limits(r: ir.Resources) -> dict[str, Any]:
+    """Container limits, in the numeric fields and the string fields Vertex reads."""
+    out: dict[str, Any] = {}
+    amounts = quantities(r)
+    if r.cpu:
+        out["cpuLimit"] = float(r.cpu)
+        out["resourceCpuLimit"] = amounts["cpu"]
+    if r.memory_bytes:
+        out["memoryLimit"] = r.memory_bytes / 1e9
+        out["resourceMemoryLimit"] = amounts["memory"]
+    if r.gpu:
+        name = accelerator(r).vertex_name
+        count = str(r.gpu)
+        out["accelerator"] = {
+            "count": count,
+            "resourceCount": count,
+            "type": name,
+            "resourceType": name,
+        }
+    return out

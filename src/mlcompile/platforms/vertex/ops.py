@@ -1,0 +1,98 @@
+"""Step-side operations that prepare inputs for Vertex's own services, run by mlcompile's runtime.
+
+Vertex's model upload and batch prediction read a model folder in the layout their prebuilt
+serving images expect, and batch prediction reads instances from Cloud Storage files. A model a
+step wrote is a single artifact, so ``stage_model`` lays it out as a versioned folder (the same
+layout Kubeflow's registry uses) and describes it as an UnmanagedContainerModel, and
+``stage_instances`` writes the data set as JSON-lines instances. Standard library only, except
+the model's own framework when the instances are matched to the model's features.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+from mlcompile.dsl.artifacts import Dataset, Input, Metrics, Model, Output, RegisteredModel
+from mlcompile.platforms.kubeflow.ops import MODEL_FILE, register_model
+
+
+def stage_model(
+    model: Input[Model],
+    container_model: Output[RegisteredModel],
+    model_name: str,
+    framework: str,
+    serving_image: str,
+    labels: dict[str, str],
+    approval: str = "PendingManualApproval",
+    # The runtime recognises artifact inputs by their annotation, so no Optional[] here.
+    metrics: Input[Metrics] = None,  # type: ignore[assignment]
+    description: str = "",
+    pipeline_root: str = "",
+) -> dict[str, str]:
+    """Copy the model to ``<pipeline root>/models/<name>/<version>/`` with the serving image in
+    its containerSpec; returns the model's labels, with its approval status and version."""
+    register_model(
+        model,
+        container_model,
+        model_name=model_name,
+        framework=framework,
+        approval=approval,
+        metrics=metrics,
+        description=description,
+        serving_image=serving_image,
+        pipeline_root=pipeline_root,
+    )
+    container_model.metadata["containerSpec"] = {"imageUri": serving_image}
+    return {
+        **labels,
+        "approval": approval.lower(),
+        "model-version": str(container_model.metadata["version"]),
+    }
+
+
+def stage_instances(
+    data: Input[Dataset],
+    instances: Output[Dataset],
+    content_type: str = "text/csv",
+    model: Input[Model] = None,  # type: ignore[assignment]
+) -> list[str]:
+    """One JSON-lines instance (a list of feature values) per input row; with the trained model,
+    only the columns it was fitted on, in its order (a label column is dropped). Returns the
+    instance files' URIs, as batch prediction's ``gcs_source_uris``."""
+    with open(data.path, encoding="utf-8") as f:
+        if content_type == "text/csv":
+            rows: list[dict[str, Any]] = [dict(r) for r in csv.DictReader(f)]
+        else:
+            rows = [json.loads(line) for line in f if line.strip()]
+    names = _feature_names(Path(model.path)) if model is not None else []
+    names = names or (list(rows[0]) if rows else [])
+    Path(instances.path).parent.mkdir(parents=True, exist_ok=True)
+    with open(instances.path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps([_number(row[n]) for n in names]) + "\n")
+    instances.metadata.update({"rows": len(rows), "features": names})
+    return [instances.uri]
+
+
+def _feature_names(path: Path) -> list[str]:
+    """The columns a pickled model was fitted on, when it records them (scikit-learn does)."""
+    file = path / MODEL_FILE if path.is_dir() else path
+    try:
+        with open(file, "rb") as f:
+            fitted = pickle.load(f)
+    except Exception:
+        return []
+    return [str(n) for n in getattr(fitted, "feature_names_in_", [])]
+
+
+def _number(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value

@@ -1,0 +1,263 @@
+"""Vertex AI Pipelines: ``pipeline.yaml`` (KFP v2 IR, one document) and ``pipeline_job.json``
+(the ``pipelineJobs.create`` request: that spec plus its runtime config, labels, service
+account, CMEK key and network).
+
+The graph is the shared KFP lowering Kubeflow uses; Vertex differs in its executors (custom
+jobs and GCPC's model registry, endpoint and batch prediction launchers), in the artifact type
+of a registered model (``google.VertexModel``), and in having no platform document: Vertex
+rejects a second YAML document, so Kubernetes settings are refused or mapped to Vertex's own.
+
+Nothing here imports aiplatform or GCPC: the request is plain JSON in the REST API's shape and
+the GCPC components are written from a table, so a cold compile costs a fraction of importing
+aiplatform. Tests build ``aiplatform.PipelineJob`` from the files to prove the request matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mlcompile.build import json_bytes
+from mlcompile.errors import Diagnostic, SourceLocation, ValidationError
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.canonical import content_hash
+from mlcompile.ir.features import FeatureUse, Support
+from mlcompile.ir.walk import scoped_tasks
+from mlcompile.platforms import BuildOutput, refusal, refusals
+from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
+from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
+from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
+from mlcompile.platforms.vertex.gcpc import COMPONENTS, GCPC_VERSION
+from mlcompile.platforms.vertex.job import description, pipeline_job, target
+from mlcompile.platforms.vertex.machines import NoMachine, accelerator, machine_spec
+from mlcompile.profiles import Profile
+
+#: A registered model is a Vertex Model Registry entry, the type GCPC's deploy and batch ops take.
+VERTEX_SCHEMA_TITLES: Mapping[str, str] = {**SCHEMA_TITLES, "RegisteredModel": "google.VertexModel"}
+
+#: platform_options={"vertex": {...}} keys and what each sets.
+PLATFORM_OPTIONS = {
+    "machine_type": "the machine of the step's custom job, deployment or batch prediction job",
+}
+
+SUPPORT: dict[str, Support] = {
+    "function-step": Support(
+        "mapped", "a container task running the step through mlcompile's runtime"
+    ),
+    "container-step": Support("mapped", "a container task with KFP placeholders"),
+    "training-step": Support(
+        "mapped", "a Vertex custom job through GCPC's custom job launcher (CustomTrainingJobOp)"
+    ),
+    "nested-pipeline": Support("mapped", "a graph component"),
+    "pipeline-outputs": Support("mapped", "root DAG outputs"),
+    "artifacts": Support("mapped", "system.* artifacts under gs://<artifact store>/runs"),
+    "condition": Support("mapped", "a condition group with a CEL triggerPolicy"),
+    "else-branch": Support("mapped", "a negated condition group beside the then-group"),
+    "compound-condition": Support("mapped", "CEL &&, || and !"),
+    "metric-condition": Support("lowered", "a read_metric step turns the metric into a parameter"),
+    "fan-out-literal": Support("mapped", "ParallelFor over raw items"),
+    "fan-out-parameter": Support("mapped", "ParallelFor over a pipeline parameter"),
+    "fan-out-runtime": Support("mapped", "ParallelFor over a step's list output"),
+    "parallelism-limit": Support("mapped", "iteratorPolicy.parallelismLimit"),
+    "fan-in": Support("mapped", "a loop DAG output collected as a list"),
+    "merge": Support("mapped", "valueFromOneof over the branches"),
+    "final-step": Support("mapped", "an exit handler"),
+    "fail": Support("lowered", "a step that exits non-zero with the message"),
+    "register-model": Support(
+        "lowered",
+        "a step staging the model folder for the prebuilt serving image, then GCPC "
+        "ModelUploadOp into the Vertex Model Registry",
+    ),
+    "model-approval-parameter": Support(
+        "lowered", "the Model Registry has no approval status: an 'approval' label on the model"
+    ),
+    "deploy-model": Support(
+        "mapped", "GCPC ModelDeployOp onto the stack's endpoint, imported as google.VertexEndpoint"
+    ),
+    "batch-predict": Support(
+        "lowered", "a step writing JSON-lines instances, then GCPC ModelBatchPredictOp"
+    ),
+    "retries": Support("mapped", "retryPolicy"),
+    "retry-backoff": Support("mapped", "retryPolicy backoff"),
+    "cache-disabled": Support("mapped", "cachingOptions"),
+    "timeout": Support(
+        "lowered",
+        "a Vertex container task has no timeout: the step runs as a custom job with "
+        "scheduling.timeout",
+    ),
+    "resources": Support(
+        "mapped",
+        "cpu and memory limits on a container task, a machine type from the table for custom "
+        "jobs and deployments; a disk request runs the step as a custom job (boot disk)",
+    ),
+    "gpu": Support("mapped", "the Vertex accelerator type and count"),
+    "env": Support("mapped", "container env"),
+    "secrets": Support(
+        "mapped", "read from Secret Manager by the step at run time, as the pipeline's identity"
+    ),
+    "secret-name-parameter": Support(
+        "mapped", "the name reaches the step as an input substituted into its secret reference"
+    ),
+    "packages": Support("mapped", "pip-installed before the step runs"),
+    "schedule": Support(
+        "lowered", "a Cloud Scheduler job in the generated stack creates the pipeline job"
+    ),
+    "after": Support("mapped", "dependentTasks"),
+    "platform-options": Support(
+        "mapped",
+        "vertex: "
+        + ", ".join(sorted(PLATFORM_OPTIONS))
+        + "; other platforms' options are reported and ignored",
+    ),
+}
+
+_BACKEND = "gcp-secret-manager"
+
+
+class VertexPlatform:
+    name = "vertex"
+    support: Mapping[str, Support] = SUPPORT
+
+    def check(self, pipeline: ir.Pipeline, profile: Profile) -> list[Diagnostic]:
+        problems = refusals(self, pipeline)
+        for graph in graphs(pipeline):
+            for scoped in scoped_tasks(graph):
+                problems += self._task_rules(graph, scoped.task, profile)
+        return problems
+
+    def _task_rules(self, graph: ir.Pipeline, task: ir.Task, profile: Profile) -> list[Diagnostic]:
+        out: list[Diagnostic] = []
+        options = task.options
+        component = graph.components[task.component]
+        op = component.builtin.op if component.builtin is not None else None
+        backend = profile.effective_secrets_backend
+        if options.secrets and component.kind == "container":
+            out.append(
+                refusal(
+                    self.name,
+                    FeatureUse("secrets", task.name, task.location),
+                    "a Vertex container task has no way to receive a secret, and a container "
+                    "step runs its own command, not mlcompile's runtime that reads Secret "
+                    "Manager: read the secret in a Python step, or in the container's command",
+                )
+            )
+        elif options.secrets and backend != _BACKEND:
+            out.append(
+                refusal(
+                    self.name,
+                    FeatureUse("secrets", task.name, task.location),
+                    f"secrets_backend {backend} injects secrets into Kubernetes pods, which "
+                    f"Vertex AI does not run: use secrets_backend: {_BACKEND} (the default "
+                    "for vertex), the step then reads them from Secret Manager",
+                )
+            )
+        try:
+            if runs_as_custom_job(options) or op in ("deploy_model", "batch_predict"):
+                machine_spec(task.name, options, profile, serving=op is not None)
+            elif options.resources.gpu:
+                accelerator(options.resources)
+        except NoMachine as exc:
+            feature = "gpu" if options.resources.gpu else "resources"
+            out.append(
+                refusal(
+                    self.name,
+                    FeatureUse(feature, task.name, task.location),
+                    f"{exc}: ask for less, or name a machine in the profile's instance_types",
+                )
+            )
+        if runs_as_custom_job(options) and op is None:
+            launcher = COMPONENTS["custom_job"]["interface"]
+            taken = set(launcher["inputDefinitions"]["parameters"])
+            clash = sorted({p.name for p in component.inputs} & taken) + sorted(
+                {p.name for p in component.outputs}
+                & set(launcher["outputDefinitions"]["parameters"])
+            )
+            if clash:
+                out.append(
+                    Diagnostic(
+                        "MLC401",
+                        f"step {task.name!r} runs as a Vertex custom job, whose launcher already "
+                        f"has inputs or outputs named {', '.join(clash)}",
+                        _where(task.location),
+                        "rename those inputs or outputs of the step",
+                        platform=self.name,
+                        step=task.name,
+                    )
+                )
+        out += self._platform_options(task)
+        return out
+
+    def _platform_options(self, task: ir.Task) -> list[Diagnostic]:
+        out: list[Diagnostic] = []
+        given = task.options.platform_options
+        for key in sorted(set(given.get("vertex", {})) - set(PLATFORM_OPTIONS)):
+            out.append(
+                Diagnostic(
+                    "MLC205",
+                    f"step {task.name!r}: platform_options['vertex'] has no option {key!r}",
+                    _where(task.location),
+                    "vertex options: "
+                    + "; ".join(f"{k}: {v}" for k, v in sorted(PLATFORM_OPTIONS.items())),
+                    platform=self.name,
+                    step=task.name,
+                )
+            )
+        for other in sorted(set(given) - {"vertex"}):
+            out.append(
+                Diagnostic(
+                    "MLC401",
+                    f"step {task.name!r}: platform_options[{other!r}] "
+                    f"({', '.join(sorted(given[other]))}) apply only on {other}; "
+                    "Vertex AI ignores them",
+                    _where(task.location),
+                    "give the Vertex equivalent under platform_options['vertex'] if one is "
+                    "needed ("
+                    + ", ".join(sorted(PLATFORM_OPTIONS))
+                    + "), or use resources= and the profile's instance_types",
+                    severity="warning",
+                    platform=self.name,
+                    step=task.name,
+                )
+            )
+        return out
+
+    def compile(self, pipeline: ir.Pipeline, profile: Profile) -> BuildOutput:
+        problems = self.check(pipeline, profile)
+        if any(d.severity == "error" for d in problems):
+            raise ValidationError(problems)
+        ir_hash = content_hash(pipeline)
+        where = target(pipeline, profile, ir_hash)
+        lowered = lower(
+            pipeline,
+            VertexHooks(pipeline, profile, where),
+            name=where.name,
+            description=description(pipeline, ir_hash),
+            pipeline_root=where.pipeline_root,
+            schema_titles=VERTEX_SCHEMA_TITLES,
+        )
+        header = [
+            "PIPELINE DEFINITION",
+            f"Name: {where.name}",
+            f"Compiled by mlcompile for profile {profile.name} ({SDK_VERSION} IR, "
+            f"google-cloud-pipeline-components {GCPC_VERSION})",
+            f"IR hash: {ir_hash}",
+        ]
+        spec = lowered.pipeline_spec
+        files = {
+            "pipeline.yaml": dump_yaml([spec], header),
+            "pipeline_job.json": json_bytes(pipeline_job(pipeline, where, spec)),
+        }
+        return BuildOutput(
+            spec="pipeline_job.json",
+            files=files,
+            manifest_extra={
+                "template": "pipeline.yaml",
+                "sdk_versions": {"google-cloud-pipeline-components": GCPC_VERSION},
+            },
+        )
+
+
+def _where(location: ir.Location) -> SourceLocation:
+    return SourceLocation(location.file, location.line)
+
+
+PLATFORM = VertexPlatform()
