@@ -174,3 +174,98 @@ def test_no_secret_values_catches_planted_values_credentials_and_secret_data() -
         }
     )
     assert _rules([reference]) == {"no-secret-values"}
+
+
+def test_encryption_rule_catches_alert_topics_without_a_customer_managed_key() -> None:
+    assert _rules([Resource("aws:sns/topic:Topic", "t", {"name": "alerts"})]) == {"encryption-cmk"}
+    aws_managed = {"name": "alerts", "kmsMasterKeyId": "alias/aws/sns"}
+    assert _rules([Resource("aws:sns/topic:Topic", "t", aws_managed)]) == {"encryption-cmk"}
+    assert _rules([Resource("gcp:pubsub/topic:Topic", "t", {"name": "alerts"})]) == {
+        "encryption-cmk"
+    }
+    assert _rules([Resource("aws:sns/topic:Topic", "t", {"kmsMasterKeyId": "arn:k"})]) == set()
+
+
+def _endpoint_config(instance: str, volume_key: str | None) -> Resource:
+    return Resource(
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+        "c",
+        {
+            "kmsKeyArn": volume_key,
+            "productionVariants": [{"instanceType": instance}],
+            "dataCaptureConfig": {"kmsKeyId": "arn:k"},
+        },
+    )
+
+
+def test_encryption_rule_exempts_only_local_storage_from_a_volume_key() -> None:
+    assert _rules([_endpoint_config("ml.m5.large", None)]) == {"encryption-cmk"}
+    assert _rules([_endpoint_config("ml.g4dn.xlarge", None)]) == set()
+    assert _rules([_endpoint_config("ml.m5.large", "arn:k")]) == set()
+
+
+def _alarm(endpoint: str, metric: str = "Invocation5XXErrors", actions: bool = True) -> Resource:
+    return Resource(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "a",
+        {
+            "metricName": metric,
+            "dimensions": {"EndpointName": endpoint, "VariantName": "main"},
+            "alarmActions": ["arn:topic"] if actions else [],
+        },
+    )
+
+
+def test_endpoint_alarm_rule_catches_an_unwatched_sagemaker_endpoint() -> None:
+    endpoint = Resource("aws:sagemaker/endpoint:Endpoint", "e", {"name": "churn"})
+    assert _rules([endpoint]) == {"endpoint-error-alarm"}
+    assert _rules([endpoint, _alarm("churn", metric="ModelLatency")]) == {"endpoint-error-alarm"}
+    assert _rules([endpoint, _alarm("churn", actions=False)]) == {"endpoint-error-alarm"}
+    assert _rules([endpoint, _alarm("churn")]) == set()
+
+
+def test_endpoint_alarm_rule_covers_endpoints_only_the_pipeline_creates() -> None:
+    deploy = _role_policy(
+        {
+            "Effect": "Allow",
+            "Action": ["sagemaker:CreateEndpoint"],
+            "Resource": ["arn:aws:sagemaker:eu-west-1:111122223333:endpoint/churn"],
+        }
+    )
+    assert _rules([deploy]) == {"endpoint-error-alarm"}
+    assert _rules([deploy, _alarm("churn")]) == set()
+
+
+def test_endpoint_alarm_rule_catches_an_unwatched_vertex_endpoint() -> None:
+    endpoint = Resource(
+        "gcp:vertex/aiEndpoint:AiEndpoint",
+        "e",
+        {"name": "1234567890", "encryptionSpec": {"kmsKeyName": "k"}},
+    )
+    condition = {
+        "conditionThreshold": {
+            "filter": 'metric.type="aiplatform.googleapis.com/prediction/online/error_count"'
+            ' AND resource.labels.endpoint_id="1234567890"'
+        }
+    }
+    alert = Resource(
+        "gcp:monitoring/alertPolicy:AlertPolicy",
+        "p",
+        {"conditions": [condition], "notificationChannels": ["c"]},
+    )
+    silent = Resource("gcp:monitoring/alertPolicy:AlertPolicy", "p", {"conditions": [condition]})
+    assert _rules([endpoint]) == {"endpoint-error-alarm"}
+    assert _rules([endpoint, silent]) == {"endpoint-error-alarm"}
+    assert _rules([endpoint, alert]) == set()
+
+
+def test_key_policies_may_delegate_to_the_account_and_nothing_wider() -> None:
+    def key(statement: dict[str, Any]) -> Resource:
+        document = json.dumps({"Statement": [statement]})
+        return Resource("aws:kms/key:Key", "k", {"enableKeyRotation": True, "policy": document})
+
+    root = {"AWS": "arn:aws:iam::111122223333:root"}
+    delegate = {"Effect": "Allow", "Principal": root, "Action": "kms:*", "Resource": "*"}
+    assert _rules([key(delegate)]) == set()
+    anyone = {**delegate, "Principal": {"Service": "events.amazonaws.com"}}
+    assert _rules([key(anyone)]) == {"least-privilege"}

@@ -1,17 +1,23 @@
 """Every example on every profile: the generated program runs under mocks, creates what the
-pipeline needs, passes every security rule, and creates every name the compiled spec uses."""
+pipeline needs, passes every security rule, and creates every name the compiled spec uses; an
+example the platform refuses is refused with a located diagnostic, by the generator and the CLI."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from mlcompile.cli.main import app
+from mlcompile.errors import ValidationError
 from mlcompile.infra import policy
-from tests.conftest import build_example, profile
-from tests.infra.conftest import CASES, platform_exists
+from mlcompile.infra.generator import generate
+from tests.conftest import REPO, build_example, example_path, profile
+from tests.infra.conftest import CASES, REFUSED, REFUSED_CASES, platform_exists
 from tests.infra.harness import PLANTED_SECRETS, Stack
 
 ENDPOINT_TYPES = {
@@ -21,23 +27,47 @@ ENDPOINT_TYPES = {
 }
 
 
-def _stack(stacks: dict[tuple[str, str], Stack | None], example: str, name: str) -> Stack:
-    stack = stacks[example, name]
-    if stack is None:
-        pytest.skip(f"{profile(name).platform} refuses {example} with a located diagnostic")
-    return stack
+def _refused_at(example: str, name: str) -> tuple[str, str, int]:
+    """The code, file and line the refusal of ``example`` on ``name`` must point at."""
+    code, marker = REFUSED[example, profile(name).platform]
+    rel = example_path(example).relative_to(REPO).as_posix()
+    lines = example_path(example).read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if marker in text and "import" not in text)
+    return code, rel, line
+
+
+@pytest.mark.parametrize(("example", "name"), REFUSED_CASES)
+def test_refused_example_gets_no_stack(
+    example: str, name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, rel, line = _refused_at(example, name)
+    with pytest.raises(ValidationError) as raised:
+        generate(build_example(example), profile(name))
+    assert [(d.code, str(d.location)) for d in raised.value.diagnostics] == [
+        (code, f"{rel}:{line}")
+    ]
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "infra"
+    result = CliRunner().invoke(app, ["infra", rel, "--target", name, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"{rel}:{line}: error {code}" in result.output, result.output
+    assert not out.exists()
+
+
+def test_every_refusal_is_a_real_case() -> None:
+    assert {(e, profile(p).platform) for e, p in REFUSED_CASES} == set(REFUSED)
 
 
 @pytest.mark.parametrize(("example", "name"), CASES)
 def test_stack_passes_every_policy_rule(stacks: Any, example: str, name: str) -> None:
-    stack = _stack(stacks, example, name)
+    stack = stacks[example, name]
     violations = policy.check(stack.resources, PLANTED_SECRETS.values())
     assert violations == [], "\n".join(map(str, violations))
 
 
 @pytest.mark.parametrize(("example", "name"), CASES)
 def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: str) -> None:
-    stack = _stack(stacks, example, name)
+    stack = stacks[example, name]
     needs, prof = stack.needs, profile(name)
     endpoints = stack.of_type(ENDPOINT_TYPES[prof.platform])
     assert len(endpoints) == len(needs["endpoints"])
@@ -45,7 +75,8 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
     if prof.cloud == "aws":
         assert len(stack.of_type("aws:s3/bucket:Bucket")) == 1
         assert len(stack.of_type("aws:ecr/repository:Repository")) == 1
-        assert len(stack.of_type("aws:kms/key:Key")) == 1
+        # SageMaker stacks add a key that encrypts only the alert topic.
+        assert len(stack.of_type("aws:kms/key:Key")) == 1 + (prof.platform == "sagemaker")
     if prof.platform == "sagemaker":
         groups = stack.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
         assert sorted(g.inputs["modelPackageGroupName"] for g in groups) == sorted(
@@ -59,6 +90,7 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
             configs = stack.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
             capture = configs[0].inputs["dataCaptureConfig"]
             assert capture["destinationS3Uri"].startswith(f"s3://{needs['artifact_store']}/")
+        _assert_aws_alerts(stack)
     if prof.platform == "vertex":
         (bucket,) = stack.of_type("gcp:storage/bucket:Bucket")
         assert bucket.inputs["name"] == needs["artifact_store"]
@@ -69,7 +101,9 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
             "storage",
             "aiplatform",
             "artifactregistry",
+            "pubsub",
         }
+        _assert_gcp_alerts(stack)
     if prof.platform == "kubeflow":
         (account,) = stack.of_type("kubernetes:core/v1:ServiceAccount")
         assert account.inputs["metadata"]["name"] == needs["identity"]
@@ -78,9 +112,56 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
         assert registry.inputs["adminUserEnabled"] is False
 
 
+def _assert_aws_alerts(stack: Stack) -> None:
+    """Failed runs and each endpoint's errors and latency reach one KMS-encrypted topic, which
+    accepts EventBridge only from the failure rule."""
+    (topic,) = stack.of_type("aws:sns/topic:Topic")
+    (rule,) = stack.of_type("aws:cloudwatch/eventRule:EventRule")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["detail"]["currentPipelineExecutionStatus"] == ["Failed"]
+    assert pattern["detail"]["pipelineArn"][0].endswith(f":pipeline/{stack.needs['pipeline_name']}")
+    (target,) = stack.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["rule"] == rule.inputs["name"]
+    (topic_policy,) = stack.of_type("aws:sns/topicPolicy:TopicPolicy")
+    events = [
+        s
+        for s in json.loads(topic_policy.inputs["policy"])["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    (only_rule,) = [s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in events]
+    assert only_rule.endswith(f"/{rule.inputs['name']}")
+    assert topic.inputs["kmsMasterKeyId"].endswith(":key/alerts-key")
+    alarms = stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert sorted(
+        (a.inputs["dimensions"]["EndpointName"], a.inputs["metricName"]) for a in alarms
+    ) == sorted(
+        (e["name"], metric)
+        for e in stack.needs["endpoints"]
+        for metric in ("Invocation5XXErrors", "ModelLatency")
+    )
+    assert all(a.inputs["alarmActions"] == [target.inputs["arn"]] for a in alarms)
+
+
+def _assert_gcp_alerts(stack: Stack) -> None:
+    """A CMEK Pub/Sub topic behind a pubsub channel, an alert on failed runs, and an error
+    alert per endpoint."""
+    (topic,) = stack.of_type("gcp:pubsub/topic:Topic")
+    assert topic.inputs["kmsKeyName"]
+    (channel,) = stack.of_type("gcp:monitoring/notificationChannel:NotificationChannel")
+    assert channel.inputs["type"] == "pubsub"
+    policies = stack.of_type("gcp:monitoring/alertPolicy:AlertPolicy")
+    logs = [p for p in policies if "conditionMatchedLog" in p.inputs["conditions"][0]]
+    (failed,) = logs
+    assert (
+        f'"^{stack.needs["pipeline_name"]}-"'
+        in failed.inputs["conditions"][0]["conditionMatchedLog"]["filter"]
+    )
+    assert len(policies) - len(logs) == len(stack.needs["endpoints"])
+
+
 def test_schedule_runs_only_its_pipeline(stacks: Any) -> None:
     for (_, name), stack in stacks.items():
-        if stack is None or profile(name).platform != "sagemaker" or not stack.needs["schedule"]:
+        if profile(name).platform != "sagemaker" or not stack.needs["schedule"]:
             continue
         policies = [
             json.loads(p.inputs["policy"])
@@ -152,7 +233,7 @@ def _covered_cases() -> list[tuple[str, str]]:
 def test_every_name_the_spec_uses_is_created(stacks: Any, example: str, name: str) -> None:
     from mlcompile import platforms
 
-    stack = _stack(stacks, example, name)
+    stack = stacks[example, name]
     prof = profile(name)
     output = platforms.get(prof.platform).compile(build_example(example), prof)
     spec = "\n".join(

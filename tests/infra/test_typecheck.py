@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlcompile.errors import ValidationError
 from mlcompile.infra.generator import generate
-from tests.conftest import EXAMPLES, REPO, build_example, profile
-from tests.infra.conftest import generatable_profiles
+from tests.conftest import REPO, build_example, profile
+from tests.infra.conftest import CASES
 
 _MYPY = ["--strict", "--cache-dir"]
 
@@ -31,17 +30,13 @@ def _mypy(folders: list[Path], cache: Path) -> subprocess.CompletedProcess[str]:
 
 def _projects(root: Path) -> list[Path]:
     folders = []
-    for example in EXAMPLES:
-        for name in generatable_profiles():
-            try:
-                files = generate(build_example(example), profile(name))
-            except ValidationError:
-                continue
-            folder = root / f"{example}_{name.replace('-', '_')}"
-            folder.mkdir(parents=True)
-            for rel, data in files.items():
-                (folder / rel).write_bytes(data)
-            folders.append(folder)
+    for example, name in CASES:
+        files = generate(build_example(example), profile(name))
+        folder = root / f"{example}_{name.replace('-', '_')}"
+        folder.mkdir(parents=True)
+        for rel, data in files.items():
+            (folder / rel).write_bytes(data)
+        folders.append(folder)
     return folders
 
 

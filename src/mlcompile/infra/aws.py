@@ -1,10 +1,11 @@
 """AWS components: the artifact store, step image registry, model registry, pipeline identity,
-SageMaker pipeline, schedule and serving endpoint a pipeline needs, secure by default.
+SageMaker pipeline, schedule, serving endpoint and alerting a pipeline needs, secure by default.
 
 Generated programs only say what to create; every security setting lives here, so a fix reaches
 every stack on regeneration. ARNs are built from the account and region the profile names (not
 looked up), which keeps previews offline and policies readable. Policies name the resources they
-cover: the only ``"*"`` resources are for actions AWS cannot scope (ECR login, metric data).
+cover: the only ``"*"`` resources are for actions AWS cannot scope (ECR login, metric data,
+listing endpoints) and in key policies, where ``"*"`` means the key itself.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from mlcompile.platforms.sagemaker.instances import has_instance_storage
+from mlcompile.runtime.sagemaker import VARIANT
+
 #: Jobs a SageMaker pipeline starts are named ``pipelines-<execution>-<step>-...``.
 _PIPELINE_JOBS = "pipelines-*"
+_SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
 class Lifecycle(TypedDict):
@@ -336,12 +341,21 @@ def _metrics_statement() -> dict[str, Any]:
     )
 
 
+class Deployment(TypedDict):
+    """An endpoint the pipeline's deploy step serves, the role its models run as, and whether
+    the step registers autoscaling for it."""
+
+    endpoint: str
+    serving_role: str
+    autoscaling: bool
+
+
 class Permissions(TypedDict):
     """What kinds of SageMaker work the pipeline starts, beyond processing jobs."""
 
     training: bool
     batch_transform: bool
-    endpoints: list[str]
+    deployments: list[Deployment]
 
 
 class ExecutionRole(pulumi.ComponentResource):
@@ -431,30 +445,8 @@ class ExecutionRole(pulumi.ComponentResource):
                     [_arn(place, "sagemaker", f"model/{_PIPELINE_JOBS}")],
                 )
             )
-        if permissions["endpoints"]:
-            # The deploy step lists endpoints to choose between create and update.
-            statements.append(_statement(["sagemaker:ListEndpoints"], ["*"]))
-        for endpoint in permissions["endpoints"]:
-            # It names each model and endpoint config <endpoint>-v<model version>.
-            statements.append(
-                _statement(
-                    [
-                        "sagemaker:AddTags",
-                        "sagemaker:CreateEndpoint",
-                        "sagemaker:CreateEndpointConfig",
-                        "sagemaker:CreateModel",
-                        "sagemaker:DescribeEndpoint",
-                        "sagemaker:DescribeEndpointConfig",
-                        "sagemaker:DescribeModel",
-                        "sagemaker:UpdateEndpoint",
-                    ],
-                    [
-                        _arn(place, "sagemaker", f"endpoint/{endpoint}"),
-                        _arn(place, "sagemaker", f"endpoint-config/{endpoint}-v*"),
-                        _arn(place, "sagemaker", f"model/{endpoint}-v*"),
-                    ],
-                )
-            )
+        if permissions["deployments"]:
+            statements += _deploy_statements(place, store, permissions["deployments"])
         if secrets:
             statements.append(
                 _statement(
@@ -469,6 +461,83 @@ class ExecutionRole(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"arn": self.role.arn})
+
+
+def _deploy_statements(
+    place: Place, store: ArtifactStore, deployments: Sequence[Deployment]
+) -> list[dict[str, Any]]:
+    """Exactly what the deploy step calls (``mlcompile.runtime.sagemaker.deploy``), by name: it
+    lists endpoints (unscopable) to choose between create and update, creates a model and an
+    endpoint config named ``<endpoint>-v<version>`` whose volume and captured data use the
+    stack's key, moves the endpoint to it, waits on DescribeEndpoint, and may register the
+    endpoint's variant for autoscaling. SageMaker ARNs carry names in lowercase, as ours are."""
+    endpoints = [d["endpoint"] for d in deployments]
+    statements = [
+        _statement(["sagemaker:ListEndpoints"], ["*"]),
+        _statement(
+            ["sagemaker:CreateModel"],
+            [_arn(place, "sagemaker", f"model/{e}-v*") for e in endpoints],
+        ),
+        _statement(
+            ["sagemaker:CreateEndpointConfig"],
+            [_arn(place, "sagemaker", f"endpoint-config/{e}-v*") for e in endpoints],
+        ),
+        # Creating or updating an endpoint is authorised on the endpoint and its new config.
+        _statement(
+            ["sagemaker:CreateEndpoint", "sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpoint"],
+            [
+                arn
+                for e in endpoints
+                for arn in (
+                    _arn(place, "sagemaker", f"endpoint/{e}"),
+                    _arn(place, "sagemaker", f"endpoint-config/{e}-v*"),
+                )
+            ],
+        ),
+        _statement(
+            ["iam:PassRole"],
+            [f"arn:aws:iam::{place['account']}:role/{d['serving_role']}" for d in deployments],
+            {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+        # SageMaker takes grants on the key for the endpoint's volume and captured data.
+        _statement(
+            ["kms:CreateGrant"],
+            [store.key.arn],
+            {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+    ]
+    scaled = [d["endpoint"] for d in deployments if d["autoscaling"]]
+    if scaled:
+        # Scalable target ids are generated, so the account and region are the narrowest scope.
+        statements += [
+            _statement(
+                ["application-autoscaling:RegisterScalableTarget"],
+                [_arn(place, "application-autoscaling", "scalable-target/*")],
+            ),
+            _statement(
+                [
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:UpdateEndpointWeightsAndCapacities",
+                ],
+                [
+                    arn
+                    for e in scaled
+                    for arn in (
+                        _arn(place, "sagemaker", f"endpoint/{e}"),
+                        _arn(place, "sagemaker", f"endpoint-config/{e}-v*"),
+                    )
+                ],
+            ),
+            _statement(
+                ["iam:CreateServiceLinkedRole"],
+                [
+                    f"arn:aws:iam::{place['account']}:role/aws-service-role/"
+                    f"{_SCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+                ],
+                {"StringEquals": {"iam:AWSServiceName": _SCALING_SERVICE}},
+            ),
+        ]
+    return statements
 
 
 class SageMakerPipeline(pulumi.ComponentResource):
@@ -636,10 +705,11 @@ class ServingEndpoint(pulumi.ComponentResource):
         config = aws.sagemaker.EndpointConfiguration(
             f"{resource_name}-config",
             name=version,
-            kms_key_arn=store.key.arn,
+            # Local NVMe storage is encrypted by the hardware; SageMaker rejects a key for it.
+            kms_key_arn=None if has_instance_storage(serving["instance_type"]) else store.key.arn,
             production_variants=[
                 {
-                    "variant_name": "primary",
+                    "variant_name": VARIANT,
                     "model_name": model.name,
                     "instance_type": serving["instance_type"],
                     "initial_instance_count": serving["initial_instance_count"],
@@ -665,6 +735,209 @@ class ServingEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpointConfigName"]),
         )
         self.register_outputs({"endpoint": self.endpoint.name})
+
+
+class Latency(TypedDict):
+    """The p99 model latency an endpoint's alarm fires above."""
+
+    p99_ms: int
+
+
+class Alerts(pulumi.ComponentResource):
+    """Where the stack's alarms go: an SNS topic under its own rotating KMS key, and an
+    EventBridge rule that publishes every failed execution of the pipeline to it.
+
+    The topic has its own key because EventBridge cannot be limited by source in a key policy
+    (the KMS request carries no source ARN); a key that encrypts only alerts keeps that grant
+    away from the artifacts. CloudWatch is limited to the stack's alarms, and the topic accepts
+    EventBridge messages only from the failure rule.
+    """
+
+    topic: aws.sns.Topic
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        rule_name: str,
+        alarm_names: Sequence[str],
+        place: Place,
+        pipeline: SageMakerPipeline,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:Alerts", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.alarm_arns = [_arn(place, "cloudwatch", f"alarm:{n}") for n in alarm_names]
+        from_alarms = {
+            "StringEquals": {"aws:SourceAccount": place["account"]},
+            "ArnLike": {"aws:SourceArn": self.alarm_arns},
+        }
+        publish = ["kms:Decrypt", "kms:GenerateDataKey"]
+        key_statements: list[dict[str, Any]] = [
+            {
+                "Sid": "AccountAdministersThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{place['account']}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "EventBridgePublishes",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": publish,
+                "Resource": "*",
+            },
+        ]
+        if alarm_names:
+            key_statements.append(
+                {
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": publish,
+                    "Resource": "*",
+                    "Condition": from_alarms,
+                }
+            )
+        key = aws.kms.Key(
+            f"{resource_name}-key",
+            description=f"Encrypts the alerts in SNS topic {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps({"Version": "2012-10-17", "Statement": key_statements}),
+            tags=dict(tags),
+            opts=child,
+        )
+        self.topic = aws.sns.Topic(
+            resource_name, name=name, kms_master_key_id=key.arn, tags=dict(tags), opts=child
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{resource_name}-pipeline-failed",
+            name=rule_name,
+            description="A run of the pipeline failed",
+            event_pattern=pipeline.pipeline.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "source": ["aws.sagemaker"],
+                        "detail-type": [
+                            "SageMaker Model Building Pipeline Execution Status Change"
+                        ],
+                        "detail": {
+                            "currentPipelineExecutionStatus": ["Failed"],
+                            "pipelineArn": [arn],
+                        },
+                    },
+                    sort_keys=True,
+                )
+            ),
+            tags=dict(tags),
+            opts=child,
+        )
+        topic_statements: list[dict[str, Any]] = [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": self.topic.arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "FailureRulePublishes",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": self.topic.arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}},
+            },
+        ]
+        if alarm_names:
+            topic_statements.append(
+                {
+                    "Sid": "AlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": self.topic.arn,
+                    "Condition": from_alarms,
+                }
+            )
+        policy = aws.sns.TopicPolicy(
+            f"{resource_name}-policy",
+            arn=self.topic.arn,
+            policy=_document(topic_statements),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{resource_name}-pipeline-failed",
+            rule=rule.name,
+            arn=self.topic.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs({"topic": self.topic.arn})
+
+
+class EndpointAlarms(pulumi.ComponentResource):
+    """CloudWatch alarms on an endpoint's served variant, whichever config the pipeline last
+    deployed: any 5XX error in five minutes, and p99 model latency above a threshold for three
+    five-minute periods. Both notify the alert topic when they fire and when they clear."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        endpoint: str,
+        error_alarm: str,
+        latency_alarm: str,
+        latency: Latency,
+        alerts: Alerts,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:EndpointAlarms", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        dimensions = {"EndpointName": endpoint, "VariantName": VARIANT}
+        actions = [alerts.topic.arn]
+        aws.cloudwatch.MetricAlarm(
+            f"{resource_name}-5xx",
+            name=error_alarm,
+            alarm_description=f"Endpoint {endpoint} returned 5XX errors",
+            namespace="AWS/SageMaker",
+            metric_name="Invocation5XXErrors",
+            dimensions=dimensions,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=actions,
+            ok_actions=actions,
+            tags=dict(tags),
+            opts=child,
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{resource_name}-latency",
+            name=latency_alarm,
+            alarm_description=f"Endpoint {endpoint}: p99 model latency above {latency['p99_ms']} ms",
+            namespace="AWS/SageMaker",
+            metric_name="ModelLatency",  # in microseconds
+            dimensions=dimensions,
+            extended_statistic="p99",
+            period=300,
+            evaluation_periods=3,
+            threshold=latency["p99_ms"] * 1000,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=actions,
+            ok_actions=actions,
+            tags=dict(tags),
+            opts=child,
+        )
+        self.register_outputs({})
 
 
 class WorkloadRole(pulumi.ComponentResource):

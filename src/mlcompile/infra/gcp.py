@@ -29,6 +29,8 @@ _SERVICES = (
     "artifactregistry.googleapis.com",
     "cloudkms.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
     "secretmanager.googleapis.com",
 )
 
@@ -55,8 +57,8 @@ def endpoint_id(name: str) -> str:
 
 
 class EncryptionKey(pulumi.ComponentResource):
-    """A rotating CMEK key (or the profile's existing one) that the Cloud Storage, Artifact
-    Registry and Vertex AI service agents may use."""
+    """A rotating CMEK key (or the profile's existing one) that the Cloud Storage service agent
+    and the agents of ``agents`` (Artifact Registry, Vertex AI, Pub/Sub, ...) may use."""
 
     key_id: pulumi.Output[str]
     grants: list[pulumi.Resource]
@@ -68,6 +70,7 @@ class EncryptionKey(pulumi.ComponentResource):
         name: str,
         place: Place,
         existing_key: str | None,
+        agents: Sequence[str],
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -106,7 +109,7 @@ class EncryptionKey(pulumi.ComponentResource):
             self.key_id = pulumi.Output.from_input(existing_key)
         storage_agent = gcp.storage.get_project_service_account_output(project=place["project"])
         members: list[tuple[str, pulumi.Input[str]]] = [("storage", storage_agent.member)]
-        for service in ("aiplatform.googleapis.com", "artifactregistry.googleapis.com"):
+        for service in agents:
             agent = gcp.projects.ServiceIdentity(
                 f"{resource_name}-{service.split('.')[0]}-agent",
                 project=place["project"],
@@ -124,6 +127,7 @@ class EncryptionKey(pulumi.ComponentResource):
             )
             for who, member in members
         ]
+        self.place = place
         self.register_outputs({"key": self.key_id})
 
 
@@ -304,9 +308,10 @@ class VertexEndpoint(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:gcp:VertexEndpoint", resource_name, None, opts)
+        self.name, self.endpoint_id = name, endpoint_id(name)
         self.endpoint = gcp.vertex.AiEndpoint(
             resource_name,
-            name=endpoint_id(name),
+            name=self.endpoint_id,
             display_name=name,
             location=place["region"],
             region=place["region"],
@@ -380,3 +385,128 @@ class PipelineSchedule(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"job": self.job.name})
+
+
+class Alerts(pulumi.ComponentResource):
+    """Where the stack's alerts go: a Pub/Sub topic under the CMEK key (subscribe any pager or
+    chat bridge to it), the Cloud Monitoring channel that publishes to it, and an alert on every
+    failed run of the pipeline.
+
+    A failed run is matched in its logs: Vertex writes the job's errors under the PipelineJob
+    resource, whose id starts with the pipeline name when runs are submitted by name.
+    """
+
+    channel: gcp.monitoring.NotificationChannel
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        pipeline: str,
+        key: EncryptionKey,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:Alerts", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        project = key.place["project"]
+        topic = gcp.pubsub.Topic(
+            resource_name,
+            name=name,
+            project=project,
+            kms_key_name=key.key_id,
+            message_retention_duration="604800s",
+            labels=dict(labels),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+        )
+        agent = gcp.projects.ServiceIdentity(
+            f"{resource_name}-monitoring-agent",
+            project=project,
+            service="monitoring.googleapis.com",
+            opts=child,
+        )
+        publisher = gcp.pubsub.TopicIAMMember(
+            f"{resource_name}-monitoring-publishes",
+            project=project,
+            topic=topic.name,
+            role="roles/pubsub.publisher",
+            member=agent.member,
+            opts=child,
+        )
+        self.channel = gcp.monitoring.NotificationChannel(
+            resource_name,
+            project=project,
+            display_name=f"Alerts of {pipeline}",
+            type="pubsub",
+            labels={"topic": topic.id},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[publisher]),
+        )
+        job_filter = (
+            'resource.type="aiplatform.googleapis.com/PipelineJob" AND severity>=ERROR'
+            f' AND resource.labels.pipeline_job_id=~"^{pipeline}-"'
+        )
+        gcp.monitoring.AlertPolicy(
+            f"{resource_name}-pipeline-failed",
+            project=project,
+            display_name=f"{pipeline}: a pipeline run failed",
+            combiner="OR",
+            severity="ERROR",
+            conditions=[
+                {
+                    "display_name": "Pipeline job logged an error",
+                    "condition_matched_log": {"filter": job_filter},
+                }
+            ],
+            alert_strategy={"notification_rate_limit": {"period": "300s"}},
+            notification_channels=[self.channel.name],
+            user_labels=dict(labels),
+            opts=child,
+        )
+        self.register_outputs({"topic": topic.id})
+
+
+class EndpointAlerts(pulumi.ComponentResource):
+    """An alert on any prediction error at a Vertex endpoint within five minutes, whichever
+    model the pipeline last deployed to it."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        endpoint: VertexEndpoint,
+        alerts: Alerts,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:EndpointAlerts", resource_name, None, opts)
+        errors = (
+            'resource.type="aiplatform.googleapis.com/Endpoint"'
+            ' AND metric.type="aiplatform.googleapis.com/prediction/online/error_count"'
+            f' AND resource.labels.endpoint_id="{endpoint.endpoint_id}"'
+        )
+        gcp.monitoring.AlertPolicy(
+            resource_name,
+            project=endpoint.endpoint.project,
+            display_name=f"{endpoint.name}: prediction errors",
+            combiner="OR",
+            severity="ERROR",
+            conditions=[
+                {
+                    "display_name": "Prediction errors in 5 minutes",
+                    "condition_threshold": {
+                        "filter": errors,
+                        "comparison": "COMPARISON_GT",
+                        "threshold_value": 0,
+                        "duration": "0s",
+                        "aggregations": [
+                            {"alignment_period": "300s", "per_series_aligner": "ALIGN_SUM"}
+                        ],
+                    },
+                }
+            ],
+            notification_channels=[alerts.channel.name],
+            user_labels=dict(labels),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

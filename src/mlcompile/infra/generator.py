@@ -46,6 +46,12 @@ class ServedEndpoint:
     max_replicas: int
     cpu: str
     memory: str
+    error_alarm: str
+    latency_alarm: str
+
+
+#: The p99 model latency above which an endpoint's latency alert fires.
+LATENCY_P99_MS = 1000
 
 
 def generate(pipeline: ir.Pipeline, profile: Profile) -> dict[str, bytes]:
@@ -75,6 +81,10 @@ def generate(pipeline: ir.Pipeline, profile: Profile) -> dict[str, bytes]:
         "resource_group": resource_name(profile, "resource-group"),
         "storage_identity": resource_name(profile, "pipeline-identity", "storage"),
         "secrets_backend": profile.effective_secrets_backend,
+        "alert_topic": resource_name(profile, "pipeline", f"{pipeline.name}-alerts"),
+        "failure_alert": resource_name(profile, "pipeline", f"{pipeline.name}-failed"),
+        "latency_p99_ms": LATENCY_P99_MS,
+        "alarm_names": sorted(n for e in endpoints for n in (e.error_alarm, e.latency_alarm)),
     }
     project = needs.pipeline_name
     files["Pulumi.yaml"] = _render(
@@ -140,6 +150,8 @@ def _served(profile: Profile, endpoint: Endpoint) -> ServedEndpoint:
         max_replicas=endpoint.max_replicas,
         cpu=f"{endpoint.cpu:g}" if endpoint.cpu else "1",
         memory=f"{endpoint.memory_bytes // 2**20}Mi" if endpoint.memory_bytes else "2Gi",
+        error_alarm=resource_name(profile, "endpoint", f"{endpoint.endpoint}-5xx-errors"),
+        latency_alarm=resource_name(profile, "endpoint", f"{endpoint.endpoint}-latency-p99"),
     )
 
 

@@ -2,8 +2,9 @@
 
 The rules read resources as the Pulumi engine sees them (type token, name, wire-format inputs),
 so they run on a mocked program in tests and could run on a preview's resources as well:
-encryption at rest with customer-managed keys, public access blocked, TLS only, versioning,
-no wildcard IAM actions or unscoped resources, and no secret value in any input.
+encryption at rest with customer-managed keys (alert topics included), public access blocked,
+TLS only, versioning, no wildcard IAM actions or unscoped resources, an error alarm on every
+endpoint, and no secret value in any input.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from mlcompile.platforms.sagemaker.instances import has_instance_storage
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,13 @@ def encryption(resources: Sequence[Resource]) -> Iterator[Violation]:
             for c in i.get("encryptionConfigurations", [])
         ),
         "aws:sagemaker/endpointConfiguration:EndpointConfiguration": lambda i: bool(
-            i.get("kmsKeyArn") and i.get("dataCaptureConfig", {}).get("kmsKeyId")
+            (i.get("kmsKeyArn") or _local_storage_only(i))
+            and i.get("dataCaptureConfig", {}).get("kmsKeyId")
         ),
+        "aws:sns/topic:Topic": lambda i: (
+            bool(i.get("kmsMasterKeyId")) and i.get("kmsMasterKeyId") != "alias/aws/sns"
+        ),
+        "gcp:pubsub/topic:Topic": lambda i: bool(i.get("kmsKeyName")),
         "aws:scheduler/schedule:Schedule": lambda i: bool(i.get("kmsKeyArn")),
         "gcp:storage/bucket:Bucket": lambda i: bool(
             i.get("encryption", {}).get("defaultKmsKeyName")
@@ -124,6 +132,15 @@ def encryption(resources: Sequence[Resource]) -> Iterator[Violation]:
             yield Violation(
                 rule, _label(resource), "not encrypted with a rotating customer-managed key"
             )
+
+
+def _local_storage_only(inputs: Mapping[str, Any]) -> bool:
+    """Every variant runs on instances whose local NVMe storage the hardware encrypts, where
+    SageMaker refuses a volume key."""
+    variants = inputs.get("productionVariants", [])
+    return bool(variants) and all(
+        has_instance_storage(str(v.get("instanceType", ""))) for v in variants
+    )
 
 
 def public_access(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -207,16 +224,19 @@ def least_privilege(resources: Sequence[Resource]) -> Iterator[Violation]:
     """No wildcard actions, no ``"*"`` resource an action could be scoped to, no broad roles."""
     rule = "least-privilege"
     for resource in resources:
+        key_policy = resource.type == "aws:kms/key:Key"
         for document in _policy_documents(resource):
             for statement in _statements(document):
                 if statement.get("Effect") != "Allow":
                     continue
                 actions = _as_list(statement.get("Action", []))
                 for action in actions:
-                    if "*" in action:
+                    if "*" in action and not (key_policy and _account_root(statement)):
                         yield Violation(rule, _label(resource), f"wildcard action {action!r}")
+                # In a key policy, resource "*" is the key itself.
                 if (
                     "*" in _as_list(statement.get("Resource", []))
+                    and not key_policy
                     and not set(actions) <= UNSCOPABLE_ACTIONS
                 ):
                     yield Violation(
@@ -233,6 +253,64 @@ def least_privilege(resources: Sequence[Resource]) -> Iterator[Violation]:
             for k8s_rule in resource.inputs.get("rules", []):
                 if "*" in k8s_rule.get("verbs", []) or "*" in k8s_rule.get("resources", []):
                     yield Violation(rule, _label(resource), "wildcard verb or resource")
+
+
+def _account_root(statement: Mapping[str, Any]) -> bool:
+    """The statement delegates a key to its account's IAM policies (the default key policy)."""
+    principal = statement.get("Principal", {})
+    root = principal.get("AWS", "") if isinstance(principal, Mapping) else ""
+    return (
+        isinstance(root, str) and re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:root", root) is not None
+    )
+
+
+def endpoint_alarms(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Every endpoint a stack creates, or lets its pipeline create, has an alarm on its errors
+    that notifies someone. KServe endpoints are not covered: the stack builds no alerting for
+    them (that needs the Prometheus operator and a metric that depends on the serving mode)."""
+    rule = "endpoint-error-alarm"
+    alarmed = {
+        str(alarm.inputs.get("dimensions", {}).get("EndpointName"))
+        for alarm in _by_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")
+        if alarm.inputs.get("metricName") == "Invocation5XXErrors"
+        and alarm.inputs.get("alarmActions")
+    }
+    for name, where in sorted(_sagemaker_endpoints(resources).items()):
+        if name not in alarmed:
+            yield Violation(rule, where, f"endpoint {name} has no 5XX error alarm with an action")
+    filters = [
+        str(condition.get("conditionThreshold", {}).get("filter", ""))
+        for policy in _by_type(resources, "gcp:monitoring/alertPolicy:AlertPolicy")
+        if policy.inputs.get("notificationChannels")
+        for condition in policy.inputs.get("conditions", [])
+    ]
+    for endpoint in _by_type(resources, "gcp:vertex/aiEndpoint:AiEndpoint"):
+        match = f'resource.labels.endpoint_id="{endpoint.inputs.get("name")}"'
+        if not any("prediction/online/error_count" in f and match in f for f in filters):
+            yield Violation(
+                rule, _label(endpoint), "no prediction error alert with a notification channel"
+            )
+
+
+def _sagemaker_endpoints(resources: Sequence[Resource]) -> dict[str, str]:
+    """SageMaker endpoints by name: those the stack creates, and those a role may create (the
+    pipeline's deploy step creates them after the stack is up)."""
+    found = {
+        str(e.inputs.get("name")): _label(e)
+        for e in _by_type(resources, "aws:sagemaker/endpoint:Endpoint")
+    }
+    for resource in resources:
+        for document in _policy_documents(resource):
+            for statement in _statements(document):
+                if statement.get("Effect") != "Allow" or "sagemaker:CreateEndpoint" not in (
+                    _as_list(statement.get("Action", []))
+                ):
+                    continue
+                for arn in _as_list(statement.get("Resource", [])):
+                    kind, _, name = arn.rpartition(":")[2].partition("/")
+                    if kind == "endpoint" and "*" not in name:
+                        found.setdefault(name, _label(resource))
+    return found
 
 
 def _policy_documents(resource: Resource) -> Iterator[Mapping[str, Any]]:
@@ -301,7 +379,14 @@ def _secret_references(resource: Resource) -> Iterator[str]:
 
 
 Rule = Callable[[Sequence[Resource]], Iterator[Violation]]
-RULES: tuple[Rule, ...] = (encryption, public_access, tls_only, versioning, least_privilege)
+RULES: tuple[Rule, ...] = (
+    encryption,
+    public_access,
+    tls_only,
+    versioning,
+    least_privilege,
+    endpoint_alarms,
+)
 
 
 def check(resources: Sequence[Resource], known_secrets: Iterable[str] = ()) -> list[Violation]:

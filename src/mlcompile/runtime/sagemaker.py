@@ -15,7 +15,12 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
   --values FILE                      JSON file for the function's scalar results (a property file)
   --secret ENV NAME KEY --backend B  export a secret from its store into ENV before the call
 
-``deploy`` creates or updates an endpoint serving a model package (the ``deploy_model`` step).
+``deploy`` creates or updates an endpoint serving a model package (the ``deploy_model`` step):
+
+  --model-package ARN --endpoint NAME --instance-type TYPE --replicas MIN MAX --role ARN
+  --capture S3URI KEY                capture requests and responses there, encrypted with KEY
+  --volume-key KEY                   encrypt the instances' storage volume with KEY
+  --output NAME PATH                 where to write the endpoint and model names
 """
 
 from __future__ import annotations
@@ -44,7 +49,11 @@ _ARITY = {
     "--instance-type": 1,
     "--replicas": 2,
     "--role": 1,
+    "--capture": 2,
+    "--volume-key": 1,
 }
+#: The production variant every deployed endpoint config has; the stack's alarms watch it.
+VARIANT = "main"
 
 
 def parse(argv: list[str]) -> list[tuple[str, list[str]]]:
@@ -153,17 +162,29 @@ def deploy(argv: list[str]) -> int:
         ExecutionRoleArn=opts["--role"][0],
         PrimaryContainer={"ModelPackageName": package},
     )
-    sm.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
+    config: dict[str, Any] = {
+        "EndpointConfigName": name,
+        "ProductionVariants": [
             {
-                "VariantName": "main",
+                "VariantName": VARIANT,
                 "ModelName": name,
                 "InitialInstanceCount": low,
                 "InstanceType": opts["--instance-type"][0],
             }
         ],
-    )
+    }
+    if "--capture" in opts:
+        destination, key = opts["--capture"]
+        config["DataCaptureConfig"] = {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": destination,
+            "KmsKeyId": key,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        }
+    if "--volume-key" in opts:
+        config["KmsKeyId"] = opts["--volume-key"][0]
+    sm.create_endpoint_config(**config)
     existing = sm.list_endpoints(NameContains=endpoint)["Endpoints"]
     if any(e["EndpointName"] == endpoint for e in existing):
         sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=name)
@@ -173,7 +194,7 @@ def deploy(argv: list[str]) -> int:
     if high > low:
         boto3.client("application-autoscaling").register_scalable_target(
             ServiceNamespace="sagemaker",
-            ResourceId=f"endpoint/{endpoint}/variant/main",
+            ResourceId=f"endpoint/{endpoint}/variant/{VARIANT}",
             ScalableDimension="sagemaker:variant:DesiredInstanceCount",
             MinCapacity=low,
             MaxCapacity=high,

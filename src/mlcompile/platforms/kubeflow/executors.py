@@ -15,24 +15,20 @@ from mlcompile.ir import nodes as ir
 from mlcompile.ir.walk import tasks_by_name
 from mlcompile.naming import resource_name
 from mlcompile.platforms.kfp_spec import Step, runtime_command
+from mlcompile.platforms.kfp_spec.container import container_command, quantities
 from mlcompile.platforms.kubeflow.kubernetes import executor_config, in_cluster_secrets
 from mlcompile.profiles import Profile
 
 _OPS_MODULE = {
     "read_metric": "mlcompile.platforms.kfp_spec.ops",
     "fail": "mlcompile.platforms.kfp_spec.ops",
-    "register_model": "mlcompile.platforms.kubeflow.ops",
+    "register_model": "mlcompile.platforms.kfp_spec.ops",
     "deploy_model": "mlcompile.platforms.kubeflow.ops",
     "batch_predict": "mlcompile.platforms.kubeflow.ops",
 }
 
 #: Replaced by the launcher with the run's artifact root (where versioned models go).
 PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
-
-_PLACEHOLDERS = {
-    "input_value": "{{{{$.inputs.parameters['{}']}}}}",
-    "input_path": "{{{{$.inputs.artifacts['{}'].path}}}}",
-}
 
 
 class KubeflowHooks:
@@ -47,7 +43,7 @@ class KubeflowHooks:
 
     def executor(self, step: Step) -> dict[str, Any]:
         if step.component.kind == "container":
-            container = self._container_step(step)
+            container = container_command(step)
         else:
             container = self._runtime_step(step)
         resources = _resources(step.task.options.resources)
@@ -112,45 +108,19 @@ class KubeflowHooks:
             endpoint = config.pop("endpoint")
             config["endpoint_name"] = resource_name(self.profile, "endpoint", endpoint)
             config["namespace"] = resource_name(self.profile, "namespace")
-            config["serving_resources"] = _quantities(step.task.options.resources)
+            config["serving_resources"] = quantities(step.task.options.resources)
         return config
-
-    def _container_step(self, step: Step) -> dict[str, Any]:
-        spec = step.component.container
-        assert spec is not None
-        outputs = {p.name: p for p in step.component.outputs}
-
-        def text(parts: tuple[str | ir.Placeholder, ...]) -> str:
-            out = []
-            for part in parts:
-                if isinstance(part, str):
-                    out.append(part)
-                elif part.kind == "output_path":
-                    port = outputs[part.name]
-                    kind = "artifacts" if ir.is_artifact_type(port.type) else "parameters"
-                    suffix = "path" if kind == "artifacts" else "output_file"
-                    out.append(f"{{{{$.outputs.{kind}['{part.name}'].{suffix}}}}}")
-                else:
-                    out.append(_PLACEHOLDERS[part.kind].format(part.name))
-            return "".join(out)
-
-        container: dict[str, Any] = {"image": step.task.options.image or spec.image}
-        if spec.command:
-            container["command"] = [text(parts) for parts in spec.command]
-        if spec.args:
-            container["args"] = [text(parts) for parts in spec.args]
-        return container
 
 
 def _resources(r: ir.Resources) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    quantities = _quantities(r)
+    sizes = quantities(r)
     if r.cpu:
         out["cpuRequest"] = out["cpuLimit"] = float(r.cpu)
-        out["resourceCpuRequest"] = out["resourceCpuLimit"] = quantities["cpu"]
+        out["resourceCpuRequest"] = out["resourceCpuLimit"] = sizes["cpu"]
     if r.memory_bytes:
         out["memoryRequest"] = out["memoryLimit"] = r.memory_bytes / 1e9
-        out["resourceMemoryRequest"] = out["resourceMemoryLimit"] = quantities["memory"]
+        out["resourceMemoryRequest"] = out["resourceMemoryLimit"] = sizes["memory"]
     if r.gpu:
         kind = "amd.com/gpu" if (r.gpu_type or "").startswith("amd") else "nvidia.com/gpu"
         out["accelerator"] = {
@@ -159,19 +129,4 @@ def _resources(r: ir.Resources) -> dict[str, Any]:
             "type": kind,
             "resourceType": kind,
         }
-    return out
-
-
-def _quantities(r: ir.Resources) -> dict[str, str]:
-    """Kubernetes quantities: cores as "2" or "500m", bytes in the largest exact binary unit."""
-    out = {}
-    if r.cpu:
-        out["cpu"] = str(int(r.cpu)) if float(r.cpu).is_integer() else f"{round(r.cpu * 1000)}m"
-    if r.memory_bytes:
-        for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
-            if r.memory_bytes % size == 0:
-                out["memory"] = f"{r.memory_bytes // size}{unit}"
-                break
-        else:
-            out["memory"] = str(r.memory_bytes)
     return out

@@ -1,7 +1,6 @@
 """Kubeflow's builtin operations, run inside step containers by the runtime.
 
-``register_model`` records a version of the model (its content hash) as a Model artifact at
-``<pipeline root>/models/<name>/<version>/``; ``deploy_model`` applies a KServe
+``deploy_model`` applies a KServe
 InferenceService for that version through the Kubernetes API, with the pod's service account;
 ``batch_predict`` scores a CSV or JSON-lines data set with the model. Standard library only,
 except the model's own framework, which the step's image provides.
@@ -9,11 +8,9 @@ except the model's own framework, which the step's image provides.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
-import shutil
 import ssl
 import urllib.request
 from pathlib import Path
@@ -23,68 +20,15 @@ from mlcompile.dsl.artifacts import (
     Artifact,
     Dataset,
     Input,
-    Metrics,
     Model,
     Output,
     RegisteredModel,
 )
-from mlcompile.runtime.kfp import local_path
+from mlcompile.platforms.kfp_spec.ops import MODEL_FILE
 
 _SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 #: Set to 1 to write the InferenceService without applying it (no cluster, e.g. local runs).
 DRY_RUN_VARIABLE = "MLCOMPILE_KSERVE_DRY_RUN"
-MODEL_FILE = "model.pkl"
-
-
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        sha.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
-        sha.update(file.read_bytes())
-    return sha.hexdigest()
-
-
-def register_model(
-    model: Input[Model],
-    registered_model: Output[RegisteredModel],
-    model_name: str,
-    framework: str,
-    approval: str = "PendingManualApproval",
-    metrics: Input[Metrics] | None = None,
-    description: str = "",
-    framework_version: str = "",
-    serving_image: str = "",
-    pipeline_root: str = "",
-) -> None:
-    """Copy the model to its versioned folder; the version is its content hash, so registering
-    the same model twice gives the same version."""
-    source = Path(model.path)
-    version = _digest(source)[:12]
-    if pipeline_root:
-        registered_model.uri = f"{pipeline_root.rstrip('/')}/models/{model_name}/{version}"
-        registered_model.path = local_path(registered_model.uri)
-    target = Path(registered_model.path)
-    if target.exists():
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    if source.is_dir():
-        shutil.copytree(source, target)
-    else:
-        target.mkdir(parents=True)
-        shutil.copyfile(source, target / MODEL_FILE)
-    registered_model.metadata.update(
-        {
-            "model_name": model_name,
-            "version": version,
-            "framework": framework,
-            "framework_version": framework_version,
-            "approval": approval,
-            "description": description,
-            "serving_image": serving_image,
-            "source_uri": model.uri,
-            "metrics": metrics.read() if metrics is not None else {},
-        }
-    )
 
 
 def inference_service(

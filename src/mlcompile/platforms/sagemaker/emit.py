@@ -23,7 +23,12 @@ from mlcompile.naming import resource_name
 from mlcompile.platforms.sagemaker import definition as d
 from mlcompile.platforms.sagemaker.bundle import Bundle
 from mlcompile.platforms.sagemaker.images import is_ecr, serving_image
-from mlcompile.platforms.sagemaker.instances import NoInstance, instance_type, volume_gb
+from mlcompile.platforms.sagemaker.instances import (
+    NoInstance,
+    has_instance_storage,
+    instance_type,
+    volume_gb,
+)
 from mlcompile.platforms.sagemaker.lowering import (
     Collected,
     FlatBool,
@@ -835,6 +840,15 @@ class Emitter:
                 task.task.name,
             )
         endpoint = resource_name(self.profile, "endpoint", str(config["endpoint"]))
+        instance = self.instance(task)
+        # Captured requests and the endpoint's volume are encrypted with the stack's key, named
+        # through its alias so the spec needs no key id; the model runs as the endpoint's own
+        # serving role, not the pipeline's (unless the profile brings one role for everything).
+        key = _arn(self.profile, "kms", f"alias/{resource_name(self.profile, 'kms-key')}")
+        serving = resource_name(self.profile, "pipeline-identity", f"{config['endpoint']}-serving")
+        serving_role = self.profile.sagemaker.role_arn or _arn(
+            self.profile, "iam", f"role/{serving}"
+        )
         args: list[d.Expr] = [
             "deploy",
             "--model-package",
@@ -842,16 +856,19 @@ class Emitter:
             "--endpoint",
             endpoint,
             "--instance-type",
-            self.instance(task),
+            instance,
             "--replicas",
             str(config.get("min_replicas", 1)),
             str(config.get("max_replicas", 1)),
             "--role",
-            self.role,
-            "--output",
-            "endpoint",
-            "/opt/ml/processing/output/endpoint/endpoint",
+            serving_role,
+            "--capture",
+            f"s3://{self.bucket}/data-capture/{endpoint}/",
+            key,
         ]
+        if not has_instance_storage(instance):  # local NVMe is encrypted by the hardware
+            args += ["--volume-key", key]
+        args += ["--output", "endpoint", "/opt/ml/processing/output/endpoint/endpoint"]
         env: dict[str, d.Expr] = {
             "MLCOMPILE_PIP": f"{PIP_VERSION_RUNTIME} boto3",
             "MLCOMPILE_BUNDLE": f"/opt/ml/processing/input/{CODE_INPUT}/{self.bundle_file}",
@@ -887,6 +904,11 @@ class Emitter:
 
 def role_arn(profile: Profile, pipeline: str) -> str:
     """The execution role the infra stack creates for this pipeline."""
+    return _arn(profile, "iam", f"role/{resource_name(profile, 'pipeline-identity', pipeline)}")
+
+
+def _arn(profile: Profile, service: str, resource: str) -> str:
+    """The ARN of a resource the infra stack creates (IAM is global: no region)."""
     partition = (
         "aws-cn"
         if profile.region.startswith("cn-")
@@ -894,8 +916,8 @@ def role_arn(profile: Profile, pipeline: str) -> str:
         if profile.region.startswith("us-gov-")
         else "aws"
     )
-    role = resource_name(profile, "pipeline-identity", pipeline)
-    return f"arn:{partition}:iam::{profile.account}:role/{role}"
+    region = "" if service == "iam" else profile.region
+    return f"arn:{partition}:{service}:{region}:{profile.account}:{resource}"
 
 
 def _warning(message: str, where: ir.Location, hint: str, step: str) -> Any:

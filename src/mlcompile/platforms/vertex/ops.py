@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.dsl.artifacts import Dataset, Input, Metrics, Model, Output, RegisteredModel
-from mlcompile.platforms.kubeflow.ops import MODEL_FILE, register_model
+from mlcompile.platforms.kfp_spec.ops import MODEL_FILE, register_model
 
 
 def stage_model(
@@ -28,8 +28,7 @@ def stage_model(
     serving_image: str,
     labels: dict[str, str],
     approval: str = "PendingManualApproval",
-    # The runtime recognises artifact inputs by their annotation, so no Optional[] here.
-    metrics: Input[Metrics] = None,  # type: ignore[assignment]
+    metrics: Input[Metrics] | None = None,
     description: str = "",
     pipeline_root: str = "",
 ) -> dict[str, str]:
