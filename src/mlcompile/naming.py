@@ -54,6 +54,15 @@ def _alnum(text: str, limit: int) -> str:
     return name
 
 
+def vertex_endpoint_id(endpoint_name: str) -> str:
+    """The numeric id (ten digits, no leading zero) a Vertex endpoint gets from its name: the
+    stack creates the endpoint with it and the compiled pipeline deploys to it."""
+    return str(
+        int(hashlib.sha256(endpoint_name.encode()).hexdigest()[:12], 16) % 9_000_000_000
+        + 1_000_000_000
+    )
+
+
 def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = None) -> str:
     """The name of the resource serving ``purpose`` in ``profile``'s environment."""
     if (purpose in QUALIFIED) != (qualifier is not None):

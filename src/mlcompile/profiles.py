@@ -109,6 +109,16 @@ class Profile(BaseModel):
         """Tags every resource and spec carries: the profile's own, plus who manages it."""
         return {"managed-by": "mlcompile", "environment": self.environment, **self.tags}
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """``all_tags`` as every cloud accepts them: GCP labels are lowercase, without '_'."""
+        if self.cloud != "gcp":
+            return self.all_tags
+        return {
+            k.lower().replace("_", "-"): v.lower().replace("_", "-")
+            for k, v in self.all_tags.items()
+        }
+
     def content_hash(self) -> str:
         from mlcompile.ir.canonical import content_hash
 

@@ -202,5 +202,57 @@ def test_deploy_kubeflow_versions_schedule_and_run(tmp_path: Path) -> None:
 def test_deploy_kubeflow_without_host_says_what_to_set(tmp_path: Path) -> None:
     build = tmp_path / "build"
     cli("compile", "examples/minimal/pipeline.py", "-t", "kubeflow-dev", "--out", str(build))
-    with pytest.raises(DeployError, match="no kubeflow.host"):
+    with pytest.raises(DeployError, match=r"no kubeflow\.host"):
         kubeflow.deploy(build, profile("kubeflow-dev"))
+
+
+@dataclass
+class RecordingRegistry:
+    uploads: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def upload_pipeline(self, file_name: str, tags: list[str]) -> tuple[str, str]:
+        self.uploads.append((file_name, tags))
+        return "mlc-dev-churn", "sha256:abc"
+
+
+@dataclass
+class RecordingJobs:
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def create_pipeline_job(self, **request: Any) -> _Obj:
+        self.requests.append(request)
+        return _Obj({"name": f"{request['parent']}/pipelineJobs/{request['pipeline_job_id']}"})
+
+
+def test_deploy_vertex_publishes_the_template_and_submits_the_compiled_request(
+    tmp_path: Path,
+) -> None:
+    from mlcompile.deploy import vertex
+
+    build = tmp_path / "build"
+    assert (
+        cli(
+            "compile", "examples/churn/pipeline.py", "-t", "vertex-dev", "--out", str(build)
+        ).returncode
+        == 0
+    )
+    manifest = json.loads((build / "manifest.json").read_text())
+    compiled = json.loads((build / "pipeline_job.json").read_text())
+    registry, jobs = RecordingRegistry(), RecordingJobs()
+    result = vertex.deploy(
+        build, profile("vertex-dev"), parameters={"min_auc": 0.75}, registry=registry, jobs=jobs
+    )
+    assert registry.uploads == [
+        (str(build / "pipeline.yaml"), ["latest", manifest["ir_hash"][:12]])
+    ]
+    assert result.template.startswith(
+        "https://europe-west4-kfp.pkg.dev/mlc-dev-project/mlc-dev-churn/"
+    )
+    (request,) = jobs.requests
+    assert request["parent"] == "projects/mlc-dev-project/locations/europe-west4"
+    job = request["pipeline_job"]
+    assert job["runtimeConfig"]["parameterValues"]["min_auc"] == 0.75
+    assert {k: v for k, v in job.items() if k != "runtimeConfig"} == {
+        k: v for k, v in compiled.items() if k != "runtimeConfig"
+    }, "the submitted job is the compiled request, unchanged but for the parameters"
+    assert request["pipeline_job_id"].startswith("mlc-dev-churn-") and result.job_name

@@ -293,11 +293,14 @@ def test_gcpc_components_match_gcpc() -> None:
 
 
 def test_endpoint_is_the_one_the_stack_creates() -> None:
-    from mlcompile.infra.gcp import endpoint_id as stack_endpoint_id
-    from mlcompile.platforms.vertex.executors import endpoint_id
+    """The stack names the endpoint with the same function; the spec deploys to that id."""
+    from mlcompile.naming import resource_name, vertex_endpoint_id
+    from mlcompile.platforms import get
 
-    for name in ("mlc-dev-churn", "a", "mlc-prod-fraud-scoring"):
-        assert endpoint_id(name) == stack_endpoint_id(name)
+    target = profile("vertex-dev")
+    spec = get("vertex").compile(build_example("churn"), target).files["pipeline.yaml"].decode()
+    expected = vertex_endpoint_id(resource_name(target, "endpoint", "churn"))
+    assert f"/endpoints/{expected}" in spec
 
 
 REFUSALS = [

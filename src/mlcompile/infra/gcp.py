@@ -14,13 +14,14 @@ the KFP-format repository under the tag ``latest``, so a new pipeline version ne
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
+
+from mlcompile.naming import vertex_endpoint_id
 
 _ENCRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 #: APIs the stack's resources need; never disabled on destroy (other stacks may use them).
@@ -47,13 +48,6 @@ class Cron(TypedDict):
 
     cron: str
     timezone: str
-
-
-def endpoint_id(name: str) -> str:
-    """The numeric id of a Vertex endpoint (ten digits, no leading zero) for its name."""
-    return str(
-        int(hashlib.sha256(name.encode()).hexdigest()[:12], 16) % 9_000_000_000 + 1_000_000_000
-    )
 
 
 class EncryptionKey(pulumi.ComponentResource):
@@ -308,7 +302,7 @@ class VertexEndpoint(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:gcp:VertexEndpoint", resource_name, None, opts)
-        self.name, self.endpoint_id = name, endpoint_id(name)
+        self.name, self.endpoint_id = name, vertex_endpoint_id(name)
         self.endpoint = gcp.vertex.AiEndpoint(
             resource_name,
             name=self.endpoint_id,

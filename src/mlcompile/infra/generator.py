@@ -73,7 +73,7 @@ def generate(pipeline: ir.Pipeline, profile: Profile) -> dict[str, bytes]:
         "region": profile.region,
         "environment": profile.environment,
         "cloud": profile.cloud,
-        "tags": dict(sorted(_labels(profile).items())),
+        "tags": dict(sorted(profile.labels.items())),
         "role_arn": profile.sagemaker.role_arn,
         "kms_key": profile.vertex.kms_key,
         "schedule_role": resource_name(profile, "pipeline-identity", f"{pipeline.name}-schedule"),
@@ -187,16 +187,6 @@ def _provider_config(profile: Profile) -> list[tuple[str, object]]:
         ("azure-native:location", profile.region),
         ("azure-native:subscriptionId", profile.account),
     ]
-
-
-def _labels(profile: Profile) -> dict[str, str]:
-    """The profile's tags, in the character set every cloud's labels accept."""
-    if profile.cloud != "gcp":
-        return profile.all_tags
-    return {
-        k.lower().replace("_", "-"): v.lower().replace("_", "-")
-        for k, v in profile.all_tags.items()
-    }
 
 
 def _pins(profile: Profile) -> list[str]:

@@ -37,7 +37,7 @@ def resolve(name: str, backend: str, *, key: str | None = None, project: str | N
                 f"secret {name!r} in AWS Secrets Manager: {type(exc).__name__}"
             ) from None
     elif backend == "gcp-secret-manager":
-        from google.cloud import secretmanager
+        import google.cloud.secretmanager as secretmanager
 
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
         path = (

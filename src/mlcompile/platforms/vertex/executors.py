@@ -19,14 +19,13 @@ Secrets are read from Secret Manager by the step at run time: the spec holds onl
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 from typing import Any
 
 from mlcompile.build import package_version
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.walk import scoped_tasks
-from mlcompile.naming import resource_name
+from mlcompile.naming import resource_name, vertex_endpoint_id
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
 from mlcompile.platforms.kfp_spec.hooks import Composite, Executor, Leaf
@@ -67,14 +66,6 @@ def runs_as_custom_job(options: ir.StepOptions) -> bool:
         options.role == "training"
         or bool(options.timeout_seconds)
         or bool(options.resources.disk_bytes)
-    )
-
-
-def endpoint_id(name: str) -> str:
-    """The numeric id the generated stack gives the endpoint named ``name`` (ten digits, no
-    leading zero), so the pipeline deploys to the endpoint the stack created."""
-    return str(
-        int(hashlib.sha256(name.encode()).hexdigest()[:12], 16) % 9_000_000_000 + 1_000_000_000
     )
 
 
@@ -295,9 +286,7 @@ class VertexHooks:
         config = step.component.builtin.config
         name = resource_name(self.profile, "endpoint", str(config["endpoint"]))
         where = self.where
-        resource = (
-            f"projects/{where.project}/locations/{where.region}/endpoints/{endpoint_id(name)}"
-        )
+        resource = f"projects/{where.project}/locations/{where.region}/endpoints/{vertex_endpoint_id(name)}"
         uri = f"https://{where.region}-aiplatform.googleapis.com/v1/{resource}"
         importer = Leaf(
             "import-endpoint",

@@ -41,10 +41,7 @@ def target(pipeline: ir.Pipeline, profile: Profile, ir_hash: str) -> Target:
     project, region = profile.account, profile.region
     key = resource_name(profile, "kms-key")
     identity = resource_name(profile, "pipeline-identity", pipeline.name)
-    labels = {
-        k.lower().replace("_", "-"): v.lower().replace("_", "-")
-        for k, v in profile.all_tags.items()
-    }
+    labels = dict(profile.labels)
     labels[IR_HASH_LABEL] = ir_hash[:IR_HASH_LABEL_LENGTH]
     return Target(
         name=resource_name(profile, "pipeline", pipeline.name),
