@@ -71,40 +71,6 @@ def test_bad_profile_is_located(tmp_path: Path) -> None:
     )
 
 
-def imported_modules(*args: str) -> set[str]:
-    code = (
-        "import sys; from mlcompile.cli.main import app\n"
-        "try:\n    app(args=sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-        "import json; print(json.dumps(sorted(sys.modules)))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True
-    )
-    return set(json.loads(result.stdout.strip().splitlines()[-1]))
-
-
-def test_help_and_check_import_no_platform_sdk() -> None:
-    # Namespace-package .pth files create an empty `google` module at interpreter start.
-    at_start = set(
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", "import sys, json; print(json.dumps(sorted(sys.modules)))"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-    )
-    for args in (
-        ["--help"],
-        ["check", "examples/churn/pipeline.py"],
-        ["ir", "examples/sweep/pipeline.py"],
-    ):
-        loaded = imported_modules(*args) - at_start
-        heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
-        assert not heavy, f"{args} imported {heavy[:5]}"
-
-
 def test_schema_commands() -> None:
     profile = json.loads(cli("schema", "profile").stdout)
     assert "platform" in profile["properties"]
