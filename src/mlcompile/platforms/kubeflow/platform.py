@@ -18,6 +18,7 @@ from mlcompile.ir.walk import scoped_tasks
 from mlcompile.naming import resource_name
 from mlcompile.platforms import BuildOutput, refusal, refusals
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
+from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
 from mlcompile.platforms.kubeflow.executors import KubeflowHooks
 from mlcompile.platforms.kubeflow.kubernetes import PLATFORM_OPTIONS, in_cluster_secrets
 from mlcompile.platforms.kubeflow.schedule import recurring_run
@@ -26,40 +27,20 @@ from mlcompile.profiles import Profile
 _SCHEMES = {"aws": "s3", "gcp": "gs"}
 
 SUPPORT: dict[str, Support] = {
+    **GRAPH_SUPPORT,
     "function-step": Support("mapped", "a container running the step through mlcompile's runtime"),
-    "container-step": Support("mapped", "a container with KFP placeholders"),
     "training-step": Support("lowered", "an ordinary step pod (no Training Operator job)"),
-    "nested-pipeline": Support("mapped", "a graph component"),
-    "pipeline-outputs": Support("mapped", "root DAG outputs"),
     "artifacts": Support("mapped", "system.* artifacts in the pipeline root"),
-    "condition": Support("mapped", "a condition group with a CEL triggerPolicy"),
-    "else-branch": Support("mapped", "a negated condition group beside the then-group"),
-    "compound-condition": Support("mapped", "CEL &&, || and !"),
-    "metric-condition": Support("lowered", "a read_metric step turns the metric into a parameter"),
-    "fan-out-literal": Support("mapped", "ParallelFor over raw items"),
-    "fan-out-parameter": Support("mapped", "ParallelFor over a pipeline parameter"),
-    "fan-out-runtime": Support("mapped", "ParallelFor over a step's list output"),
-    "parallelism-limit": Support("mapped", "iteratorPolicy.parallelismLimit"),
-    "fan-in": Support("mapped", "a loop DAG output collected as a list"),
-    "merge": Support("mapped", "valueFromOneof over the branches"),
-    "final-step": Support("mapped", "an exit handler"),
-    "fail": Support("lowered", "a step that exits non-zero with the message"),
     "register-model": Support("lowered", "a versioned Model artifact under the pipeline root"),
     "model-approval-parameter": Support("mapped", "recorded in the model's metadata"),
     "deploy-model": Support("lowered", "a step applying a KServe InferenceService"),
     "batch-predict": Support("lowered", "a step scoring the data set with the model"),
-    "retries": Support("mapped", "retryPolicy"),
-    "retry-backoff": Support("mapped", "retryPolicy backoff"),
-    "cache-disabled": Support("mapped", "cachingOptions"),
     "timeout": Support("mapped", "activeDeadlineSeconds (kfp-kubernetes)"),
     "resources": Support("mapped", "cpu and memory requests = limits; disk is refused"),
     "gpu": Support("mapped", "accelerator count, GPU model as a node selector"),
-    "env": Support("mapped", "container env"),
     "secrets": Support("mapped", "Kubernetes Secret as env (kfp-kubernetes secretAsEnv)"),
     "secret-name-parameter": Support("mapped", "secretNameParameter from the pipeline parameter"),
-    "packages": Support("mapped", "pip-installed before the step runs"),
     "schedule": Support("mapped", "schedule.yaml, a KFP recurring run"),
-    "after": Support("mapped", "dependentTasks"),
     "platform-options": Support("mapped", ", ".join(sorted(PLATFORM_OPTIONS))),
 }
 

@@ -24,6 +24,7 @@ from mlcompile.ir.features import FeatureUse, Support
 from mlcompile.ir.walk import scoped_tasks
 from mlcompile.platforms import BuildOutput, refusal, refusals
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
+from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
 from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
 from mlcompile.platforms.vertex.gcpc import COMPONENTS, GCPC_VERSION
@@ -40,28 +41,14 @@ PLATFORM_OPTIONS = {
 }
 
 SUPPORT: dict[str, Support] = {
+    **GRAPH_SUPPORT,
     "function-step": Support(
         "mapped", "a container task running the step through mlcompile's runtime"
     ),
-    "container-step": Support("mapped", "a container task with KFP placeholders"),
     "training-step": Support(
         "mapped", "a Vertex custom job through GCPC's custom job launcher (CustomTrainingJobOp)"
     ),
-    "nested-pipeline": Support("mapped", "a graph component"),
-    "pipeline-outputs": Support("mapped", "root DAG outputs"),
     "artifacts": Support("mapped", "system.* artifacts under gs://<artifact store>/runs"),
-    "condition": Support("mapped", "a condition group with a CEL triggerPolicy"),
-    "else-branch": Support("mapped", "a negated condition group beside the then-group"),
-    "compound-condition": Support("mapped", "CEL &&, || and !"),
-    "metric-condition": Support("lowered", "a read_metric step turns the metric into a parameter"),
-    "fan-out-literal": Support("mapped", "ParallelFor over raw items"),
-    "fan-out-parameter": Support("mapped", "ParallelFor over a pipeline parameter"),
-    "fan-out-runtime": Support("mapped", "ParallelFor over a step's list output"),
-    "parallelism-limit": Support("mapped", "iteratorPolicy.parallelismLimit"),
-    "fan-in": Support("mapped", "a loop DAG output collected as a list"),
-    "merge": Support("mapped", "valueFromOneof over the branches"),
-    "final-step": Support("mapped", "an exit handler"),
-    "fail": Support("lowered", "a step that exits non-zero with the message"),
     "register-model": Support(
         "lowered",
         "a step staging the model folder for the prebuilt serving image, then GCPC "
@@ -76,9 +63,6 @@ SUPPORT: dict[str, Support] = {
     "batch-predict": Support(
         "lowered", "a step writing JSON-lines instances, then GCPC ModelBatchPredictOp"
     ),
-    "retries": Support("mapped", "retryPolicy"),
-    "retry-backoff": Support("mapped", "retryPolicy backoff"),
-    "cache-disabled": Support("mapped", "cachingOptions"),
     "timeout": Support(
         "lowered",
         "a Vertex container task has no timeout: the step runs as a custom job with "
@@ -90,18 +74,15 @@ SUPPORT: dict[str, Support] = {
         "jobs and deployments; a disk request runs the step as a custom job (boot disk)",
     ),
     "gpu": Support("mapped", "the Vertex accelerator type and count"),
-    "env": Support("mapped", "container env"),
     "secrets": Support(
         "mapped", "read from Secret Manager by the step at run time, as the pipeline's identity"
     ),
     "secret-name-parameter": Support(
         "mapped", "the name reaches the step as an input substituted into its secret reference"
     ),
-    "packages": Support("mapped", "pip-installed before the step runs"),
     "schedule": Support(
         "lowered", "a Cloud Scheduler job in the generated stack creates the pipeline job"
     ),
-    "after": Support("mapped", "dependentTasks"),
     "platform-options": Support(
         "mapped",
         "vertex: "

@@ -1,0 +1,30 @@
+"""How the shared KFP lowering maps the IR's graph features: the same on every platform that
+runs KFP IR, so Kubeflow and Vertex state them once, here, and add their own rows."""
+
+from __future__ import annotations
+
+from mlcompile.ir.features import Support
+
+GRAPH_SUPPORT: dict[str, Support] = {
+    "container-step": Support("mapped", "a container with KFP placeholders"),
+    "nested-pipeline": Support("mapped", "a graph component"),
+    "pipeline-outputs": Support("mapped", "root DAG outputs"),
+    "condition": Support("mapped", "a condition group with a CEL triggerPolicy"),
+    "else-branch": Support("mapped", "a negated condition group beside the then-group"),
+    "compound-condition": Support("mapped", "CEL &&, || and !"),
+    "metric-condition": Support("lowered", "a read_metric step turns the metric into a parameter"),
+    "fan-out-literal": Support("mapped", "ParallelFor over raw items"),
+    "fan-out-parameter": Support("mapped", "ParallelFor over a pipeline parameter"),
+    "fan-out-runtime": Support("mapped", "ParallelFor over a step's list output"),
+    "parallelism-limit": Support("mapped", "iteratorPolicy.parallelismLimit"),
+    "fan-in": Support("mapped", "a loop DAG output collected as a list"),
+    "merge": Support("mapped", "valueFromOneof over the branches"),
+    "final-step": Support("mapped", "an exit handler"),
+    "fail": Support("lowered", "a step that exits non-zero with the message"),
+    "retries": Support("mapped", "retryPolicy"),
+    "retry-backoff": Support("mapped", "retryPolicy backoff"),
+    "cache-disabled": Support("mapped", "cachingOptions"),
+    "env": Support("mapped", "container env"),
+    "packages": Support("mapped", "pip-installed before the step runs"),
+    "after": Support("mapped", "dependentTasks"),
+}
