@@ -22,6 +22,13 @@ from tests.sagemaker.helpers import compiled
 pytestmark = pytest.mark.slow
 
 
+#: ``python -m mlcompile.runtime`` with pydantic made unimportable.
+WITHOUT_PYDANTIC = (
+    "import runpy, sys; sys.modules['pydantic'] = None; "
+    "runpy.run_module('mlcompile.runtime', run_name='__main__')"
+)
+
+
 class _Service:
     def __init__(self, root: Path, spec: dict[str, Any], files: dict[str, bytes]) -> None:
         self.root = root
@@ -73,6 +80,8 @@ class _Service:
         return value
 
     def run(self, step: dict[str, Any], bundle_dir: Path) -> None:
+        """Run the step as its job would, with pydantic unavailable: step images need only
+        the bundle and the step's own packages."""
         self.steps[step["Name"]] = step
         args = step["Arguments"]
         for item in args.get("ProcessingInputs", []):
@@ -88,7 +97,7 @@ class _Service:
         argv = [self.local(str(self.resolve(a))) for a in app["ContainerArguments"]]
         parse(argv[1:])  # every option the compiler wrote is one the runtime knows
         result = subprocess.run(
-            [sys.executable, "-m", "mlcompile.runtime", "sagemaker", *argv],
+            [sys.executable, "-c", WITHOUT_PYDANTIC, "sagemaker", *argv],
             cwd=bundle_dir,
             capture_output=True,
             text=True,

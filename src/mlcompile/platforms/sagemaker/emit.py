@@ -51,7 +51,6 @@ VALUES = "values"  # property file of a step's scalar results
 VALUES_OUTPUT = "mlc-values"  # its processing output (a hyphen: no clash with Python names)
 VALUES_FILE = "values.json"
 CODE_INPUT = "mlc-code"
-PIP_VERSION_RUNTIME = "pydantic>=2.7,<3"
 #: Exception types SageMaker retries, per step kind (anything else, like a failure of the
 #: step's own code, is never retried).
 STEP_FAULTS = ("Step.SERVICE_FAULT", "Step.THROTTLING")
@@ -505,7 +504,7 @@ class Emitter:
         env: dict[str, d.Expr] = dict(sorted(o.env.items()))
         image = self.image(task, o.image or self.profile.default_image)
         if command is None:
-            packages = [PIP_VERSION_RUNTIME, *o.packages]
+            packages = list(o.packages)  # the bundled runtime needs only the standard library
             if task.secrets:
                 packages.append("boto3")
             env["MLCOMPILE_PIP"] = " ".join(packages)
@@ -870,7 +869,7 @@ class Emitter:
             args += ["--volume-key", key]
         args += ["--output", "endpoint", "/opt/ml/processing/output/endpoint/endpoint"]
         env: dict[str, d.Expr] = {
-            "MLCOMPILE_PIP": f"{PIP_VERSION_RUNTIME} boto3",
+            "MLCOMPILE_PIP": "boto3",
             "MLCOMPILE_BUNDLE": f"/opt/ml/processing/input/{CODE_INPUT}/{self.bundle_file}",
         }
         job_options = ir.StepOptions()  # the job only calls APIs: the smallest instance
