@@ -23,6 +23,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich formatting would import markdown and syntax highlighting (0.3 s).
+    rich_markup_mode=None,
 )
 
 PipelineArg = Annotated[str, typer.Argument(help="path/to/file.py or path/to/file.py:function")]
