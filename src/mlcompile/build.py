@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from mlcompile.errors import Diagnostic, UserError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json, content_hash, sha256_hex
 from mlcompile.profiles import Profile
@@ -84,8 +85,39 @@ def manifest(
     }
 
 
+def ensure_replaceable(out_dir: Path, marker: str) -> None:
+    """Refuse to replace a folder that holds something other than an earlier output of ours
+    (recognised by ``marker``): nothing the user wrote is deleted."""
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / marker).exists():
+        raise UserError(
+            Diagnostic(
+                "MLC004",
+                f"{out_dir.as_posix()} is not empty and holds no {marker} from an earlier build",
+                None,
+                "give --out a new or empty folder, or one an earlier mlcompile command wrote",
+            )
+        )
+
+
+def write_files(out_dir: Path, files: Mapping[str, bytes]) -> None:
+    """Write each file atomically (temporary file, then rename), leaving other files in
+    ``out_dir`` alone: a generated project may sit beside the user's own files (a virtualenv)."""
+    for rel, data in files.items():
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
 def write_atomic(out_dir: Path, files: Mapping[str, bytes]) -> None:
     """Replace ``out_dir`` with exactly ``files``, keeping subfolders other commands own."""
+    ensure_replaceable(out_dir, "manifest.json")
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

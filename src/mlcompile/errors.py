@@ -28,6 +28,7 @@ CODES: dict[str, str] = {
     "MLC001": "pipeline-file-import",
     "MLC002": "pipeline-not-found",
     "MLC003": "pipeline-ambiguous",
+    "MLC004": "output-folder-not-ours",
     "MLC101": "unknown-input",
     "MLC102": "missing-input",
     "MLC103": "type-mismatch",

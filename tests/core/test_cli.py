@@ -85,3 +85,43 @@ def test_step_processes_do_not_import_pydantic() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_compile_never_replaces_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine")
+    result = cli(
+        "compile", "examples/minimal/pipeline.py", "-t", "kubeflow-dev", "--out", str(tmp_path)
+    )
+    assert result.returncode == 2 and "MLC004" in result.stderr
+    assert mine.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes.txt"
+    ]
+    build = tmp_path / "build"
+    for _ in range(2):  # an earlier build of ours is replaced
+        assert (
+            cli(
+                "compile", "examples/minimal/pipeline.py", "-t", "kubeflow-dev", "--out", str(build)
+            ).returncode
+            == 0
+        )
+
+
+def test_regenerated_infra_keeps_what_the_user_set(tmp_path: Path) -> None:
+    import yaml
+
+    args = ("infra", "examples/churn/pipeline.py", "-t", "sagemaker-dev", "--out", str(tmp_path))
+    assert cli(*args).returncode == 0
+    settings = tmp_path / "Pulumi.dev.yaml"
+    data = yaml.safe_load(settings.read_text())
+    data["config"]["mlcompile-churn:churn-model-package"] = (
+        "arn:aws:sagemaker:eu-west-1:111122223333:model-package/mlc-dev-churn/3"
+    )
+    data["encryptionsalt"] = "v1:abc"
+    settings.write_text(yaml.safe_dump(data))
+    (tmp_path / "venv").mkdir()
+    assert cli(*args).returncode == 0
+    again = yaml.safe_load(settings.read_text())
+    assert again["config"]["mlcompile-churn:churn-model-package"].endswith("/3")
+    assert again["encryptionsalt"] == "v1:abc" and again["config"]["aws:region"] == "eu-west-1"
+    assert (tmp_path / "venv").is_dir()

@@ -76,7 +76,7 @@ def _print_check(
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(
-        f"[bold]{pipeline.name}[/bold]: {_step_count(pipeline)} steps, IR {content_hash(pipeline)[:12]}, valid"
+        f"[bold]{pipeline.name}[/bold]: {_step_count(pipeline)} steps, IR {content_hash(pipeline)[:12]}, IR valid"
     )
     table = Table(title="Portability" if profiles else "Features used", title_justify="left")
     table.add_column("feature")
@@ -141,11 +141,17 @@ def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) ->
 
 
 def _write_infra(pipeline: ir.Pipeline, profile: Profile, out_dir: Path) -> list[str]:
-    from mlcompile.build import write_atomic
-    from mlcompile.infra.generator import generate
+    """Write the generated project over an earlier one, keeping the stack settings the user set
+    with `pulumi config set` and any other file of theirs (a virtualenv, notes)."""
+    from mlcompile.build import ensure_replaceable, write_files
+    from mlcompile.infra.generator import generate, keep_user_settings
 
+    ensure_replaceable(out_dir, "stack.json")
     files = generate(pipeline, profile)
-    write_atomic(out_dir, files)
+    settings = f"Pulumi.{profile.environment}.yaml"
+    if (out_dir / settings).exists():
+        files[settings] = keep_user_settings(files[settings], (out_dir / settings).read_bytes())
+    write_files(out_dir, files)
     return sorted(files)
 
 
@@ -216,13 +222,12 @@ def deploy_pipeline(
 
 
 def print_schema(what: str) -> int:
-    from mlcompile.ir.canonical import canonical_json as dump
     from mlcompile.profiles import profile_schema
 
     if what == "profile":
-        sys.stdout.write(dump(profile_schema(), indent=2) + "\n")
+        sys.stdout.write(canonical_json(profile_schema(), indent=2) + "\n")
     elif what == "ir":
-        sys.stdout.write(dump(ir.Pipeline.model_json_schema(), indent=2) + "\n")
+        sys.stdout.write(canonical_json(ir.Pipeline.model_json_schema(), indent=2) + "\n")
     else:
         raise ValidationError(
             Diagnostic(

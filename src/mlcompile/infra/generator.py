@@ -232,3 +232,20 @@ _ENVIRONMENT.filters["py"] = _python_literal
 
 def _render(template: str, **context: Any) -> bytes:
     return _ENVIRONMENT.get_template(template).render(**context).encode()
+
+
+def keep_user_settings(generated: bytes, existing: bytes) -> bytes:
+    """The generated stack settings over an existing file's: keys the user set (model versions,
+    an OIDC issuer) and Pulumi's own (an encryption salt) are kept; ours are refreshed."""
+    import yaml
+
+    fresh, old = yaml.safe_load(generated) or {}, yaml.safe_load(existing) or {}
+    merged = {
+        **old,
+        **fresh,
+        "config": {**(old.get("config") or {}), **(fresh.get("config") or {})},
+    }
+    if merged == old:
+        return existing
+    header = b"".join(line + b"\n" for line in generated.splitlines() if line.startswith(b"#"))
+    return header + yaml.safe_dump(merged, sort_keys=True).encode()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mlcompile.ir import nodes as ir
-from mlcompile.ir.walk import iter_nodes, scoped_tasks
+from mlcompile.ir.walk import condition_values, iter_nodes, scoped_tasks
 
 FEATURES: dict[str, str] = {
     "function-step": "Python function step",
@@ -86,7 +86,7 @@ def _uses(p: ir.Pipeline) -> Iterator[FeatureUse]:
                 yield FeatureUse("else-branch", node.id, node.location)
             if not isinstance(node.condition, ir.Compare):
                 yield FeatureUse("compound-condition", node.id, node.location)
-            if any(isinstance(v, ir.MetricRef) for v in _condition_values(node.condition)):
+            if any(isinstance(v, ir.MetricRef) for v in condition_values(node.condition)):
                 yield FeatureUse("metric-condition", node.id, node.location)
         elif isinstance(node, ir.Loop):
             kind = {
@@ -163,9 +163,3 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         yield FeatureUse("after", where, loc)
     if o.platform_options:
         yield FeatureUse("platform-options", where, loc)
-
-
-def _condition_values(expr: ir.ConditionExpr) -> Iterator[ir.Value]:
-    from mlcompile.ir.walk import condition_values
-
-    yield from condition_values(expr)
