@@ -14,6 +14,8 @@ from typing import Literal as TypingLiteral
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlcompile.errors import SourceLocation
+
 IR_VERSION = "1"
 
 #: Parameter types a step or pipeline may declare, and artifact types.
@@ -43,6 +45,10 @@ class Location(Node):
 
     file: str
     line: int
+
+    def source(self) -> SourceLocation:
+        """The same place, as diagnostics carry it."""
+        return SourceLocation(self.file, self.line)
 
 
 # ----- values -------------------------------------------------------------------------------

@@ -9,16 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mlcompile.errors import DiagnosticSink, SourceLocation
+from mlcompile.errors import DiagnosticSink
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.walk import Scope, ScopedTask, iter_nodes, scoped_tasks, task_refs, upstream_tasks
 
 TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _NUMERIC = ("int", "float", "any")
-
-
-def loc(location: ir.Location) -> SourceLocation:
-    return SourceLocation(location.file, location.line)
 
 
 def assignable(source: str, target: str) -> bool:
@@ -58,7 +54,7 @@ class _Validator:
     def error(
         self, code: str, message: str, where: ir.Location, hint: str, step: str | None = None
     ) -> None:
-        self.sink.error(code, message, loc(where), hint, step=step)
+        self.sink.error(code, message, where.source(), hint, step=step)
 
     def run(self) -> None:
         for scoped in scoped_tasks(self.p):
@@ -355,7 +351,8 @@ class _Validator:
         # A call that already has a binding problem (an unknown name, a bad value) is not also
         # told that an input is missing: the fix is the same edit of the same line.
         already = any(
-            d.step == task.name and d.location == loc(task.location) for d in self.sink.diagnostics
+            d.step == task.name and d.location == task.location.source()
+            for d in self.sink.diagnostics
         )
         for port in component.inputs:
             if port.name not in task.inputs and not port.has_default and not already:

@@ -104,3 +104,22 @@ def refusal(platform: str, use: FeatureUse, hint: str) -> Diagnostic:
         platform=platform,
         step=use.where,
     )
+
+
+def unknown_options(platform: str, known: Mapping[str, str], task: ir.Task) -> list[Diagnostic]:
+    """MLC205 for each key of ``platform_options[platform]`` the platform does not read, with
+    every option it does read (``known``: name to what it sets) in the hint."""
+    given = task.options.platform_options.get(platform, {})
+    hint = f"{platform} options: " + "; ".join(f"{k}: {v}" for k, v in sorted(known.items()))
+    return [
+        Diagnostic(
+            "MLC205",
+            f"step {task.name!r}: platform_options[{platform!r}] has no option {key!r}."
+            + did_you_mean(key, list(known)),
+            task.location.source(),
+            hint,
+            platform=platform,
+            step=task.name,
+        )
+        for key in sorted(set(given) - set(known))
+    ]

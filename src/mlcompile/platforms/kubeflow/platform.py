@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mlcompile.errors import Diagnostic, SourceLocation, ValidationError
+from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.ir.features import FeatureUse, Support
 from mlcompile.ir.walk import scoped_tasks
 from mlcompile.naming import resource_name
-from mlcompile.platforms import BuildOutput, refusal, refusals
+from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
 from mlcompile.platforms.kubeflow.executors import KubeflowHooks
@@ -66,7 +66,7 @@ class KubeflowPlatform:
                     "MLC401",
                     f"KFP's launcher cannot write artifacts to {profile.cloud} storage; "
                     "the cluster's default pipeline root (usually its MinIO) is used",
-                    _where(pipeline.location),
+                    pipeline.location.source(),
                     "set the cluster's default pipeline root to an S3-compatible store",
                     severity="warning",
                     platform=self.name,
@@ -110,21 +110,7 @@ class KubeflowPlatform:
                     "or secrets_backend: kubernetes",
                 )
             )
-        for key in sorted(
-            set(options.platform_options.get("kubeflow", {})) - set(PLATFORM_OPTIONS)
-        ):
-            out.append(
-                Diagnostic(
-                    "MLC205",
-                    f"step {task.name!r}: platform_options['kubeflow'] has no option {key!r}",
-                    _where(task.location),
-                    "kubeflow options: "
-                    + "; ".join(f"{k}: {v}" for k, v in sorted(PLATFORM_OPTIONS.items())),
-                    platform=self.name,
-                    step=task.name,
-                )
-            )
-        return out
+        return out + unknown_options(self.name, PLATFORM_OPTIONS, task)
 
     def compile(self, pipeline: ir.Pipeline, profile: Profile) -> BuildOutput:
         problems = self.check(pipeline, profile)
@@ -161,10 +147,6 @@ def _graphs(pipeline: ir.Pipeline) -> list[ir.Pipeline]:
         if component.pipeline is not None:
             out += _graphs(component.pipeline)
     return out
-
-
-def _where(location: ir.Location) -> SourceLocation:
-    return SourceLocation(location.file, location.line)
 
 
 PLATFORM = KubeflowPlatform()

@@ -20,6 +20,7 @@ from mlcompile.errors import DiagnosticSink, SourceLocation
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.naming import resource_name
+from mlcompile.platforms import unknown_options
 from mlcompile.platforms.sagemaker import definition as d
 from mlcompile.platforms.sagemaker.bundle import Bundle
 from mlcompile.platforms.sagemaker.images import is_ecr, serving_image
@@ -60,7 +61,11 @@ JOB_FAULTS = (
     "SageMaker.RESOURCE_LIMIT",
 )
 MAX_CNF_CLAUSES = 16
-SAGEMAKER_OPTIONS = ("instance_type", "volume_size_gb", "arguments")
+SAGEMAKER_OPTIONS = {
+    "instance_type": "the job's instance type, over the resources table",
+    "volume_size_gb": "the job's storage volume in GB",
+    "arguments": "a dict deep-merged over the step's API arguments",
+}
 _BOOTSTRAP = (
     'set -e; python3 -m tarfile -e "$MLCOMPILE_BUNDLE" /opt/ml/mlcompile; '
     '[ -z "$MLCOMPILE_PIP" ] || python3 -m pip install -q --no-warn-script-location $MLCOMPILE_PIP; '
@@ -314,15 +319,8 @@ class Emitter:
     def task(self, task: FlatTask) -> list[d.Step]:
         component = task.component
         sm_options = task.task.options.platform_options.get("sagemaker", {})
-        for key in sm_options:
-            if key not in SAGEMAKER_OPTIONS:
-                self.error(
-                    "MLC205",
-                    f"step {task.task.name!r}: platform_options['sagemaker'] has no option {key!r}",
-                    task.location,
-                    f"sagemaker options: {', '.join(SAGEMAKER_OPTIONS)}",
-                    task.task.name,
-                )
+        for problem in unknown_options(PLATFORM, SAGEMAKER_OPTIONS, task.task):
+            self.sink.add(replace(problem, location=task.location.source()))
         if component.builtin is not None:
             steps = self.builtin(task, component.builtin)
         elif component.kind == "container" and component.container is not None:

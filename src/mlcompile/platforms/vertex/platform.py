@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mlcompile.build import json_bytes
-from mlcompile.errors import Diagnostic, SourceLocation, ValidationError
+from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.ir.features import FeatureUse, Support
 from mlcompile.ir.walk import scoped_tasks
-from mlcompile.platforms import BuildOutput, refusal, refusals
+from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
@@ -158,7 +158,7 @@ class VertexPlatform:
                         "MLC401",
                         f"step {task.name!r} runs as a Vertex custom job, whose launcher already "
                         f"has inputs or outputs named {', '.join(clash)}",
-                        _where(task.location),
+                        task.location.source(),
                         "rename those inputs or outputs of the step",
                         platform=self.name,
                         step=task.name,
@@ -170,18 +170,7 @@ class VertexPlatform:
     def _platform_options(self, task: ir.Task) -> list[Diagnostic]:
         out: list[Diagnostic] = []
         given = task.options.platform_options
-        for key in sorted(set(given.get("vertex", {})) - set(PLATFORM_OPTIONS)):
-            out.append(
-                Diagnostic(
-                    "MLC205",
-                    f"step {task.name!r}: platform_options['vertex'] has no option {key!r}",
-                    _where(task.location),
-                    "vertex options: "
-                    + "; ".join(f"{k}: {v}" for k, v in sorted(PLATFORM_OPTIONS.items())),
-                    platform=self.name,
-                    step=task.name,
-                )
-            )
+        out += unknown_options(self.name, PLATFORM_OPTIONS, task)
         for other in sorted(set(given) - {"vertex"}):
             out.append(
                 Diagnostic(
@@ -189,7 +178,7 @@ class VertexPlatform:
                     f"step {task.name!r}: platform_options[{other!r}] "
                     f"({', '.join(sorted(given[other]))}) apply only on {other}; "
                     "Vertex AI ignores them",
-                    _where(task.location),
+                    task.location.source(),
                     "give the Vertex equivalent under platform_options['vertex'] if one is "
                     "needed ("
                     + ", ".join(sorted(PLATFORM_OPTIONS))
@@ -235,10 +224,6 @@ class VertexPlatform:
                 "sdk_versions": {"google-cloud-pipeline-components": GCPC_VERSION},
             },
         )
-
-
-def _where(location: ir.Location) -> SourceLocation:
-    return SourceLocation(location.file, location.line)
 
 
 PLATFORM = VertexPlatform()
