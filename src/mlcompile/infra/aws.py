@@ -68,6 +68,30 @@ def _document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def _role(
+    role_resource: str,
+    policy_resource: str,
+    *,
+    name: str,
+    trust: str,
+    description: str,
+    statements: Sequence[Mapping[str, Any]],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """A named role with one inline policy: every role here is built and scoped this way."""
+    role = aws.iam.Role(
+        role_resource,
+        name=name,
+        assume_role_policy=trust,
+        description=description,
+        tags=dict(tags),
+        opts=opts,
+    )
+    aws.iam.RolePolicy(policy_resource, role=role.id, policy=_document(statements), opts=opts)
+    return role
+
+
 def _trust(service: str, account: str) -> str:
     """A trust policy for an AWS service, limited to calls on behalf of this account."""
     return json.dumps(
@@ -381,14 +405,6 @@ class ExecutionRole(pulumi.ComponentResource):
         super().__init__("mlcompile:aws:ExecutionRole", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.arn_text = f"arn:aws:iam::{place['account']}:role/{name}"
-        self.role = aws.iam.Role(
-            resource_name,
-            name=name,
-            assume_role_policy=_trust("sagemaker.amazonaws.com", place["account"]),
-            description="Runs the pipeline's SageMaker jobs",
-            tags=dict(tags),
-            opts=child,
-        )
         kinds = ["processing-job"]
         if permissions["training"]:
             kinds.append("training-job")
@@ -454,10 +470,14 @@ class ExecutionRole(pulumi.ComponentResource):
                     secret_arns(place, secrets),
                 )
             )
-        aws.iam.RolePolicy(
+        self.role = _role(
+            resource_name,
             f"{resource_name}-policy",
-            role=self.role.id,
-            policy=_document(statements),
+            name=name,
+            trust=_trust("sagemaker.amazonaws.com", place["account"]),
+            description="Runs the pipeline's SageMaker jobs",
+            statements=statements,
+            tags=tags,
             opts=child,
         )
         self.register_outputs({"arn": self.role.arn})
@@ -589,23 +609,17 @@ class PipelineSchedule(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlcompile:aws:PipelineSchedule", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
+        role = _role(
             f"{resource_name}-role",
-            name=role_name,
-            assume_role_policy=_trust("scheduler.amazonaws.com", place["account"]),
-            description=f"Lets EventBridge Scheduler start pipeline {name}",
-            tags=dict(tags),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
             f"{resource_name}-policy",
-            role=role.id,
-            policy=_document(
-                [
-                    _statement(["sagemaker:StartPipelineExecution"], [pipeline.pipeline.arn]),
-                    _statement(["kms:Decrypt"], [store.key.arn]),
-                ]
-            ),
+            name=role_name,
+            trust=_trust("scheduler.amazonaws.com", place["account"]),
+            description=f"Lets EventBridge Scheduler start pipeline {name}",
+            statements=[
+                _statement(["sagemaker:StartPipelineExecution"], [pipeline.pipeline.arn]),
+                _statement(["kms:Decrypt"], [store.key.arn]),
+            ],
+            tags=tags,
             opts=child,
         )
         self.schedule = aws.scheduler.Schedule(
@@ -654,30 +668,24 @@ class ServingEndpoint(pulumi.ComponentResource):
         super().__init__("mlcompile:aws:ServingEndpoint", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         capture = f"data-capture/{name}/"
-        role = aws.iam.Role(
+        role = _role(
             f"{resource_name}-role",
-            name=role_name,
-            assume_role_policy=_trust("sagemaker.amazonaws.com", place["account"]),
-            description=f"Runs the model served at endpoint {name}",
-            tags=dict(tags),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
             f"{resource_name}-policy",
-            role=role.id,
-            policy=_document(
-                [
-                    *store.read_write(capture),
-                    _statement(["s3:GetObject"], [pulumi.Output.concat(store.bucket.arn, "/*")]),
-                    *repository.pull(),
-                    _log_statements(place, "/aws/sagemaker/Endpoints/"),
-                    _metrics_statement(),
-                    _statement(
-                        ["sagemaker:DescribeModelPackage"],
-                        [_arn(place, "sagemaker", f"model-package/{model_group.name}/*")],
-                    ),
-                ]
-            ),
+            name=role_name,
+            trust=_trust("sagemaker.amazonaws.com", place["account"]),
+            description=f"Runs the model served at endpoint {name}",
+            statements=[
+                *store.read_write(capture),
+                _statement(["s3:GetObject"], [pulumi.Output.concat(store.bucket.arn, "/*")]),
+                *repository.pull(),
+                _log_statements(place, "/aws/sagemaker/Endpoints/"),
+                _metrics_statement(),
+                _statement(
+                    ["sagemaker:DescribeModelPackage"],
+                    [_arn(place, "sagemaker", f"model-package/{model_group.name}/*")],
+                ),
+            ],
+            tags=tags,
             opts=child,
         )
         self.endpoint = None
@@ -980,14 +988,6 @@ class WorkloadRole(pulumi.ComponentResource):
                 }
             ],
         }
-        self.role = aws.iam.Role(
-            resource_name,
-            name=name,
-            assume_role_policy=json.dumps(trust, sort_keys=True),
-            description=f"Kubeflow pipeline pods in {namespace} run as this role",
-            tags=dict(tags),
-            opts=child,
-        )
         statements = [*store.read_write(), *repository.pull()]
         if secrets:
             statements.append(
@@ -996,7 +996,14 @@ class WorkloadRole(pulumi.ComponentResource):
                     secret_arns(place, secrets),
                 )
             )
-        aws.iam.RolePolicy(
-            f"{resource_name}-policy", role=self.role.id, policy=_document(statements), opts=child
+        self.role = _role(
+            resource_name,
+            f"{resource_name}-policy",
+            name=name,
+            trust=json.dumps(trust, sort_keys=True),
+            description=f"Kubeflow pipeline pods in {namespace} run as this role",
+            statements=statements,
+            tags=tags,
+            opts=child,
         )
         self.register_outputs({"arn": self.role.arn})
