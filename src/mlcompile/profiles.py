@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mlcompile.errors import Diagnostic, ProfileError, SourceLocation, did_you_mean
 
-Platform = Literal["kubeflow", "sagemaker", "vertex"]
 Cloud = Literal["aws", "gcp", "azure"]
 SecretsBackend = Literal[
     "aws-secrets-manager", "gcp-secret-manager", "kubernetes", "azure-key-vault"
@@ -70,7 +69,9 @@ class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
-    platform: Platform
+    platform: str = Field(
+        description="kubeflow, sagemaker, vertex, or a registered third-party platform"
+    )
     cloud: Cloud
     environment: str = Field(pattern=r"^[a-z][a-z0-9]{0,11}$")
     region: str = Field(pattern=r"^[a-z0-9-]{2,32}$")
@@ -90,9 +91,18 @@ class Profile(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if self.cloud not in _CLOUD_OF_PLATFORM[self.platform]:
+        from mlcompile.platforms import names  # the registry, third-party platforms included
+
+        if self.platform not in names():
             raise ValueError(
-                f"platform {self.platform} runs on {' or '.join(_CLOUD_OF_PLATFORM[self.platform])}, not {self.cloud}"
+                f"platform {self.platform!r} is not registered."
+                + did_you_mean(self.platform, names())
+                + f" Platforms: {', '.join(names())}"
+            )
+        clouds = _CLOUD_OF_PLATFORM.get(self.platform, ("aws", "gcp", "azure"))
+        if self.cloud not in clouds:
+            raise ValueError(
+                f"platform {self.platform} runs on {' or '.join(clouds)}, not {self.cloud}"
             )
         if self.cloud == "aws" and not (self.account.isdigit() and len(self.account) == 12):
             raise ValueError(f"account {self.account!r} is not a 12-digit AWS account id")

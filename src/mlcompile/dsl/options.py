@@ -16,8 +16,6 @@ from mlcompile.errors import DiagnosticSink, SourceLocation, did_you_mean
 if TYPE_CHECKING:
     from mlcompile.dsl.values import ParamHandle
 
-#: Platforms that accept ``platform_options``; third-party platforms extend it on registration.
-KNOWN_PLATFORMS: set[str] = {"kubeflow", "sagemaker", "vertex"}
 
 _SECRET_LIKE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_?KEY|CREDENTIAL)", re.I)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -333,15 +331,18 @@ def normalize_secrets(
 def normalize_platform_options(
     options: dict[str, Any] | None, sink: DiagnosticSink, loc: SourceLocation, step: str
 ) -> dict[str, dict[str, Any]]:
+    from mlcompile.platforms import names  # the registry, third-party platforms included
+
+    known = names()
     out: dict[str, dict[str, Any]] = {}
     for platform, value in (options or {}).items():
-        if platform not in KNOWN_PLATFORMS:
+        if platform not in known:
             sink.error(
                 "MLC205",
                 f"step {step!r}: platform_options names unknown platform {platform!r}."
-                + did_you_mean(platform, KNOWN_PLATFORMS),
+                + did_you_mean(platform, known),
                 loc,
-                f"known platforms: {', '.join(sorted(KNOWN_PLATFORMS))}",
+                f"known platforms: {', '.join(known)}",
                 step=step,
             )
             continue
