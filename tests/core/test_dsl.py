@@ -66,10 +66,7 @@ def flow(n: int = 3, ratio: float = 0.25, name: str = "a", flag: bool = True, it
     assert tasks["use"].task.inputs["data"] == ir.OutputRef(task="make", output="data")
     assert p.components["produce"].function is not None
     assert p.components["produce"].function.file.endswith(".py")
-    assert (
-        p.components["produce"].function.sha256
-        == p.sources[p.components["produce"].function.file].sha256
-    )
+    assert p.sources[p.components["produce"].function.file].imports == ()
     assert all(t.task.location.line > 0 for t in scoped_tasks(p))
 
 
@@ -381,3 +378,38 @@ def test_step_is_a_plain_function_outside_pipelines() -> None:
         return 2 * x
 
     assert double(x=4) == 8
+
+
+def test_step_code_includes_the_project_modules_it_imports(tmp_path: Path) -> None:
+    """Local modules travel with the step, and editing one changes the step's code hash."""
+    import sys
+
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "__init__.py").write_text("from features.ratio import ratio\n")
+    (tmp_path / "features" / "ratio.py").write_text("def ratio(a, b):\n    return a / b\n")
+    (tmp_path / "unused.py").write_text("X = 1\n")
+    source = """
+import json
+from features import ratio
+
+@step
+def divide(a: float, b: float) -> float:
+    return ratio(a, b)
+
+@pipeline
+def flow():
+    divide(a=1.0, b=2.0)
+"""
+    first = build(tmp_path, source)
+    code = first.components["divide"].function
+    assert code is not None
+    # `from features import ratio` may name a submodule, so features/ratio.py counts too.
+    assert first.sources[code.file].imports == ("features/__init__.py", "features/ratio.py")
+    assert first.sources["features/__init__.py"].imports == ("features/ratio.py",)
+    assert "unused.py" not in first.sources and len(first.sources) == 3
+    (tmp_path / "features" / "ratio.py").write_text("def ratio(a, b):\n    return b and a / b\n")
+    for name in [m for m in sys.modules if m.startswith("features")]:
+        del sys.modules[name]
+    second = build(tmp_path, source)
+    again = second.components["divide"].function
+    assert again is not None and again.sha256 != code.sha256

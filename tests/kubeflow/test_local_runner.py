@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mlcompile.loader import load
 from mlcompile.platforms import get
-from tests.conftest import build_example, profile
+from tests.conftest import REPO, build_example, profile
 
 #: Examples the local runner cannot execute, with the reason (checked below, never run).
 NOT_EXECUTED = {
@@ -25,8 +26,9 @@ NOT_EXECUTED = {
 
 
 def _compile(name: str, tmp_path: Path) -> Path:
-    files = get("kubeflow").compile(build_example(name), profile("kubeflow-dev")).files
-    path = tmp_path / f"{name}.yaml"
+    pipeline = build_example(name) if "/" not in name else load(name).build()
+    files = get("kubeflow").compile(pipeline, profile("kubeflow-dev")).files
+    path = tmp_path / f"{Path(name).stem}.yaml"
     path.write_bytes(files["pipeline.yaml"])
     return path
 
@@ -54,6 +56,15 @@ def _executor_output(root: Path, task: str) -> dict[str, Any]:
 def test_minimal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     task = _run(_compile("minimal", tmp_path), tmp_path / "root", monkeypatch, start=4)
     assert task.outputs == {"squared": 16}
+
+
+@pytest.mark.slow
+def test_a_step_importing_project_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec embeds the step's file and the project package it imports."""
+    monkeypatch.chdir(tmp_path)  # nothing of the project is importable from here
+    path = _compile(str(REPO / "tests" / "cases" / "local_import.py"), tmp_path)
+    task = _run(path, tmp_path / "root", monkeypatch, value=2.5)
+    assert task.outputs == {"result": 5.0}
 
 
 @pytest.mark.slow

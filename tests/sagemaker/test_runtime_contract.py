@@ -158,3 +158,9 @@ def test_fan_in_of_values_and_artifacts(tmp_path: Path) -> None:
     assert _values(service, "pick") == 0.9
     best = next(p for uri, p in service.s3.items() if uri.endswith("/pick/best"))
     assert (best / "best").read_text() == "0.9"
+
+
+def test_local_modules_ship_in_the_bundle(tmp_path: Path) -> None:
+    """The step imports a package of the project; only the bundle can provide it."""
+    service = _run("case-local_import", tmp_path)
+    assert _values(service, "scaled") == 3.0

@@ -27,10 +27,10 @@ from mlcompile.dsl.options import (
     normalize_secrets,
     normalize_timeout,
 )
+from mlcompile.dsl.sources import add_source, closure_hash
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, current_trace, to_value
 from mlcompile.dsl.values import DslUsageError, TaskHandle
 from mlcompile.errors import did_you_mean
-from mlcompile.ir.canonical import sha256_hex
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -291,11 +291,9 @@ class StepDefinition(Generic[P, R]):
             return ir.FunctionCode(
                 file=f"module:{self.func.__module__}", function=self.func.__qualname__, sha256=""
             )
-        if rel not in trace.sources:
-            text = path.read_text(encoding="utf-8")
-            trace.sources[rel] = ir.SourceFile(sha256=sha256_hex(text), text=text)
+        add_source(trace.sources, path, trace.root)
         return ir.FunctionCode(
-            file=rel, function=self.func.__qualname__, sha256=trace.sources[rel].sha256
+            file=rel, function=self.func.__qualname__, sha256=closure_hash(trace.sources, rel)
         )
 
     def _container_spec(

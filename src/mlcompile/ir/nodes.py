@@ -216,7 +216,8 @@ class Port(Node):
 
 
 class FunctionCode(Node):
-    """A Python function in one of the pipeline's source files."""
+    """A Python function in one of the pipeline's source files; ``sha256`` covers that file
+    and every project file it imports, so a change to a helper module changes the step."""
 
     file: str
     function: str
@@ -315,8 +316,12 @@ class PipelineOutput(Node):
 
 
 class SourceFile(Node):
+    """A project file step code runs from, and the project files it imports (relative paths),
+    so a platform ships a step with the local modules it needs."""
+
     sha256: str
     text: str
+    imports: tuple[str, ...] = ()
 
 
 class Pipeline(Node):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from mlcompile.ir.nodes import (
@@ -19,6 +19,7 @@ from mlcompile.ir.nodes import (
     OneOfRef,
     OutputRef,
     Pipeline,
+    SourceFile,
     Task,
     TemplateRef,
     Value,
@@ -103,3 +104,16 @@ def upstream_tasks(task: Task) -> set[str]:
     for secret in task.options.secrets:
         names.update(t for t, _ in task_refs(secret.name))
     return names
+
+
+def source_closure(sources: Mapping[str, SourceFile], file: str) -> list[str]:
+    """``file`` and every project file it imports, directly or not, in a stable order."""
+    seen: list[str] = []
+    pending = [file]
+    while pending:
+        path = pending.pop()
+        if path in seen or path not in sources:
+            continue
+        seen.append(path)
+        pending.extend(reversed(sources[path].imports))
+    return [seen[0], *sorted(seen[1:])] if seen else []

@@ -12,7 +12,7 @@ from typing import Any
 
 from mlcompile.build import package_version
 from mlcompile.ir import nodes as ir
-from mlcompile.ir.walk import tasks_by_name
+from mlcompile.ir.walk import source_closure, tasks_by_name
 from mlcompile.naming import resource_name
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
@@ -81,7 +81,7 @@ class KubeflowHooks:
         else:
             code = step.component.function
             assert code is not None
-            files.append((code.file, step.sources[code.file].text))
+            files += [(f, step.sources[f].text) for f in source_closure(step.sources, code.file)]
             function = f"{code.file}:{code.function}"
         command, args = runtime_command(
             function=function, files=files, install=install, options=options

@@ -24,7 +24,7 @@ from typing import Any
 
 from mlcompile.build import package_version
 from mlcompile.ir import nodes as ir
-from mlcompile.ir.walk import scoped_tasks
+from mlcompile.ir.walk import scoped_tasks, source_closure
 from mlcompile.naming import resource_name, vertex_endpoint_id
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
@@ -141,7 +141,7 @@ class VertexHooks:
         if function is None:
             code = step.component.function
             assert code is not None
-            files.append((code.file, step.sources[code.file].text))
+            files += [(f, step.sources[f].text) for f in source_closure(step.sources, code.file)]
             function = f"{code.file}:{code.function}"
         else:
             options["config"] = config or {}
