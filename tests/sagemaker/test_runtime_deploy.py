@@ -65,6 +65,25 @@ def _run(argv: list[str], monkeypatch: pytest.MonkeyPatch, *, scaled: bool) -> d
         )
         if scaled:
             scaling_stub.add_response("register_scalable_target", {})
+            scaling_stub.add_response(
+                "put_scaling_policy",
+                {"PolicyARN": "arn:aws:autoscaling:eu-west-1:111122223333:scalingPolicy:1:x"},
+                {
+                    "PolicyName": "mlc-dev-churn-invocations",
+                    "ServiceNamespace": "sagemaker",
+                    "ResourceId": f"endpoint/mlc-dev-churn/variant/{runtime.VARIANT}",
+                    "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+                    "PolicyType": "TargetTrackingScaling",
+                    "TargetTrackingScalingPolicyConfiguration": {
+                        "TargetValue": runtime.INVOCATIONS_PER_INSTANCE,
+                        "PredefinedMetricSpecification": {
+                            "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                        },
+                        "ScaleInCooldown": 300,
+                        "ScaleOutCooldown": 60,
+                    },
+                },
+            )
         original = sm.create_endpoint_config
 
         def record(**kwargs: Any) -> Any:

@@ -531,7 +531,10 @@ def _deploy_statements(
         # Scalable target ids are generated, so the account and region are the narrowest scope.
         statements += [
             _statement(
-                ["application-autoscaling:RegisterScalableTarget"],
+                [
+                    "application-autoscaling:PutScalingPolicy",
+                    "application-autoscaling:RegisterScalableTarget",
+                ],
                 [_arn(place, "application-autoscaling", "scalable-target/*")],
             ),
             _statement(

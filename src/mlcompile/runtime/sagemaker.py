@@ -54,6 +54,8 @@ _ARITY = {
 }
 #: The production variant every deployed endpoint config has; the stack's alarms watch it.
 VARIANT = "main"
+#: Requests a minute one serving instance takes before autoscaling adds another.
+INVOCATIONS_PER_INSTANCE = 70.0
 
 
 def parse(argv: list[str]) -> list[tuple[str, list[str]]]:
@@ -192,12 +194,27 @@ def deploy(argv: list[str]) -> int:
         sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=name)
     sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint)
     if high > low:
-        boto3.client("application-autoscaling").register_scalable_target(
-            ServiceNamespace="sagemaker",
-            ResourceId=f"endpoint/{endpoint}/variant/{VARIANT}",
-            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
-            MinCapacity=low,
-            MaxCapacity=high,
+        # Between the replica bounds, track invocations per instance: without a policy the
+        # scalable target would hold at its minimum and max_replicas would mean nothing.
+        scaling = boto3.client("application-autoscaling")
+        target = {
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": f"endpoint/{endpoint}/variant/{VARIANT}",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        }
+        scaling.register_scalable_target(**target, MinCapacity=low, MaxCapacity=high)
+        scaling.put_scaling_policy(
+            **target,
+            PolicyName=f"{endpoint}-invocations",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": INVOCATIONS_PER_INSTANCE,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                },
+                "ScaleInCooldown": 300,
+                "ScaleOutCooldown": 60,
+            },
         )
     if "--output" in opts:
         out = Path(opts["--output"][1])
