@@ -19,6 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p.parent.name for p in (REPO / "examples").glob("*/pipeline.py"))
 PROFILES = sorted(p.stem for p in (REPO / "targets").glob("*.yaml"))
 REGENERATE = os.environ.get("MLCOMPILE_REGENERATE") == "1"
+#: What every compiler's golden files are made from: each example and each feature case.
+GOLDEN_SOURCES: dict[str, Path] = {
+    f"example-{name}": REPO / "examples" / name / "pipeline.py" for name in EXAMPLES
+} | {f"case-{p.stem}": p for p in sorted((REPO / "tests" / "cases").glob("*.py"))}
 
 
 def example_path(name: str) -> Path:

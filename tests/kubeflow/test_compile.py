@@ -13,16 +13,12 @@ import yaml
 
 from mlcompile.loader import load
 from mlcompile.platforms import get
-from tests.conftest import REPO, assert_golden, build_example, profile
+from tests.conftest import GOLDEN_SOURCES, REPO, assert_golden, build_example, profile
 from tests.kubeflow.kfp_checks import strict_parse
 
-CASES = sorted((REPO / "tests" / "cases").glob("*.py"))
 REFUSED = REPO / "tests" / "kubeflow" / "refused"
 GOLDEN = REPO / "tests" / "golden" / "kubeflow"
-EXAMPLES = sorted(p.parent.name for p in (REPO / "examples").glob("*/pipeline.py"))
-SOURCES = {f"example-{name}": REPO / "examples" / name / "pipeline.py" for name in EXAMPLES} | {
-    f"case-{p.stem}": p for p in CASES
-}
+SOURCES = GOLDEN_SOURCES
 
 
 def _compile(path: Path) -> dict[str, bytes]:

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 
 from mlcompile.errors import Diagnostic
 from mlcompile.loader import load
 from mlcompile.platforms import get
 from mlcompile.platforms.sagemaker.definition import Definition
-from tests.conftest import REPO, profile
+from tests.conftest import GOLDEN_SOURCES, REPO, profile
 
-CASES = sorted((REPO / "tests" / "cases").glob("*.py"))
 REFUSED_DIR = REPO / "tests" / "sagemaker" / "refused"
 GOLDEN = REPO / "tests" / "golden" / "sagemaker"
-EXAMPLES = sorted(p.parent.name for p in (REPO / "examples").glob("*/pipeline.py"))
-SOURCES: dict[str, Path] = {
-    f"example-{name}": REPO / "examples" / name / "pipeline.py" for name in EXAMPLES
-} | {f"case-{p.stem}": p for p in CASES}
+SOURCES = GOLDEN_SOURCES
 BUNDLE = re.compile(r"[0-9a-f]{64}\.tar\.gz")
 
 

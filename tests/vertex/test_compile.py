@@ -17,17 +17,13 @@ from mlcompile.ir.canonical import content_hash
 from mlcompile.loader import load
 from mlcompile.platforms import get
 from mlcompile.profiles import load_profile
-from tests.conftest import REPO, assert_golden, build_example, profile
+from tests.conftest import GOLDEN_SOURCES, REPO, assert_golden, build_example, profile
 from tests.kubeflow.kfp_checks import strict_parse
 
 HERE = REPO / "tests" / "vertex"
 REFUSED = HERE / "refused"
 GOLDEN = REPO / "tests" / "golden" / "vertex"
-CASES = sorted((REPO / "tests" / "cases").glob("*.py"))
-EXAMPLES = sorted(p.parent.name for p in (REPO / "examples").glob("*/pipeline.py"))
-SOURCES = {f"example-{name}": REPO / "examples" / name / "pipeline.py" for name in EXAMPLES} | {
-    f"case-{p.stem}": p for p in CASES
-}
+SOURCES = GOLDEN_SOURCES
 LAUNCHER = "google_cloud_pipeline_components.container.v1.{}.launcher"
 GCPC_IMAGE = "gcr.io/ml-pipeline/google-cloud-pipeline-components:2.22.0"
 

@@ -92,6 +92,14 @@ def _role(
     return role
 
 
+def _read_secrets(place: Place, secrets: Sequence[str]) -> dict[str, Any]:
+    """Reading exactly the named secrets (whatever suffix Secrets Manager gave them)."""
+    return _statement(
+        ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+        secret_arns(place, secrets),
+    )
+
+
 def _trust(service: str, account: str) -> str:
     """A trust policy for an AWS service, limited to calls on behalf of this account."""
     return json.dumps(
@@ -464,12 +472,7 @@ class ExecutionRole(pulumi.ComponentResource):
         if permissions["deployments"]:
             statements += _deploy_statements(place, store, permissions["deployments"])
         if secrets:
-            statements.append(
-                _statement(
-                    ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                    secret_arns(place, secrets),
-                )
-            )
+            statements.append(_read_secrets(place, secrets))
         self.role = _role(
             resource_name,
             f"{resource_name}-policy",
@@ -993,12 +996,7 @@ class WorkloadRole(pulumi.ComponentResource):
         }
         statements = [*store.read_write(), *repository.pull()]
         if secrets:
-            statements.append(
-                _statement(
-                    ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                    secret_arns(place, secrets),
-                )
-            )
+            statements.append(_read_secrets(place, secrets))
         self.role = _role(
             resource_name,
             f"{resource_name}-policy",

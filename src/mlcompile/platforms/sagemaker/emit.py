@@ -41,6 +41,7 @@ from mlcompile.platforms.sagemaker.lowering import (
     FlatValue,
     OneOf,
     Plan,
+    Reporter,
     StepMetric,
     StepOutput,
     Template,
@@ -109,7 +110,7 @@ class _Job:
         return f"/opt/ml/processing/output/{VALUES_OUTPUT}"
 
 
-class Emitter:
+class Emitter(Reporter):
     def __init__(
         self,
         pipeline: ir.Pipeline,
@@ -131,16 +132,6 @@ class Emitter:
         self.warned_images: set[str] = set()
 
     # ----- diagnostics -------------------------------------------------------------------
-
-    def error(self, code: str, message: str, where: ir.Location, hint: str, step: str) -> None:
-        self.sink.error(
-            code,
-            message,
-            SourceLocation(where.file, where.line),
-            hint,
-            platform=PLATFORM,
-            step=step,
-        )
 
     # ----- the definition ----------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlcompile.errors import DiagnosticSink, SourceLocation
+from mlcompile.errors import DiagnosticSink
 from mlcompile.ir import nodes as ir
 
 PLATFORM = "sagemaker"
@@ -154,20 +154,19 @@ class _Scope:
         return "".join(f"-{i}" for i in self.iteration.values())
 
 
-class _Flattener:
+class Reporter:
+    """Located SageMaker diagnostics into a sink, for the passes that find them."""
+
+    sink: DiagnosticSink
+
+    def error(self, code: str, message: str, where: ir.Location, hint: str, step: str) -> None:
+        self.sink.error(code, message, where.source(), hint, platform=PLATFORM, step=step)
+
+
+class _Flattener(Reporter):
     def __init__(self, sink: DiagnosticSink) -> None:
         self.sink = sink
         self.parallelism: int | None = None
-
-    def error(self, code: str, message: str, where: ir.Location, hint: str, step: str) -> None:
-        self.sink.error(
-            code,
-            message,
-            SourceLocation(where.file, where.line),
-            hint,
-            platform=PLATFORM,
-            step=step,
-        )
 
     def body(self, nodes: tuple[ir.BodyNode, ...], scope: _Scope) -> list[FlatNode]:
         out: list[FlatNode] = []
