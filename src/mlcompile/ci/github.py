@@ -177,9 +177,9 @@ def _deploy_job(plan: Plan, target: Target) -> dict[str, Any]:
                 "uses": uses("actions/upload-artifact"),
                 "with": {
                     "name": artifact,
-                    "path": "\n".join(
-                        plan.build_dir(p, target, scripts.HEAD) for p in plan.pipelines
-                    ),
+                    # Only this target's builds are in the folder: the artifact keeps their
+                    # <pipeline>/<profile> layout, so promotion finds each one.
+                    "path": scripts.HEAD,
                     "retention-days": 90,
                     "if-no-files-found": "error",
                 },

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlcompile.ci import login, scripts
-from mlcompile.ci.plan import Plan, Target
+from mlcompile.ci.plan import AUDIENCES, Plan, Target
 
 IMAGE = "python:3.12"
 _MR = {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}
@@ -29,7 +29,7 @@ def _setup(plan: Plan) -> list[str]:
 
 def _cloud(target: Target) -> dict[str, Any]:
     return {
-        login.TOKEN: {"aud": login.GITLAB_AUDIENCE[target.profile.cloud]},
+        login.TOKEN: {"aud": AUDIENCES[target.profile.cloud]},
     }
 
 

@@ -8,7 +8,7 @@ read from CI variables set once from the platform stack's outputs (see :func:`va
 
 from __future__ import annotations
 
-from mlcompile.ci.plan import Target
+from mlcompile.ci.plan import AUDIENCES, Target
 
 
 def _var(target: Target, what: str) -> str:
@@ -74,12 +74,6 @@ def github_step(target: Target) -> dict[str, object]:
     }
 
 
-#: The audience each cloud expects in a GitLab job's ID token.
-GITLAB_AUDIENCE = {
-    "aws": "sts.amazonaws.com",
-    "gcp": "https://iam.googleapis.com/",
-    "azure": "api://AzureADTokenExchange",
-}
 TOKEN = "MLCOMPILE_ID_TOKEN"
 
 

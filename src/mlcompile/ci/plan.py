@@ -21,8 +21,15 @@ Provider = Literal["github", "gitlab"]
 STAGES = ("dev", "staging", "prod")
 #: The OIDC issuer each CI provider signs its job tokens with.
 ISSUERS: dict[str, str] = {
-    "github": "token.actions.githubusercontent.com",
-    "gitlab": "gitlab.com",
+    "github": "https://token.actions.githubusercontent.com",
+    "gitlab": "https://gitlab.com",
+}
+#: The audience each cloud's token exchange is given. GitHub's cloud login actions ask for
+#: these (GCP's default is the provider's own name); GitLab jobs ask for them in ``id_tokens``.
+AUDIENCES: dict[str, str] = {
+    "aws": "sts.amazonaws.com",
+    "gcp": "https://iam.googleapis.com/mlcompile-ci",
+    "azure": "api://AzureADTokenExchange",
 }
 #: The release tags a promotion runs on.
 RELEASE_TAG = "v*"
