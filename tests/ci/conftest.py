@@ -50,12 +50,12 @@ BASE = {
     "extra_call": "",
     "schedule": "",
 }
-EXTRA_STEP = '''
+EXTRA_STEP = """
 
 @step(image="{image}")
 def report(value: int) -> int:
     return value
-'''
+"""
 PROFILES = ("kubeflow-dev", "sagemaker-dev")
 
 

@@ -129,7 +129,10 @@ def test_step_added_and_removed(base: Path, tmp_path: Path) -> None:
     text = diff(base, more)[1]
     assert "step added: report" in text
     markdown = diff(base, more, "--markdown")[1]
-    assert markdown.startswith("## mlcompile build diff") and "### `kubeflow-dev` (kubeflow)" in markdown
+    assert (
+        markdown.startswith("## mlcompile build diff")
+        and "### `kubeflow-dev` (kubeflow)" in markdown
+    )
 
 
 def test_infra_resources(base: Path, tmp_path: Path) -> None:
@@ -148,6 +151,7 @@ def test_build_added_and_removed(base: Path, tmp_path: Path) -> None:
     assert got == {
         "sagemaker-dev": {
             "build": "sagemaker-dev",
+            "profile": "sagemaker-dev",
             "platform": "sagemaker",
             "status": "removed",
             "ir_hash": json.loads((base / "sagemaker-dev" / "manifest.json").read_text())[

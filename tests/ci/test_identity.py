@@ -30,7 +30,11 @@ def _identity(tmp_path: Path, profile: str, ci: str) -> list[Resource]:
         text, Path(f"{profile}.yaml")
     )
     recorder = run_program(
-        tmp_path, project="platform", stack=prof.environment, account=prof.account, region=prof.region
+        tmp_path,
+        project="platform",
+        stack=prof.environment,
+        account=prof.account,
+        region=prof.region,
     )
     return recorder.resources
 
@@ -86,9 +90,10 @@ def test_aws_role_for_gitlab_names_the_project_and_its_protected_ref(tmp_path: P
     resources = _identity(
         tmp_path, "sagemaker-dev", "ci:\n  provider: gitlab\n  repository: acme/ml/churn\n"
     )
-    assert _one(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").inputs[
-        "url"
-    ] == "https://gitlab.com"
+    assert (
+        _one(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").inputs["url"]
+        == "https://gitlab.com"
+    )
     (statement,) = json.loads(_one(resources, "aws:iam/role:Role").inputs["assumeRolePolicy"])[
         "Statement"
     ]
@@ -140,7 +145,7 @@ def test_no_repository_no_identity(tmp_path: Path) -> None:
     from mlcompile.infra.ci_identity import trust
     from tests.conftest import profile
 
-    with pytest.raises(ValueError, match="ci.repository"):
+    with pytest.raises(ValueError, match=r"ci\.repository"):
         trust(profile("sagemaker-dev"))
 
 

@@ -45,7 +45,10 @@ def test_the_tested_build_is_promoted(builds: Path) -> None:
     ]
     assert f"- IR hash: `{ir_hash}`" in summary
     assert f"- commit: `{COMMIT}`" in summary
-    assert f"| `produce` | `111122223333.dkr.ecr.eu-west-1.amazonaws.com/mlc-dev-steps@sha256:{DIGEST_A}` |" in summary
+    assert (
+        f"| `produce` | `111122223333.dkr.ecr.eu-west-1.amazonaws.com/mlc-dev-steps@sha256:{DIGEST_A}` |"
+        in summary
+    )
 
 
 def _refused(tested: Path, build: Path, commit: str = COMMIT) -> str:
@@ -83,7 +86,10 @@ def test_nothing_tested_is_refused(builds: Path, tmp_path: Path) -> None:
 
 
 def test_command_line_writes_the_summary(
-    builds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    builds: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("MLCOMPILE_SUMMARY", str(summary))
@@ -114,4 +120,7 @@ def test_deploy_report(tmp_path: Path) -> None:
     )
     text = report([result])
     assert "| `build/ci/head/tiny/sagemaker-dev` | sagemaker | `abababababab` |" in text
-    assert "execution_arn: `arn:aws:sagemaker:eu-west-1:111122223333:pipeline/mlc-dev-tiny/execution/x1`" in text
+    assert (
+        "execution_arn: `arn:aws:sagemaker:eu-west-1:111122223333:pipeline/mlc-dev-tiny/execution/x1`"
+        in text
+    )

@@ -68,7 +68,16 @@ def test_github_workflows_pass_zizmor_and_the_schema(project: Path) -> None:
     zizmor = tool("zizmor")
     for persona in ("regular", "auditor"):
         run = subprocess.run(
-            [zizmor, "--offline", "--no-progress", "--persona", persona, "--format", "json", *map(str, files)],
+            [
+                zizmor,
+                "--offline",
+                "--no-progress",
+                "--persona",
+                persona,
+                "--format",
+                "json",
+                *map(str, files),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -85,7 +94,14 @@ def test_github_workflows_pass_zizmor_and_the_schema(project: Path) -> None:
 
 
 def test_gitlab_pipeline_validates_against_the_schema(project: Path) -> None:
-    generate("gitlab", "sagemaker-dev", "vertex-dev", "kubeflow-azure", "sagemaker-staging", "sagemaker-prod")
+    generate(
+        "gitlab",
+        "sagemaker-dev",
+        "vertex-dev",
+        "kubeflow-azure",
+        "sagemaker-staging",
+        "sagemaker-prod",
+    )
     path = project / ".gitlab-ci.yml"
     schema = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(path)],
@@ -150,7 +166,11 @@ def test_promotion_order_and_gates(project: Path) -> None:
     script = "\n".join(s.get("run", "") for s in jobs["promote-sagemaker-prod"]["steps"])
     assert "python -m mlcompile.ci.promote gate build/ci/tested/examples-churn-pipeline" in script
     # The same build: the tested artifacts of the merge run are downloaded, not rebuilt.
-    download = next(s for s in jobs["promote-sagemaker-prod"]["steps"] if "download-artifact" in s.get("uses", ""))
+    download = next(
+        s
+        for s in jobs["promote-sagemaker-prod"]["steps"]
+        if "download-artifact" in s.get("uses", "")
+    )
     assert download["with"]["run-id"] == "${{ steps.tested.outputs.run_id }}"
     main = workflows["mlcompile-main.yml"]
     assert main["on"] == {"push": {"branches": ["main"]}}
@@ -218,8 +238,10 @@ def test_a_workflow_we_did_not_write_is_refused(project: Path) -> None:
 def test_problems_are_located_diagnostics(project: Path) -> None:
     code, out = ci(PIPELINES[0], "--target", "sagemaker-dev")
     assert code == 2 and "MLC801" in out and "--repository" in out, out
-    odd = (project / "targets" / "sagemaker-dev.yaml").read_text().replace(
-        "environment: dev", "environment: qa"
+    odd = (
+        (project / "targets" / "sagemaker-dev.yaml")
+        .read_text()
+        .replace("environment: dev", "environment: qa")
     )
     (project / "targets" / "sagemaker-qa.yaml").write_text(odd)
     code, out = ci(PIPELINES[0], "--target", "sagemaker-qa", "--repository", REPOSITORY)
@@ -227,8 +249,15 @@ def test_problems_are_located_diagnostics(project: Path) -> None:
     assert code == 2 and f"targets/sagemaker-qa.yaml:{line}: error MLC802" in out, out
     code, out = ci("nope.py", "--target", "sagemaker-dev", "--repository", REPOSITORY)
     assert code == 2 and "MLC804" in out
-    code, out = ci(PIPELINES[0], "--target", "kubeflow-azure", "--target", "sagemaker-prod",
-                   "--repository", "not a repo")
+    code, out = ci(
+        PIPELINES[0],
+        "--target",
+        "kubeflow-azure",
+        "--target",
+        "sagemaker-prod",
+        "--repository",
+        "not a repo",
+    )
     assert code == 2 and "MLC801" in out
     assert "Traceback" not in out
     assert not (project / ".github").exists()

@@ -110,6 +110,6 @@ def write_ci(
     if plan.stage("staging") or plan.stage("prod"):
         print(
             "protect the staging and prod environments with required reviewers in the "
-            f"repository settings: promotion waits for them"
+            "repository settings: promotion waits for them"
         )
     return 0

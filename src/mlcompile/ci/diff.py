@@ -153,13 +153,18 @@ def compare(before: dict[str, Build], after: dict[str, Build]) -> list[dict[str,
             entries.append(
                 {
                     "build": key,
+                    "profile": build.manifest.get("profile"),
                     "platform": build.manifest["platform"],
                     "status": "added" if a is None else "removed",
                     "ir_hash": build.manifest["ir_hash"],
                 }
             )
             continue
-        entry: dict[str, Any] = {"build": key, "platform": b.manifest["platform"]}
+        entry: dict[str, Any] = {
+            "build": key,
+            "profile": b.manifest.get("profile"),
+            "platform": b.manifest["platform"],
+        }
         if a.manifest["ir_hash"] != b.manifest["ir_hash"]:
             entry["ir_hash"] = {"before": a.manifest["ir_hash"], "after": b.manifest["ir_hash"]}
         if a.spec is not None and b.spec is not None:
@@ -177,7 +182,7 @@ def compare(before: dict[str, Build], after: dict[str, Build]) -> list[dict[str,
             entry["files"] = {k: files[k] for k in ("added", "removed")} | {
                 "changed": sorted(files["changed"])
             }
-        if len(entry) > 2:
+        if len(entry) > 3:
             entry["status"] = "changed"
             entries.append(entry)
     return entries
@@ -253,10 +258,15 @@ def _lines(entry: dict[str, Any]) -> Iterator[tuple[int, str]]:
             yield 0, f"file {verb}: {name}"
 
 
+def _label(entry: dict[str, Any]) -> str:
+    """The build's folder, or its profile when the two sides are single builds."""
+    return str(entry["profile"] if entry["build"] == "." else entry["build"])
+
+
 def to_text(entries: list[dict[str, Any]]) -> str:
     out = []
     for entry in entries:
-        out.append(f"{entry['build']} ({entry['platform']})")
+        out.append(f"{_label(entry)} ({entry['platform']})")
         out.extend("  " * (depth + 1) + text for depth, text in _lines(entry))
     return "\n".join(out) + "\n" if out else ""
 
@@ -266,7 +276,7 @@ def to_markdown(entries: list[dict[str, Any]]) -> str:
         return ""
     out = ["## mlcompile build diff", ""]
     for entry in entries:
-        out += [f"### `{entry['build']}` ({entry['platform']})", ""]
+        out += [f"### `{_label(entry)}` ({entry['platform']})", ""]
         for depth, text in _lines(entry):
             out.append("  " * depth + f"- {_code(text)}")
         out.append("")
@@ -284,7 +294,9 @@ def _code(text: str) -> str:
 # The command
 
 
-def _side(ref: str, other: Path) -> tuple[dict[str, Build], tempfile.TemporaryDirectory[str] | None]:
+def _side(
+    ref: str, other: Path
+) -> tuple[dict[str, Build], tempfile.TemporaryDirectory[str] | None]:
     path = Path(ref)
     if path.is_dir():
         return _loaded(path), None

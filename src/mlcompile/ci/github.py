@@ -170,7 +170,10 @@ def _deploy_job(plan: Plan, target: Target) -> dict[str, Any]:
             ),
             _run(
                 "Report the smoke run",
-                [f'{line} >> "$GITHUB_STEP_SUMMARY"' for line in scripts.smoke_report(plan, target)],
+                [
+                    f'{line} >> "$GITHUB_STEP_SUMMARY"'
+                    for line in scripts.smoke_report(plan, target)
+                ],
             ),
             {
                 "name": "Keep the tested build for promotion",

@@ -8,7 +8,7 @@ read from CI variables set once from the platform stack's outputs (see :func:`va
 
 from __future__ import annotations
 
-from mlcompile.ci.plan import AUDIENCES, Target
+from mlcompile.ci.plan import Target
 
 
 def _var(target: Target, what: str) -> str:
@@ -106,7 +106,7 @@ def gitlab_script(target: Target) -> list[str]:
         )
         return [
             *lines,
-            f"printf '{config}' \"${provider}\" \"{token_file}\" \"{account}\""
+            f'printf \'{config}\' "${provider}" "{token_file}" "{account}"'
             ' > "$CI_PROJECT_DIR/.mlcompile-gcp.json"',
             'export GOOGLE_APPLICATION_CREDENTIALS="$CI_PROJECT_DIR/.mlcompile-gcp.json"',
             f"export GOOGLE_CLOUD_PROJECT={profile.account}",

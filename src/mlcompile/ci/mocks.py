@@ -46,7 +46,9 @@ def run(folder: Path, config: Mapping[str, str] | None = None) -> list[Resource]
             if args.typ.startswith("aws:"):
                 state.setdefault("arn", _aws_arn(args.typ, name, account, region))
                 state.setdefault("keyId", f"key-{args.name}")
-                state.setdefault("repositoryUrl", f"{account}.dkr.ecr.{region}.amazonaws.com/{name}")
+                state.setdefault(
+                    "repositoryUrl", f"{account}.dkr.ecr.{region}.amazonaws.com/{name}"
+                )
             elif args.typ.startswith("gcp:"):
                 if "accountId" in state:
                     state["email"] = f"{state['accountId']}@{account}.iam.gserviceaccount.com"
@@ -105,7 +107,9 @@ def main(folders: list[str]) -> int:
         try:
             resources = run(folder, _placeholders(folder))
         except Exception as exc:  # the program's own error, shown as the job's failure
-            print(f"{folder.as_posix()}: the program failed under mocks: {type(exc).__name__}: {exc}")
+            print(
+                f"{folder.as_posix()}: the program failed under mocks: {type(exc).__name__}: {exc}"
+            )
             failed += 1
             continue
         violations = policy.check(resources)

@@ -103,7 +103,9 @@ def _kfp_dag(
             for k, v in task.items()
             if k not in ("retryPolicy", "cachingOptions", "triggerPolicy", "componentRef")
         }
-        interface = json.loads(json.dumps({k: v for k, v in component.items() if k != "executorLabel"}))
+        interface = json.loads(
+            json.dumps({k: v for k, v in component.items() if k != "executorLabel"})
+        )
         image = container.pop("image", None)
         command = [*container.pop("command", []), *container.pop("args", [])]
         resources = container.pop("resources", None)
@@ -113,7 +115,10 @@ def _kfp_dag(
             # and machine are the job's worker pools, not the launcher's.
             image = [p.get("container_spec", {}).pop("image_uri", None) for p in pools]
             command = [
-                [*p.get("container_spec", {}).pop("command", []), *p.get("container_spec", {}).pop("args", [])]
+                [
+                    *p.get("container_spec", {}).pop("command", []),
+                    *p.get("container_spec", {}).pop("args", []),
+                ]
                 for p in pools
             ]
             resources = [
@@ -173,7 +178,10 @@ def _sm_steps(steps: list[dict[str, Any]], conditions: list[Any], out: Spec) -> 
         arguments = step.get("Arguments", {})
         if step.get("Type") == "Condition" and isinstance(arguments, dict):
             for branch, value in (("IfSteps", True), ("ElseSteps", False)):
-                under = [*conditions, {"step": step["Name"], "when": value, "if": arguments.get("Conditions")}]
+                under = [
+                    *conditions,
+                    {"step": step["Name"], "when": value, "if": arguments.get("Conditions")},
+                ]
                 _sm_steps(arguments.get(branch, []), under, out)
             continue
         args = json.loads(json.dumps(arguments)) if isinstance(arguments, dict) else {}

@@ -127,7 +127,12 @@ def gate(tested_dir: Path, build_dir: Path, commit: str) -> str:
 
 def report(results: list[Path]) -> str:
     """A job summary of ``mlcompile deploy --json`` results: what runs where, and its state."""
-    lines = ["### Deployed", "", "| pipeline | platform | IR hash | run |", "| --- | --- | --- | --- |"]
+    lines = [
+        "### Deployed",
+        "",
+        "| pipeline | platform | IR hash | run |",
+        "| --- | --- | --- | --- |",
+    ]
     for path in results:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         deployment = data.get("deployment", {})

@@ -110,9 +110,7 @@ def images_and_deploy(plan: Plan, target: Target) -> list[str]:
 
 
 def smoke_report(plan: Plan, target: Target) -> list[str]:
-    reports = " ".join(
-        q(plan.build_dir(p, target, HEAD) + ".deploy.json") for p in plan.pipelines
-    )
+    reports = " ".join(q(plan.build_dir(p, target, HEAD) + ".deploy.json") for p in plan.pipelines)
     return [f"python -m mlcompile.ci.promote report {reports}"]
 
 

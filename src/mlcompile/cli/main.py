@@ -242,7 +242,9 @@ def _provider(name: str | None) -> Literal["github", "gitlab"] | None:
     if name in (None, "github", "gitlab"):
         return name  # type: ignore[return-value]
     raise UserError(
-        Diagnostic("MLC801", f"--provider {name!r} is not a CI provider", None, "use github or gitlab")
+        Diagnostic(
+            "MLC801", f"--provider {name!r} is not a CI provider", None, "use github or gitlab"
+        )
     )
 
 

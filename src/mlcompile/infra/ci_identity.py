@@ -133,7 +133,7 @@ def aws_deploy_statements(
                 "sagemaker:UpdateEndpoint",
                 "sagemaker:UpdatePipeline",
             ],
-            sagemaker + [arn("sagemaker", f"pipeline/{base}-*/execution/*")],
+            [*sagemaker, arn("sagemaker", f"pipeline/{base}-*/execution/*")],
         ),
         _allow(
             [
@@ -492,7 +492,10 @@ class AzureCiIdentity(pulumi.ComponentResource):
         )
         group = f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
         grants = {
-            "push": (AZURE_ACR_PUSH, f"{group}/providers/Microsoft.ContainerRegistry/registries/{registry}"),
+            "push": (
+                AZURE_ACR_PUSH,
+                f"{group}/providers/Microsoft.ContainerRegistry/registries/{registry}",
+            ),
             "artifacts": (
                 AZURE_BLOB_DATA_CONTRIBUTOR,
                 f"{group}/providers/Microsoft.Storage/storageAccounts/{storage_account}",
