@@ -79,11 +79,12 @@ def write_ci(
     for target in plan.targets:
         for name, output in login.variables(target).items():
             variables.setdefault(target.environment, {})[name] = output
+    written = sorted((root / rel).as_posix() for rel in files)
     result = {
         "ok": True,
         "provider": plan.provider,
         "repository": plan.repository,
-        "files": sorted((root / rel).as_posix() for rel in files),
+        "files": written,
         "environments": {
             t.profile.name: {"environment": t.environment, "stage": t.stage, "identity": t.identity}
             for t in plan.targets
@@ -94,7 +95,7 @@ def write_ci(
         report.print_json(result)
         return 0
     print(f"wrote the {plan.provider} workflows for {plan.repository}:")
-    for path in result["files"]:  # type: ignore[attr-defined]
+    for path in written:
         print(f"  {path}")
     for target in plan.targets:
         print(

@@ -38,7 +38,7 @@ def run(folder: Path, config: Mapping[str, str] | None = None) -> list[Resource]
     account, region = str(stack.get("account", "")), str(stack.get("region", ""))
     registered: list[Resource] = []
 
-    class Recorder(Mocks):  # type: ignore[misc]
+    class Recorder(Mocks):
         def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
             registered.append(Resource(args.typ, args.name, dict(args.inputs)))
             state = dict(args.inputs)
@@ -86,7 +86,11 @@ def run(folder: Path, config: Mapping[str, str] | None = None) -> list[Resource]
     settings.rpc_manager.clear()
     settings.outputs.clear()
     program = str(folder / "__main__.py")
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+
+    def body() -> None:
+        runpy.run_path(program, run_name="__main__")
+
+    _sync_await(run_pulumi_func(body))
     return registered
 
 

@@ -48,7 +48,9 @@ def read_spec(build: Path, manifest: dict[str, Any]) -> Spec | None:
     if path.suffix in (".yaml", ".yml"):
         documents = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
         if documents and "root" in documents[0]:
-            platforms = next((d["platforms"] for d in documents[1:] if "platforms" in d), {})
+            platforms: dict[str, Any] = next(
+                (d["platforms"] for d in documents[1:] if "platforms" in d), {}
+            )
             return _kfp(documents[0], platforms)
     return None
 

@@ -95,7 +95,8 @@ def make_plan(
     """Check the command line against the profiles and decide the stages; every problem is
     reported at once."""
     problems: list[Diagnostic] = []
-    chosen = provider or _one({p.ci.provider for _, p, _ in profiles}, "github")
+    asked = {p.ci.provider for _, p, _ in profiles}
+    chosen: Provider = provider or ("gitlab" if asked == {"gitlab"} else "github")
     repos = {p.ci.repository for _, p, _ in profiles if p.ci.repository}
     repo = repository or (repos.pop() if len(repos) == 1 else None)
     if repository is not None and not _REPOSITORY.match(repository):
@@ -177,7 +178,7 @@ def make_plan(
     return Plan(chosen, repo, main, tuple(pipelines), tuple(ordered), install)
 
 
-def _one(values: set[str], default: str) -> str:  # type: ignore[misc]
+def _one(values: set[str], default: str) -> str:
     return sorted(values)[0] if len(values) == 1 else default
 
 

@@ -364,6 +364,11 @@ class GcpCiIdentity(pulumi.ComponentResource):
             opts=child,
         )
         repository = "repository" if trust["provider"] == "github" else "project_path"
+        oidc: dict[str, Any] = {"issuer_uri": ISSUERS[trust["provider"]]}
+        if trust["provider"] == "gitlab":
+            # GitHub's login action presents the provider's own name as the audience (the
+            # default); a GitLab job presents the one its id_tokens section asks for.
+            oidc["allowed_audiences"] = [AUDIENCES["gcp"]]
         provider = gcp.iam.WorkloadIdentityPoolProvider(
             f"{name}-provider",
             project=project,
@@ -375,10 +380,7 @@ class GcpCiIdentity(pulumi.ComponentResource):
                 "attribute.environment": "assertion.environment",
             },
             attribute_condition=gcp_attribute_condition(trust),
-            # GitHub's login action presents the provider's own name as the audience; a
-            # GitLab job presents the one its id_tokens section asks for.
-            oidc={"issuer_uri": ISSUERS[trust["provider"]]}
-            | ({"allowed_audiences": [AUDIENCES["gcp"]]} if trust["provider"] == "gitlab" else {}),
+            oidc=oidc,
             opts=child,
         )
         account = gcp.serviceaccount.Account(
