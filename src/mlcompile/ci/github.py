@@ -107,8 +107,11 @@ def _pull_request(plan: Plan) -> dict[str, Any]:
                 _run("Compile every profile", scripts.compile_all(plan, scripts.HEAD)),
                 _run(
                     "Compile the target branch",
-                    scripts.base_compile(plan, "$GITHUB_WORKSPACE", "$BASE_REF"),
-                    {"BASE_REF": "${{ github.base_ref }}"},
+                    scripts.base_compile(plan, "$GITHUB_WORKSPACE", "origin/$BASE_REF", False),
+                    {
+                        "BASE_REF": "${{ github.base_ref }}",
+                        "MLCOMPILE_BASE_TREE": "${{ runner.temp }}/base",
+                    },
                 ),
                 _run(
                     "Post the build diff as the job summary",

@@ -111,13 +111,10 @@ def pipeline(plan: Plan) -> dict[str, Any]:
                 *_setup(plan),
                 *scripts.check(plan),
                 *scripts.compile_all(plan, scripts.HEAD),
-                *[
-                    line.replace("$RUNNER_TEMP", "$CI_BUILDS_DIR/mlcompile-base")
-                    for line in scripts.base_compile(
-                        plan, "$CI_PROJECT_DIR", "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
-                    )
-                ],
-                'cd "$CI_PROJECT_DIR"',
+                'export MLCOMPILE_BASE_TREE="$CI_BUILDS_DIR/mlcompile-base-$CI_JOB_ID"',
+                *scripts.base_compile(
+                    plan, "$CI_PROJECT_DIR", "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME", True
+                ),
                 f"{scripts.diff(markdown=True)} > build-diff.md",
                 scripts.diff(markdown=False),
                 *scripts.mocks(plan),

@@ -50,14 +50,22 @@ def _compile(
     ]
 
 
-def base_compile(plan: Plan, workspace: str, base_ref: str) -> list[str]:
-    """Compile the target branch in a worktree beside the checkout, with the same mlcompile."""
-    lines = [
-        f'git fetch --no-tags --depth=1 origin "{base_ref}"',
-        'git worktree add --detach "$RUNNER_TEMP/base" FETCH_HEAD',
-        'cd "$RUNNER_TEMP/base"',
+def base_compile(plan: Plan, workspace: str, base: str, fetch: bool) -> list[str]:
+    """Compile the target branch in a worktree beside the checkout, with the same mlcompile,
+    then bring its builds back as ``BASE``. With ``fetch`` the branch is fetched first (a
+    merge request pipeline has only its own ref); otherwise ``base`` is already a ref."""
+    lines = []
+    if fetch:
+        lines.append(f'git fetch --no-tags origin "{base}"')
+        base = "FETCH_HEAD"
+    lines += [
+        f'git worktree add --detach "$MLCOMPILE_BASE_TREE" "{base}"',
+        'cd "$MLCOMPILE_BASE_TREE"',
+        *compile_all(plan, BASE, tolerate=True),
+        f'mkdir -p "{workspace}/{BASE}"',
+        f'if [ -d {BASE} ]; then cp -R {BASE}/. "{workspace}/{BASE}/"; fi',
+        f'cd "{workspace}"',
     ]
-    lines += compile_all(plan, f"{workspace}/{BASE}", tolerate=True)
     return lines
 
 
