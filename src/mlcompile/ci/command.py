@@ -95,8 +95,8 @@ def write_ci(
         report.print_json(result)
         return 0
     print(f"wrote the {plan.provider} workflows for {plan.repository}:")
-    for path in written:
-        print(f"  {path}")
+    for shown in written:
+        print(f"  {shown}")
     for target in plan.targets:
         print(
             f"  {target.profile.name}: {target.stage}, CI environment {target.environment!r}, "

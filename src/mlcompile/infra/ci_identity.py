@@ -364,11 +364,12 @@ class GcpCiIdentity(pulumi.ComponentResource):
             opts=child,
         )
         repository = "repository" if trust["provider"] == "github" else "project_path"
-        oidc: dict[str, Any] = {"issuer_uri": ISSUERS[trust["provider"]]}
-        if trust["provider"] == "gitlab":
-            # GitHub's login action presents the provider's own name as the audience (the
-            # default); a GitLab job presents the one its id_tokens section asks for.
-            oidc["allowed_audiences"] = [AUDIENCES["gcp"]]
+        # GitHub's login action presents the provider's own name as the audience (the
+        # default); a GitLab job presents the one its id_tokens section asks for.
+        oidc = gcp.iam.WorkloadIdentityPoolProviderOidcArgs(
+            issuer_uri=ISSUERS[trust["provider"]],
+            allowed_audiences=[AUDIENCES["gcp"]] if trust["provider"] == "gitlab" else None,
+        )
         provider = gcp.iam.WorkloadIdentityPoolProvider(
             f"{name}-provider",
             project=project,
