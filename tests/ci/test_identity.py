@@ -157,3 +157,20 @@ def test_gitlab_release_tags_are_refused_on_azure() -> None:
     prof = parse_profile(text + "ci:\n  provider: gitlab\n  repository: a/b\n", Path("p.yaml"))
     who: Any = trust(prof)
     assert who["subject"] == "project_path:a/b:ref_type:tag:ref:v*"
+
+
+def test_gcp_provider_for_gitlab_checks_the_project_environment_and_audience(
+    tmp_path: Path,
+) -> None:
+    resources = _identity(
+        tmp_path, "vertex-dev", "ci:\n  provider: gitlab\n  repository: acme/ml/churn\n"
+    )
+    provider = _one(resources, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
+    assert provider.inputs["attributeCondition"] == (
+        "assertion.project_path == 'acme/ml/churn' && assertion.environment == 'dev'"
+    )
+    assert provider.inputs["oidc"] == {
+        "issuerUri": "https://gitlab.com",
+        "allowedAudiences": ["https://iam.googleapis.com/mlcompile-ci"],
+    }
+    assert policy.check(resources) == []
