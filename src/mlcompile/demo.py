@@ -101,7 +101,42 @@ def main() -> int:
     for path, sha in produced:
         print(f"  {path}  sha256:{sha[:16]}")
     print(f"IR hash of churn: {first.ir_hash}")
+    problems += _ci_demo()
     return 1 if problems else 0
+
+
+def _ci_demo() -> int:
+    """The CI workflows for churn, and the diff of two builds that differ in their profile."""
+    import yaml
+
+    from mlcompile.ci.command import write_ci
+    from mlcompile.ci.diff import compare, load_builds, to_text
+    from mlcompile.cli import commands
+
+    _title("5. CI workflows (mlcompile ci) and a build diff (mlcompile diff)")
+    out = DEMO_DIR / "ci"
+    targets = ["sagemaker-dev", "vertex-dev", "sagemaker-prod"]
+    write_ci(
+        [SPEC], targets, provider=None, repository="acme/churn", branch=None, out=out, as_json=False
+    )
+    for path in sorted((out / ".github" / "workflows").glob("*.yml")):
+        jobs = yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"]
+        print(f"  {path}: jobs {', '.join(jobs)}")
+    # A second build of churn whose profile trains on a larger instance type.
+    variant = DEMO_DIR / "variant" / "sagemaker-dev.yaml"
+    variant.parent.mkdir(parents=True, exist_ok=True)
+    variant.write_text(
+        Path("targets/sagemaker-dev.yaml").read_text(encoding="utf-8")
+        + "instance_types:\n  training: ml.m5.2xlarge\n",
+        encoding="utf-8",
+    )
+    status = _attempt(commands.compile_pipeline, str(variant), DEMO_DIR / "variant" / "build")
+    if status != "ok":
+        return int(status == "failed")
+    before, after = DEMO_DIR / "sagemaker-dev", DEMO_DIR / "variant" / "build"
+    print(f"\nmlcompile diff {before} {after}")
+    print(to_text(compare(load_builds(before), load_builds(after))), end="")
+    return 0
 
 
 def _attempt(command: Callable[[str, str, Path, bool], int], profile: str, out: Path) -> str:

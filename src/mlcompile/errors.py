@@ -13,7 +13,8 @@ The tree::
 A :class:`Diagnostic` names what is wrong, the rule it breaks and the fix, with the file and line
 of the user's ``@step`` or ``@pipeline`` code. Codes are stable (scripts may match on them) and
 listed in :data:`CODES`: ``MLC1xx`` pipeline structure and types, ``MLC2xx`` step options,
-``MLC3xx`` profiles, ``MLC4xx`` platform refusals and platform rules.
+``MLC3xx`` profiles, ``MLC4xx`` platform refusals and platform rules, ``MLC8xx`` CI
+workflows, promotion and the build diff.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ CODES: dict[str, str] = {
     "MLC402": "platform-name-rule",
     "MLC403": "platform-api-shape",
     "MLC404": "unresolved-reference",
+    # MLC8xx: CI workflows, promotion and the build diff.
+    "MLC801": "ci-repository",
+    "MLC802": "ci-environment-order",
+    "MLC803": "ci-identity-unsupported",
+    "MLC804": "ci-pipeline-not-found",
+    "MLC805": "ci-workflow-not-ours",
+    "MLC810": "diff-not-a-build",
+    "MLC811": "diff-revision",
+    "MLC815": "promotion-not-tested",
 }
 
 

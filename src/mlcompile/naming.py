@@ -26,6 +26,7 @@ Purpose = Literal[
     "namespace",
     "resource-group",
     "workspace",
+    "ci-identity",
 ]
 
 #: Purposes that need a qualifier (the pipeline, model or endpoint they belong to).
@@ -95,6 +96,9 @@ def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = No
         return profile.azure.resource_group or _dns(f"{base}-ml", 90)
     if purpose == "workspace":
         return _dns(f"{base}-ml", 33)
+    if purpose == "ci-identity":
+        # What CI deploys as: a role, a service account id (6-30) or a managed identity.
+        return _dns(f"{base}-ci", 30 if cloud == "gcp" else 64)
     assert qualifier is not None
     if purpose == "pipeline-identity":
         if cloud == "gcp":

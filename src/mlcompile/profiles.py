@@ -63,6 +63,18 @@ class AzureSettings(_Section):
     resource_group: str | None = Field(None, pattern=r"^[-\w._()]{1,90}$")
 
 
+class CiSettings(_Section):
+    """Who deploys this profile from CI: the repository, its main branch, the CI provider and
+    the CI environment (its protection rules gate the deploy). The cloud trusts exactly these."""
+
+    provider: Literal["github", "gitlab"] = "github"
+    #: ``owner/name`` on GitHub, ``group[/subgroup]/project`` on GitLab.
+    repository: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
+    branch: str = Field("main", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+    #: The CI environment's name; the profile's environment when not set.
+    environment: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
 class Profile(BaseModel):
     """One deployment target: a platform on a cloud, in one environment."""
 
@@ -88,6 +100,7 @@ class Profile(BaseModel):
     sagemaker: SageMakerSettings = SageMakerSettings()
     vertex: VertexSettings = VertexSettings()
     azure: AzureSettings = AzureSettings()
+    ci: CiSettings = CiSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:

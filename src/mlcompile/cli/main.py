@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -199,6 +199,68 @@ def serve(
     from mlcompile.local import cli as local
 
     _guard(False, lambda: local.serve_endpoint(endpoint, store, port))
+
+
+@app.command("ci")
+def ci_command(
+    pipelines: Annotated[
+        list[str], typer.Argument(help="Pipelines the workflows check, build and deploy.")
+    ],
+    target: Annotated[
+        list[str], typer.Option("--target", "-t", help="Profiles to build and deploy (repeatable).")
+    ],
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="github or gitlab (default: the profiles').")
+    ] = None,
+    repository: Annotated[
+        str | None, typer.Option("--repository", help="owner/name the clouds trust.")
+    ] = None,
+    branch: Annotated[str | None, typer.Option("--branch", help="The main branch.")] = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the CI workflows: check and diff pull requests, deploy merges to dev, promote tags."""
+    from mlcompile.ci.command import write_ci
+
+    _guard(
+        as_json,
+        lambda: write_ci(
+            pipelines,
+            target,
+            provider=_provider(provider),
+            repository=repository,
+            branch=branch,
+            out=out,
+            as_json=as_json,
+        ),
+    )
+
+
+def _provider(name: str | None) -> Literal["github", "gitlab"] | None:
+    from mlcompile.errors import Diagnostic
+
+    if name in (None, "github", "gitlab"):
+        return name  # type: ignore[return-value]
+    raise UserError(
+        Diagnostic(
+            "MLC801", f"--provider {name!r} is not a CI provider", None, "use github or gitlab"
+        )
+    )
+
+
+@app.command("diff")
+def diff_command(
+    build_a: Annotated[str, typer.Argument(help="A build folder, or a git revision.")],
+    build_b: Annotated[Path, typer.Argument(help="A build folder (or a folder of builds).")],
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Markdown for a CI job summary.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed between two builds: steps, parameters and stack resources, per platform."""
+    from mlcompile.ci.diff import diff_command as run_diff
+
+    _guard(as_json, lambda: run_diff(build_a, build_b, markdown=markdown, as_json=as_json))
 
 
 @app.command()
