@@ -118,17 +118,49 @@ def _compile(
         raise ValidationError(problems)
     output = platform.compile(pipeline, profile)
     files = dict(output.files)
-    data = manifest(pipeline, profile, loaded.root, output.spec, files, output.manifest_extra)
+    story = _build_story(pipeline, profile, problems, files, output.spec)
+    data = manifest(
+        pipeline, profile, loaded.root, output.spec, files, {**output.manifest_extra, **story}
+    )
     files["manifest.json"] = json_bytes(data)
     out_dir = out or Path("build") / profile.name
     write_atomic(out_dir, files)
     return pipeline, profile, out_dir, data, problems
 
 
+def _build_story(
+    pipeline: ir.Pipeline,
+    profile: Profile,
+    problems: list[Diagnostic],
+    files: dict[str, bytes],
+    spec: str,
+) -> dict[str, object]:
+    """What the manifest keeps beside the files: the mapping table and every warning; and the
+    build report, added to ``files`` so the manifest records its digest too."""
+    from mlcompile.ir.canonical import sha256_hex
+    from mlcompile.report.build import render, target_of
+
+    target = target_of(
+        pipeline, profile, problems, {k: sha256_hex(v) for k, v in files.items()}, spec
+    )
+    files["report.html"] = render(pipeline, [target])
+    return {
+        "mapping": target.mapping,
+        "warnings": [d.to_json() for d in target.diagnostics],
+    }
+
+
 def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) -> int:
     pipeline, profile, out_dir, data, problems = _compile(spec, target, out)
     if as_json:
-        report.print_json({"ok": True, "out": out_dir.as_posix(), "manifest": data})
+        report.print_json(
+            {
+                "ok": True,
+                "out": out_dir.as_posix(),
+                "warnings": [d.to_json() for d in problems],
+                "manifest": data,
+            }
+        )
     else:
         report.print_diagnostics(problems, report.project_root)
         print(
