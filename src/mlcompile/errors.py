@@ -13,7 +13,8 @@ The tree::
 A :class:`Diagnostic` names what is wrong, the rule it breaks and the fix, with the file and line
 of the user's ``@step`` or ``@pipeline`` code. Codes are stable (scripts may match on them) and
 listed in :data:`CODES`: ``MLC1xx`` pipeline structure and types, ``MLC2xx`` step options,
-``MLC3xx`` profiles, ``MLC4xx`` platform refusals and platform rules.
+``MLC3xx`` profiles, ``MLC4xx`` platform refusals and platform rules, ``MLC9xx`` local runs
+and reports.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ CODES: dict[str, str] = {
     "MLC402": "platform-name-rule",
     "MLC403": "platform-api-shape",
     "MLC404": "unresolved-reference",
+    "MLC901": "unknown-run",
+    "MLC902": "run-page-needs-run",
 }
 
 

@@ -270,3 +270,46 @@ def print_schema(what: str) -> int:
             )
         )
     return 0
+
+
+def write_report(spec: str, targets: list[str], out: Path | None, as_json: bool) -> int:
+    """The build report for several profiles: each compiled in memory, nothing else written.
+    A profile that refuses a feature is shown with its errors rather than stopping the page."""
+    from mlcompile import platforms
+    from mlcompile.build import write_files
+    from mlcompile.ir.canonical import sha256_hex
+    from mlcompile.report.build import render, target_of
+
+    _, pipeline = _load(spec)
+    profiles = [load_profile(t)[0] for t in targets]
+    shown = []
+    for profile in profiles:
+        platform = platforms.get(profile.platform)
+        problems = platform.check(pipeline, profile)
+        files = spec_file = None
+        if not any(d.severity == "error" for d in problems):
+            output = platform.compile(pipeline, profile)
+            files = {k: sha256_hex(v) for k, v in output.files.items()}
+            spec_file = output.spec
+        shown.append(target_of(pipeline, profile, problems, files, spec_file))
+    path = out or Path("build") / "report.html"
+    write_files(path.parent, {path.name: render(pipeline, shown)})
+    if as_json:
+        report.print_json(
+            {
+                "ok": True,
+                "out": path.as_posix(),
+                "profiles": {
+                    t.profile.name: {
+                        "compiled": t.files is not None,
+                        "mapping": t.mapping,
+                        "diagnostics": [d.to_json() for d in t.diagnostics],
+                    }
+                    for t in shown
+                },
+            }
+        )
+    else:
+        report.print_diagnostics([d for t in shown for d in t.diagnostics], report.project_root)
+        print(f"wrote the report of {pipeline.name} for {', '.join(targets) or 'no profile'} to {path.as_posix()}")
+    return 0

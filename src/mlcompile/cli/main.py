@@ -145,6 +145,24 @@ def deploy(
     )
 
 
+@app.command("report")
+def report_command(
+    pipeline: PipelineArg,
+    target: Annotated[
+        list[str] | None,
+        typer.Option("--target", "-t", help="Profiles to show side by side (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The HTML file (default build/report.html).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write one self-contained HTML page: the DAG and how each profile maps every step."""
+    from mlcompile.cli import commands
+
+    _guard(as_json, lambda: commands.write_report(pipeline, target or [], out, as_json))
+
+
 StoreOpt = Annotated[Path, typer.Option("--store", help="Artifact store and lineage folder.")]
 
 
@@ -165,11 +183,29 @@ def run(
 
 
 @app.command()
-def runs(store: StoreOpt = Path(".mlcompile"), as_json: JsonOpt = False) -> None:
-    """List local runs."""
+def runs(
+    run_id: Annotated[
+        str | None, typer.Argument(metavar="RUN", help="A run id: show that run.")
+    ] = None,
+    store: StoreOpt = Path(".mlcompile"),
+    html: Annotated[
+        bool, typer.Option("--html", help="Write the run as a self-contained HTML page.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The page's file (default STORE/reports/RUN.html)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List local runs; with RUN, show one (--html: its DAG, timeline and lineage as a page)."""
     from mlcompile.local import cli as local
 
-    _guard(as_json, lambda: local.list_runs(store, as_json))
+    if run_id is None and not html:
+        _guard(as_json, lambda: local.list_runs(store, as_json))
+    elif not html:
+        _guard(as_json, lambda: local.show_lineage(run_id, store, as_json))
+    else:
+        _guard(as_json, lambda: local.run_page(run_id, store, out, as_json))
 
 
 @app.command()

@@ -105,6 +105,63 @@ def list_runs(store: Path, as_json: bool) -> int:
     return 0
 
 
+def run_page(run_id: str | None, store: Path, out: Path | None, as_json: bool) -> int:
+    """Write the HTML page of one run (its DAG by status, timeline, parameters, lineage)."""
+    from mlcompile.build import write_files
+    from mlcompile.report.run import render_run
+
+    if run_id is None:
+        raise ValidationError(
+            Diagnostic(
+                "MLC902",
+                "--html draws one run, and no run id was given",
+                None,
+                "give the run: `mlcompile runs RUN --html`; `mlcompile runs` lists them",
+            )
+        )
+    db = _open(store)
+    try:
+        run = db.run(run_id)
+        if run is None:
+            known = [r["id"] for r in db.runs()]
+            raise ValidationError(
+                Diagnostic(
+                    "MLC901",
+                    f"no run {run_id!r} in {store}." + did_you_mean(run_id, known),
+                    None,
+                    "list the runs with `mlcompile runs`",
+                )
+            )
+        data = render_run(db, run_id, _definition(store, run))
+    finally:
+        db.close()
+    path = out or store / "reports" / f"{run_id}.html"
+    write_files(path.parent, {path.name: data})
+    if as_json:
+        report.print_json({"ok": True, "run_id": run_id, "out": path.as_posix()})
+    else:
+        print(f"wrote the page of run {run_id} to {path.as_posix()}")
+    return 0
+
+
+def _definition(store: Path, run: Any) -> Any:
+    """The IR the run ran: kept in the store by its hash, else the pipeline file if unchanged."""
+    from mlcompile.ir import nodes as ir
+    from mlcompile.ir.canonical import content_hash
+    from mlcompile.local.store import ArtifactStore
+
+    text = ArtifactStore(store).definition(run["ir_hash"])
+    if text is not None:
+        return ir.Pipeline.model_validate_json(text)
+    try:
+        from mlcompile.loader import load
+
+        pipeline = load(run["spec"]).build()
+    except Exception:  # the file moved or broke since: draw the run without its DAG
+        return None
+    return pipeline if content_hash(pipeline) == run["ir_hash"] else None
+
+
 def show_lineage(ref: str, store: Path, as_json: bool) -> int:
     db = _open(store)
     try:

@@ -135,6 +135,7 @@ class _Runner:
         self.db.start_run(
             self.run_id, self.pipeline.name, self.spec, str(self.root), self.ir_hash, self.params
         )
+        self.store.keep_definition(self.ir_hash, canonical_json(self.pipeline))
         scratch = self.store.scratch(self.run_id)
         self.processes = Processes(self.root, scratch, spares=min(self.workers, 4))
         self.executor = Executor(self.store, self.processes, self.cancel, self.backoff_scale)

@@ -28,10 +28,10 @@ svg.dag .step rect{fill:#f3f5f8;stroke:#7d8796;stroke-width:1.2}svg.dag .group r
 svg.dag .g-then rect{stroke:#58a36c}svg.dag .g-otherwise rect{stroke:#c84a4a}svg.dag .g-loop rect{stroke:#4a78c8}
 svg.dag .g-pipeline rect{stroke:#6c4ac8;stroke-dasharray:none}svg.dag .g-final rect{stroke:#c8742a}
 svg.dag .edge{fill:none;stroke:#8a93a1;stroke-width:1.2}svg.dag marker path{fill:#8a93a1}
-.step.s-mapped rect,.step.s-done rect{fill:#e3f6e8;stroke:#58a36c}.step.s-lowered rect,.step.s-cached rect{fill:#fff4d6;stroke:#c89a2a}
-.step.s-refused rect,.step.s-failed rect,.step.s-upstream_failed rect{fill:#fde4e4;stroke:#c84a4a}
-.step.s-skipped rect{fill:#eef0f3;stroke:#aab2bf;stroke-dasharray:4 3}.step.s-interrupted rect{fill:#fde9d6;stroke:#c8742a}
-.step.s-running rect{fill:#e2ecfb;stroke:#4a78c8}.group.s-refused rect{stroke:#c84a4a;stroke-width:2}
+svg.dag .step.s-mapped rect,svg.dag .step.s-done rect{fill:#e3f6e8;stroke:#58a36c}svg.dag .step.s-lowered rect,svg.dag .step.s-cached rect{fill:#fff4d6;stroke:#c89a2a}
+svg.dag .step.s-refused rect,svg.dag .step.s-failed rect,svg.dag .step.s-upstream_failed rect{fill:#fde4e4;stroke:#c84a4a}
+svg.dag .step.s-skipped rect{fill:#eef0f3;stroke:#aab2bf;stroke-dasharray:4 3}svg.dag .step.s-interrupted rect{fill:#fde9d6;stroke:#c8742a}
+svg.dag .step.s-running rect{fill:#e2ecfb;stroke:#4a78c8}svg.dag .group.s-refused rect{stroke:#c84a4a;stroke-width:2}
 svg.timeline text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#1d2430}svg.timeline .bar{fill:#58a36c}
 svg.timeline .t-cached{fill:#c89a2a}svg.timeline .t-failed,svg.timeline .t-upstream_failed{fill:#c84a4a}
 svg.timeline .t-skipped{fill:#aab2bf}svg.timeline .t-interrupted{fill:#c8742a}svg.timeline line{stroke:#d6dbe3}
