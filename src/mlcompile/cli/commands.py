@@ -30,6 +30,7 @@ def _step_count(pipeline: ir.Pipeline) -> int:
 def check(spec: str, targets: list[str], as_json: bool) -> int:
     from mlcompile import platforms
     from mlcompile.ir.features import FEATURES, features_used
+    from mlcompile.report.mapping import mapping_table
 
     _, pipeline = _load(spec)
     profiles = [load_profile(t)[0] for t in targets]
@@ -40,9 +41,8 @@ def check(spec: str, targets: list[str], as_json: bool) -> int:
         platform = platforms.get(profile.platform)
         problems.extend(platform.check(pipeline, profile))
         support[profile.name] = {
-            use.feature: {"status": s.status, "note": s.note}
-            for use in uses
-            for s in [platforms.support_of(platform, use.feature)]
+            row["feature"]: {"status": row["status"], "note": row["note"]}
+            for row in mapping_table(pipeline, profile)
         }
     rows = sorted({use.feature for use in uses}, key=list(FEATURES).index)
     result = {
@@ -311,5 +311,7 @@ def write_report(spec: str, targets: list[str], out: Path | None, as_json: bool)
         )
     else:
         report.print_diagnostics([d for t in shown for d in t.diagnostics], report.project_root)
-        print(f"wrote the report of {pipeline.name} for {', '.join(targets) or 'no profile'} to {path.as_posix()}")
+        print(
+            f"wrote the report of {pipeline.name} for {', '.join(targets) or 'no profile'} to {path.as_posix()}"
+        )
     return 0

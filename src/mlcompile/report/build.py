@@ -116,10 +116,15 @@ def _header(pipeline: ir.Pipeline, targets: list[Target]) -> str:
     ]
     if pipeline.schedule is not None:
         rows.append(
-            ["schedule", f"<code>{esc(pipeline.schedule.cron)}</code> {esc(pipeline.schedule.timezone)}"]
+            [
+                "schedule",
+                f"<code>{esc(pipeline.schedule.cron)}</code> {esc(pipeline.schedule.timezone)}",
+            ]
         )
     for path, source in sorted(pipeline.sources.items()):
-        rows.append(["source", f"<code>{esc(path)}</code> sha256:<code>{esc(source.sha256)}</code>"])
+        rows.append(
+            ["source", f"<code>{esc(path)}</code> sha256:<code>{esc(source.sha256)}</code>"]
+        )
     params = table(
         ["parameter", "type", "default"],
         (
@@ -290,7 +295,11 @@ def _value(value: ir.Value | ir.Literal | ir.ParamRef) -> str:
     from mlcompile.ir.describe import value_text
 
     if isinstance(value, ir.TemplateRef):
-        return "f'" + "".join(p if isinstance(p, str) else "{" + value_text(p) + "}" for p in value.parts) + "'"
+        return (
+            "f'"
+            + "".join(p if isinstance(p, str) else "{" + value_text(p) + "}" for p in value.parts)
+            + "'"
+        )
     if isinstance(value, ir.ParamRef):
         return f"parameter {value.name}"
     if isinstance(value, ir.Literal):

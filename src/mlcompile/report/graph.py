@@ -103,7 +103,9 @@ def _frame(
     units = _body(p, p.body, prefix, sources, edges)
     if p.final is not None:
         leaf = _task(p, p.final, prefix, sources, edges)
-        units.append(Group(prefix + "final:" + p.final.name, "final", "final (always runs)", [leaf]))
+        units.append(
+            Group(prefix + "final:" + p.final.name, "final", "final (always runs)", [leaf])
+        )
     return units
 
 
@@ -204,9 +206,7 @@ def layout(graph: Graph) -> Layout:
     return out
 
 
-def _layout_block(
-    units: list[Unit], edges: list[tuple[str, str]]
-) -> tuple[int, int, _PlaceFn]:
+def _layout_block(units: list[Unit], edges: list[tuple[str, str]]) -> tuple[int, int, _PlaceFn]:
     """The size of a body and a function that writes its boxes at an offset."""
     sizes: list[tuple[int, int, _PlaceFn]] = []
     for unit in units:

@@ -115,7 +115,10 @@ def _parameters(run: sqlite3.Row) -> str:
     outputs = json.loads(run["outputs"] or "{}")
     out = "<h2>Parameters</h2>" + table(
         ["parameter", "value"],
-        ([f"<code>{esc(k)}</code>", f"<code>{esc(as_text(v))}</code>"] for k, v in sorted(params.items())),
+        (
+            [f"<code>{esc(k)}</code>", f"<code>{esc(as_text(v))}</code>"]
+            for k, v in sorted(params.items())
+        ),
         "parameters",
     )
     if outputs:
@@ -182,9 +185,7 @@ def _steps(run: sqlite3.Row, steps: list[sqlite3.Row]) -> str:
         shown = label(row)
         start = f"+{(row['started'] or origin) - origin:.2f}s"
         took = (
-            f"{row['finished'] - row['started']:.2f}s"
-            if row["finished"] and row["started"]
-            else ""
+            f"{row['finished'] - row['started']:.2f}s" if row["finished"] and row["started"] else ""
         )
         message = f'<pre class="mono">{esc(row["message"])}</pre>' if row["message"] else ""
         log = f"<code>{esc(row['log'])}</code>" if row["log"] else ""
@@ -238,11 +239,12 @@ def _lineage(node: dict[str, Any], port: str = "") -> str:
         return head + " <span class=muted>(not produced by a step in this store)</span></li>"
     params = ", ".join(f"{k}={as_text(v)}" for k, v in sorted(step["params"].items()))
     inner = "".join(
-        _lineage(artifact, p) for p, artifacts in sorted(step["inputs"].items()) for artifact in artifacts
+        _lineage(artifact, p)
+        for p, artifacts in sorted(step["inputs"].items())
+        for artifact in artifacts
     )
     return (
-        head
-        + f'<ul class="lineage"><li>made by <b>{esc(step["step"])}</b> in run'
+        head + f'<ul class="lineage"><li>made by <b>{esc(step["step"])}</b> in run'
         f" <code>{esc(step['run_id'])}</code>, code sha256:<code>{esc(str(step['code_sha256'] or '')[:16])}</code>"
         + (f", parameters <code>{esc(params)}</code>" if params else "")
         + (f'<ul class="lineage">{inner}</ul>' if inner else "")

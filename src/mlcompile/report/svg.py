@@ -24,7 +24,7 @@ def draw(
         f'<svg class="dag" role="img" '
         f'width="{placed.width}" height="{placed.height}" '
         f'viewBox="0 0 {placed.width} {placed.height}">',
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" "
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker></defs>',
     ]
     groups = {g.id: g for g in graph.groups()}
