@@ -64,6 +64,8 @@ CODES: dict[str, str] = {
     "MLC404": "unresolved-reference",
     "MLC901": "unknown-run",
     "MLC902": "run-page-needs-run",
+    "MLC910": "local-secret-missing",
+    "MLC911": "local-packages-unavailable",
 }
 
 

@@ -248,8 +248,9 @@ def deploy_pipeline(
         print(
             f"deployed {pipeline.name} (IR {data['ir_hash'][:12]}) to {profile.name} ({profile.platform})"
         )
-        for key, value in result.items():
-            print(f"  {key}: {value}")
+        print("\n".join(report.field_lines(result)))
+        if stack is not None:
+            print("\n".join(report.field_lines({"stack": summary["stack"]})))
     return 0
 
 

@@ -27,12 +27,52 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-PipelineArg = Annotated[str, typer.Argument(help="path/to/file.py or path/to/file.py:function")]
+
+def _no_type_beside_arguments() -> None:
+    """Typer prints a Python type beside each argument (``PIPELINE <str>``); the metavar says
+    what to give, so help shows that alone, as it does for options."""
+    from typer.core import TyperArgument
+
+    def display_type_rich(self: TyperArgument, ctx: object) -> None:
+        return None
+
+    setattr(TyperArgument, "display_type_rich", display_type_rich)  # noqa: B010
+
+
+_no_type_beside_arguments()
+
+PipelineArg = Annotated[
+    str, typer.Argument(metavar="PIPELINE", help="path/to/file.py or path/to/file.py:function")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 TargetOpt = Annotated[
-    str, typer.Option("--target", "-t", help="A profile in ./targets/ or a YAML path.")
+    str,
+    typer.Option(
+        "--target", "-t", metavar="PROFILE", help="A profile in ./targets/ or a YAML path."
+    ),
 ]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder.")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from mlcompile import __version__
+
+        print(f"mlcompile {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Write an ML pipeline once in Python; compile it to Kubeflow, SageMaker and Vertex AI,
+    generate its Pulumi stacks, and run it locally."""
 
 
 def _guard(as_json: bool, action: Callable[[], int | None]) -> None:
@@ -70,7 +110,9 @@ def check(
     pipeline: PipelineArg,
     target: Annotated[
         list[str] | None,
-        typer.Option("--target", "-t", help="Profiles to check against (repeatable)."),
+        typer.Option(
+            "--target", "-t", metavar="PROFILE", help="Profiles to check against (repeatable)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -120,10 +162,14 @@ def deploy(
         bool, typer.Option("--start/--no-start", help="Start a run after deploying.")
     ] = True,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for the run (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", metavar="NAME=VALUE", help="A parameter of the run (repeatable)."
+        ),
     ] = None,
     endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", help="AWS API endpoint (a local stand-in).")
+        str | None,
+        typer.Option("--endpoint-url", metavar="URL", help="AWS API endpoint (a local stand-in)."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -150,10 +196,15 @@ def report_command(
     pipeline: PipelineArg,
     target: Annotated[
         list[str] | None,
-        typer.Option("--target", "-t", help="Profiles to show side by side (repeatable)."),
+        typer.Option(
+            "--target", "-t", metavar="PROFILE", help="Profiles to show side by side (repeatable)."
+        ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="The HTML file (default build/report.html).")
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="The HTML file (default build/report.html)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -163,17 +214,22 @@ def report_command(
     _guard(as_json, lambda: commands.write_report(pipeline, target or [], out, as_json))
 
 
-StoreOpt = Annotated[Path, typer.Option("--store", help="Artifact store and lineage folder.")]
+StoreOpt = Annotated[
+    Path, typer.Option("--store", metavar="DIR", help="Artifact store and lineage folder.")
+]
 
 
 @app.command()
 def run(
     pipeline: PipelineArg,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", metavar="NAME=VALUE", help="A pipeline parameter (repeatable)."
+        ),
     ] = None,
     store: StoreOpt = Path(".mlcompile"),
-    workers: Annotated[int, typer.Option("--workers", help="Steps run at once.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", help="Steps run at once.")] = 2,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine, with caching and lineage."""
@@ -193,7 +249,9 @@ def runs(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="The page's file (default STORE/reports/RUN.html)."),
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="The page's file (default STORE/reports/RUN.html)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -212,7 +270,9 @@ def runs(
 def lineage(
     ref: Annotated[
         str,
-        typer.Argument(help="A run id, an artifact sha256 or URI, or model:<name>[:<version>]."),
+        typer.Argument(
+            metavar="REF", help="A run id, an artifact sha256 or URI, or model:NAME[:VERSION]."
+        ),
     ],
     store: StoreOpt = Path(".mlcompile"),
     as_json: JsonOpt = False,
@@ -225,24 +285,30 @@ def lineage(
 
 @app.command()
 def serve(
-    endpoint: Annotated[str, typer.Argument(help="An endpoint a local run deployed.")],
+    endpoint: Annotated[
+        str, typer.Argument(metavar="ENDPOINT", help="An endpoint a local run deployed.")
+    ],
     store: StoreOpt = Path(".mlcompile"),
     port: Annotated[
-        int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")
+        int, typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1 (0 picks a free one).")
     ] = 8080,
+    as_json: JsonOpt = False,
 ) -> None:
     """Serve a locally deployed model on 127.0.0.1 (POST /predict)."""
     from mlcompile.local import cli as local
 
-    _guard(False, lambda: local.serve_endpoint(endpoint, store, port))
+    _guard(as_json, lambda: local.serve_endpoint(endpoint, store, port, as_json))
 
 
 @app.command()
-def schema(what: Annotated[str, typer.Argument(help="profile or ir")] = "profile") -> None:
-    """Print the JSON schema of a deployment profile or of the IR."""
+def schema(
+    what: Annotated[str, typer.Argument(metavar="WHAT", help="profile or ir")] = "profile",
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the JSON schema of a deployment profile or of the IR (JSON either way)."""
     from mlcompile.cli import commands
 
-    _guard(False, lambda: commands.print_schema(what))
+    _guard(as_json, lambda: commands.print_schema(what))
 
 
 def main() -> None:

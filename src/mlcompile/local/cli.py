@@ -85,22 +85,15 @@ def list_runs(store: Path, as_json: bool) -> int:
     if as_json:
         report.print_json({"ok": True, "store": str(store), "runs": runs})
         return 0
-    table = Table(title=f"runs in {store}", title_justify="left")
-    for column in ("run", "pipeline", "status", "started", "time", "ran", "cached", "failed", "IR"):
-        table.add_column(column, no_wrap=True)
+    # Fits 80 columns: the run id already says when it started; the IR hash is in --json.
+    table = Table(title=f"runs in {store}", title_justify="left", box=None, pad_edge=False)
+    for column in ("run", "pipeline", "status", "took", "steps"):
+        table.add_column(column, no_wrap=column != "pipeline", overflow="fold")
     for run in runs:
         took = f"{run['seconds']:.2f}s" if run["seconds"] is not None else ""
-        table.add_row(
-            run["run_id"],
-            run["pipeline"],
-            run["status"],
-            run["started"],
-            took,
-            str(run["ran"]),
-            str(run["cached"]),
-            str(run["failed"]),
-            run["ir_hash"][:12],
-        )
+        counts = [(run["ran"], "ran"), (run["cached"], "cached"), (run["failed"], "failed")]
+        steps = ", ".join(f"{n} {what}" for n, what in counts if n) or "none"
+        table.add_row(run["run_id"], run["pipeline"], run["status"], took, steps)
     Console(highlight=False).print(table if runs else f"no runs in {store}")
     return 0
 
@@ -180,7 +173,7 @@ def show_lineage(ref: str, store: Path, as_json: bool) -> int:
     return 0
 
 
-def serve_endpoint(endpoint: str, store: Path, port: int) -> int:
+def serve_endpoint(endpoint: str, store: Path, port: int, as_json: bool = False) -> int:
     from mlcompile.local.serving import ModelServer
 
     db = _open(store)
@@ -202,11 +195,26 @@ def serve_endpoint(endpoint: str, store: Path, port: int) -> int:
         )
     model_path = store.resolve() / "artifacts" / found.model_sha256
     server = ModelServer(port, found, model_path)
-    print(
-        f"serving endpoint {found.name} (model {found.model_name} v{found.version}) on"
-        f" {server.url}/predict  (Ctrl-C stops)",
-        flush=True,
-    )
+    if as_json:  # one line a script can read the address from before it sends requests
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "endpoint": found.name,
+                    "model": found.model_name,
+                    "version": found.version,
+                    "url": f"{server.url}/predict",
+                },
+                sort_keys=True,
+            ),
+            flush=True,
+        )
+    else:
+        print(
+            f"serving endpoint {found.name} (model {found.model_name} v{found.version}) on"
+            f" {server.url}/predict  (Ctrl-C stops)",
+            flush=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
