@@ -260,8 +260,9 @@ def runs(
 
     if run_id is None and not html:
         _guard(as_json, lambda: local.list_runs(store, as_json))
-    elif not html:
-        _guard(as_json, lambda: local.show_lineage(run_id, store, as_json))
+    elif run_id is not None and not html:
+        shown = run_id
+        _guard(as_json, lambda: local.show_lineage(shown, store, as_json))
     else:
         _guard(as_json, lambda: local.run_page(run_id, store, out, as_json))
 

@@ -23,7 +23,8 @@ def _call_argument(lines: list[str], opener: str) -> str | None:
     if not lines or opener not in lines[0]:
         return None
     text = lines[0][lines[0].index(opener) + len(opener) :]
-    depth, out, quote = 1, [], ""
+    depth, quote = 1, ""
+    out: list[str] = []
     for line in [text, *lines[1:20]]:
         for ch in line:
             if quote:

@@ -153,12 +153,12 @@ def _portability(targets: list[Target]) -> str:
     for feature, (title, used_by) in features.items():
         cells = [esc(title), esc(", ".join(used_by))]
         for t in targets:
-            row = next((r for r in t.mapping if r["feature"] == feature), None)
-            if row is None:
+            found = next((r for r in t.mapping if r["feature"] == feature), None)
+            if found is None:
                 cells.append("")
                 continue
-            note = f'<div class="muted">{esc(row["note"])}</div>' if row["note"] else ""
-            cells.append(badge(row["status"]) + note)
+            note = f'<div class="muted">{esc(found["note"])}</div>' if found["note"] else ""
+            cells.append(badge(found["status"]) + note)
         rows.append(cells)
     headers = ["feature", "used by", *(t.profile.name for t in targets)]
     return "<h2>Portability</h2>" + table(headers, rows, "portability")
