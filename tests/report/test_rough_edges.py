@@ -454,3 +454,19 @@ def test_setup_replaces_a_venv_an_old_python_left(project_copy: Path) -> None:
         text=True,
     )
     assert version.stdout.strip() == "True"
+
+
+def test_readme_says_how_to_install_and_what_each_extra_enables() -> None:
+    readme = (REPO / "README.md").read_text()
+    install = readme[readme.index("## Install") : readme.index("## A pipeline")]
+    assert "source .venv/bin/activate" in install and 'PATH="$PWD/.venv/bin:$PATH"' in install
+    assert "mlcompile --version" in install
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    table = [line for line in install.splitlines() if line.startswith("| `")]
+    for extra in extras:
+        assert any(f"`{extra}`" in line.split("|")[1] for line in table), extra
+    local = readme[readme.index("## Local runs") :]
+    first_run = local.index("mlcompile run examples/churn/pipeline.py")
+    assert "export MLCOMPILE_SECRET_CHURN_WAREHOUSE_TOKEN=" in local[:first_run]
