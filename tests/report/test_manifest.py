@@ -38,3 +38,20 @@ def test_report_html_is_a_file_of_the_build(tmp_path: Path) -> None:
     assert "report.html" in manifest["files"] and manifest["warnings"] == []
     assert manifest["ir_hash"] in (out / "report.html").read_text()
     assert REPO.as_posix() not in (out / "report.html").read_text()
+
+
+def test_a_thousand_step_chain_lays_out_in_layers(tmp_path: Path) -> None:
+    """No recursion limit: each step of a chain gets its own layer, in order."""
+    from mlcompile.loader import load
+    from mlcompile.report.graph import build_graph, layout
+
+    source = tmp_path / "chain.py"
+    source.write_text(
+        "from mlcompile import pipeline, step\n\n@step\ndef inc(x: int) -> int:\n    return x + 1\n\n"
+        "@pipeline\ndef chain(n: int = 0) -> None:\n    v = inc(x=n)\n    for _ in range(1199):\n"
+        "        v = inc(x=v.output)\n"
+    )
+    graph = build_graph(load(str(source)).build())
+    placed = layout(graph)
+    ys = [placed.leaves[leaf.id].y for leaf in graph.leaves()]
+    assert len(ys) == 1200 and ys == sorted(ys) and len(set(ys)) == 1200

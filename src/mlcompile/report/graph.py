@@ -10,6 +10,7 @@ the same pipeline gives the same picture on every machine.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -279,22 +280,29 @@ def _layout_unit(unit: Unit, edges: list[tuple[str, str]]) -> tuple[int, int, _P
 
 
 def _layers(count: int, preds: dict[int, list[int]]) -> dict[int, int]:
-    """Longest path from a source; a back edge (never in a valid pipeline) is ignored."""
-    layer: dict[int, int] = {}
-    visiting: set[int] = set()
-
-    def depth(i: int) -> int:
-        if i in layer:
-            return layer[i]
-        visiting.add(i)
-        d = 0
-        for p in preds[i]:
-            if p not in visiting:
-                d = max(d, depth(p) + 1)
-        visiting.discard(i)
-        layer[i] = d
-        return d
-
+    """Longest path from a source, in topological order (source order breaks ties); no
+    recursion, so a chain of thousands of steps lays out too. A cycle, which validation
+    never lets through, is broken at its earliest unit."""
+    succs: dict[int, list[int]] = {i: [] for i in range(count)}
+    waiting = {i: len(set(preds[i])) for i in range(count)}
     for i in range(count):
-        depth(i)
+        for p in set(preds[i]):
+            succs[p].append(i)
+    layer = dict.fromkeys(range(count), 0)
+    ready = [i for i in range(count) if waiting[i] == 0]
+    done: set[int] = set()
+    while len(done) < count:
+        if not ready:
+            ready = [min(i for i in range(count) if i not in done)]
+        heapq.heapify(ready)
+        while ready:
+            i = heapq.heappop(ready)
+            if i in done:
+                continue
+            done.add(i)
+            for j in succs[i]:
+                layer[j] = max(layer[j], layer[i] + 1)
+                waiting[j] -= 1
+                if waiting[j] == 0:
+                    heapq.heappush(ready, j)
     return layer
