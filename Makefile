@@ -1,6 +1,7 @@
 # Two commands matter: `make demo` and `make test`. Both bootstrap .venv themselves from
 # constraints.txt (the exact versions the tests passed with), so a fresh clone needs only
-# python3 (>= 3.11) and network access to the package index.
+# python3 (>= 3.11) and network access to the package index. An older Python is refused before
+# .venv is made, and a .venv an older Python left behind is replaced (and removed by `make clean`).
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,9 +9,14 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
+# True when interpreter $(1) runs and is Python 3.11 or newer.
+supported = v=$$($(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) && printf '3.11\n%s\n' "$$v" | sort -V -C
+
 .PHONY: setup test lint typecheck unit demo bench regenerate clean
 
 $(STAMP): pyproject.toml constraints.txt
+	@$(call supported,$(PYTHON)) || { echo "mlcompile needs Python 3.11 or newer, and $(PYTHON) is $${v:-not runnable}: run make PYTHON=python3.11 (or newer)" >&2; exit 1; }
+	@if [ -e $(VENV) ] && ! { $(call supported,$(PY)); }; then echo "removing $(VENV): its Python is missing or older than 3.11" >&2; rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
 	$(UV) pip install --python $(PY) --quiet -c constraints.txt -e ".[dev]"
@@ -42,3 +48,4 @@ bench: setup
 
 clean:
 	rm -rf build .mlcompile .pytest_cache .mypy_cache .ruff_cache
+	@if [ -e $(VENV) ] && ! { $(call supported,$(PY)); }; then echo "removing $(VENV): its Python is missing or older than 3.11" >&2; rm -rf $(VENV); fi

@@ -1,7 +1,7 @@
 """``make demo``: the churn example from a fresh clone, end to end, on this machine.
 
 It runs churn locally twice (the second run comes from the cache), shows the lineage of the
-model it registered, compiles the pipeline for every profile in ``targets/`` and generates each
+model it registered and writes the first run's page, compiles the pipeline for every profile in ``targets/`` and generates each
 profile's infrastructure, then lists what was written where, with hashes. A platform or the
 infra generator that is not installed is reported as not available instead of stopping the demo.
 """
@@ -25,7 +25,7 @@ DEMO_DIR = Path("build/demo")
 def main() -> int:
     from mlcompile.cli import commands
     from mlcompile.loader import load
-    from mlcompile.local.cli import show_lineage
+    from mlcompile.local.cli import run_page, show_lineage
     from mlcompile.local.progress import print_summary, reporter_for
     from mlcompile.local.runner import RunResult, run_pipeline
     from mlcompile.params import parse_params
@@ -69,6 +69,8 @@ def main() -> int:
 
     _title("2. Lineage of the registered model (mlcompile lineage model:churn)")
     show_lineage("model:churn", store, as_json=False)
+    print(f"\nthe first run as a page (mlcompile runs {first.run_id} --html):")
+    run_page(first.run_id, store, None, as_json=False)
 
     _title("3. Compile for every profile, and generate its infrastructure")
     problems = 0
@@ -98,6 +100,7 @@ def main() -> int:
         f"local store {store}/: lineage.db, {sum(1 for _ in (store / 'artifacts').iterdir())} artifacts"
     )
     print(f"  serve the deployed model: mlcompile serve churn --store {store}")
+    print(f"  open the build reports: {DEMO_DIR}/<profile>/report.html")
     for path, sha in produced:
         print(f"  {path}  sha256:{sha[:16]}")
     print(f"IR hash of churn: {first.ir_hash}")

@@ -13,8 +13,9 @@ The tree::
 A :class:`Diagnostic` names what is wrong, the rule it breaks and the fix, with the file and line
 of the user's ``@step`` or ``@pipeline`` code. Codes are stable (scripts may match on them) and
 listed in :data:`CODES`: ``MLC1xx`` pipeline structure and types, ``MLC2xx`` step options,
-``MLC3xx`` profiles, ``MLC4xx`` platform refusals and platform rules, ``MLC8xx`` CI
-workflows, promotion and the build diff.
+``MLC3xx`` profiles, ``MLC4xx`` platform refusals and platform rules, ``MLC5xx`` step images,
+``MLC6xx`` stacks and deploy, ``MLC7xx`` emulators of the compiled files, ``MLC8xx`` CI
+workflows, promotion and the build diff, ``MLC9xx`` local runs and reports.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ CODES: dict[str, str] = {
     "MLC810": "diff-not-a-build",
     "MLC811": "diff-revision",
     "MLC815": "promotion-not-tested",
+    "MLC901": "unknown-run",
+    "MLC902": "run-page-needs-run",
+    "MLC910": "local-secret-missing",
+    "MLC911": "local-packages-unavailable",
 }
 
 

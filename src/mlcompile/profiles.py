@@ -149,7 +149,12 @@ class Profile(BaseModel):
 
 
 def profile_schema() -> dict[str, Any]:
-    return Profile.model_json_schema()
+    """The schema of a profile file as written: ``name`` may be left out, since it defaults to
+    the file's name (``targets/sagemaker-dev.yaml`` is ``sagemaker-dev``)."""
+    schema = Profile.model_json_schema()
+    schema["required"] = [f for f in schema.get("required", []) if f != "name"]
+    schema["properties"]["name"]["description"] = "Defaults to the file name without .yaml"
+    return schema
 
 
 def load_profile(ref: str, search_dir: Path | None = None) -> tuple[Profile, Path]:

@@ -169,9 +169,10 @@ def test_container_step_without_its_program_says_why(store: Path) -> None:
 def test_missing_secret_names_the_variable(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLCOMPILE_SECRET_TEST_API_TOKEN", raising=False)
     monkeypatch.delenv("API_TOKEN", raising=False)
-    missing = run("secretive", store)
-    assert missing.status == "failed"
-    assert "MLCOMPILE_SECRET_TEST_API_TOKEN" in missing.step("use_secret").message
+    with pytest.raises(ValidationError) as info:  # before any step starts
+        run("secretive", store)
+    (missing,) = info.value.diagnostics
+    assert missing.code == "MLC910" and "MLCOMPILE_SECRET_TEST_API_TOKEN" in missing.message
     monkeypatch.setenv("MLCOMPILE_SECRET_TEST_API_TOKEN", "s3cret")
     found = run("secretive", store)
     assert found.ok and found.outputs["ok"] is True

@@ -30,6 +30,7 @@ def _step_count(pipeline: ir.Pipeline) -> int:
 def check(spec: str, targets: list[str], as_json: bool) -> int:
     from mlcompile import platforms
     from mlcompile.ir.features import FEATURES, features_used
+    from mlcompile.report.mapping import mapping_table
 
     _, pipeline = _load(spec)
     profiles = [load_profile(t)[0] for t in targets]
@@ -40,9 +41,8 @@ def check(spec: str, targets: list[str], as_json: bool) -> int:
         platform = platforms.get(profile.platform)
         problems.extend(platform.check(pipeline, profile))
         support[profile.name] = {
-            use.feature: {"status": s.status, "note": s.note}
-            for use in uses
-            for s in [platforms.support_of(platform, use.feature)]
+            row["feature"]: {"status": row["status"], "note": row["note"]}
+            for row in mapping_table(pipeline, profile)
         }
     rows = sorted({use.feature for use in uses}, key=list(FEATURES).index)
     result = {
@@ -118,17 +118,49 @@ def _compile(
         raise ValidationError(problems)
     output = platform.compile(pipeline, profile)
     files = dict(output.files)
-    data = manifest(pipeline, profile, loaded.root, output.spec, files, output.manifest_extra)
+    story = _build_story(pipeline, profile, problems, files, output.spec)
+    data = manifest(
+        pipeline, profile, loaded.root, output.spec, files, {**output.manifest_extra, **story}
+    )
     files["manifest.json"] = json_bytes(data)
     out_dir = out or Path("build") / profile.name
     write_atomic(out_dir, files)
     return pipeline, profile, out_dir, data, problems
 
 
+def _build_story(
+    pipeline: ir.Pipeline,
+    profile: Profile,
+    problems: list[Diagnostic],
+    files: dict[str, bytes],
+    spec: str,
+) -> dict[str, object]:
+    """What the manifest keeps beside the files: the mapping table and every warning; and the
+    build report, added to ``files`` so the manifest records its digest too."""
+    from mlcompile.ir.canonical import sha256_hex
+    from mlcompile.report.build import render, target_of
+
+    target = target_of(
+        pipeline, profile, problems, {k: sha256_hex(v) for k, v in files.items()}, spec
+    )
+    files["report.html"] = render(pipeline, [target])
+    return {
+        "mapping": target.mapping,
+        "warnings": [d.to_json() for d in target.diagnostics],
+    }
+
+
 def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) -> int:
     pipeline, profile, out_dir, data, problems = _compile(spec, target, out)
     if as_json:
-        report.print_json({"ok": True, "out": out_dir.as_posix(), "manifest": data})
+        report.print_json(
+            {
+                "ok": True,
+                "out": out_dir.as_posix(),
+                "warnings": [d.to_json() for d in problems],
+                "manifest": data,
+            }
+        )
     else:
         report.print_diagnostics(problems, report.project_root)
         print(
@@ -216,8 +248,9 @@ def deploy_pipeline(
         print(
             f"deployed {pipeline.name} (IR {data['ir_hash'][:12]}) to {profile.name} ({profile.platform})"
         )
-        for key, value in result.items():
-            print(f"  {key}: {value}")
+        print("\n".join(report.field_lines(result)))
+        if stack is not None:
+            print("\n".join(report.field_lines({"stack": summary["stack"]})))
     return 0
 
 
@@ -236,5 +269,50 @@ def print_schema(what: str) -> int:
                 None,
                 "use `mlcompile schema profile` or `mlcompile schema ir`",
             )
+        )
+    return 0
+
+
+def write_report(spec: str, targets: list[str], out: Path | None, as_json: bool) -> int:
+    """The build report for several profiles: each compiled in memory, nothing else written.
+    A profile that refuses a feature is shown with its errors rather than stopping the page."""
+    from mlcompile import platforms
+    from mlcompile.build import write_files
+    from mlcompile.ir.canonical import sha256_hex
+    from mlcompile.report.build import render, target_of
+
+    _, pipeline = _load(spec)
+    profiles = [load_profile(t)[0] for t in targets]
+    shown = []
+    for profile in profiles:
+        platform = platforms.get(profile.platform)
+        problems = platform.check(pipeline, profile)
+        files = spec_file = None
+        if not any(d.severity == "error" for d in problems):
+            output = platform.compile(pipeline, profile)
+            files = {k: sha256_hex(v) for k, v in output.files.items()}
+            spec_file = output.spec
+        shown.append(target_of(pipeline, profile, problems, files, spec_file))
+    path = out or Path("build") / "report.html"
+    write_files(path.parent, {path.name: render(pipeline, shown)})
+    if as_json:
+        report.print_json(
+            {
+                "ok": True,
+                "out": path.as_posix(),
+                "profiles": {
+                    t.profile.name: {
+                        "compiled": t.files is not None,
+                        "mapping": t.mapping,
+                        "diagnostics": [d.to_json() for d in t.diagnostics],
+                    }
+                    for t in shown
+                },
+            }
+        )
+    else:
+        report.print_diagnostics([d for t in shown for d in t.diagnostics], report.project_root)
+        print(
+            f"wrote the report of {pipeline.name} for {', '.join(targets) or 'no profile'} to {path.as_posix()}"
         )
     return 0

@@ -27,12 +27,52 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-PipelineArg = Annotated[str, typer.Argument(help="path/to/file.py or path/to/file.py:function")]
+
+def _no_type_beside_arguments() -> None:
+    """Typer prints a Python type beside each argument (``PIPELINE <str>``); the metavar says
+    what to give, so help shows that alone, as it does for options."""
+    from typer.core import TyperArgument
+
+    def display_type_rich(self: TyperArgument, ctx: object) -> None:
+        return None
+
+    setattr(TyperArgument, "display_type_rich", display_type_rich)  # noqa: B010
+
+
+_no_type_beside_arguments()
+
+PipelineArg = Annotated[
+    str, typer.Argument(metavar="PIPELINE", help="path/to/file.py or path/to/file.py:function")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 TargetOpt = Annotated[
-    str, typer.Option("--target", "-t", help="A profile in ./targets/ or a YAML path.")
+    str,
+    typer.Option(
+        "--target", "-t", metavar="PROFILE", help="A profile in ./targets/ or a YAML path."
+    ),
 ]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder.")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from mlcompile import __version__
+
+        print(f"mlcompile {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Write an ML pipeline once in Python; compile it to Kubeflow, SageMaker and Vertex AI,
+    generate its Pulumi stacks, and run it locally."""
 
 
 def _guard(as_json: bool, action: Callable[[], int | None]) -> None:
@@ -70,7 +110,9 @@ def check(
     pipeline: PipelineArg,
     target: Annotated[
         list[str] | None,
-        typer.Option("--target", "-t", help="Profiles to check against (repeatable)."),
+        typer.Option(
+            "--target", "-t", metavar="PROFILE", help="Profiles to check against (repeatable)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -120,10 +162,14 @@ def deploy(
         bool, typer.Option("--start/--no-start", help="Start a run after deploying.")
     ] = True,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for the run (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", metavar="NAME=VALUE", help="A parameter of the run (repeatable)."
+        ),
     ] = None,
     endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", help="AWS API endpoint (a local stand-in).")
+        str | None,
+        typer.Option("--endpoint-url", metavar="URL", help="AWS API endpoint (a local stand-in)."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -145,17 +191,45 @@ def deploy(
     )
 
 
-StoreOpt = Annotated[Path, typer.Option("--store", help="Artifact store and lineage folder.")]
+@app.command("report")
+def report_command(
+    pipeline: PipelineArg,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target", "-t", metavar="PROFILE", help="Profiles to show side by side (repeatable)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="The HTML file (default build/report.html)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write one self-contained HTML page: the DAG and how each profile maps every step."""
+    from mlcompile.cli import commands
+
+    _guard(as_json, lambda: commands.write_report(pipeline, target or [], out, as_json))
+
+
+StoreOpt = Annotated[
+    Path, typer.Option("--store", metavar="DIR", help="Artifact store and lineage folder.")
+]
 
 
 @app.command()
 def run(
     pipeline: PipelineArg,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", metavar="NAME=VALUE", help="A pipeline parameter (repeatable)."
+        ),
     ] = None,
     store: StoreOpt = Path(".mlcompile"),
-    workers: Annotated[int, typer.Option("--workers", help="Steps run at once.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", help="Steps run at once.")] = 2,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine, with caching and lineage."""
@@ -165,18 +239,41 @@ def run(
 
 
 @app.command()
-def runs(store: StoreOpt = Path(".mlcompile"), as_json: JsonOpt = False) -> None:
-    """List local runs."""
+def runs(
+    run_id: Annotated[
+        str | None, typer.Argument(metavar="RUN", help="A run id: show that run.")
+    ] = None,
+    store: StoreOpt = Path(".mlcompile"),
+    html: Annotated[
+        bool, typer.Option("--html", help="Write the run as a self-contained HTML page.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="The page's file (default STORE/reports/RUN.html)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List local runs; with RUN, show one (--html: its DAG, timeline and lineage as a page)."""
     from mlcompile.local import cli as local
 
-    _guard(as_json, lambda: local.list_runs(store, as_json))
+    if run_id is None and not html:
+        _guard(as_json, lambda: local.list_runs(store, as_json))
+    elif run_id is not None and not html:
+        shown = run_id
+        _guard(as_json, lambda: local.show_lineage(shown, store, as_json))
+    else:
+        _guard(as_json, lambda: local.run_page(run_id, store, out, as_json))
 
 
 @app.command()
 def lineage(
     ref: Annotated[
         str,
-        typer.Argument(help="A run id, an artifact sha256 or URI, or model:<name>[:<version>]."),
+        typer.Argument(
+            metavar="REF", help="A run id, an artifact sha256 or URI, or model:NAME[:VERSION]."
+        ),
     ],
     store: StoreOpt = Path(".mlcompile"),
     as_json: JsonOpt = False,
@@ -189,16 +286,19 @@ def lineage(
 
 @app.command()
 def serve(
-    endpoint: Annotated[str, typer.Argument(help="An endpoint a local run deployed.")],
+    endpoint: Annotated[
+        str, typer.Argument(metavar="ENDPOINT", help="An endpoint a local run deployed.")
+    ],
     store: StoreOpt = Path(".mlcompile"),
     port: Annotated[
-        int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")
+        int, typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1 (0 picks a free one).")
     ] = 8080,
+    as_json: JsonOpt = False,
 ) -> None:
     """Serve a locally deployed model on 127.0.0.1 (POST /predict)."""
     from mlcompile.local import cli as local
 
-    _guard(False, lambda: local.serve_endpoint(endpoint, store, port))
+    _guard(as_json, lambda: local.serve_endpoint(endpoint, store, port, as_json))
 
 
 @app.command("ci")
@@ -264,11 +364,14 @@ def diff_command(
 
 
 @app.command()
-def schema(what: Annotated[str, typer.Argument(help="profile or ir")] = "profile") -> None:
-    """Print the JSON schema of a deployment profile or of the IR."""
+def schema(
+    what: Annotated[str, typer.Argument(metavar="WHAT", help="profile or ir")] = "profile",
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the JSON schema of a deployment profile or of the IR (JSON either way)."""
     from mlcompile.cli import commands
 
-    _guard(False, lambda: commands.print_schema(what))
+    _guard(as_json, lambda: commands.print_schema(what))
 
 
 def main() -> None:

@@ -29,6 +29,31 @@ def print_diagnostics(diagnostics: list[Diagnostic], root: Path | None = None) -
         print(f"{errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
 
 
+def field_lines(data: dict[str, object], indent: str = "  ") -> list[str]:
+    """``key: value`` lines for people: lists one item a line, no Python reprs."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}:")
+            lines.extend(field_lines({str(k): v for k, v in value.items()}, indent + "  "))
+        elif isinstance(value, list | tuple):
+            lines.append(f"{indent}{key}:" + ("" if value else " none"))
+            lines.extend(f"{indent}  - {_scalar(item)}" for item in value)
+        else:
+            lines.append(f"{indent}{key}: {_scalar(value)}")
+    return lines
+
+
+def _scalar(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
 def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, sort_keys=True, indent=2) + "\n")
 

@@ -85,24 +85,74 @@ def list_runs(store: Path, as_json: bool) -> int:
     if as_json:
         report.print_json({"ok": True, "store": str(store), "runs": runs})
         return 0
-    table = Table(title=f"runs in {store}", title_justify="left")
-    for column in ("run", "pipeline", "status", "started", "time", "ran", "cached", "failed", "IR"):
-        table.add_column(column, no_wrap=True)
+    # Fits 80 columns: the run id already says when it started; the IR hash is in --json.
+    table = Table(title=f"runs in {store}", title_justify="left", box=None, pad_edge=False)
+    for column in ("run", "pipeline", "status", "took", "steps"):
+        table.add_column(column, no_wrap=column != "pipeline", overflow="fold")
     for run in runs:
         took = f"{run['seconds']:.2f}s" if run["seconds"] is not None else ""
-        table.add_row(
-            run["run_id"],
-            run["pipeline"],
-            run["status"],
-            run["started"],
-            took,
-            str(run["ran"]),
-            str(run["cached"]),
-            str(run["failed"]),
-            run["ir_hash"][:12],
-        )
+        counts = [(run["ran"], "ran"), (run["cached"], "cached"), (run["failed"], "failed")]
+        steps = ", ".join(f"{n} {what}" for n, what in counts if n) or "none"
+        table.add_row(run["run_id"], run["pipeline"], run["status"], took, steps)
     Console(highlight=False).print(table if runs else f"no runs in {store}")
     return 0
+
+
+def run_page(run_id: str | None, store: Path, out: Path | None, as_json: bool) -> int:
+    """Write the HTML page of one run (its DAG by status, timeline, parameters, lineage)."""
+    from mlcompile.build import write_files
+    from mlcompile.report.run import render_run
+
+    if run_id is None:
+        raise ValidationError(
+            Diagnostic(
+                "MLC902",
+                "--html draws one run, and no run id was given",
+                None,
+                "give the run: `mlcompile runs RUN --html`; `mlcompile runs` lists them",
+            )
+        )
+    db = _open(store)
+    try:
+        run = db.run(run_id)
+        if run is None:
+            known = [r["id"] for r in db.runs()]
+            raise ValidationError(
+                Diagnostic(
+                    "MLC901",
+                    f"no run {run_id!r} in {store}." + did_you_mean(run_id, known),
+                    None,
+                    "list the runs with `mlcompile runs`",
+                )
+            )
+        data = render_run(db, run_id, _definition(store, run))
+    finally:
+        db.close()
+    path = out or store / "reports" / f"{run_id}.html"
+    write_files(path.parent, {path.name: data})
+    if as_json:
+        report.print_json({"ok": True, "run_id": run_id, "out": path.as_posix()})
+    else:
+        print(f"wrote the page of run {run_id} to {path.as_posix()}")
+    return 0
+
+
+def _definition(store: Path, run: Any) -> Any:
+    """The IR the run ran: kept in the store by its hash, else the pipeline file if unchanged."""
+    from mlcompile.ir import nodes as ir
+    from mlcompile.ir.canonical import content_hash
+    from mlcompile.local.store import ArtifactStore
+
+    text = ArtifactStore(store).definition(run["ir_hash"])
+    if text is not None:
+        return ir.Pipeline.model_validate_json(text)
+    try:
+        from mlcompile.loader import load
+
+        pipeline = load(run["spec"]).build()
+    except Exception:  # the file moved or broke since: draw the run without its DAG
+        return None
+    return pipeline if content_hash(pipeline) == run["ir_hash"] else None
 
 
 def show_lineage(ref: str, store: Path, as_json: bool) -> int:
@@ -123,7 +173,7 @@ def show_lineage(ref: str, store: Path, as_json: bool) -> int:
     return 0
 
 
-def serve_endpoint(endpoint: str, store: Path, port: int) -> int:
+def serve_endpoint(endpoint: str, store: Path, port: int, as_json: bool = False) -> int:
     from mlcompile.local.serving import ModelServer
 
     db = _open(store)
@@ -145,11 +195,26 @@ def serve_endpoint(endpoint: str, store: Path, port: int) -> int:
         )
     model_path = store.resolve() / "artifacts" / found.model_sha256
     server = ModelServer(port, found, model_path)
-    print(
-        f"serving endpoint {found.name} (model {found.model_name} v{found.version}) on"
-        f" {server.url}/predict  (Ctrl-C stops)",
-        flush=True,
-    )
+    if as_json:  # one line a script can read the address from before it sends requests
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "endpoint": found.name,
+                    "model": found.model_name,
+                    "version": found.version,
+                    "url": f"{server.url}/predict",
+                },
+                sort_keys=True,
+            ),
+            flush=True,
+        )
+    else:
+        print(
+            f"serving endpoint {found.name} (model {found.model_name} v{found.version}) on"
+            f" {server.url}/predict  (Ctrl-C stops)",
+            flush=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

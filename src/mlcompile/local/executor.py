@@ -35,6 +35,8 @@ class StepJob:
     log: Path
     argv: list[tuple[str | ir.Placeholder, ...]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    #: The interpreter of the step's own package environment; None runs on this one.
+    python: str | None = None
 
 
 @dataclass
@@ -76,8 +78,15 @@ class Executor:
             message = outcome.message
             if self.cancel.is_set():
                 return StepOutcome("interrupted", attempt, "interrupted", started=started)
+            if message.startswith(_NOT_RETRIED):
+                note = " (not retried: a missing module fails the same way every time)"
+                return StepOutcome(
+                    "failed", attempt, _after_first_line(message, note), started=started
+                )
         tries = f" (after {job.retry.count + 1} attempts)" if job.retry.count else ""
-        return StepOutcome("failed", job.retry.count + 1, message + tries, started=started)
+        return StepOutcome(
+            "failed", job.retry.count + 1, _after_first_line(message, tries), started=started
+        )
 
     def backoff(self, retry: ir.Retry, attempt: int) -> float:
         """The wait before ``attempt`` (2, 3, ...): base x factor^(retries so far - 1), capped."""
@@ -111,8 +120,8 @@ class Executor:
             return StepOutcome("failed", attempt, f"timed out after {job.timeout}s and was stopped")
         result = _read_json(folder / "result.json") if job.kind == "python" else {}
         if exit_.code != 0:
-            reason = result.get("error") or f"exited with code {exit_.code}{_tail(job.log)}"
-            return StepOutcome("failed", attempt, str(reason))
+            reason = str(result.get("error") or f"exited with code {exit_.code}")
+            return StepOutcome("failed", attempt, f"{reason}{_tail(job.log)}\n  log: {job.log}")
         artifacts: dict[str, tuple[ArtifactValue, int]] = {}
         metadata: dict[str, Any] = result.get("artifacts", {})
         for name, type_name in job.outputs.items():
@@ -150,12 +159,21 @@ class Executor:
         }
         spec_path = folder / "spec.json"
         spec_path.write_text(json.dumps(spec, sort_keys=True), encoding="utf-8")
-        return self.processes.run_python(spec_path, job.log, job.timeout)
+        return self.processes.run_python(spec_path, job.log, job.timeout, job.python)
 
     @staticmethod
     def _log(job: StepJob, line: str) -> None:
         with job.log.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
+
+
+#: Errors a retry cannot fix: the step's environment lacks a module it imports.
+_NOT_RETRIED = ("ModuleNotFoundError:", "ImportError:")
+
+
+def _after_first_line(message: str, note: str) -> str:
+    first, newline, rest = message.partition("\n")
+    return first + note + newline + rest
 
 
 def _read_json(path: Path) -> dict[str, Any]:

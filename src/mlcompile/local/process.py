@@ -72,9 +72,12 @@ class Processes:
         with self._lock:
             self._spares.append(_Spare(proc, log, log_file))
 
-    def run_python(self, spec: Path, log: Path, timeout: float | None) -> Exit:
-        """Run the runtime on a spec; the process output is appended to ``log``."""
-        spare = self._take_spare()
+    def run_python(
+        self, spec: Path, log: Path, timeout: float | None, python: str | None = None
+    ) -> Exit:
+        """Run the runtime on a spec; the process output is appended to ``log``. With
+        ``python`` (a step's own package environment) the step gets a process of its own."""
+        spare = self._take_spare() if python is None else None
         if spare is not None:
             try:
                 assert spare.proc.stdin is not None
@@ -85,8 +88,9 @@ class Processes:
         if spare is None:
             log_path = spec.with_suffix(".log")
             log_file = log_path.open("wb")
+            runtime = _RUNTIME if python is None else [python, *_RUNTIME[1:]]
             proc = subprocess.Popen(
-                [*_RUNTIME, str(spec)],
+                [*runtime, str(spec)],
                 cwd=self.root,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

@@ -45,6 +45,9 @@ class Reporter(Protocol):
     def close(self) -> None: ...
 
 
+#: Longer notes go below the summary table, whole.
+_NOTE_WIDTH = 36
+
 _STYLE = {
     "done": "green",
     "cached": "cyan",
@@ -163,23 +166,29 @@ def print_summary(result: RunResult) -> None:
     """The table at the end of a run, on stdout."""
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"{result.pipeline} run {result.run_id}", title_justify="left")
-    for column in ("step", "status", "attempts", "time", "note"):
+    for column in ("step", "status", "attempts", "time"):
         table.add_column(column)
+    table.add_column("note", overflow="fold")
+    below = []  # whole messages: a command to copy or a traceback is never cut to fit a cell
     for view in result.steps:
         note = view.message.splitlines()[0] if view.message else ""
         if view.cached_from:
             note = f"from run {view.cached_from}"
+        elif view.status == "failed" or len(note) > _NOTE_WIDTH or "\n" in view.message:
+            below.append(view)
+            note = "see below"
         table.add_row(
             view.name,
             Text(view.label, style=_STYLE.get(view.label, "")),
             str(view.attempts) if view.attempts else "",
             f"{view.seconds:.2f}s" if view.seconds is not None else "",
-            note[:100],
+            note,
         )
     console.print(table)
-    for view in result.steps:
-        if view.status == "failed":
-            console.print(f"[bold red]{view.name}[/] failed: {view.message}")
+    for view in below:
+        style = "bold red" if view.status == "failed" else "bold"
+        console.print(f"[{style}]{view.name}[/] {view.label}: ", end="")
+        console.print(view.message, markup=False, highlight=False)
     for name, text in ((k, as_text(v)) for k, v in result.outputs.items()):
         console.print(f"output {name} = {text}")
     cached = sum(1 for v in result.steps if v.cached_from)

@@ -28,6 +28,7 @@ from mlcompile.local import registry
 from mlcompile.local.cache import cache_key, code_sha256
 from mlcompile.local.executor import Executor, StepJob, StepOutcome
 from mlcompile.local.lineage import LineageDB
+from mlcompile.local.preflight import package_set, preflight
 from mlcompile.local.process import Processes
 from mlcompile.local.progress import QuietReporter, Reporter, StepView
 from mlcompile.local.scheduler import NodeRun, Ready, Scheduler
@@ -123,6 +124,7 @@ class _Runner:
     inflight: dict[int, _Inflight] = field(default_factory=dict)
 
     def run(self) -> RunResult:
+        self.pythons = preflight(self.pipeline, self.params, self.store_dir)
         self.store = ArtifactStore(self.store_dir)
         self.db = LineageDB(self.store.root / "lineage.db")
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
@@ -135,6 +137,7 @@ class _Runner:
         self.db.start_run(
             self.run_id, self.pipeline.name, self.spec, str(self.root), self.ir_hash, self.params
         )
+        self.store.keep_definition(self.ir_hash, canonical_json(self.pipeline))
         scratch = self.store.scratch(self.run_id)
         self.processes = Processes(self.root, scratch, spares=min(self.workers, 4))
         self.executor = Executor(self.store, self.processes, self.cancel, self.backoff_scale)
@@ -302,7 +305,8 @@ class _Runner:
                     {"env": ref.env, "name": name, "key": ref.key} for ref, name in ready.secrets
                 ],
             }
-            return StepJob(kind="python", spec=spec, **common)
+            python = self.pythons.get(package_set(task))
+            return StepJob(kind="python", spec=spec, python=python, **common)
         assert component.container is not None
         argv = self._command(node, component, ready.inputs)
         env = dict(task.options.env)

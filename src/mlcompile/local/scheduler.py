@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.ir import nodes as ir
+from mlcompile.ir.describe import condition_text
 from mlcompile.ir.walk import Scope, iter_nodes, scoped_tasks
 from mlcompile.local.values import ArtifactValue, as_text
 
@@ -218,7 +219,13 @@ class Scheduler:
         node.branch = "then" if holds else "otherwise"
         taken = cond.then if holds else cond.otherwise
         other = cond.otherwise if holds else cond.then
-        reason = f"condition {cond.id} was {'true' if holds else 'false'}"
+        sources = {**self.root.frame.pipeline.sources, **node.scope.frame.pipeline.sources}
+        written = f"when({condition_text(sources, cond)})"
+        reason = (
+            f"{written} was true, so its otherwise() branch did not run"
+            if holds
+            else f"{written} was false"
+        )
         unrun.extend(self._unrun_body(node.scope, other or (), "skipped", reason))
         if taken:
             node.children = [self._child(node, node.branch, taken, node.scope.suffix, {})]

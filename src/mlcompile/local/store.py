@@ -89,6 +89,20 @@ class ArtifactStore:
     def clear_scratch(self, run_id: str) -> None:
         _remove(self.tmp / run_id)
 
+    def keep_definition(self, ir_hash: str, text: str) -> None:
+        """The pipeline's IR by its hash, so a run can be drawn after its file has changed."""
+        target = self.root / "ir" / f"{ir_hash}.json"
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+
+    def definition(self, ir_hash: str) -> str | None:
+        target = self.root / "ir" / f"{ir_hash}.json"
+        return target.read_text(encoding="utf-8") if target.is_file() else None
+
     def log_path(self, run_id: str, step: str) -> Path:
         folder = self.logs / run_id
         folder.mkdir(parents=True, exist_ok=True)
