@@ -9,11 +9,10 @@ project root.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
 
 from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, relative_path
@@ -26,7 +25,7 @@ from mlcompile.dsl.values import (
 from mlcompile.errors import DiagnosticSink, SourceLocation
 
 _TOKEN = re.compile(r"\{\{mlc:(\d+)\}\}")
-_current: ContextVar[Trace | None] = ContextVar("mlcompile_trace", default=None)
+_current: ContextVar[Optional[Trace]] = ContextVar("mlcompile_trace", default=None)
 
 
 @dataclass
@@ -36,7 +35,7 @@ class TaskBuilder:
     inputs: dict[str, ir.Value]
     options: ir.StepOptions
     location: RawLocation
-    after: list[str] = field(default_factory=list)
+    after: List[str] = field(default_factory=list)
     explicit_name: bool = False
 
 
@@ -45,8 +44,8 @@ class ConditionBuilder:
     id: str
     expr: ir.ConditionExpr
     location: RawLocation
-    then: list[NodeBuilder] = field(default_factory=list)
-    otherwise: list[NodeBuilder] | None = None
+    then: List[NodeBuilder] = field(default_factory=list)
+    otherwise: Optional[List[NodeBuilder]] = None
 
 
 @dataclass
@@ -56,10 +55,11 @@ class LoopBuilder:
     item_type: str
     parallelism: int | None
     location: RawLocation
-    body: list[NodeBuilder] = field(default_factory=list)
+    body: List[NodeBuilder] = field(default_factory=list)
 
 
-NodeBuilder = TaskBuilder | ConditionBuilder | LoopBuilder
+if TYPE_CHECKING:
+    NodeBuilder = Union[TaskBuilder, ConditionBuilder, LoopBuilder]
 
 
 class Trace:
@@ -280,7 +280,7 @@ def to_value(obj: object) -> ir.Value:
 def _is_json_literal(obj: object) -> bool:
     if isinstance(obj, _JSON_SCALARS):
         return not (isinstance(obj, float) and obj != obj)
-    if isinstance(obj, list | tuple):
+    if isinstance(obj, (list, tuple)):
         return all(_is_json_literal(v) for v in obj)
     if isinstance(obj, dict):
         return all(isinstance(k, str) and _is_json_literal(v) for k, v in obj.items())
@@ -297,7 +297,7 @@ def literal_type(value: object) -> str:
         return "float"
     if isinstance(value, str):
         return "str"
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return "list"
     if isinstance(value, dict):
         return "dict"

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from mlcompile.local.predict import (
+from mlcompile.runtime.predict import (
     PredictionError,
     Rows,
     load_model,

@@ -7,7 +7,7 @@ from mlcompile.errors import DiagnosticSink
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.platforms import BuildOutput
-from mlcompile.platforms.sagemaker.bundle import code_bundle
+from mlcompile.bundle import code_bundle
 from mlcompile.platforms.sagemaker.emit import Emitter
 from mlcompile.platforms.sagemaker.lowering import lower
 from mlcompile.platforms.sagemaker.validate import validate
