@@ -60,7 +60,7 @@ class GcsStore:
         self.client.bucket(bucket).blob(key).upload_from_string(data)
 
 
-_STORES = {"s3://": S3Store, "gs://": GcsStore}
+_STORES: dict[str, type[S3Store] | type[GcsStore]] = {"s3://": S3Store, "gs://": GcsStore}
 
 
 def upload_code_bundle(
@@ -81,10 +81,10 @@ def upload_code_bundle(
         )
     bucket, _, key = uri[len(scheme) :].partition("/")
     try:
-        store = store or _STORES[scheme]()
-        if store.exists(bucket, key):
+        target: BundleStore = store or _STORES[scheme]()
+        if target.exists(bucket, key):
             return None
-        store.put(bucket, key, (build_dir / bundle["path"]).read_bytes())
+        target.put(bucket, key, (build_dir / bundle["path"]).read_bytes())
     except DeployError:
         raise
     except Exception as exc:  # botocore and google.api_core raise their own error types

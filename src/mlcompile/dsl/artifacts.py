@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Type, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 
 class Artifact:
@@ -63,7 +63,7 @@ class Metrics(Artifact):
         return {str(k): float(v) for k, v in data.items()}
 
 
-ARTIFACT_CLASSES: Dict[str, Type[Artifact]] = {
+ARTIFACT_CLASSES: dict[str, type[Artifact]] = {
     cls.type_name: cls for cls in (Artifact, Dataset, Model, RegisteredModel, Metrics)
 }
 
@@ -93,9 +93,9 @@ class _Marked:
         raise TypeError(f"{self!r} is an annotation, not a class")
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, _Marked)
-            and (self.__origin__, self.__metadata__) == (other.__origin__, other.__metadata__)
+        return isinstance(other, _Marked) and (self.__origin__, self.__metadata__) == (
+            other.__origin__,
+            other.__metadata__,
         )
 
     def __hash__(self) -> int:
@@ -114,7 +114,7 @@ class _Marker:
 
 
 if TYPE_CHECKING or sys.version_info >= (3, 9):
-    from typing import Annotated
+    from typing import Annotated  # novermin: imported only where it exists
 
     #: ``Input[Dataset]``: an artifact the step reads. At run time the step receives a ``Dataset``.
     Input = Annotated[A, INPUT]
@@ -125,7 +125,7 @@ else:
     Output = _Marker(OUTPUT)
 
 
-def artifact_annotation(annotation: Any) -> Optional[Tuple[Any, _Direction]]:
+def artifact_annotation(annotation: Any) -> tuple[Any, _Direction] | None:
     """(the annotated type, INPUT or OUTPUT) for ``Input[X]``/``Output[X]``, else None."""
     metadata = getattr(annotation, "__metadata__", None)
     if not metadata:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
-from mlcompile.dsl import annotations
+from mlcompile.dsl import signature
 from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, caller_location, is_internal, project_root
 from mlcompile.dsl.step import annotation_type, bind_inputs
@@ -24,7 +24,7 @@ from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHa
 from mlcompile.errors import DiagnosticSink, ValidationError
 
 if TYPE_CHECKING or sys.version_info >= (3, 10):
-    from typing import ParamSpec
+    from typing import ParamSpec  # novermin: imported only where it exists
 
     P = ParamSpec("P")
 else:  # the step side runs on 3.8: only type checkers need the parameters' types
@@ -139,7 +139,7 @@ class PipelineDefinition(Generic[P, R]):
 
     def _parameters(self, trace: Trace) -> list[ir.Port]:
         try:
-            hints = annotations.hints(self.func)
+            hints = signature.hints(self.func)
         except Exception:
             hints = {}
         params: list[ir.Port] = []

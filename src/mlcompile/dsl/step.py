@@ -11,9 +11,9 @@ import inspect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
-from mlcompile.dsl import annotations
+from mlcompile.dsl import signature
 from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, caller_location
 from mlcompile.dsl.options import (
@@ -32,14 +32,14 @@ from mlcompile.dsl.values import DslUsageError, TaskHandle
 from mlcompile.errors import did_you_mean
 
 if TYPE_CHECKING or sys.version_info >= (3, 10):
-    from typing import ParamSpec
+    from typing import ParamSpec  # novermin: imported only where it exists
 
     P = ParamSpec("P")
 else:  # the step side runs on 3.8: only type checkers need the parameters' types
     P = TypeVar("P")
 R = TypeVar("R")
 
-_SCALARS: Dict[Any, str] = {
+_SCALARS: dict[Any, str] = {
     int: "int",
     float: "float",
     str: "str",
@@ -67,11 +67,11 @@ class Command:
     """What a container step runs: ``command`` and ``args`` may hold its inputs and outputs
     (``data.path``, ``model.path``, a parameter, or f-strings of them)."""
 
-    command: List[Any] = field(default_factory=list)
-    args: List[Any] = field(default_factory=list)
+    command: list[Any] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
 
 
-def annotation_type(annotation: annotations.Annotation | None) -> tuple[str, str | None] | None:
+def annotation_type(annotation: signature.Annotation | None) -> tuple[str, str | None] | None:
     """(IR type, direction) for a parameter annotation; direction is 'in'/'out' for artifacts."""
     if annotation is None or annotation.optional:
         return None
@@ -173,7 +173,7 @@ class StepDefinition(Generic[P, R]):
         """Typed inputs and outputs from the signature; bad annotations are diagnosed."""
         loc = self.location
         try:
-            hints = annotations.hints(self.func)
+            hints = signature.hints(self.func)
         except Exception as exc:  # a NameError in a string annotation, for example
             trace.error(
                 "MLC108",
@@ -219,10 +219,10 @@ class StepDefinition(Generic[P, R]):
                     has_default=has_default,
                 )
             )
-        outputs.extend(self._return_outputs(hints.get("return", annotations.NONE), trace))
+        outputs.extend(self._return_outputs(hints.get("return", signature.NONE), trace))
         return inputs, outputs
 
-    def _return_outputs(self, annotation: annotations.Annotation, trace: Trace) -> list[ir.Port]:
+    def _return_outputs(self, annotation: signature.Annotation, trace: Trace) -> list[ir.Port]:
         if annotation.kind == "none" or (self.is_container and annotation.type is Command):
             return []
         typed = annotation_type(annotation)
@@ -235,7 +235,7 @@ class StepDefinition(Generic[P, R]):
             namespace = dict(vars(module)) if module is not None else {}
             ports = []
             for name, field_type in fields.items():
-                typed = annotation_type(annotations.read(field_type, namespace))
+                typed = annotation_type(signature.read(field_type, namespace))
                 if typed is None or typed[1] is not None:
                     trace.error(
                         "MLC108",

@@ -12,7 +12,7 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, relative_path
@@ -25,7 +25,7 @@ from mlcompile.dsl.values import (
 from mlcompile.errors import DiagnosticSink, SourceLocation
 
 _TOKEN = re.compile(r"\{\{mlc:(\d+)\}\}")
-_current: ContextVar[Optional[Trace]] = ContextVar("mlcompile_trace", default=None)
+_current: ContextVar[Trace | None] = ContextVar("mlcompile_trace", default=None)
 
 
 @dataclass
@@ -35,7 +35,7 @@ class TaskBuilder:
     inputs: dict[str, ir.Value]
     options: ir.StepOptions
     location: RawLocation
-    after: List[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
     explicit_name: bool = False
 
 
@@ -44,8 +44,8 @@ class ConditionBuilder:
     id: str
     expr: ir.ConditionExpr
     location: RawLocation
-    then: List[NodeBuilder] = field(default_factory=list)
-    otherwise: Optional[List[NodeBuilder]] = None
+    then: list[NodeBuilder] = field(default_factory=list)
+    otherwise: list[NodeBuilder] | None = None
 
 
 @dataclass
@@ -55,7 +55,7 @@ class LoopBuilder:
     item_type: str
     parallelism: int | None
     location: RawLocation
-    body: List[NodeBuilder] = field(default_factory=list)
+    body: list[NodeBuilder] = field(default_factory=list)
 
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from mlcompile.local.registry import Endpoint
 from mlcompile.runtime.predict import (
     PredictionError,
     Rows,
@@ -19,7 +20,6 @@ from mlcompile.runtime.predict import (
     parse_json,
     predict,
 )
-from mlcompile.local.registry import Endpoint
 
 _MAX_BODY = 64 << 20
 

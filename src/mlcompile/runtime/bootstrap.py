@@ -27,7 +27,7 @@ _MOUNTS = (("gs://", "/gcs/"), ("s3://", "/s3/"), ("minio://", "/minio/"))
 def bundle_path(argv: list[str]) -> str:
     """Where the launcher put the code bundle, read from the executor input."""
     executor_input = json.loads(argv[argv.index("--executor_input") + 1])
-    uri = executor_input["inputs"]["artifacts"][CODE_INPUT]["artifacts"][0]["uri"]
+    uri = str(executor_input["inputs"]["artifacts"][CODE_INPUT]["artifacts"][0]["uri"])
     for scheme, mount in _MOUNTS:
         if uri.startswith(scheme):
             return mount + uri[len(scheme) :]
@@ -41,8 +41,8 @@ def unpack(path: str, expected: str) -> str:
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected:
         sys.exit(
-            "mlcompile: the code bundle at %s has sha256 %s, but this step was compiled for %s: "
-            "it was changed or replaced after compiling; compile and deploy again" % (path, digest, expected)
+            f"mlcompile: the code bundle at {path} has sha256 {digest}, but this step was compiled for {expected}: "
+            "it was changed or replaced after compiling; compile and deploy again"
         )
     root = tempfile.mkdtemp(prefix="mlcompile-code-")
     with tarfile.open(path) as tar:
@@ -50,7 +50,9 @@ def unpack(path: str, expected: str) -> str:
         for member in members:
             parts = member.name.split("/")
             if not member.isfile() or member.name.startswith("/") or ".." in parts:
-                sys.exit("mlcompile: the code bundle holds %r, which is not a plain file" % member.name)
+                sys.exit(
+                    f"mlcompile: the code bundle holds {member.name!r}, which is not a plain file"
+                )
         tar.extractall(root, members)
     return root
 
@@ -62,7 +64,7 @@ def main(argv: list[str]) -> int:
     os.environ["PYTHONPATH"] = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
     from mlcompile.runtime.__main__ import main as run
 
-    code: int = run(["kfp", "--code-root", root] + rest)
+    code: int = run(["kfp", "--code-root", root, *rest])
     return code
 
 

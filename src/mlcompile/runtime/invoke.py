@@ -10,14 +10,13 @@ import importlib
 import importlib.util
 import inspect
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Type, Union
+from typing import Any
 
-from mlcompile.dsl import annotations
-from mlcompile.dsl.annotations import Annotation
+from mlcompile.dsl import signature
+from mlcompile.dsl.signature import Annotation
 from mlcompile.dsl.artifacts import ARTIFACT_CLASSES, Artifact
 
 
@@ -34,7 +33,7 @@ class StepFailed(Exception):
     """The user's function raised; the message names the step and the error."""
 
 
-def load_function(code_file: str, function: str, bundle_root: Union[str, Path] = ".") -> Any:
+def load_function(code_file: str, function: str, bundle_root: str | Path = ".") -> Any:
     """The plain function behind a step: from ``code_file`` (relative to the bundle root) or,
     for ``module:<name>``, from an installed module."""
     if code_file.startswith("module:"):
@@ -57,14 +56,14 @@ def load_function(code_file: str, function: str, bundle_root: Union[str, Path] =
     return getattr(target, "func", target)
 
 
-def _artifact_class(annotation: Optional[Annotation]) -> Tuple[Optional[Type[Artifact]], bool]:
+def _artifact_class(annotation: Annotation | None) -> tuple[type[Artifact] | None, bool]:
     """(artifact class, is a list) for an artifact annotation; (None, False) for a parameter."""
     if annotation is None or annotation.kind != "artifact":
         return None, False
     return ARTIFACT_CLASSES[annotation.type.type_name], annotation.is_list
 
 
-def _coerce(value: Any, annotation: Optional[Annotation]) -> Any:
+def _coerce(value: Any, annotation: Annotation | None) -> Any:
     """Platforms pass parameters as strings or floats (Vertex turns 100 into 100.0)."""
     kind = annotation.type if annotation is not None else None
     if value is None:
@@ -86,14 +85,14 @@ def _coerce(value: Any, annotation: Optional[Annotation]) -> Any:
 def invoke(
     func: Any,
     params: dict[str, Any],
-    inputs: Dict[str, Union[ArtifactRef, list[ArtifactRef]]],
-    outputs: Dict[str, ArtifactRef],
-) -> Tuple[Dict[str, Any], Dict[str, Artifact]]:
+    inputs: dict[str, ArtifactRef | list[ArtifactRef]],
+    outputs: dict[str, ArtifactRef],
+) -> tuple[dict[str, Any], dict[str, Artifact]]:
     """Call ``func``; returns its named output parameters and the output artifact objects
     (whose metadata the step may have filled)."""
-    hints = annotations.hints(func)
-    kwargs: Dict[str, Any] = {}
-    produced: Dict[str, Artifact] = {}
+    hints = signature.hints(func)
+    kwargs: dict[str, Any] = {}
+    produced: dict[str, Artifact] = {}
     for name, param in inspect.signature(func).parameters.items():
         hint = hints.get(name)
         cls, is_list = _artifact_class(hint)
@@ -116,7 +115,7 @@ def invoke(
     return name_results(result, hints.get("return")), produced
 
 
-def name_results(result: Any, annotation: Optional[Annotation]) -> Dict[str, Any]:
+def name_results(result: Any, annotation: Annotation | None) -> dict[str, Any]:
     if annotation is None or annotation.kind == "none":
         return {}
     fields = getattr(annotation.type, "_fields", None) if annotation.kind == "object" else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Dict
 
 #: Parts of the mlcompile package a step imports, relative to the package folder.
 STEP_SIDE = ("__init__.py", "errors.py", "dsl", "runtime")
@@ -21,9 +20,9 @@ _COMPILE_ONLY = ("runtime/ship.py",)
 
 
 @functools.lru_cache(maxsize=1)
-def _files() -> Dict[str, bytes]:
+def _files() -> dict[str, bytes]:
     root = Path(__file__).resolve().parent.parent
-    files: Dict[str, bytes] = {}
+    files: dict[str, bytes] = {}
     for part in STEP_SIDE:
         path = root / part
         paths = sorted(path.rglob("*.py")) if path.is_dir() else [path]
@@ -34,6 +33,6 @@ def _files() -> Dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-def step_side_files() -> Dict[str, bytes]:
+def step_side_files() -> dict[str, bytes]:
     """The mlcompile files a step needs, by path inside the bundle (``mlcompile/...``)."""
     return dict(_files())

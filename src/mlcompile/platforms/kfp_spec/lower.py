@@ -784,9 +784,7 @@ def _composite_with_code(composite: Composite) -> Composite:
             }
             task = {**task, "inputs": inputs}
         tasks[key] = task
-    return Composite(
-        _with_code_input(composite.interface), tasks, leaves, dict(composite.outputs)
-    )
+    return Composite(_with_code_input(composite.interface), tasks, leaves, dict(composite.outputs))
 
 
 def _item_channel(loop: _Group) -> str:

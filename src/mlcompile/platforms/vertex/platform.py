@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mlcompile.bundle import code_bundle
 from mlcompile.build import json_bytes
+from mlcompile.bundle import code_bundle
 from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash

@@ -14,7 +14,7 @@ import builtins
 import sys
 import typing
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any
 
 from mlcompile.dsl.artifacts import INPUT, OUTPUT, Artifact, artifact_annotation
 
@@ -36,7 +36,7 @@ class Annotation:
 
     kind: str
     type: Any = None
-    direction: Optional[str] = None
+    direction: str | None = None
     is_list: bool = False
     optional: bool = False
 
@@ -48,16 +48,16 @@ UNSUPPORTED = Annotation("unsupported")
 NONE = Annotation("none")
 
 
-def hints(func: Any) -> Dict[str, Annotation]:
+def hints(func: Any) -> dict[str, Annotation]:
     """Every annotated parameter of ``func`` (and ``return``), read; raises NameError for a
     name the module does not define."""
     func = getattr(func, "__wrapped__", func)
     namespace = dict(getattr(func, "__globals__", {}))
-    raw: Dict[str, Any] = dict(getattr(func, "__annotations__", {}))
+    raw: dict[str, Any] = dict(getattr(func, "__annotations__", {}))
     return {name: read(value, namespace) for name, value in raw.items()}
 
 
-def read(annotation: Any, namespace: Dict[str, Any]) -> Annotation:
+def read(annotation: Any, namespace: dict[str, Any]) -> Annotation:
     if isinstance(annotation, str):
         try:
             tree = ast.parse(annotation.strip(), mode="eval")
@@ -67,7 +67,7 @@ def read(annotation: Any, namespace: Dict[str, Any]) -> Annotation:
     return _read_object(annotation, namespace)
 
 
-def _read_object(obj: Any, namespace: Dict[str, Any]) -> Annotation:
+def _read_object(obj: Any, namespace: dict[str, Any]) -> Annotation:
     if obj is None or obj is type(None):
         return NONE
     if obj in SCALARS:
@@ -111,7 +111,7 @@ def _union(options: list[Annotation]) -> Annotation:
     return UNSUPPORTED
 
 
-def _lookup(node: ast.expr, namespace: Dict[str, Any]) -> Any:
+def _lookup(node: ast.expr, namespace: dict[str, Any]) -> Any:
     if isinstance(node, ast.Name):
         if node.id in namespace:
             return namespace[node.id]
@@ -130,7 +130,7 @@ def _subscript_args(node: ast.Subscript) -> list[ast.expr]:
     return list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
 
 
-def _read_node(node: ast.expr, namespace: Dict[str, Any]) -> Annotation:
+def _read_node(node: ast.expr, namespace: dict[str, Any]) -> Annotation:
     if isinstance(node, ast.Constant):
         if node.value is None:
             return NONE
