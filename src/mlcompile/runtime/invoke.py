@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.dsl import signature
-from mlcompile.dsl.signature import Annotation
 from mlcompile.dsl.artifacts import ARTIFACT_CLASSES, Artifact
+from mlcompile.dsl.signature import Annotation
 
 
 @dataclass(frozen=True)
