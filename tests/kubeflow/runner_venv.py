@@ -57,8 +57,17 @@ def make_venv(folder: Path) -> Path:
     )
     python = folder / "bin" / "python"
     subprocess.run(
-        [uv(), "pip", "install", "--quiet", "--python", str(python)]
-        + ["-c", str(REPO / "constraints.txt"), *PACKAGES],
+        [
+            uv(),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(python),
+            "-c",
+            str(REPO / "constraints.txt"),
+            *PACKAGES,
+        ],
         check=True,
         env=env,
     )

@@ -13,6 +13,7 @@ names the interpreter (kfp's local runner rewrites that name in commands).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import sys
@@ -45,7 +46,7 @@ def unpack(path: str, expected: str) -> str:
             "it was changed or replaced after compiling; compile and deploy again"
         )
     root = tempfile.mkdtemp(prefix="mlcompile-code-")
-    with tarfile.open(path) as tar:
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:  # the bytes checked, not the file again
         members = tar.getmembers()
         for member in members:
             parts = member.name.split("/")

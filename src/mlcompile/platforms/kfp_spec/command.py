@@ -10,6 +10,7 @@ installs mlcompile.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import shlex
@@ -24,13 +25,33 @@ __all__ = ["CODE_INPUT", "bootstrap_text", "runtime_command"]
 
 @functools.cache
 def bootstrap_text() -> str:
-    """The bootstrap's source as the command carries it."""
+    """The bootstrap's source as the command carries it: without docstrings and comments (but
+    the first line, which names kfp's executor for its local runner), since every step has it."""
     import mlcompile.runtime.bootstrap as module
 
     text = Path(module.__file__ or "").read_text(encoding="utf-8")
     if "python3" in text:  # kfp's local runner would rewrite it
         raise AssertionError("the bootstrap must not name the interpreter")
-    return text
+    lines = text.splitlines()
+    dropped: set[int] = set()
+    for node in ast.walk(ast.parse(text)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and _is_docstring(body[0]):
+            dropped.update(range(body[0].lineno - 1, body[0].end_lineno or body[0].lineno))
+    kept = [
+        line
+        for i, line in enumerate(lines)
+        if i not in dropped and (i == 0 or not line.strip().startswith("#")) and line.strip()
+    ]
+    return "\n".join(kept) + "\n"
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
 
 
 def runtime_command(
