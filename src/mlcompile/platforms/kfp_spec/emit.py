@@ -11,6 +11,7 @@ back with PyYAML and compare it with the data.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -29,16 +30,17 @@ def _quoted(value: str) -> str:
     return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+#: Text a literal block holds as it is: printable ASCII lines without trailing blanks.
+_LITERAL = re.compile(
+    r"(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)(?:\n(?:[\x20-\x7e]*[\x21-\x7e])?)*"
+)
+
+
+@functools.lru_cache(maxsize=1024)  # every step's command carries the same bootstrap
 def _string(value: str, indent: int) -> str:
     if _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
         return value
-    lines = value.split("\n")
-    literal = (
-        len(lines) > 1
-        and not value.startswith((" ", "\n"))
-        and all(line == line.rstrip() and "\t" not in line for line in lines)
-        and all(0x20 <= ord(c) < 0x7F for c in value.replace("\n", ""))
-    )
+    literal = "\n" in value and _LITERAL.fullmatch(value) is not None
     if not literal:
         return _quoted(value)
     body = value[:-1] if value.endswith("\n") else value
