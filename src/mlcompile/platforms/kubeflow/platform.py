@@ -33,7 +33,9 @@ CLUSTER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"
 
 SUPPORT: dict[str, Support] = {
     **GRAPH_SUPPORT,
-    "function-step": Support("mapped", "a container running the step through mlcompile's runtime"),
+    "function-step": Support(
+        "mapped", "a container running the step from the pipeline's code bundle (image: python3)"
+    ),
     "training-step": Support("lowered", "an ordinary step pod (no Training Operator job)"),
     "artifacts": Support("mapped", "system.* artifacts in the pipeline root"),
     "register-model": Support("lowered", "a versioned Model artifact under the pipeline root"),

@@ -45,7 +45,7 @@ PLATFORM_OPTIONS = {
 SUPPORT: dict[str, Support] = {
     **GRAPH_SUPPORT,
     "function-step": Support(
-        "mapped", "a container task running the step through mlcompile's runtime"
+        "mapped", "a container task running the step from the pipeline's code bundle"
     ),
     "training-step": Support(
         "mapped", "a Vertex custom job through GCPC's custom job launcher (CustomTrainingJobOp)"
