@@ -41,8 +41,6 @@ class KubeflowSettings(_Section):
 
     namespace: str = Field("kubeflow", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     host: str | None = None
-    #: The image has the mlcompile step runtime installed; otherwise each step pip-installs it.
-    runtime_in_image: bool = True
 
 
 class SageMakerSettings(_Section):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mlcompile.deploy import kubeflow
 from mlcompile.errors import DeployError
@@ -169,7 +170,12 @@ class RecordingClient:
         return _Obj({"run_id": "run-1"})
 
 
-def test_deploy_kubeflow_versions_schedule_and_run(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_deploy_kubeflow_versions_schedule_and_run(moto_url: str, tmp_path: Path) -> None:
+    import boto3
+
+    from mlcompile.deploy.bundles import S3Store
+
     build = tmp_path / "build"
     assert (
         cli(
@@ -178,11 +184,31 @@ def test_deploy_kubeflow_versions_schedule_and_run(tmp_path: Path) -> None:
         == 0
     )
     manifest = json.loads((build / "manifest.json").read_text())
+    s3 = boto3.client("s3", endpoint_url=moto_url, **_creds())
+    bucket = "mlc-dev-artifacts-111122223333"
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:  # the server is shared
+        s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+    s3.delete_object(Bucket=bucket, Key=f"pipeline-root/{manifest['code_bundle']['path']}")
     client = RecordingClient()
     first = kubeflow.deploy(
-        build, profile("kubeflow-dev"), client=client, parameters={"min_auc": 0.6}
+        build,
+        profile("kubeflow-dev"),
+        client=client,
+        parameters={"min_auc": 0.6},
+        store=S3Store(s3),
     )
-    second = kubeflow.deploy(build, profile("kubeflow-dev"), client=client)
+    second = kubeflow.deploy(build, profile("kubeflow-dev"), client=client, store=S3Store(s3))
+    # The code bundle is where the spec's importer reads it, byte for byte, uploaded once.
+    bundle = manifest["code_bundle"]
+    spec = next(yaml.safe_load_all((build / "pipeline.yaml").read_text()))
+    default = spec["root"]["inputDefinitions"]["parameters"]["mlcompile_code_uri"]["defaultValue"]
+    assert first.uploaded_bundle == bundle["uri"] == default
+    assert default == f"s3://{bucket}/pipeline-root/{bundle['path']}"
+    body = s3.get_object(Bucket=bucket, Key=f"pipeline-root/{bundle['path']}")["Body"].read()
+    assert body == (build / bundle["path"]).read_bytes()
+    assert second.uploaded_bundle is None, "an identical bundle is not uploaded again"
     names = [name for name, _ in client.calls]
     assert names.count("upload_pipeline") == 1, "the pipeline is created once, then versioned"
     assert names.count("upload_pipeline_version") == 2
@@ -224,6 +250,19 @@ class RecordingJobs:
         return _Obj({"name": f"{request['parent']}/pipelineJobs/{request['pipeline_job_id']}"})
 
 
+@dataclass
+class RecordingStore:
+    """A Cloud Storage stand-in with the two calls the bundle upload makes."""
+
+    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+
+    def exists(self, bucket: str, key: str) -> bool:
+        return (bucket, key) in self.objects
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        self.objects[(bucket, key)] = data
+
+
 def test_deploy_vertex_publishes_the_template_and_submits_the_compiled_request(
     tmp_path: Path,
 ) -> None:
@@ -238,10 +277,25 @@ def test_deploy_vertex_publishes_the_template_and_submits_the_compiled_request(
     )
     manifest = json.loads((build / "manifest.json").read_text())
     compiled = json.loads((build / "pipeline_job.json").read_text())
-    registry, jobs = RecordingRegistry(), RecordingJobs()
+    registry, jobs, store = RecordingRegistry(), RecordingJobs(), RecordingStore()
     result = vertex.deploy(
-        build, profile("vertex-dev"), parameters={"min_auc": 0.75}, registry=registry, jobs=jobs
+        build,
+        profile("vertex-dev"),
+        parameters={"min_auc": 0.75},
+        registry=registry,
+        jobs=jobs,
+        store=store,
     )
+    bundle = manifest["code_bundle"]
+    assert store.objects == {
+        ("mlc-dev-artifacts-mlc-dev-project", f"runs/{bundle['path']}"): (
+            build / bundle["path"]
+        ).read_bytes()
+    }
+    assert result.uploaded_bundle == bundle["uri"]
+    template = yaml.safe_load((build / "pipeline.yaml").read_text())
+    parameters = template["root"]["inputDefinitions"]["parameters"]
+    assert parameters["mlcompile_code_uri"]["defaultValue"] == bundle["uri"]
     assert registry.uploads == [
         (str(build / "pipeline.yaml"), ["latest", manifest["ir_hash"][:12]])
     ]

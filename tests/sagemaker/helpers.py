@@ -39,8 +39,8 @@ def normalized(spec: bytes) -> bytes:
 
 def definition_of(name: str) -> Definition:
     """The typed definition of a compiled source (for checks that need step models)."""
+    from mlcompile.bundle import code_bundle
     from mlcompile.errors import DiagnosticSink
-    from mlcompile.platforms.sagemaker.bundle import code_bundle
     from mlcompile.platforms.sagemaker.emit import Emitter
     from mlcompile.platforms.sagemaker.lowering import lower
 

@@ -17,7 +17,7 @@ from mlcompile.ir.canonical import content_hash
 from mlcompile.loader import load
 from mlcompile.platforms import get
 from mlcompile.profiles import load_profile
-from tests.conftest import GOLDEN_SOURCES, REPO, assert_golden, build_example, profile
+from tests.conftest import GOLDEN_SOURCES, REPO, assert_golden, build_example, golden_files, profile
 from tests.kubeflow.kfp_checks import strict_parse
 
 HERE = REPO / "tests" / "vertex"
@@ -45,7 +45,7 @@ def _spec(files: dict[str, bytes]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_golden(name: str, compiled: dict[str, dict[str, bytes]]) -> None:
-    for rel, data in sorted(compiled[name].items()):
+    for rel, data in sorted(golden_files(compiled[name]).items()):
         assert_golden(GOLDEN / name / rel, data)
 
 
@@ -355,4 +355,9 @@ def test_manifest(tmp_path: Path) -> None:
     assert manifest["spec"] == "pipeline_job.json"
     assert manifest["template"] == "pipeline.yaml"
     assert manifest["versions"]["google-cloud-pipeline-components"] == "2.22.0"
-    assert sorted(manifest["files"]) == ["pipeline.yaml", "pipeline_job.json"]
+    (bundle,) = [f for f in manifest["files"] if f.startswith("code/")]
+    assert sorted(manifest["files"]) == [bundle, "pipeline.yaml", "pipeline_job.json"]
+    assert manifest["code_bundle"] == {
+        "path": bundle,
+        "uri": f"gs://mlc-dev-artifacts-mlc-dev-project/runs/{bundle}",
+    }

@@ -1,7 +1,7 @@
-"""Deploying a Kubeflow build: upload the pipeline (a new version per IR hash), keep one
-recurring run per schedule, and start a run.
+"""Deploying a Kubeflow build: upload the code bundle and the pipeline (a new version per IR
+hash), keep one recurring run per schedule, and start a run.
 
-Reads only the build folder (``pipeline.yaml``, ``schedule.yaml``, ``manifest.json``). Talks to
+Reads only the build folder (``pipeline.yaml``, ``schedule.yaml``, ``code/``, ``manifest.json``). Talks to
 the Kubeflow Pipelines API through ``kfp.Client``, so the cluster's usual authentication works
 (in-cluster token, ``kube_context``, IAP); tests pass their own client.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from mlcompile.deploy.bundles import BundleStore, upload_code_bundle
 from mlcompile.errors import DeployError
 from mlcompile.naming import resource_name
 from mlcompile.profiles import Profile
@@ -26,6 +27,7 @@ class KubeflowDeployment:
     version_id: str
     recurring_run_id: str | None
     run_id: str | None
+    uploaded_bundle: str | None = None
 
 
 def _client(profile: Profile) -> Any:
@@ -46,11 +48,14 @@ def deploy(
     client: Any = None,
     start: bool = True,
     parameters: dict[str, Any] | None = None,
+    store: BundleStore | None = None,
 ) -> KubeflowDeployment:
     manifest = json.loads((build_dir / "manifest.json").read_text())
     if manifest.get("platform") != "kubeflow":
         raise DeployError(f"{build_dir} holds a {manifest.get('platform')} build, not kubeflow")
     client = client or _client(profile)
+    # First the code, then the pipeline that reads it: a run never starts without its steps.
+    uploaded = upload_code_bundle(build_dir, manifest, store)
     package = str(build_dir / manifest["spec"])
     name = resource_name(profile, "pipeline", manifest["pipeline"])
     version_name = manifest["ir_hash"][:12]
@@ -87,7 +92,7 @@ def deploy(
         raise
     except Exception as exc:  # the API client raises its own ApiException and urllib3 errors
         raise DeployError(f"Kubeflow Pipelines refused pipeline {name!r}: {exc}") from None
-    return KubeflowDeployment(pipeline_id, version_id, recurring, run_id)
+    return KubeflowDeployment(pipeline_id, version_id, recurring, run_id, uploaded)
 
 
 def _experiment(client: Any, name: str, namespace: str) -> str:

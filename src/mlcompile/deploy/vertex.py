@@ -1,5 +1,6 @@
-"""Deploying a Vertex build: publish the template where the stack's schedule reads it, then
-submit the PipelineJob request exactly as it was compiled.
+"""Deploying a Vertex build: upload the code bundle to the pipeline root, publish the template
+where the stack's schedule reads it, then submit the PipelineJob request exactly as it was
+compiled.
 
 The template goes to the stack's KFP-format Artifact Registry repository, tagged ``latest`` and
 with the IR hash, so the scheduled runs pick up the new version with no stack change. The job is
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlcompile.deploy.bundles import BundleStore, upload_code_bundle
 from mlcompile.errors import DeployError
 from mlcompile.profiles import Profile
 
@@ -23,6 +25,7 @@ from mlcompile.profiles import Profile
 class VertexDeployment:
     template: str
     job_name: str | None
+    uploaded_bundle: str | None = None
 
 
 def deploy(
@@ -33,6 +36,7 @@ def deploy(
     parameters: dict[str, Any] | None = None,
     registry: Any = None,
     jobs: Any = None,
+    store: BundleStore | None = None,
 ) -> VertexDeployment:
     manifest = json.loads((build_dir / "manifest.json").read_text())
     if manifest.get("platform") != "vertex":
@@ -40,6 +44,7 @@ def deploy(
     request = json.loads((build_dir / "pipeline_job.json").read_text())
     name = request["displayName"]
     host = f"https://{profile.region}-kfp.pkg.dev/{profile.account}/{name}"
+    uploaded = upload_code_bundle(build_dir, manifest, store)
     try:
         registry = registry or _registry(host)
         package, version = registry.upload_pipeline(
@@ -69,7 +74,7 @@ def deploy(
         raise DeployError(
             f"Vertex AI refused pipeline {name!r}: {type(exc).__name__}: {exc}"
         ) from None
-    return VertexDeployment(f"{host}/{package}/{version}", job_name)
+    return VertexDeployment(f"{host}/{package}/{version}", job_name, uploaded)
 
 
 def _registry(host: str) -> Any:

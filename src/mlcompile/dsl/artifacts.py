@@ -2,14 +2,17 @@
 
 ``Input[Dataset]`` in a signature means "a Dataset this step reads"; when the step runs it receives
 a :class:`Dataset` whose ``path`` is a local file or folder. This module is stdlib-only: the step
-runtime imports it inside every platform's container.
+runtime imports it inside every platform's container, on Python 3.8 and later: where
+``typing.Annotated`` is missing (3.8), ``Input``/``Output`` are a small stand-in with the same
+``__origin__``/``__metadata__`` shape, read by :func:`artifact_annotation`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Annotated, Any, TypeVar
+import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 
 class Artifact:
@@ -78,7 +81,56 @@ OUTPUT = _Direction("Output")
 
 A = TypeVar("A", bound=Artifact)
 
-#: ``Input[Dataset]``: an artifact the step reads. At run time the step receives a ``Dataset``.
-Input = Annotated[A, INPUT]
-#: ``Output[Model]``: an artifact the step writes to ``model.path``.
-Output = Annotated[A, OUTPUT]
+
+class _Marked:
+    """``Input[X]`` on Python 3.8: ``X`` with a direction, shaped like ``Annotated[X, INPUT]``."""
+
+    def __init__(self, origin: Any, direction: _Direction) -> None:
+        self.__origin__ = origin
+        self.__metadata__ = (direction,)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # typing accepts only callables
+        raise TypeError(f"{self!r} is an annotation, not a class")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Marked) and (self.__origin__, self.__metadata__) == (
+            other.__origin__,
+            other.__metadata__,
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.__origin__), self.__metadata__[0].name))
+
+    def __repr__(self) -> str:
+        return f"{self.__metadata__[0]}[{getattr(self.__origin__, '__name__', self.__origin__)}]"
+
+
+class _Marker:
+    def __init__(self, direction: _Direction) -> None:
+        self._direction = direction
+
+    def __getitem__(self, item: Any) -> _Marked:
+        return _Marked(item, self._direction)
+
+
+if TYPE_CHECKING or sys.version_info >= (3, 9):
+    from typing import Annotated  # novermin: imported only where it exists
+
+    #: ``Input[Dataset]``: an artifact the step reads. At run time the step receives a ``Dataset``.
+    Input = Annotated[A, INPUT]
+    #: ``Output[Model]``: an artifact the step writes to ``model.path``.
+    Output = Annotated[A, OUTPUT]
+else:
+    Input = _Marker(INPUT)
+    Output = _Marker(OUTPUT)
+
+
+def artifact_annotation(annotation: Any) -> tuple[Any, _Direction] | None:
+    """(the annotated type, INPUT or OUTPUT) for ``Input[X]``/``Output[X]``, else None."""
+    metadata = getattr(annotation, "__metadata__", None)
+    if not metadata:
+        return None
+    direction = next((m for m in metadata if m is INPUT or m is OUTPUT), None)
+    if direction is None:
+        return None
+    return annotation.__origin__, direction

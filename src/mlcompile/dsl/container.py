@@ -95,7 +95,7 @@ def _arg(value: Any) -> tuple[str | ir.Placeholder, ...]:
         value = value.path
     if isinstance(value, _Placeholder):
         return (ir.Placeholder(kind=value.kind, name=value.name),)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise TypeError(f"{type(value).__name__} {value!r} cannot be a command argument")
     text = str(value)
     parts: list[str | ir.Placeholder] = []

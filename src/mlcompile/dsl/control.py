@@ -71,7 +71,7 @@ def for_each(items: Any, parallelism: int | None = None) -> Iterator[Any]:
     trace = current_trace()
     loc = caller_location()
     loop_items: ir.Literal | ir.ParamRef | ir.OutputRef
-    if isinstance(items, list | tuple) and not isinstance(items, str):
+    if isinstance(items, (list, tuple)) and not isinstance(items, str):
         if not items:
             raise DslUsageError("MLC112", "for_each() over an empty list", "give at least one item")
         types = {literal_type(v) for v in items}
@@ -82,7 +82,7 @@ def for_each(items: Any, parallelism: int | None = None) -> Iterator[Any]:
     elif isinstance(items, TaskHandle):
         return_ = items.output
         loop_items, item_type = _runtime_items(return_)
-    elif isinstance(items, ParamHandle | OutputHandle):
+    elif isinstance(items, (ParamHandle, OutputHandle)):
         loop_items, item_type = _runtime_items(items)
     else:
         raise DslUsageError(
@@ -115,7 +115,7 @@ def _runtime_items(handle: ParamHandle | OutputHandle) -> tuple[ir.ParamRef | ir
             "fan out over a list: declare the parameter or the step's return as list",
         )
     value = handle.ir_value()
-    assert isinstance(value, ir.ParamRef | ir.OutputRef)
+    assert isinstance(value, (ir.ParamRef, ir.OutputRef))
     return value, "any"
 
 

@@ -71,7 +71,7 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 def parse_cpu(value: float | int | str) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return float(value) if value > 0 else None
     text = value.strip()
     if text.endswith("m") and text[:-1].isdigit():
@@ -195,7 +195,7 @@ def normalize_retry(
     backoff = _duration_field(retries.backoff, "backoff", sink, loc, step)
     max_backoff = _duration_field(retries.max_backoff, "max_backoff", sink, loc, step)
     if retries.factor is not None and not (
-        isinstance(retries.factor, int | float) and retries.factor >= 1
+        isinstance(retries.factor, (int, float)) and retries.factor >= 1
     ):
         sink.error(
             "MLC203",

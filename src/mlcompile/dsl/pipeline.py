@@ -10,12 +10,12 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import typing
-from collections.abc import Callable
+import sys
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
+from mlcompile.dsl import signature
 from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, caller_location, is_internal, project_root
 from mlcompile.dsl.step import annotation_type, bind_inputs
@@ -23,7 +23,12 @@ from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, enter_trace, e
 from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHandle
 from mlcompile.errors import DiagnosticSink, ValidationError
 
-P = ParamSpec("P")
+if TYPE_CHECKING or sys.version_info >= (3, 10):
+    from typing import ParamSpec  # novermin: imported only where it exists
+
+    P = ParamSpec("P")
+else:  # the step side runs on 3.8: only type checkers need the parameters' types
+    P = TypeVar("P")
 R = TypeVar("R")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -134,7 +139,7 @@ class PipelineDefinition(Generic[P, R]):
 
     def _parameters(self, trace: Trace) -> list[ir.Port]:
         try:
-            hints = typing.get_type_hints(self.func)
+            hints = signature.hints(self.func)
         except Exception:
             hints = {}
         params: list[ir.Port] = []
@@ -245,9 +250,7 @@ def cron_problem(expr: str) -> str:
     fields = expr.split()
     if len(fields) != 5:
         return f"it has {len(fields)} fields, not 5"
-    for text, (low, high), names, label in zip(
-        fields, _CRON_RANGES, _CRON_NAMES, _FIELD_NAMES, strict=True
-    ):
+    for text, (low, high), names, label in zip(fields, _CRON_RANGES, _CRON_NAMES, _FIELD_NAMES):
         for part in text.split(","):
             base, _, step_text = part.partition("/")
             if step_text and not (step_text.isdigit() and int(step_text) > 0):

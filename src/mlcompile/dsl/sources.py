@@ -8,10 +8,14 @@ inside the project are kept; installed packages belong in the step's ``packages`
 from __future__ import annotations
 
 import ast
+import hashlib
 from pathlib import Path
 
 from mlcompile.dsl._ir import ir
-from mlcompile.ir.canonical import sha256_hex
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def add_source(sources: dict[str, ir.SourceFile], path: Path, root: Path) -> str:
@@ -61,6 +65,14 @@ def _local_imports(text: str, base: Path, root: Path) -> list[Path]:
         for depth in range(1, len(parts) + 1):
             stem = base.joinpath(*parts[:depth])
             for candidate in (stem.with_suffix(".py"), stem / "__init__.py"):
-                if candidate.is_file() and candidate.resolve().is_relative_to(root):
+                if candidate.is_file() and _inside(candidate.resolve(), root):
                     found.add(candidate.resolve())
     return sorted(found)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True

@@ -8,14 +8,13 @@ that caused it.
 from __future__ import annotations
 
 import inspect
-import typing
-from collections.abc import Callable
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, ParamSpec, TypeVar, get_args, get_origin, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
+from mlcompile.dsl import signature
 from mlcompile.dsl._ir import ir
-from mlcompile.dsl.artifacts import INPUT, OUTPUT, Artifact
 from mlcompile.dsl.location import RawLocation, caller_location
 from mlcompile.dsl.options import (
     Resources,
@@ -32,7 +31,12 @@ from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, current_trace,
 from mlcompile.dsl.values import DslUsageError, TaskHandle
 from mlcompile.errors import did_you_mean
 
-P = ParamSpec("P")
+if TYPE_CHECKING or sys.version_info >= (3, 10):
+    from typing import ParamSpec  # novermin: imported only where it exists
+
+    P = ParamSpec("P")
+else:  # the step side runs on 3.8: only type checkers need the parameters' types
+    P = TypeVar("P")
 R = TypeVar("R")
 
 _SCALARS: dict[Any, str] = {
@@ -67,25 +71,15 @@ class Command:
     args: list[Any] = field(default_factory=list)
 
 
-def annotation_type(annotation: Any) -> tuple[str, str | None] | None:
+def annotation_type(annotation: signature.Annotation | None) -> tuple[str, str | None] | None:
     """(IR type, direction) for a parameter annotation; direction is 'in'/'out' for artifacts."""
-    if annotation in _SCALARS:
-        return _SCALARS[annotation], None
-    origin = get_origin(annotation)
-    if origin is typing.Annotated:
-        base, *extras = get_args(annotation)
-        if isinstance(base, type) and issubclass(base, Artifact):
-            if INPUT in extras:
-                return base.type_name, "in"
-            if OUTPUT in extras:
-                return base.type_name, "out"
-        if get_origin(base) is list and INPUT in extras:
-            (inner,) = get_args(base) or (None,)
-            if isinstance(inner, type) and issubclass(inner, Artifact):
-                return f"list[{inner.type_name}]", "in"
+    if annotation is None or annotation.optional:
         return None
-    if origin in (list, dict):
-        return _SCALARS[origin], None
+    if annotation.kind in ("scalar", "container"):
+        return _SCALARS[annotation.type], None
+    if annotation.kind == "artifact":
+        name = annotation.type.type_name
+        return (f"list[{name}]" if annotation.is_list else name), annotation.direction
     return None
 
 
@@ -179,7 +173,7 @@ class StepDefinition(Generic[P, R]):
         """Typed inputs and outputs from the signature; bad annotations are diagnosed."""
         loc = self.location
         try:
-            hints = typing.get_type_hints(self.func, include_extras=True)
+            hints = signature.hints(self.func)
         except Exception as exc:  # a NameError in a string annotation, for example
             trace.error(
                 "MLC108",
@@ -206,7 +200,7 @@ class StepDefinition(Generic[P, R]):
                 trace.error(
                     "MLC108",
                     f"step {self.name!r}: parameter {param.name!r} has no supported type "
-                    f"annotation ({hints.get(param.name, 'none')!r})",
+                    f"annotation ({self.func.__annotations__.get(param.name, 'none')!r})",
                     loc,
                     "annotate it as int, float, str, bool, list, dict, Input[Dataset] or Output[Model]",
                     step=self.name,
@@ -225,20 +219,23 @@ class StepDefinition(Generic[P, R]):
                     has_default=has_default,
                 )
             )
-        outputs.extend(self._return_outputs(hints.get("return", type(None)), trace))
+        outputs.extend(self._return_outputs(hints.get("return", signature.NONE), trace))
         return inputs, outputs
 
-    def _return_outputs(self, annotation: Any, trace: Trace) -> list[ir.Port]:
-        if annotation in (None, type(None)) or (self.is_container and annotation is Command):
+    def _return_outputs(self, annotation: signature.Annotation, trace: Trace) -> list[ir.Port]:
+        if annotation.kind == "none" or (self.is_container and annotation.type is Command):
             return []
         typed = annotation_type(annotation)
         if typed is not None and typed[1] is None:
             return [ir.Port(name="output", type=typed[0])]
-        fields = getattr(annotation, "__annotations__", None)
-        if isinstance(annotation, type) and issubclass(annotation, tuple) and fields:
+        cls = annotation.type
+        fields = getattr(cls, "__annotations__", None)
+        if annotation.kind == "object" and issubclass(cls, tuple) and fields:
+            module = sys.modules.get(cls.__module__)
+            namespace = dict(vars(module)) if module is not None else {}
             ports = []
             for name, field_type in fields.items():
-                typed = annotation_type(field_type)
+                typed = annotation_type(signature.read(field_type, namespace))
                 if typed is None or typed[1] is not None:
                     trace.error(
                         "MLC108",
@@ -253,7 +250,8 @@ class StepDefinition(Generic[P, R]):
             return ports
         trace.error(
             "MLC108",
-            f"step {self.name!r}: return annotation {annotation!r} is not supported",
+            f"step {self.name!r}: return annotation "
+            f"{self.func.__annotations__.get('return')!r} is not supported",
             self.location,
             "return int, float, str, bool, list, dict, a NamedTuple of them, or None",
             step=self.name,
@@ -285,7 +283,10 @@ class StepDefinition(Generic[P, R]):
                 step=self.name,
             )
         path = Path(inspect.getsourcefile(self.func) or self.location.path).resolve()
-        rel = path.relative_to(trace.root).as_posix() if path.is_relative_to(trace.root) else None
+        try:
+            rel: str | None = path.relative_to(trace.root).as_posix()
+        except ValueError:
+            rel = None
         if rel is None:
             # A step from an installed package: the image must have that package.
             return ir.FunctionCode(
@@ -344,7 +345,7 @@ def bind_inputs(
             "pass inputs by name: step(data=..., n_estimators=...)",
             step=task_name,
         )
-    bound.update(zip(names, args, strict=False))
+    bound.update(zip(names, args))
     for key, value in kwargs.items():
         if key not in names:
             trace.error(

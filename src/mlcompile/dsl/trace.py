@@ -9,11 +9,10 @@ project root.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, relative_path
@@ -59,7 +58,8 @@ class LoopBuilder:
     body: list[NodeBuilder] = field(default_factory=list)
 
 
-NodeBuilder = TaskBuilder | ConditionBuilder | LoopBuilder
+if TYPE_CHECKING:
+    NodeBuilder = Union[TaskBuilder, ConditionBuilder, LoopBuilder]
 
 
 class Trace:
@@ -280,7 +280,7 @@ def to_value(obj: object) -> ir.Value:
 def _is_json_literal(obj: object) -> bool:
     if isinstance(obj, _JSON_SCALARS):
         return not (isinstance(obj, float) and obj != obj)
-    if isinstance(obj, list | tuple):
+    if isinstance(obj, (list, tuple)):
         return all(_is_json_literal(v) for v in obj)
     if isinstance(obj, dict):
         return all(isinstance(k, str) and _is_json_literal(v) for k, v in obj.items())
@@ -297,7 +297,7 @@ def literal_type(value: object) -> str:
         return "float"
     if isinstance(value, str):
         return "str"
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return "list"
     if isinstance(value, dict):
         return "dict"

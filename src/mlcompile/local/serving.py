@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from mlcompile.local.predict import (
+from mlcompile.local.registry import Endpoint
+from mlcompile.runtime.predict import (
     PredictionError,
     Rows,
     load_model,
@@ -19,7 +20,6 @@ from mlcompile.local.predict import (
     parse_json,
     predict,
 )
-from mlcompile.local.registry import Endpoint
 
 _MAX_BODY = 64 << 20
 

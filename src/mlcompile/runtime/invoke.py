@@ -10,15 +10,14 @@ import importlib
 import importlib.util
 import inspect
 import json
-import os
 import sys
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlcompile.dsl.artifacts import ARTIFACT_CLASSES, INPUT, OUTPUT, Artifact
+from mlcompile.dsl import signature
+from mlcompile.dsl.artifacts import ARTIFACT_CLASSES, Artifact
+from mlcompile.dsl.signature import Annotation
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,11 @@ class StepFailed(Exception):
     """The user's function raised; the message names the step and the error."""
 
 
-def load_function(code_file: str, function: str, bundle_root: str | os.PathLike[str] = ".") -> Any:
+def load_function(code_file: str, function: str, bundle_root: str | Path = ".") -> Any:
     """The plain function behind a step: from ``code_file`` (relative to the bundle root) or,
     for ``module:<name>``, from an installed module."""
     if code_file.startswith("module:"):
-        module = importlib.import_module(code_file.removeprefix("module:"))
+        module = importlib.import_module(code_file[len("module:") :])
     else:
         path = (Path(bundle_root) / code_file).resolve()
         name = "mlcompile_step_" + "_".join(Path(code_file).with_suffix("").parts).replace("-", "_")
@@ -57,46 +56,28 @@ def load_function(code_file: str, function: str, bundle_root: str | os.PathLike[
     return getattr(target, "func", target)
 
 
-def _artifact_class(annotation: Any) -> tuple[type[Artifact] | None, str | None, bool]:
-    """(artifact class, 'in'/'out', is a list) for an annotation; (None, None, False) for params."""
-    annotation = _without_none(annotation)
-    if typing.get_origin(annotation) is not typing.Annotated:
-        return None, None, False
-    base, *extras = typing.get_args(annotation)
-    direction = "in" if INPUT in extras else "out" if OUTPUT in extras else None
-    if typing.get_origin(base) is list:
-        (inner,) = typing.get_args(base)
-        return ARTIFACT_CLASSES[inner.type_name], direction, True
-    if isinstance(base, type) and issubclass(base, Artifact):
-        return ARTIFACT_CLASSES[base.type_name], direction, False
-    return None, None, False
+def _artifact_class(annotation: Annotation | None) -> tuple[type[Artifact] | None, bool]:
+    """(artifact class, is a list) for an artifact annotation; (None, False) for a parameter."""
+    if annotation is None or annotation.kind != "artifact":
+        return None, False
+    return ARTIFACT_CLASSES[annotation.type.type_name], annotation.is_list
 
 
-def _without_none(annotation: Any) -> Any:
-    """``X | None`` (an optional input) is annotated as ``X``."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(rest) == 1:
-            return rest[0]
-    return annotation
-
-
-_COERCE = {int: int, float: float, str: str}
-
-
-def _coerce(value: Any, annotation: Any) -> Any:
+def _coerce(value: Any, annotation: Annotation | None) -> Any:
     """Platforms pass parameters as strings or floats (Vertex turns 100 into 100.0)."""
-    if annotation is bool and isinstance(value, str):
+    kind = annotation.type if annotation is not None else None
+    if value is None:
+        return value
+    if kind is bool and isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
-    if annotation in _COERCE and value is not None and not isinstance(value, annotation):
-        if annotation is int and isinstance(value, float) and value.is_integer():
+    if kind in (int, float, str) and not isinstance(value, kind):
+        if kind is int and isinstance(value, float) and value.is_integer():
             return int(value)
         try:
-            return _COERCE[annotation](value)
+            return kind(value)
         except (TypeError, ValueError):
             return value
-    origin = typing.get_origin(annotation) or annotation
-    if origin in (list, dict) and isinstance(value, str):
+    if kind in (list, dict) and isinstance(value, str):
         return json.loads(value)
     return value
 
@@ -109,12 +90,13 @@ def invoke(
 ) -> tuple[dict[str, Any], dict[str, Artifact]]:
     """Call ``func``; returns its named output parameters and the output artifact objects
     (whose metadata the step may have filled)."""
-    hints = typing.get_type_hints(func, include_extras=True)
+    hints = signature.hints(func)
     kwargs: dict[str, Any] = {}
     produced: dict[str, Artifact] = {}
     for name, param in inspect.signature(func).parameters.items():
-        cls, direction, is_list = _artifact_class(hints.get(name))
-        if cls is not None and direction == "out":
+        hint = hints.get(name)
+        cls, is_list = _artifact_class(hint)
+        if cls is not None and hint is not None and hint.direction == "out":
             ref = outputs[name]
             Path(ref.path).parent.mkdir(parents=True, exist_ok=True)
             produced[name] = kwargs[name] = cls(ref.path, ref.uri, ref.metadata)
@@ -133,10 +115,10 @@ def invoke(
     return name_results(result, hints.get("return")), produced
 
 
-def name_results(result: Any, annotation: Any) -> dict[str, Any]:
-    if annotation in (None, type(None)):
+def name_results(result: Any, annotation: Annotation | None) -> dict[str, Any]:
+    if annotation is None or annotation.kind == "none":
         return {}
-    fields = getattr(annotation, "_fields", None)
+    fields = getattr(annotation.type, "_fields", None) if annotation.kind == "object" else None
     if fields:
         return {name: getattr(result, name) for name in fields}
     return {"output": result}

@@ -53,7 +53,7 @@ def _fill(template: list[str | dict[str, str]], values: dict[str, Any]) -> str:
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return json.dumps(value) if isinstance(value, list | dict | bool) else str(value)
+    return json.dumps(value) if isinstance(value, (list, dict, bool)) else str(value)
 
 
 def _artifact_entry(name: str, ref: ArtifactRef, produced: Artifact | None) -> dict[str, Any]:

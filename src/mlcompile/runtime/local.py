@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
 def _run(spec: dict[str, Any]) -> dict[str, Any]:
     outputs = {name: ArtifactRef(**ref) for name, ref in spec["outputs"].items()}
     if spec["kind"] == "batch_predict":
-        from mlcompile.local.predict import batch
+        from mlcompile.runtime.predict import batch
 
         rows = batch(
             Path(spec["inputs"]["model"]["path"]),

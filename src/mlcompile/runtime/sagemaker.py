@@ -86,11 +86,27 @@ def _scalar(text: str, type_name: str) -> Any:
     return text
 
 
+def safe_extract(tar: tarfile.TarFile, folder: str) -> None:
+    """Extract refusing links and paths outside ``folder``: the "data" filter where this Python
+    has it (3.12, and security releases of 3.8-3.11), the same checks by hand where not."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(folder, filter="data")
+        return
+    root = Path(folder).resolve()
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or (
+            target != root and root not in target.parents
+        ):
+            raise ValueError(f"refusing to extract {member.name!r} from {tar.name!r}")
+    tar.extractall(folder)
+
+
 def _unpack(folder: str) -> None:
     archive = Path(folder) / "model.tar.gz"
     if archive.is_file():
         with tarfile.open(archive) as tar:
-            tar.extractall(folder, filter="data")
+            safe_extract(tar, folder)
 
 
 def run(argv: list[str]) -> int:

@@ -5,13 +5,13 @@ caching); a platform's :class:`Hooks` write each step's executor and platform co
 and Vertex AI both build on it.
 """
 
-from mlcompile.platforms.kfp_spec.command import PREINSTALLED_VARIABLE, runtime_command
+from mlcompile.platforms.kfp_spec.command import CODE_INPUT, runtime_command
 from mlcompile.platforms.kfp_spec.emit import dump_yaml
 from mlcompile.platforms.kfp_spec.hooks import Hooks, Step
 from mlcompile.platforms.kfp_spec.lower import SDK_VERSION, LoweredSpec, lower
 
 __all__ = [
-    "PREINSTALLED_VARIABLE",
+    "CODE_INPUT",
     "SDK_VERSION",
     "Hooks",
     "LoweredSpec",

@@ -55,6 +55,9 @@ class Leaf:
     interface: dict[str, Any]
     executor: dict[str, Any]
     task_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The step runs mlcompile's runtime: the lowering gives it the code bundle as the input
+    #: artifact ``CODE_INPUT``, read from the pipeline's one importer of the bundle.
+    code: bool = False
 
 
 @dataclass(frozen=True)

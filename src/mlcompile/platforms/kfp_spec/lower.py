@@ -21,6 +21,7 @@ from mlcompile.errors import InternalError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json
 from mlcompile.ir.walk import scoped_tasks
+from mlcompile.platforms.kfp_spec.command import CODE_INPUT
 from mlcompile.platforms.kfp_spec.hooks import Composite, Hooks, Leaf, Step, TemplateParts
 from mlcompile.platforms.kfp_spec.types import (
     PARAMETER_TYPES,
@@ -37,6 +38,12 @@ from mlcompile.platforms.kfp_spec.types import (
 #: The schema and kfp release whose IR this writer reproduces; backends key behaviour on them.
 SCHEMA_VERSION = "2.1.0"
 SDK_VERSION = "kfp-2.17.3"
+
+#: The root input holding the code bundle's URI. Its default is where ``deploy`` uploads the
+#: bundle (the pipeline root's ``code/`` folder); a run may point it at another copy, whose
+#: sha256 every step still checks.
+CODE_URI_PARAMETER = "mlcompile_code_uri"
+_CODE_TYPE = {"artifactType": {"schemaTitle": "system.Artifact", "schemaVersion": "0.0.1"}}
 
 _READ_METRIC = ir.Component(
     name="read_metric",
@@ -64,10 +71,12 @@ def lower(
     description: str | None = None,
     pipeline_root: str | None = None,
     schema_titles: Mapping[str, str] = SCHEMA_TITLES,
+    code_uri: str | None = None,
 ) -> LoweredSpec:
     """The PipelineSpec for ``pipeline``; ``hooks`` writes each leaf step's executor and
-    ``schema_titles`` names each IR artifact type in the platform's vocabulary."""
-    registry = _Registry(hooks, pipeline.sources, schema_titles)
+    ``schema_titles`` names each IR artifact type in the platform's vocabulary. Steps that run
+    mlcompile's runtime read the code bundle at ``code_uri`` through one importer task."""
+    registry = _Registry(hooks, pipeline.sources, schema_titles, code_uri)
     root = _Graph(pipeline, registry).component()
     spec: dict[str, Any] = {
         "components": registry.components,
@@ -89,9 +98,14 @@ class _Registry:
     """Component and executor names across the whole spec; identical leaves share one."""
 
     def __init__(
-        self, hooks: Hooks, sources: Mapping[str, ir.SourceFile], titles: Mapping[str, str]
+        self,
+        hooks: Hooks,
+        sources: Mapping[str, ir.SourceFile],
+        titles: Mapping[str, str],
+        code_uri: str | None = None,
     ) -> None:
         self.hooks = hooks
+        self.code_uri = code_uri
         self.sources = sources
         self.titles = titles
         self.components: dict[str, dict[str, Any]] = {}
@@ -237,9 +251,12 @@ class _Source:
 class _Graph:
     """Lowers one IR pipeline (the root, or one used as a step) into a DAG component."""
 
-    def __init__(self, pipeline: ir.Pipeline, registry: _Registry) -> None:
+    def __init__(self, pipeline: ir.Pipeline, registry: _Registry, nested: bool = False) -> None:
         self.pipeline = pipeline
         self.registry = registry
+        self.nested = nested
+        #: The code bundle artifact in this graph's root, once a step needs it.
+        self.code: _Source | None = None
         self.root = _Group("root", "graph", None)
         self.placed: dict[str, tuple[_Group, str]] = {}
         self.loops: dict[str, _Group] = {}
@@ -534,6 +551,55 @@ class _Graph:
         if node.parallelism:
             task["iteratorPolicy"] = {"parallelismLimit": node.parallelism}
 
+    # ----- the code bundle ---------------------------------------------------------------
+
+    def _code(self, group: _Group, consumer: str) -> dict[str, Any]:
+        """The task input reading the code bundle in ``group``: the output of the one importer
+        at the top level, threaded down like any value (a nested pipeline takes it as an
+        input)."""
+        if self.code is None:
+            if self.nested:
+                self.root.inputs[CODE_INPUT] = dict(_CODE_TYPE)
+                self.code = _Source(self.root, None, CODE_INPUT, CODE_INPUT, _CODE_TYPE)
+            else:
+                self.code = self._code_importer()
+        src = self._bring(self.code, group)
+        if src.producer is not None:
+            group.depend(consumer, src.producer)
+        return src.expr()
+
+    def _code_importer(self) -> _Source:
+        uri = self.registry.code_uri
+        if uri is None:
+            raise InternalError("a step runs mlcompile's runtime, but no code bundle was given")
+        key = self._key("import-code")
+        name = self.registry.leaf(
+            "import-code",
+            {
+                "inputDefinitions": {"parameters": {"uri": {"parameterType": "STRING"}}},
+                "outputDefinitions": {"artifacts": {"artifact": _CODE_TYPE}},
+            },
+            {
+                "importer": {
+                    "artifactUri": {"runtimeParameter": "uri"},
+                    "typeSchema": _CODE_TYPE["artifactType"],
+                }
+            },
+            None,
+        )
+        self.root.tasks[key] = {
+            "cachingOptions": {"enableCache": True},
+            "componentRef": {"name": name},
+            "inputs": {"parameters": {"uri": {"componentInputParameter": CODE_URI_PARAMETER}}},
+            "taskInfo": {"name": key},
+        }
+        self.root.inputs[CODE_URI_PARAMETER] = {
+            "defaultValue": uri,
+            "isOptional": True,
+            "parameterType": "STRING",
+        }
+        return _Source(self.root, key, "artifact", f"pipelinechannel--{key}-artifact", _CODE_TYPE)
+
     # ----- leaves ------------------------------------------------------------------------
 
     def _leaf(
@@ -573,9 +639,10 @@ class _Graph:
         }
         if params or artifacts:
             spec["inputs"] = _split("parameters", params, "artifacts", artifacts)
+        code_input = False
         if component.kind == "pipeline":
             assert component.pipeline is not None
-            name = self._graph_component(component)
+            name, code_input = self._graph_component(component)
         else:
             interface: dict[str, Any] = {}
             if inputs:
@@ -599,16 +666,24 @@ class _Graph:
             platform = self.registry.hooks.platform_config(step)
             base = kebab(component.name)
             if isinstance(executor, Composite):
+                if any(leaf.code for leaf in executor.leaves):
+                    executor, code_input = _composite_with_code(executor), True
                 name = self.registry.composite(base, executor)
             elif isinstance(executor, Leaf):
+                leaf_interface = executor.interface
+                if executor.code:
+                    leaf_interface, code_input = _with_code_input(leaf_interface), True
                 name = self.registry.leaf(
-                    kebab(executor.name), executor.interface, executor.executor, platform
+                    kebab(executor.name), leaf_interface, executor.executor, platform
                 )
                 if executor.task_inputs:
                     inputs_spec = spec.setdefault("inputs", {})
                     inputs_spec.setdefault("parameters", {}).update(executor.task_inputs)
             else:
                 name = self.registry.leaf(base, interface, executor, platform)
+        if code_input:
+            artifacts_in = spec.setdefault("inputs", {}).setdefault("artifacts", {})
+            artifacts_in[CODE_INPUT] = self._code(group, key)
         spec["componentRef"]["name"] = name
         spec["cachingOptions"] = {"enableCache": True} if task.options.cache else {}
         retry = task.options.retry
@@ -635,16 +710,19 @@ class _Graph:
         awaited = theirs.key if theirs is not None else producer_key
         scope.depend(waiting, awaited)
 
-    def _graph_component(self, component: ir.Component) -> str:
+    def _graph_component(self, component: ir.Component) -> tuple[str, bool]:
+        """The DAG component of a nested pipeline, and whether it takes the code bundle."""
         assert component.pipeline is not None
-        spec = _Graph(component.pipeline, self.registry).component()
+        graph = _Graph(component.pipeline, self.registry, nested=True)
+        spec = graph.component()
+        uses_code = graph.code is not None
         content = canonical_json(spec)
         for name, existing in self.registry.components.items():
             if canonical_json(existing) == content:
-                return name
+                return name, uses_code
         name = self.registry.reserve(kebab(component.name))
         self.registry.components[name] = spec
-        return name
+        return name, uses_code
 
     def _graph_output(self, out: ir.PipelineOutput) -> None:
         src = self._source(out.source)
@@ -672,6 +750,41 @@ class _Graph:
         for child in self._all:
             self.registry.components[child.component] = child.spec()
         return group.spec()
+
+
+def uses_code_bundle(spec: Mapping[str, Any]) -> bool:
+    """Whether a lowered PipelineSpec reads the code bundle (some step runs the runtime)."""
+    root = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    return CODE_URI_PARAMETER in root
+
+
+def _with_code_input(interface: dict[str, Any]) -> dict[str, Any]:
+    """``interface`` with the code bundle among its input artifacts."""
+    inputs = dict(interface.get("inputDefinitions", {}))
+    inputs["artifacts"] = {**inputs.get("artifacts", {}), CODE_INPUT: dict(_CODE_TYPE)}
+    return {**interface, "inputDefinitions": inputs}
+
+
+def _composite_with_code(composite: Composite) -> Composite:
+    """The composite taking the code bundle, passing it on to its leaves that run the runtime."""
+    coded = {leaf.name for leaf in composite.leaves if leaf.code}
+    leaves = tuple(
+        Leaf(leaf.name, _with_code_input(leaf.interface), leaf.executor, leaf.task_inputs)
+        if leaf.code
+        else leaf
+        for leaf in composite.leaves
+    )
+    tasks = {}
+    for key, task in composite.tasks.items():
+        if task["componentRef"]["name"] in coded:
+            inputs = dict(task.get("inputs", {}))
+            inputs["artifacts"] = {
+                **inputs.get("artifacts", {}),
+                CODE_INPUT: {"componentInputArtifact": CODE_INPUT},
+            }
+            task = {**task, "inputs": inputs}
+        tasks[key] = task
+    return Composite(_with_code_input(composite.interface), tasks, leaves, dict(composite.outputs))
 
 
 def _item_channel(loop: _Group) -> str:

@@ -1,7 +1,8 @@
 """Kubeflow executors: how each step's container runs, and its Kubernetes settings.
 
-Python steps and builtin operations run ``python3 -m mlcompile.runtime kfp`` in the step image;
-container steps run their own command with KFP placeholders. Resources are written as requests
+Python steps and builtin operations run mlcompile's runtime from the pipeline's code bundle (an
+input artifact the launcher downloads; see :mod:`mlcompile.platforms.kfp_spec.command`) in the
+step image, which needs only Python; container steps run their own command with KFP placeholders. Resources are written as requests
 equal to limits (the pod gets exactly what the step declared), in both the string fields current
 backends read and the numeric fields older ones read.
 """
@@ -10,21 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlcompile.build import package_version
 from mlcompile.ir import nodes as ir
-from mlcompile.ir.walk import source_closure, tasks_by_name
+from mlcompile.ir.walk import tasks_by_name
 from mlcompile.naming import resource_name
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
+from mlcompile.platforms.kfp_spec.hooks import Executor, Leaf
 from mlcompile.platforms.kubeflow.kubernetes import executor_config, in_cluster_secrets
 from mlcompile.profiles import Profile
 
 _OPS_MODULE = {
-    "read_metric": "mlcompile.platforms.kfp_spec.ops",
-    "fail": "mlcompile.platforms.kfp_spec.ops",
-    "register_model": "mlcompile.platforms.kfp_spec.ops",
-    "deploy_model": "mlcompile.platforms.kubeflow.ops",
-    "batch_predict": "mlcompile.platforms.kubeflow.ops",
+    "read_metric": "mlcompile.runtime.ops.shared",
+    "fail": "mlcompile.runtime.ops.shared",
+    "register_model": "mlcompile.runtime.ops.shared",
+    "deploy_model": "mlcompile.runtime.ops.kubeflow",
+    "batch_predict": "mlcompile.runtime.ops.kubeflow",
 }
 
 #: Replaced by the launcher with the run's artifact root (where versioned models go).
@@ -34,18 +35,19 @@ PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
 class KubeflowHooks:
     """The Kubeflow side of the shared KFP lowering."""
 
-    def __init__(self, pipeline: ir.Pipeline, profile: Profile, name: str, ir_hash: str) -> None:
+    def __init__(
+        self, pipeline: ir.Pipeline, profile: Profile, name: str, ir_hash: str, bundle_sha256: str
+    ) -> None:
         self.pipeline = pipeline
         self.profile = profile
         self.name = name
         self.ir_hash = ir_hash
+        self.bundle_sha256 = bundle_sha256
         self._tasks = tasks_by_name(pipeline)
 
-    def executor(self, step: Step) -> dict[str, Any]:
-        if step.component.kind == "container":
-            container = container_command(step)
-        else:
-            container = self._runtime_step(step)
+    def executor(self, step: Step) -> Executor:
+        runtime = step.component.kind != "container"
+        container = self._runtime_step(step) if runtime else container_command(step)
         resources = _resources(step.task.options.resources)
         if resources:
             container["resources"] = resources
@@ -53,16 +55,15 @@ class KubeflowHooks:
             container["env"] = [
                 {"name": k, "value": v} for k, v in sorted(step.task.options.env.items())
             ]
-        return {"container": container}
+        if not runtime:
+            return {"container": container}
+        return Leaf(step.component.name, dict(step.interface), {"container": container}, code=True)
 
     def platform_config(self, step: Step) -> dict[str, Any] | None:
         return executor_config(step, self.profile, self.name, self.ir_hash)
 
     def _runtime_step(self, step: Step) -> dict[str, Any]:
         image, packages = self._environment(step)
-        install = list(packages)
-        if not self.profile.kubeflow.runtime_in_image:
-            install.insert(0, f"mlcompile=={package_version('mlcompile') or '0'}")
         options: dict[str, Any] = {}
         if step.templates:
             options["templates"] = dict(step.templates)
@@ -74,17 +75,18 @@ class KubeflowHooks:
                 if isinstance(s.name, ir.Literal)
             ]
             options["secrets-backend"] = self.profile.effective_secrets_backend
-        files: list[tuple[str, str]] = []
         if step.op is not None:
             function = f"module:{_OPS_MODULE[step.op]}:{step.op}"
             options["config"] = self._op_config(step)
         else:
             code = step.component.function
             assert code is not None
-            files += [(f, step.sources[f].text) for f in source_closure(step.sources, code.file)]
             function = f"{code.file}:{code.function}"
         command, args = runtime_command(
-            function=function, files=files, install=install, options=options
+            function=function,
+            bundle_sha256=self.bundle_sha256,
+            install=packages,
+            options=options,
         )
         return {"image": image, "command": command, "args": args}
 

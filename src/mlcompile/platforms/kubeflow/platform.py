@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mlcompile.bundle import code_bundle
 from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
@@ -18,6 +19,7 @@ from mlcompile.ir.walk import scoped_tasks
 from mlcompile.naming import resource_name
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
+from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
 from mlcompile.platforms.kubeflow.executors import KubeflowHooks
 from mlcompile.platforms.kubeflow.kubernetes import PLATFORM_OPTIONS, in_cluster_secrets
@@ -25,10 +27,15 @@ from mlcompile.platforms.kubeflow.schedule import recurring_run
 from mlcompile.profiles import Profile
 
 _SCHEMES = {"aws": "s3", "gcp": "gs"}
+#: The pipeline root of a standalone Kubeflow Pipelines install (its MinIO), used for the code
+#: bundle's default location when the profile's cloud has no store KFP's launcher reads.
+CLUSTER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"
 
 SUPPORT: dict[str, Support] = {
     **GRAPH_SUPPORT,
-    "function-step": Support("mapped", "a container running the step through mlcompile's runtime"),
+    "function-step": Support(
+        "mapped", "a container running the step from the pipeline's code bundle (image: python3)"
+    ),
     "training-step": Support("lowered", "an ordinary step pod (no Training Operator job)"),
     "artifacts": Support("mapped", "system.* artifacts in the pipeline root"),
     "register-model": Support("lowered", "a versioned Model artifact under the pipeline root"),
@@ -119,8 +126,10 @@ class KubeflowPlatform:
         ir_hash = content_hash(pipeline)
         name = resource_name(profile, "pipeline", pipeline.name)
         root = pipeline_root(profile)
-        hooks = KubeflowHooks(pipeline, profile, name, ir_hash)
-        lowered = lower(pipeline, hooks, name=name, pipeline_root=root)
+        bundle = code_bundle(pipeline)
+        code_uri = f"{root or CLUSTER_DEFAULT_ROOT}/{bundle.key}"
+        hooks = KubeflowHooks(pipeline, profile, name, ir_hash, bundle.sha256)
+        lowered = lower(pipeline, hooks, name=name, pipeline_root=root, code_uri=code_uri)
         documents = [lowered.pipeline_spec]
         if lowered.platform_executors:
             executors = dict(sorted(lowered.platform_executors.items()))
@@ -137,7 +146,11 @@ class KubeflowPlatform:
         if pipeline.schedule is not None:
             schedule = recurring_run(pipeline, profile, root, ir_hash)
             files["schedule.yaml"] = dump_yaml([schedule], ["Recurring run of " + name])
-        return BuildOutput(spec="pipeline.yaml", files=files)
+        extra: dict[str, object] = {}
+        if uses_code_bundle(lowered.pipeline_spec):
+            files[bundle.key] = bundle.data
+            extra["code_bundle"] = {"path": bundle.key, "uri": code_uri}
+        return BuildOutput(spec="pipeline.yaml", files=files, manifest_extra=extra)
 
 
 def _graphs(pipeline: ir.Pipeline) -> list[ir.Pipeline]:

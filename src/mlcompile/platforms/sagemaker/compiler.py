@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from mlcompile.build import json_bytes, package_version
+from mlcompile.bundle import code_bundle
 from mlcompile.errors import DiagnosticSink
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.platforms import BuildOutput
-from mlcompile.platforms.sagemaker.bundle import code_bundle
 from mlcompile.platforms.sagemaker.emit import Emitter
 from mlcompile.platforms.sagemaker.lowering import lower
 from mlcompile.platforms.sagemaker.validate import validate

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mlcompile.bundle import Bundle
 from mlcompile.errors import DiagnosticSink, SourceLocation
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.naming import resource_name
 from mlcompile.platforms import unknown_options
 from mlcompile.platforms.sagemaker import definition as d
-from mlcompile.platforms.sagemaker.bundle import Bundle
 from mlcompile.platforms.sagemaker.images import is_ecr, serving_image
 from mlcompile.platforms.sagemaker.instances import (
     NoInstance,

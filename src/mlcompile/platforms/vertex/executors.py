@@ -22,9 +22,8 @@ import copy
 import math
 from typing import Any
 
-from mlcompile.build import package_version
 from mlcompile.ir import nodes as ir
-from mlcompile.ir.walk import scoped_tasks, source_closure
+from mlcompile.ir.walk import scoped_tasks
 from mlcompile.naming import resource_name, vertex_endpoint_id
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
@@ -36,8 +35,8 @@ from mlcompile.platforms.vertex.machines import GIB, accelerator, machine_spec
 from mlcompile.platforms.vertex.serving import serving_image
 from mlcompile.profiles import Profile
 
-_SHARED_OPS = "mlcompile.platforms.kfp_spec.ops"
-_VERTEX_OPS = "mlcompile.platforms.vertex.ops"
+_SHARED_OPS = "mlcompile.runtime.ops.shared"
+_VERTEX_OPS = "mlcompile.runtime.ops.vertex"
 #: Replaced by the launcher with the run's artifact root (where staged models go).
 PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
 EXECUTOR_INPUT = "{{$}}"
@@ -72,9 +71,12 @@ def runs_as_custom_job(options: ir.StepOptions) -> bool:
 class VertexHooks:
     """The Vertex side of the shared KFP lowering."""
 
-    def __init__(self, pipeline: ir.Pipeline, profile: Profile, where: Target) -> None:
+    def __init__(
+        self, pipeline: ir.Pipeline, profile: Profile, where: Target, bundle_sha256: str
+    ) -> None:
         self.profile = profile
         self.where = where
+        self.bundle_sha256 = bundle_sha256
         self._producers: dict[str, tuple[ir.Task, ir.Component]] = {}
         for graph in graphs(pipeline):
             for scoped in scoped_tasks(graph):
@@ -88,7 +90,8 @@ class VertexHooks:
             return self._deploy(step)
         if step.op == "batch_predict":
             return self._batch_predict(step)
-        if step.component.kind == "container":
+        runtime = step.component.kind != "container"
+        if not runtime:
             container = container_command(step)
         elif step.op is not None:
             builtin = step.component.builtin
@@ -98,16 +101,19 @@ class VertexHooks:
             container = self._runtime(step)
         options = step.task.options
         if runs_as_custom_job(options):
-            return _with_secret_slots(step, self._custom_job(step, container))
+            return _with_secret_slots(step, self._custom_job(step, container, runtime))
         limits = _limits(options.resources)
         if limits:
             container["resources"] = limits
         if options.env:
             container["env"] = [{"name": k, "value": v} for k, v in sorted(options.env.items())]
-        if not _secret_slots(step):
+        if not runtime and not _secret_slots(step):
             return {"container": container}
         leaf = Leaf(
-            step.component.name, copy.deepcopy(dict(step.interface)), {"container": container}
+            step.component.name,
+            copy.deepcopy(dict(step.interface)),
+            {"container": container},
+            code=runtime,
         )
         return _with_secret_slots(step, leaf)
 
@@ -126,7 +132,6 @@ class VertexHooks:
         """The container running ``function`` (the step's own by default) through the runtime,
         in ``environment``'s image with its packages (the step's by default)."""
         env = environment or step.task.options
-        install = [f"mlcompile=={package_version('mlcompile') or '0'}", *env.packages]
         options: dict[str, Any] = {}
         if step.templates:
             options["templates"] = dict(step.templates)
@@ -137,16 +142,17 @@ class VertexHooks:
                 for i, s in enumerate(secrets)
             ]
             options["secrets-backend"] = "gcp-secret-manager"
-        files: list[tuple[str, str]] = []
         if function is None:
             code = step.component.function
             assert code is not None
-            files += [(f, step.sources[f].text) for f in source_closure(step.sources, code.file)]
             function = f"{code.file}:{code.function}"
         else:
             options["config"] = config or {}
         command, args = runtime_command(
-            function=function, files=files, install=install, options=options
+            function=function,
+            bundle_sha256=self.bundle_sha256,
+            install=env.packages,
+            options=options,
         )
         return {
             "image": env.image or self.profile.default_image,
@@ -163,7 +169,7 @@ class VertexHooks:
             name = f"{{{{$.inputs.parameters['{SECRET_SLOT.format(index)}']}}}}"
         return f"projects/{self.where.project}/secrets/{name}/versions/latest"
 
-    def _custom_job(self, step: Step, container: dict[str, Any]) -> Leaf:
+    def _custom_job(self, step: Step, container: dict[str, Any], runtime: bool) -> Leaf:
         options = step.task.options
         machine = machine_spec(step.task.name, options, self.profile)
         spec: dict[str, Any] = {"machine_type": machine.machine_type}
@@ -213,7 +219,7 @@ class VertexHooks:
             **outputs.get("parameters", {}),
             **gcpc["interface"]["outputDefinitions"]["parameters"],
         }
-        return Leaf(step.component.name, interface, gcpc["executor"])
+        return Leaf(step.component.name, interface, gcpc["executor"], code=runtime)
 
     # ----- builtin operations on Vertex's services --------------------------------------------
 
@@ -279,7 +285,7 @@ class VertexHooks:
             },
         }
         executor = self._runtime(step, f"module:{_VERTEX_OPS}:stage_model", stage_config)
-        return Leaf("stage-model", interface, {"container": executor})
+        return Leaf("stage-model", interface, {"container": executor}, code=True)
 
     def _deploy(self, step: Step) -> Composite:
         assert step.component.builtin is not None
@@ -382,6 +388,7 @@ class VertexHooks:
                     environment,
                 )
             },
+            code=True,
         )
         leaves.append(instances)
         tasks["stage-instances"] = _task(step, instances.name, {"artifacts": instances_inputs})
@@ -449,7 +456,7 @@ def _with_secret_slots(step: Step, leaf: Leaf) -> Leaf:
     for slot in slots:
         params[slot] = {"parameterType": "STRING"}
     task_inputs = {slot: step.resolve(param) for slot, param in slots.items()}
-    return Leaf(leaf.name, interface, leaf.executor, task_inputs)
+    return Leaf(leaf.name, interface, leaf.executor, task_inputs, leaf.code)
 
 
 def _is_registered(producer: tuple[ir.Task, ir.Component], step: Step) -> bool:

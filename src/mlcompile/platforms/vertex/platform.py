@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mlcompile.build import json_bytes
+from mlcompile.bundle import code_bundle
 from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
@@ -24,6 +25,7 @@ from mlcompile.ir.features import FeatureUse, Support
 from mlcompile.ir.walk import scoped_tasks
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
+from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
 from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
@@ -43,7 +45,7 @@ PLATFORM_OPTIONS = {
 SUPPORT: dict[str, Support] = {
     **GRAPH_SUPPORT,
     "function-step": Support(
-        "mapped", "a container task running the step through mlcompile's runtime"
+        "mapped", "a container task running the step from the pipeline's code bundle"
     ),
     "training-step": Support(
         "mapped", "a Vertex custom job through GCPC's custom job launcher (CustomTrainingJobOp)"
@@ -196,13 +198,16 @@ class VertexPlatform:
             raise ValidationError(problems)
         ir_hash = content_hash(pipeline)
         where = target(pipeline, profile, ir_hash)
+        bundle = code_bundle(pipeline)
+        code_uri = f"{where.pipeline_root}/{bundle.key}"
         lowered = lower(
             pipeline,
-            VertexHooks(pipeline, profile, where),
+            VertexHooks(pipeline, profile, where, bundle.sha256),
             name=where.name,
             description=description(pipeline, ir_hash),
             pipeline_root=where.pipeline_root,
             schema_titles=VERTEX_SCHEMA_TITLES,
+            code_uri=code_uri,
         )
         header = [
             "PIPELINE DEFINITION",
@@ -216,14 +221,14 @@ class VertexPlatform:
             "pipeline.yaml": dump_yaml([spec], header),
             "pipeline_job.json": json_bytes(pipeline_job(pipeline, where, spec)),
         }
-        return BuildOutput(
-            spec="pipeline_job.json",
-            files=files,
-            manifest_extra={
-                "template": "pipeline.yaml",
-                "sdk_versions": {"google-cloud-pipeline-components": GCPC_VERSION},
-            },
-        )
+        extra: dict[str, object] = {
+            "template": "pipeline.yaml",
+            "sdk_versions": {"google-cloud-pipeline-components": GCPC_VERSION},
+        }
+        if uses_code_bundle(spec):
+            files[bundle.key] = bundle.data
+            extra["code_bundle"] = {"path": bundle.key, "uri": code_uri}
+        return BuildOutput(spec="pipeline_job.json", files=files, manifest_extra=extra)
 
 
 PLATFORM = VertexPlatform()

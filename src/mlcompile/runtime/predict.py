@@ -13,9 +13,9 @@ import io
 import json
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict, List, Union
 
-Rows = list[dict[str, Any]] | list[list[Any]]
+Rows = Union[List[Dict[str, Any]], List[List[Any]]]
 
 
 class PredictionError(Exception):
@@ -40,7 +40,7 @@ def parse_json(text: str) -> Rows:
     data = json.loads(text)
     if isinstance(data, dict):
         data = data.get("instances", data.get("rows"))
-    if not isinstance(data, list) or not all(isinstance(r, dict | list) for r in data):
+    if not isinstance(data, list) or not all(isinstance(r, (dict, list)) for r in data):
         raise PredictionError(
             'send a JSON list of rows (objects or lists), or {"instances": [...]}'
         )

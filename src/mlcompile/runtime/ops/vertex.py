@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.dsl.artifacts import Dataset, Input, Metrics, Model, Output, RegisteredModel
-from mlcompile.platforms.kfp_spec.ops import MODEL_FILE, register_model
+from mlcompile.runtime.ops.shared import MODEL_FILE, register_model
 
 
 def stage_model(

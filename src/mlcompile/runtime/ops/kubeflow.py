@@ -24,7 +24,7 @@ from mlcompile.dsl.artifacts import (
     Output,
     RegisteredModel,
 )
-from mlcompile.platforms.kfp_spec.ops import MODEL_FILE
+from mlcompile.runtime.ops.shared import MODEL_FILE
 
 _SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 #: Set to 1 to write the InferenceService without applying it (no cluster, e.g. local runs).
