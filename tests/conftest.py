@@ -61,6 +61,9 @@ def golden_files(files: dict[str, bytes]) -> dict[str, bytes]:
             continue
         for sha in shas:
             data = data.replace(sha.encode(), b"<bundle-sha256>")
+        if rel.endswith(".yaml"):
+            # The YAML writer quotes a sha that starts with a digit; the mask must not depend on it.
+            data = data.replace(b'"<bundle-sha256>"', b"<bundle-sha256>")
         out[rel] = data
     return out
 
