@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 #: Where an empty bin would make PSI infinite, it counts this fraction instead.
@@ -276,7 +276,7 @@ def column_type(values: Iterable[Any]) -> str:
 
 
 def schema_changes(
-    baseline: dict[str, Sequence[Any]], current: dict[str, Sequence[Any]]
+    baseline: Mapping[str, Sequence[Any]], current: Mapping[str, Sequence[Any]]
 ) -> list[SchemaChange]:
     """Columns new in ``current``, missing from it, or whose type changed, by column name."""
     changes: list[SchemaChange] = []
