@@ -35,6 +35,20 @@ class MonitoredEndpoint:
             params[self.approval_parameter] = action.approval
         return params
 
+    def drift(self) -> dict[str, Any]:
+        """What the stack's monitoring components take (``mlcompile.infra.drift.Drift``)."""
+        m = self.monitor
+        return {
+            "endpoint": self.endpoint,
+            "features": [f.name for f in m.features],
+            "thresholds": dict(m.thresholds),
+            "cron": m.schedule,
+            "retrain": self.retrain_params() if m.on_drift.action == "retrain" else None,
+        }
+
+    def kinds(self) -> dict[str, str]:
+        return {f.name: f.kind for f in self.monitor.features}
+
     def spec(self) -> dict[str, Any]:
         """The declaration as plain JSON, for the standard-library comparison code."""
         m = self.monitor
