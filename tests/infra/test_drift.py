@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -295,8 +295,8 @@ drift.KubeflowDriftMonitor(
 class _Stand(BaseHTTPRequestHandler):
     """Serves the logged requests and the baseline, and records runs created through the API."""
 
-    files: dict[str, str] = {}
-    runs: list[tuple[dict[str, Any], str]] = []
+    files: ClassVar[dict[str, str]] = {}
+    runs: ClassVar[list[tuple[dict[str, Any], str]]] = []
 
     def do_GET(self) -> None:
         body = self.files.get(self.path, "").encode()

@@ -431,20 +431,19 @@ class VertexDriftMonitor(pulumi.ComponentResource):
         channels: list[pulumi.Input[str]] = [alerts.channel.name]
         self.topic = self.workflow = None
         if drift["retrain"] is not None:
-            channels.append(
-                self._trigger(
-                    resource_name,
-                    drift["retrain"],
-                    names,
-                    pipeline,
-                    place,
-                    key,
-                    bucket,
-                    templates,
-                    identity,
-                    labels,
-                )  # fmt: skip
+            trigger = self._trigger(
+                resource_name,
+                drift["retrain"],
+                names,
+                pipeline,
+                place,
+                key,
+                bucket,
+                templates,
+                identity,
+                labels,
             )
+            channels.append(trigger)
         anomalies = (
             f'logName="projects/{project}/logs/{VERTEX_ANOMALY_LOG}"'
             ' AND resource.type="aiplatform.googleapis.com/ModelDeploymentMonitoringJob"'

@@ -11,7 +11,9 @@ and nothing else (standard library only, Python 3.8 and later). CONFIG is JSON::
 
 It prints the report as one JSON line; on drift with ``on_drift == "retrain"`` it creates a run
 through the KFP v2beta1 API with the declared parameters (``POST /apis/v2beta1/runs``). The exit
-code is 0 after a check, drift or not, and 1 when the run could not be created.
+code is 0 after a check that started a run or found no drift, 1 when the run could not be
+created, and 3 on drift with ``on_drift == "alert"``: the failed Job is the alert, for the
+cluster's failed-Job alerting to pick up.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def main(argv: list[str]) -> int:
             return 1
         result["run"] = {"run_id": run.get("run_id"), "reason": reason}
     print(json.dumps(result, sort_keys=True))
-    return 0
+    return 3 if report.drifted and spec.get("on_drift") != "retrain" else 0
 
 
 if __name__ == "__main__":
