@@ -20,7 +20,7 @@ def show_drift(store: Path, endpoint: str = "churn") -> bool:
     from mlcompile.local.cli import show_lineage
     from mlcompile.local.lineage import LineageDB
     from mlcompile.local.serving import ModelServer
-    from mlcompile.monitor.local import capture_path, check_endpoint, print_outcome
+    from mlcompile.monitor.local import capture_path, check_endpoint, print_outcome, print_retrain
 
     db = LineageDB(store / "lineage.db")
     try:
@@ -53,8 +53,8 @@ def show_drift(store: Path, endpoint: str = "churn") -> bool:
         server.shutdown()
         server.server_close()
     print(f"\nmlcompile monitor {endpoint} --store {store}")
-    outcome = check_endpoint(endpoint, store)
-    print_outcome(outcome)
+    outcome = check_endpoint(endpoint, store, show=print_outcome)
+    print_retrain(outcome)
     if outcome.retrain_run is not None:
         print(f"\nmlcompile lineage {outcome.retrain_run} --store {store}")
         show_lineage(outcome.retrain_run, store, as_json=False)

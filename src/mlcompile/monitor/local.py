@@ -11,6 +11,7 @@ run's lineage names the monitoring result that started it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,15 @@ def served_rows(store: Path, endpoint: registry.Endpoint) -> list[dict[str, Any]
 
 
 def check_endpoint(
-    name: str, store: Path, *, retrain: bool = True, as_json: bool = False
+    name: str,
+    store: Path,
+    *,
+    retrain: bool = True,
+    as_json: bool = False,
+    show: Callable[[MonitorOutcome], None] | None = None,
 ) -> MonitorOutcome:
-    """One monitoring check of a local endpoint, and the retraining run it calls for."""
+    """One monitoring check of a local endpoint, and the retraining run it calls for;
+    ``show`` sees the result before that run starts."""
     from mlcompile.loader import load
     from mlcompile.local.runner import run_pipeline
     from mlcompile.params import parse_params
@@ -112,6 +119,8 @@ def check_endpoint(
     finally:
         db.close()
     outcome = MonitorOutcome(report, monitoring_id, declared.monitor.on_drift.action, baseline_sha)
+    if show is not None:
+        show(outcome)
     if not (report.drifted and retrain and declared.monitor.on_drift.action == "retrain"):
         return outcome
     from mlcompile.local.progress import reporter_for
@@ -140,11 +149,13 @@ def monitor_endpoint(name: str, store: Path, retrain: bool, as_json: bool) -> in
     """The CLI command: exit 0 after a check (drift or not), 1 when the retraining run failed."""
     from mlcompile.cli import report as cli_report
 
-    outcome = check_endpoint(name, store, retrain=retrain, as_json=as_json)
+    outcome = check_endpoint(
+        name, store, retrain=retrain, as_json=as_json, show=None if as_json else print_outcome
+    )
     if as_json:
         cli_report.print_json(outcome.to_json())
     else:
-        print_outcome(outcome)
+        print_retrain(outcome)
     return 0 if outcome.retrain_status in (None, "succeeded") else 1
 
 
@@ -185,6 +196,12 @@ def print_outcome(outcome: MonitorOutcome) -> None:
             f"drift in {', '.join(r.drifted_features())} (monitoring result"
             f" {outcome.monitoring_id}); on_drift: {outcome.action}"
         )
+
+
+def print_retrain(outcome: MonitorOutcome) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True)
     if outcome.retrain_run is not None:
         params = ", ".join(f"{k}={v}" for k, v in sorted((outcome.retrain_params or {}).items()))
         console.print(
