@@ -404,3 +404,19 @@ def test_kubeflow_cron_job_runs_its_own_code_and_creates_a_run(
     assert auth == "Bearer projected-token"
     assert body["pipeline_version_reference"] == {"pipeline_id": "pipeline-1"}
     assert body["runtime_config"]["parameters"] == churn.retrain_params()
+
+
+@pytest.mark.parametrize("name", ["sagemaker-dev", "vertex-dev", "kubeflow-dev"])
+def test_stack_inputs_name_every_resource_validly(name: str) -> None:
+    import re
+
+    from mlcompile.monitor.stack import monitor_context
+    from tests.conftest import profile
+
+    (entry,) = monitor_context(build_example("churn"), profile(name))
+    assert entry["drift"]["endpoint"] == entry["spec"]["endpoint"] != "churn"  # physical name
+    for purpose, value in entry["names"].items():
+        assert re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", value), (purpose, value)
+    if name.startswith("vertex"):
+        assert 6 <= len(entry["names"]["trigger_account"]) <= 30
+    assert entry["alarms"] == ([entry["names"]["alarm"]] if name.startswith("sagemaker") else [])
