@@ -84,6 +84,11 @@ def model_monitor_image(region: str) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-model-monitor-analyzer"
 
 
+def _analyzer_repository(region: str) -> str:
+    account = MODEL_MONITOR_ACCOUNTS[region]
+    return f"arn:aws:ecr:{region}:{account}:repository/sagemaker-model-monitor-analyzer"
+
+
 def monitoring_cron(cron: str) -> str:
     """SageMaker's ``cron(...)`` for a monitoring schedule, which runs hourly or daily only
     (``0 * * * *``, ``0 */N * * *``, ``0 H * * *``)."""
@@ -167,6 +172,15 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
                 ),
                 _statement(["s3:PutObject"], [pulumi.Output.concat(objects, prefix, "reports/*")]),
                 _statement(["kms:Decrypt", "kms:GenerateDataKey"], [store.key.arn]),
+                _statement(
+                    [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    [_analyzer_repository(place["region"])],
+                ),
+                _statement(["ecr:GetAuthorizationToken"], ["*"]),
                 _statement(
                     ["sagemaker:DescribeEndpoint"],
                     [_arn(place, "sagemaker", f"endpoint/{endpoint}")],

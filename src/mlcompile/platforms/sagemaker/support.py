@@ -58,7 +58,8 @@ SUPPORT: dict[str, Support] = {
         "lowered",
         "a Model Monitor data-quality schedule (built-in analyzer) on the endpoint's captured"
         " requests, hourly or daily; it compares each feature's distance (Kolmogorov-Smirnov for"
-        " numbers) with the ks threshold; the baseline statistics and constraints are read from"
+        " numbers) with the ks threshold; a baselining Processing step (the same analyzer) after"
+        " the deploy step writes the baseline statistics and constraints to"
         " monitoring/<endpoint>/baseline/ in the artifact bucket",
     ),
     "drift-retrain": Support(
