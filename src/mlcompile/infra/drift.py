@@ -246,7 +246,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
         )
         # The analyzer's distance per feature is the Kolmogorov-Smirnov distance for numbers
         # (the L-infinity distance for categories): alarm on the largest against the threshold.
-        queries: list[dict[str, Any]] = [
+        queries: list[Any] = [
             {
                 "id": f"f{i}",
                 "return_data": False,
@@ -743,7 +743,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
             immutable=False,
             opts=child,
         )
-        items = [{"key": k, "path": path} for k, (path, _src) in _JOB_FILES.items()]
+        items: list[Any] = [{"key": k, "path": path} for k, (path, _src) in _JOB_FILES.items()]
         items.append({"key": "config", "path": "config.json"})
         requests = {"cpu": "250m", "memory": "256Mi"}
         self.cron_job = k8s.batch.v1.CronJob(
