@@ -11,8 +11,10 @@ from mlcompile import (
     Input,
     Metrics,
     Model,
+    Monitor,
     Output,
     Resources,
+    Retrain,
     Retry,
     Secret,
     batch_predict,
@@ -140,7 +142,23 @@ def churn(
             metrics=scored.metrics,
         )
         deploy_model(
-            registered.registered_model, endpoint="churn", resources=Resources(cpu=1, memory="2Gi")
+            registered.registered_model,
+            endpoint="churn",
+            resources=Resources(cpu=1, memory="2Gi"),
+            # Hourly, compare requests with the training data; on drift retrain on more, fresh data.
+            monitor=Monitor(
+                features={
+                    "tenure": "number",
+                    "monthly": "number",
+                    "calls": "number",
+                    "contract": "category",
+                },
+                thresholds={"psi": 0.2, "ks": 0.1},
+                schedule="0 * * * *",
+                on_drift=Retrain(
+                    params={"rows": 4000, "seed": 8}, approval="PendingManualApproval"
+                ),
+            ),
         )
         batch_predict(fitted.model, parts.test)
     with otherwise():

@@ -4,16 +4,19 @@ The names here are the whole authoring API; everything else is reached through t
 """
 
 from mlcompile.dsl import (
+    Alert,
     Artifact,
     Command,
     Dataset,
     Input,
     Metrics,
     Model,
+    Monitor,
     Output,
     PipelineDefinition,
     RegisteredModel,
     Resources,
+    Retrain,
     Retry,
     Secret,
     StepDefinition,
@@ -36,6 +39,7 @@ from mlcompile.errors import Diagnostic, MlcompileError, ValidationError
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alert",
     "Artifact",
     "Command",
     "Dataset",
@@ -44,10 +48,12 @@ __all__ = [
     "Metrics",
     "MlcompileError",
     "Model",
+    "Monitor",
     "Output",
     "PipelineDefinition",
     "RegisteredModel",
     "Resources",
+    "Retrain",
     "Retry",
     "Secret",
     "StepDefinition",

@@ -1,7 +1,9 @@
 """``make demo``: the churn example from a fresh clone, end to end, on this machine.
 
 It runs churn locally twice (the second run comes from the cache), shows the lineage of the
-model it registered and writes the first run's page, compiles the pipeline for every profile in ``targets/`` and generates each
+model it registered and writes the first run's page, sends the endpoint a shifted batch so that
+its monitor detects drift and starts the declared retraining, compiles the pipeline for every
+profile in ``targets/`` and generates each
 profile's infrastructure, then lists what was written where, with hashes. A platform or the
 infra generator that is not installed is reported as not available instead of stopping the demo.
 """
@@ -72,8 +74,12 @@ def main() -> int:
     print(f"\nthe first run as a page (mlcompile runs {first.run_id} --html):")
     run_page(first.run_id, store, None, as_json=False)
 
+    _title("2b. Drift: serve churn, send a shifted batch, monitor, retrain")
+    from mlcompile.monitor.demo import show_drift
+
+    problems = 0 if show_drift(store) else 1
+
     _title("3. Compile for every profile, and generate its infrastructure")
-    problems = 0
     produced: list[tuple[str, str]] = []
     for profile in sorted(p.stem for p in Path("targets").glob("*.yaml")):
         out = DEMO_DIR / profile

@@ -50,6 +50,14 @@ CODES: dict[str, str] = {
     "MLC117": "bad-value",
     "MLC118": "dependency-cycle",
     "MLC119": "bad-name",
+    "MLC130": "bad-monitor-feature",
+    "MLC131": "bad-monitor-statistic",
+    "MLC132": "bad-monitor-threshold",
+    "MLC133": "bad-monitor-schedule",
+    "MLC134": "bad-monitor-baseline",
+    "MLC135": "bad-drift-action",
+    "MLC136": "unknown-retrain-parameter",
+    "MLC137": "retrain-approval-not-a-parameter",
     "MLC201": "bad-resource-quantity",
     "MLC202": "literal-secret",
     "MLC203": "bad-retry",
@@ -76,6 +84,7 @@ CODES: dict[str, str] = {
     "MLC902": "run-page-needs-run",
     "MLC910": "local-secret-missing",
     "MLC911": "local-packages-unavailable",
+    "MLC450": "monitoring-unsupported",
 }
 
 

@@ -128,10 +128,18 @@ def test_churn_mapping() -> None:
         "condition_1": "Condition",
         "register_model": "RegisterModel",
         "deploy_model": "Processing",
+        "deploy_model-baseline": "Processing",
         "batch_predict-model": "Model",
         "batch_predict": "Transform",
         "fail": "Fail",
     }
+    baseline = steps["deploy_model-baseline"]["Arguments"]
+    assert baseline["ProcessingInputs"][0]["S3Input"]["S3Uri"] == {  # type: ignore[index]
+        "Get": "Steps.split.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    }
+    assert baseline["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].endswith(  # type: ignore[index]
+        "/monitoring/mlc-dev-churn/baseline"
+    )
     assert steps["make_data"]["RetryPolicies"][0]["MaxAttempts"] == 2  # type: ignore[index]
     assert steps["make_data"]["RetryPolicies"][0]["IntervalSeconds"] == 10  # type: ignore[index]
     assert steps["train"]["Arguments"]["StoppingCondition"] == {"MaxRuntimeInSeconds": 1800}  # type: ignore[index]

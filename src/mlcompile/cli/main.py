@@ -364,6 +364,21 @@ def diff_command(
 
 
 @app.command()
+def monitor(
+    endpoint: Annotated[str, typer.Argument(metavar="ENDPOINT", help="A locally deployed endpoint with a monitor.")],
+    store: StoreOpt = Path(".mlcompile"),
+    retrain: Annotated[
+        bool, typer.Option("--retrain/--no-retrain", help="On drift, start the declared run.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare what a local endpoint served with its baseline; on drift, act as declared."""
+    from mlcompile.monitor import local
+
+    _guard(as_json, lambda: local.monitor_endpoint(endpoint, store, retrain, as_json))
+
+
+@app.command()
 def schema(
     what: Annotated[str, typer.Argument(metavar="WHAT", help="profile or ir")] = "profile",
     as_json: JsonOpt = False,

@@ -11,21 +11,25 @@ from mlcompile.dsl.artifacts import (
 )
 from mlcompile.dsl.builtins import batch_predict, deploy_model, fail, register_model
 from mlcompile.dsl.control import collect, final, for_each, merge, otherwise, when
+from mlcompile.dsl.monitoring import Alert, Monitor, Retrain
 from mlcompile.dsl.options import Resources, Retry, Secret
 from mlcompile.dsl.pipeline import PipelineDefinition, pipeline
 from mlcompile.dsl.step import Command, StepDefinition, container_step, step
 
 __all__ = [
+    "Alert",
     "Artifact",
     "Command",
     "Dataset",
     "Input",
     "Metrics",
     "Model",
+    "Monitor",
     "Output",
     "PipelineDefinition",
     "RegisteredModel",
     "Resources",
+    "Retrain",
     "Retry",
     "Secret",
     "StepDefinition",

@@ -12,6 +12,7 @@ from typing import Any
 
 from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import caller_location
+from mlcompile.dsl.monitoring import Monitor, monitor_ir
 from mlcompile.dsl.options import Resources, normalize_resources
 from mlcompile.dsl.step import bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, current_trace, to_value
@@ -30,6 +31,7 @@ def _builtin_task(
     kwargs: dict[str, Any],
     resources: Resources | None = None,
     description: str = "",
+    monitor: ir.Monitor | None = None,
 ) -> TaskHandle:
     trace = current_trace()
     call_site = caller_location()
@@ -40,9 +42,9 @@ def _builtin_task(
         inputs=tuple(inputs),
         outputs=tuple(outputs),
         location=trace.ir_location(call_site),
-        builtin=ir.Builtin(op=op, config=config),
+        builtin=ir.Builtin(op=op, config=config, monitor=monitor),
     )
-    key = ("builtin", op, ir.Builtin(op=op, config=config).model_dump_json(), tuple(inputs))
+    key = ("builtin", op, component.builtin.model_dump_json(), tuple(inputs))  # type: ignore[union-attr]
     name = trace.register_component(key, lambda: component)
     task_name = trace.unique_task_name(op)
     options = ir.StepOptions(
@@ -130,8 +132,10 @@ def deploy_model(
     resources: Resources | None = None,
     min_replicas: int = 1,
     max_replicas: int = 1,
+    monitor: Monitor | None = None,
 ) -> TaskHandle:
-    """Serve a registered model at ``endpoint`` (created, or updated when it exists)."""
+    """Serve a registered model at ``endpoint`` (created, or updated when it exists); with
+    ``monitor``, compare what it receives with a baseline and act on drift."""
     _check_name("endpoint name", endpoint, _MODEL_NAME, "churn")
     if not (
         isinstance(min_replicas, int)
@@ -143,6 +147,7 @@ def deploy_model(
             f"deploy_model replicas {min_replicas}..{max_replicas} are not a valid range",
             "give 1 <= min_replicas <= max_replicas",
         )
+    declared = monitor_ir(monitor, endpoint, current_trace()) if monitor is not None else None
     return _builtin_task(
         "deploy_model",
         {"endpoint": endpoint, "min_replicas": min_replicas, "max_replicas": max_replicas},
@@ -151,6 +156,7 @@ def deploy_model(
         {"model": model},
         resources,
         description=f"Deploy to endpoint {endpoint!r}",
+        monitor=declared,
     )
 
 

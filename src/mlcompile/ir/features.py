@@ -37,6 +37,9 @@ FEATURES: dict[str, str] = {
     "model-approval-parameter": "register_model approval from a parameter",
     "deploy-model": "deploy_model()",
     "batch-predict": "batch_predict()",
+    "monitoring": "deploy_model(monitor=...) drift monitoring of the endpoint",
+    "drift-retrain": "Retrain() when the endpoint drifts",
+    "drift-alert": "Alert() when the endpoint drifts",
     "retries": "retries",
     "retry-backoff": "retry backoff and factor",
     "cache-disabled": "cache=False",
@@ -128,6 +131,11 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         )
         if op == "register_model" and isinstance(task.inputs.get("approval"), ir.ParamRef):
             yield FeatureUse("model-approval-parameter", where, loc)
+        monitor = component.builtin.monitor
+        if monitor is not None:
+            yield FeatureUse("monitoring", where, monitor.location)
+            action = "drift-retrain" if monitor.on_drift.action == "retrain" else "drift-alert"
+            yield FeatureUse(action, where, monitor.location)
     if any(ir.is_artifact_type(port.type) for port in (*component.inputs, *component.outputs)):
         yield FeatureUse("artifacts", where, loc)
     for value in task.inputs.values():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from typing import Literal as TypingLiteral
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from mlcompile.errors import SourceLocation
 
@@ -240,11 +240,60 @@ class ContainerSpec(Node):
 BuiltinOp = TypingLiteral["register_model", "deploy_model", "batch_predict", "fail"]
 
 
+# ----- monitoring ---------------------------------------------------------------------------
+
+FeatureKind = TypingLiteral["number", "category"]
+DriftStatistic = TypingLiteral["psi", "ks", "chi2", "missing"]
+
+
+class MonitoredFeature(Node):
+    name: str
+    kind: FeatureKind
+
+
+class DriftAction(Node):
+    """What a monitor does when a threshold is crossed: alert, or run the pipeline again with
+    ``params`` (``approval`` is the status the new model version is registered with)."""
+
+    action: TypingLiteral["alert", "retrain"]
+    params: dict[str, Any] = {}
+    approval: str | None = None
+
+
+class Monitor(Node):
+    """Drift monitoring of a deployed endpoint's requests against a baseline data set.
+
+    ``baseline`` None means the data set the deployed model was trained on; ``statistics``
+    maps a feature kind to the statistics computed for it; ``thresholds`` maps a statistic to
+    the value that counts as drift (PSI and KS distance above, chi-squared p-value below,
+    missing rate above).
+    """
+
+    features: tuple[MonitoredFeature, ...]
+    statistics: dict[str, tuple[DriftStatistic, ...]]
+    thresholds: dict[str, float]
+    check_schema: bool = True
+    schedule: str
+    baseline: OutputRef | None = None
+    on_drift: DriftAction
+    location: Location
+
+
 class Builtin(Node):
     """A portable ML operation; each platform maps it to its native service."""
 
     op: BuiltinOp
     config: dict[str, Any] = {}
+    monitor: Monitor | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_monitor(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """An endpoint without a monitor serialises as before monitors existed, so the canonical
+        JSON and content hash of every pipeline that does not declare one stay the same."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("monitor") is None:
+            data.pop("monitor", None)
+        return data
 
 
 ComponentKind = TypingLiteral["function", "container", "pipeline", "builtin"]

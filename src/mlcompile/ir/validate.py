@@ -508,3 +508,6 @@ class _Validator:
 def validate(pipeline: ir.Pipeline, sink: DiagnosticSink) -> None:
     """Add every platform-independent problem of ``pipeline`` to ``sink``."""
     _Validator(pipeline, sink).run()
+    from mlcompile.monitor.declaration import check_monitors
+
+    check_monitors(pipeline, sink)

@@ -193,8 +193,10 @@ def serve_endpoint(endpoint: str, store: Path, port: int, as_json: bool = False)
                 else "run a pipeline that calls deploy_model() first",
             )
         )
+    from mlcompile.monitor.local import capture_path
+
     model_path = store.resolve() / "artifacts" / found.model_sha256
-    server = ModelServer(port, found, model_path)
+    server = ModelServer(port, found, model_path, capture_path(store, found.name))
     if as_json:  # one line a script can read the address from before it sends requests
         print(
             json.dumps(
@@ -313,6 +315,13 @@ def _print_run(console: Console, run: dict[str, Any]) -> None:
     console.print(
         f"run {run['run_id']}: {run['pipeline']} {run['status']}  IR {run['ir_hash'][:12]}  params: {params}"
     )
+    trigger = run.get("triggered_by")
+    if trigger:
+        console.print(
+            f"  triggered by monitoring result {trigger['monitoring_id']} of endpoint"
+            f" {trigger['endpoint']} ({trigger['model']} v{trigger['version']}): drift in"
+            f" {', '.join(trigger['drifted_features'])} over {trigger['rows']} served rows"
+        )
     table = Table()
     for column in ("step", "status", "code", "params", "reads", "writes"):
         table.add_column(column)

@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS models (
     metrics TEXT NOT NULL, run_id TEXT NOT NULL, step_id INTEGER NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (name, version)
 );
+CREATE TABLE IF NOT EXISTS monitoring (
+    id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, model_name TEXT NOT NULL,
+    version INTEGER NOT NULL, baseline_sha256 TEXT NOT NULL, rows INTEGER NOT NULL,
+    drifted INTEGER NOT NULL, report TEXT NOT NULL, created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_triggers (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    monitoring_id INTEGER NOT NULL REFERENCES monitoring(id)
+);
 CREATE TABLE IF NOT EXISTS endpoints (
     name TEXT PRIMARY KEY, model_name TEXT NOT NULL, version INTEGER NOT NULL,
     model_sha256 TEXT NOT NULL, run_id TEXT NOT NULL, step_id INTEGER NOT NULL,
@@ -257,6 +266,63 @@ class LineageDB:
             )
         return CachedStep(int(row["id"]), str(row["run_id"]), json.loads(row["outputs"]), artifacts)
 
+    # ----- monitoring ----------------------------------------------------------------------
+
+    def record_monitoring(
+        self,
+        endpoint: str,
+        model_name: str,
+        version: int,
+        baseline_sha256: str,
+        rows: int,
+        drifted: bool,
+        report: dict[str, Any],
+    ) -> int:
+        """One monitoring result; its id is what a drift-triggered run points back to."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO monitoring (endpoint, model_name, version, baseline_sha256, rows,"
+                " drifted, report, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    endpoint,
+                    model_name,
+                    version,
+                    baseline_sha256,
+                    rows,
+                    int(drifted),
+                    _dump(report),
+                    time.time(),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def link_trigger(self, run_id: str, monitoring_id: int) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO run_triggers (run_id, monitoring_id) VALUES (?, ?)",
+                (run_id, monitoring_id),
+            )
+
+    def trigger_of(self, run_id: str) -> dict[str, Any] | None:
+        """The monitoring result that started a run, or None for a run started by hand."""
+        row = self.conn.execute(
+            "SELECT m.* FROM run_triggers t JOIN monitoring m ON m.id = t.monitoring_id"
+            " WHERE t.run_id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        report = json.loads(row["report"])
+        return {
+            "monitoring_id": int(row["id"]),
+            "endpoint": row["endpoint"],
+            "model": row["model_name"],
+            "version": int(row["version"]),
+            "baseline_sha256": row["baseline_sha256"],
+            "rows": int(row["rows"]),
+            "drifted_features": report.get("drifted_features", []),
+        }
+
     # ----- artifacts and walking back -------------------------------------------------------
 
     def step(self, step_id: int) -> sqlite3.Row | None:
@@ -364,6 +430,7 @@ def trace_run(db: LineageDB, run_id: str) -> dict[str, Any] | None:
         "status": run["status"],
         "params": json.loads(run["params"]),
         "outputs": json.loads(run["outputs"] or "{}"),
+        "triggered_by": db.trigger_of(run_id),
         "steps": steps,
     }
 

@@ -1,12 +1,16 @@
 """Serving a locally deployed model on 127.0.0.1: ``POST /predict`` with CSV or JSON rows.
 
 The standard library's threading HTTP server is enough for development and smoke tests; the
-model is loaded once, when the server starts.
+model is loaded once, when the server starts. With ``capture``, the features of every row it
+serves are appended to that file (one JSON line each), which ``mlcompile monitor`` compares with
+the model's baseline, as SageMaker's data capture and KServe's request logger do on a cluster.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,10 +31,40 @@ _MAX_BODY = 64 << 20
 class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, endpoint: Endpoint, model_path: Path) -> None:
+    def __init__(
+        self, port: int, endpoint: Endpoint, model_path: Path, capture: Path | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.model = load_model(model_path)
+        self.capture = capture
+        self._capture_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def record(self, rows: Rows) -> None:
+        """Append the served rows' features, tagged with the model version that served them."""
+        if self.capture is None or not rows:
+            return
+        names = [str(n) for n in getattr(self.model, "feature_names_in_", [])]
+        stamp = round(time.time(), 3)
+        lines = []
+        for row in rows:
+            features = row if isinstance(row, dict) else dict(zip(names, row, strict=False))
+            lines.append(
+                json.dumps(
+                    {
+                        "received": stamp,
+                        "model": self.endpoint.model_name,
+                        "version": self.endpoint.version,
+                        "features": features,
+                    },
+                    sort_keys=True,
+                )
+            )
+        text = "".join(line + "\n" for line in lines)
+        with self._capture_lock:
+            self.capture.parent.mkdir(parents=True, exist_ok=True)
+            with self.capture.open("a", encoding="utf-8") as f:
+                f.write(text)
 
     @property
     def url(self) -> str:
@@ -70,6 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (PredictionError, ValueError) as exc:
             self._reply(400, {"error": str(exc)})
             return
+        self.server.record(rows)
         self._reply(200, {"predictions": predictions, **self.server.describe()})
 
     def _reply(self, status: int, data: dict[str, Any]) -> None:

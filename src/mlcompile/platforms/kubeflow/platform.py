@@ -41,6 +41,16 @@ SUPPORT: dict[str, Support] = {
     "register-model": Support("lowered", "a versioned Model artifact under the pipeline root"),
     "model-approval-parameter": Support("mapped", "recorded in the model's metadata"),
     "deploy-model": Support("lowered", "a step applying a KServe InferenceService"),
+    "monitoring": Support(
+        "mapped",
+        "a CronJob in the namespace running mlcompile's own statistics (standard library,"
+        " mounted from a ConfigMap) over the InferenceService's logged requests",
+    ),
+    "drift-retrain": Support("mapped", "the monitoring job creates a run through the KFP API"),
+    "drift-alert": Support(
+        "lowered",
+        "the monitoring Job fails on drift (exit code 3), for the cluster's failed-Job alerting",
+    ),
     "batch-predict": Support("lowered", "a step scoring the data set with the model"),
     "timeout": Support("mapped", "activeDeadlineSeconds (kfp-kubernetes)"),
     "resources": Support("mapped", "cpu and memory requests = limits; disk is refused"),

@@ -52,6 +52,10 @@ class SageMakerPlatform:
         sink = DiagnosticSink()
         for diagnostic in refusals(self, pipeline):
             sink.add(diagnostic)
+        from mlcompile.monitor.platforms import schedule_refusals
+
+        for diagnostic in schedule_refusals(self.name, pipeline):
+            sink.add(diagnostic)
         output = None
         if not sink.has_errors:
             from mlcompile.platforms.sagemaker.compiler import build

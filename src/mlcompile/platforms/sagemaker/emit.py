@@ -675,7 +675,81 @@ class Emitter(Reporter):
             return [self.register(task, builtin)]
         if builtin.op == "batch_predict":
             return self.batch_predict(task, builtin)
+        if builtin.monitor is not None:
+            return [self.deploy(task, builtin), self.baseline(task, builtin)]
         return [self.deploy(task, builtin)]
+
+    def baseline(self, task: FlatTask, builtin: ir.Builtin) -> d.Step:
+        """Model Monitor's baselining job over the monitor's baseline data set, writing the
+        statistics and constraints the endpoint's monitoring schedule compares with.
+
+        It runs the built-in analyzer image, not our statistics: the schedule's job is that same
+        analyzer, and it reads only the baseline format it writes itself.
+        """
+        from mlcompile.infra.drift import model_monitor_image
+        from mlcompile.monitor.declaration import monitored_endpoints
+
+        config = builtin.config
+        endpoint = resource_name(self.profile, "endpoint", str(config["endpoint"]))
+        found = next(m for m in monitored_endpoints(self.p) if m.task.name == task.task.name)
+        ref = found.baseline
+        assert ref is not None  # check_monitors reported a missing baseline before lowering
+        source = StepOutput(ref.task, ref.output)
+        local = "/opt/ml/processing/input/baseline_dataset_input"
+        arguments: dict[str, Any] = {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                    "VolumeSizeInGB": 20,
+                    "VolumeKmsKeyId": _arn(
+                        self.profile, "kms", f"alias/{resource_name(self.profile, 'kms-key')}"
+                    ),
+                }
+            },
+            "AppSpecification": {"ImageUri": model_monitor_image(self.profile.region)},
+            "RoleArn": self.role,
+            "ProcessingInputs": [
+                {
+                    "InputName": "baseline_dataset_input",
+                    "S3Input": {
+                        "S3Uri": self.artifact_uri(source),
+                        "LocalPath": local,
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                        "S3CompressionType": "None",
+                    },
+                }
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "monitoring_output",
+                        "S3Output": {
+                            "S3Uri": f"s3://{self.bucket}/monitoring/{endpoint}/baseline",
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+            "Environment": {
+                "dataset_format": json.dumps({"csv": {"header": True}}),
+                "dataset_source": local,
+                "output_path": "/opt/ml/processing/output",
+                "publish_cloudwatch_metrics": "Disabled",
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        }
+        return d.Step(
+            name=f"{task.name}-baseline",
+            type="Processing",
+            arguments=arguments,
+            cache=d.CacheConfig(enabled=task.task.options.cache),
+            description=f"Model Monitor baseline of endpoint {endpoint}",
+            origin=(found.monitor.location.file, found.monitor.location.line),
+        )
 
     def model_data(self, ref: StepOutput) -> dict[str, Any]:
         """A model container's data: a training job's archive, or a processing step's folder."""

@@ -54,6 +54,20 @@ SUPPORT: dict[str, Support] = {
         "mapped", "RegisterModel step (CreateModelPackage) in the profile's model package group"
     ),
     "model-approval-parameter": Support("mapped", "ModelApprovalStatus from the parameter"),
+    "monitoring": Support(
+        "lowered",
+        "a Model Monitor data-quality schedule (built-in analyzer) on the endpoint's captured"
+        " requests, hourly or daily; it compares each feature's distance (Kolmogorov-Smirnov for"
+        " numbers) with the ks threshold; a baselining Processing step (the same analyzer) after"
+        " the deploy step writes the baseline statistics and constraints to"
+        " monitoring/<endpoint>/baseline/ in the artifact bucket",
+    ),
+    "drift-retrain": Support(
+        "mapped",
+        "a CloudWatch alarm on the drift metrics and an EventBridge rule that starts the"
+        " pipeline execution with the parameters",
+    ),
+    "drift-alert": Support("mapped", "the drift alarm notifies the stack's alert topic"),
     "deploy-model": Support(
         "lowered",
         "Processing step whose runtime creates or updates the endpoint from the model package",

@@ -59,6 +59,18 @@ SUPPORT: dict[str, Support] = {
     "model-approval-parameter": Support(
         "lowered", "the Model Registry has no approval status: an 'approval' label on the model"
     ),
+    "monitoring": Support(
+        "lowered",
+        "a Vertex model monitoring job (prediction drift per feature against the psi threshold,"
+        " by Jensen-Shannon divergence or L-infinity distance); the stack exports its request,"
+        " created once a model is deployed, and alerts on its anomaly logs",
+    ),
+    "drift-retrain": Support(
+        "mapped",
+        "the anomaly alert publishes to a Pub/Sub topic; Eventarc runs a Workflow that creates"
+        " the pipeline job with the parameters",
+    ),
+    "drift-alert": Support("mapped", "the anomaly alert notifies the stack's channel"),
     "deploy-model": Support(
         "mapped", "GCPC ModelDeployOp onto the stack's endpoint, imported as google.VertexEndpoint"
     ),
@@ -101,7 +113,9 @@ class VertexPlatform:
     support: Mapping[str, Support] = SUPPORT
 
     def check(self, pipeline: ir.Pipeline, profile: Profile) -> list[Diagnostic]:
-        problems = refusals(self, pipeline)
+        from mlcompile.monitor.platforms import schedule_refusals
+
+        problems = refusals(self, pipeline) + schedule_refusals(self.name, pipeline)
         for graph in graphs(pipeline):
             for scoped in scoped_tasks(graph):
                 problems += self._task_rules(graph, scoped.task, profile)
