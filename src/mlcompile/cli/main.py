@@ -365,7 +365,9 @@ def diff_command(
 
 @app.command()
 def monitor(
-    endpoint: Annotated[str, typer.Argument(metavar="ENDPOINT", help="A locally deployed endpoint with a monitor.")],
+    endpoint: Annotated[
+        str, typer.Argument(metavar="ENDPOINT", help="A locally deployed endpoint with a monitor.")
+    ],
     store: StoreOpt = Path(".mlcompile"),
     retrain: Annotated[
         bool, typer.Option("--retrain/--no-retrain", help="On drift, start the declared run.")
