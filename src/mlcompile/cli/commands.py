@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.cli import report
-from mlcompile.errors import Diagnostic, ValidationError
+from mlcompile.errors import Diagnostic, UserError, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json, content_hash
 from mlcompile.ir.features import FeatureUse
@@ -143,16 +143,41 @@ def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) ->
 def _write_infra(pipeline: ir.Pipeline, profile: Profile, out_dir: Path) -> list[str]:
     """Write the generated project over an earlier one, keeping the stack settings the user set
     with `pulumi config set` and any other file of theirs (a virtualenv, notes)."""
-    from mlcompile.build import ensure_replaceable, write_files
-    from mlcompile.infra.generator import generate, keep_user_settings
+    from mlcompile.build import PROJECT_RECORD, ensure_project_writable, project_record, write_files
+    from mlcompile.infra.generator import generate
 
-    ensure_replaceable(out_dir, "stack.json")
     files = generate(pipeline, profile)
     settings = f"Pulumi.{profile.environment}.yaml"
-    if (out_dir / settings).exists():
-        files[settings] = keep_user_settings(files[settings], (out_dir / settings).read_bytes())
+    ensure_project_writable(out_dir, files, frozenset({settings}))
+    if (out_dir / settings).is_file():
+        files[settings] = _merged_settings(out_dir / settings, files[settings])
+    files[PROJECT_RECORD] = project_record(files)
     write_files(out_dir, files)
     return sorted(files)
+
+
+def _merged_settings(path: Path, generated: bytes) -> bytes:
+    """The regenerated stack settings merged with the user's; an unreadable file is refused."""
+    import yaml
+
+    from mlcompile.infra.generator import keep_user_settings
+
+    existing = path.read_bytes()
+    try:
+        if isinstance(yaml.safe_load(existing) or {}, dict):
+            return keep_user_settings(generated, existing)
+        problem = "it is not a mapping of settings"
+    except yaml.YAMLError as exc:
+        problem = f"it is not valid YAML ({str(exc).splitlines()[0]})"
+    raise UserError(
+        Diagnostic(
+            "MLC004",
+            f"{path.as_posix()} holds the stack settings but {problem}; "
+            "regenerating would lose them",
+            None,
+            "fix the file (or move it away) and run `mlcompile infra` again",
+        )
+    )
 
 
 def generate_infra(spec: str, target: str, out: Path | None, as_json: bool) -> int:
