@@ -21,6 +21,30 @@ def _load(spec: str) -> tuple[LoadedPipeline, ir.Pipeline]:
     return loaded, loaded.build()
 
 
+def _load_with_profiles(
+    spec: str, targets: list[str]
+) -> tuple[LoadedPipeline, ir.Pipeline, list[Profile]]:
+    """The pipeline and its profiles; the problems of all of them are reported together."""
+    problems: list[Diagnostic] = []
+    loaded: LoadedPipeline | None = None
+    pipeline: ir.Pipeline | None = None
+    profiles: list[Profile] = []
+    try:
+        loaded = load(spec)
+        report.project_root = loaded.root
+        pipeline = loaded.build()
+    except UserError as err:
+        problems.extend(err.diagnostics)
+    for target in targets:
+        try:
+            profiles.append(load_profile(target)[0])
+        except UserError as err:
+            problems.extend(err.diagnostics)
+    if problems or loaded is None or pipeline is None:
+        raise ValidationError(problems)
+    return loaded, pipeline, profiles
+
+
 def _step_count(pipeline: ir.Pipeline) -> int:
     from mlcompile.ir.walk import scoped_tasks
 
@@ -31,8 +55,7 @@ def check(spec: str, targets: list[str], as_json: bool) -> int:
     from mlcompile import platforms
     from mlcompile.ir.features import FEATURES, features_used
 
-    _, pipeline = _load(spec)
-    profiles = [load_profile(t)[0] for t in targets]
+    _, pipeline, profiles = _load_with_profiles(spec, targets)
     uses = features_used(pipeline)
     problems: list[Diagnostic] = []
     support: dict[str, dict[str, dict[str, str]]] = {}
@@ -110,8 +133,7 @@ def _compile(
     from mlcompile import platforms
     from mlcompile.build import json_bytes, manifest, write_atomic
 
-    loaded, pipeline = _load(spec)
-    profile, _ = load_profile(target)
+    loaded, pipeline, (profile,) = _load_with_profiles(spec, [target])
     platform = platforms.get(profile.platform)
     problems = platform.check(pipeline, profile)
     if any(d.severity == "error" for d in problems):
@@ -181,8 +203,7 @@ def _merged_settings(path: Path, generated: bytes) -> bytes:
 
 
 def generate_infra(spec: str, target: str, out: Path | None, as_json: bool) -> int:
-    _, pipeline = _load(spec)
-    profile, _ = load_profile(target)
+    _, pipeline, (profile,) = _load_with_profiles(spec, [target])
     out_dir = out or Path("build") / profile.name / "infra"
     files = _write_infra(pipeline, profile, out_dir)
     if as_json:

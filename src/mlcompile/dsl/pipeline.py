@@ -21,7 +21,7 @@ from mlcompile.dsl.location import RawLocation, caller_location, is_internal, pr
 from mlcompile.dsl.step import annotation_type, bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, enter_trace, exit_trace
 from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHandle
-from mlcompile.errors import DiagnosticSink, ValidationError
+from mlcompile.errors import DiagnosticSink, InternalError, SourceLocation, ValidationError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -90,6 +90,8 @@ class PipelineDefinition(Generic[P, R]):
             trace.error(
                 err.code, err.message, _user_frame(err.__traceback__) or self.location, err.hint
             )
+        except InternalError:
+            raise
         except Exception as exc:
             trace.error(
                 "MLC117",
@@ -117,8 +119,10 @@ class PipelineDefinition(Generic[P, R]):
                     where,
                     'use five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *"',
                 )
-            else:
+            elif self._timezone_ok(where, sink):
                 schedule = ir.Schedule(cron=self.schedule, timezone=self.timezone)
+        elif self.timezone != "UTC":
+            self._timezone_ok(where, sink)
         return ir.Pipeline(
             name=self.name,
             description=self.description,
@@ -131,6 +135,23 @@ class PipelineDefinition(Generic[P, R]):
             sources=dict(sorted(trace.sources.items())),
             location=trace.ir_location(self.location),
         )
+
+    def _timezone_ok(self, where: SourceLocation, sink: DiagnosticSink) -> bool:
+        """The schedule's time zone must be one of the IANA database (checked here, when the
+        pipeline is built, so a step that imports the module never needs the database)."""
+        from mlcompile.dsl.location import option_location
+
+        problem = timezone_problem(self.timezone)
+        if problem is None:
+            return True
+        at = option_location(self.location, "timezone")
+        sink.error(
+            "MLC120",
+            f"pipeline {self.name!r}: timezone={self.timezone!r} {problem}",
+            SourceLocation(where.file, at.line if at.path == self.location.path else where.line),
+            "use an IANA time zone name such as 'UTC', 'Europe/London' or 'America/New_York'",
+        )
+        return False
 
     def _parameters(self, trace: Trace) -> list[ir.Port]:
         try:
@@ -222,6 +243,25 @@ def _user_frame(tb: TracebackType | None) -> RawLocation | None:
             found = RawLocation(os.path.abspath(tb.tb_frame.f_code.co_filename), tb.tb_lineno)
         tb = tb.tb_next
     return found
+
+
+def timezone_problem(name: object) -> str | None:
+    """None when ``name`` is a time zone of the IANA database, else what is wrong with it."""
+    if not isinstance(name, str) or not name:
+        return "is not a time zone name"
+    import zoneinfo
+
+    from mlcompile.errors import did_you_mean
+
+    try:
+        zoneinfo.ZoneInfo(name)
+        return None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    known = zoneinfo.available_timezones()
+    if not known:
+        return "cannot be checked: no IANA time zone database is installed (pip install tzdata)"
+    return "is not a time zone of the IANA database." + did_you_mean(name, known)
 
 
 _CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]

@@ -20,6 +20,9 @@ from mlcompile.dsl.location import RawLocation, caller_location
 from mlcompile.dsl.options import (
     Resources,
     Retry,
+    check_bool,
+    check_string_list,
+    check_text,
     normalize_env,
     normalize_platform_options,
     normalize_resources,
@@ -30,7 +33,7 @@ from mlcompile.dsl.options import (
 from mlcompile.dsl.sources import add_source, closure_hash
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, current_trace, to_value
 from mlcompile.dsl.values import DslUsageError, TaskHandle
-from mlcompile.errors import did_you_mean
+from mlcompile.errors import SourceLocation, did_you_mean
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -93,19 +96,30 @@ def _options_from_kwargs(
     kwargs: dict[str, Any], trace: Trace, loc: RawLocation, step: str, base: ir.StepOptions
 ) -> ir.StepOptions:
     """Normalise decorator or per-call options onto ``base``; unknown names are diagnosed."""
-    sink, where = trace.sink, trace.location(loc)
+    from mlcompile.dsl.location import option_location
+
+    sink = trace.sink
     update: dict[str, Any] = {}
     for key, value in kwargs.items():
+        where = trace.location(option_location(loc, key))
         if key == "image":
-            update["image"] = value
+            image = check_text(value, "image", sink, where, step)
+            if image is not None:
+                update["image"] = image
         elif key == "packages":
-            update["packages"] = tuple(value or ())
+            update["packages"] = check_string_list(value, "packages", sink, where, step)
         elif key == "resources":
-            update["resources"] = normalize_resources(value, sink, where, step)
+            update["resources"] = normalize_resources(
+                value, sink, where, step, _field_locator(trace, loc, key)
+            )
         elif key == "retries":
-            update["retry"] = normalize_retry(value, sink, where, step)
+            update["retry"] = normalize_retry(
+                value, sink, where, step, _field_locator(trace, loc, key)
+            )
         elif key == "cache":
-            update["cache"] = bool(value)
+            cache = check_bool(value, "cache", sink, where, step)
+            if cache is not None:
+                update["cache"] = cache
         elif key == "timeout":
             update["timeout_seconds"] = normalize_timeout(value, sink, where, step)
         elif key == "env":
@@ -113,9 +127,11 @@ def _options_from_kwargs(
         elif key == "secrets":
             update["secrets"] = normalize_secrets(value, sink, where, step)
         elif key == "display_name":
-            update["display_name"] = value
+            display_name = check_text(value, "display_name", sink, where, step)
+            if display_name is not None:
+                update["display_name"] = display_name
         elif key == "kind":
-            if value not in ("processing", "training"):
+            if not isinstance(value, str) or value not in ("processing", "training"):
                 sink.error(
                     "MLC207",
                     f"step {step!r}: kind={value!r} is not a step kind",
@@ -136,6 +152,12 @@ def _options_from_kwargs(
                 step=step,
             )
     return base.model_copy(update=update)
+
+
+def _field_locator(trace: Trace, loc: RawLocation, option: str) -> Callable[[str], SourceLocation]:
+    from mlcompile.dsl.location import option_location
+
+    return lambda field: trace.location(option_location(loc, option, field))
 
 
 def merge_options(

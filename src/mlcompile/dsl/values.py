@@ -41,6 +41,9 @@ class ConditionHandle:
     def __invert__(self) -> ConditionHandle:
         return ConditionHandle(ir.Not(operand=self.expr))
 
+    def __repr__(self) -> str:
+        return "a run-time condition"
+
     def __bool__(self) -> NoReturn:
         raise DslUsageError(
             "MLC106",
@@ -70,6 +73,10 @@ class ValueHandle:
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def __repr__(self) -> str:
+        # Shown in messages as the user knows the value, never as a class and an address.
+        return self.describe()
 
     def _compare(self, op: ir.CompareOp, other: object) -> ConditionHandle:
         from mlcompile.dsl.trace import to_value
@@ -229,6 +236,9 @@ class TaskHandle:
     @property
     def name(self) -> str:
         return self._builder.name
+
+    def __repr__(self) -> str:
+        return f"step {self.name!r}"
 
     @property
     def output(self) -> OutputHandle:
