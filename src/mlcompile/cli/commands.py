@@ -55,9 +55,9 @@ def check(spec: str, targets: list[str], as_json: bool) -> int:
     from mlcompile import platforms
     from mlcompile.ir.features import FEATURES, features_used
 
-    _, pipeline, profiles = _load_with_profiles(spec, targets)
+    loaded, pipeline, profiles = _load_with_profiles(spec, targets)
     uses = features_used(pipeline)
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = list(loaded.definition.warnings)
     support: dict[str, dict[str, dict[str, str]]] = {}
     for profile in profiles:
         platform = platforms.get(profile.platform)
@@ -135,7 +135,7 @@ def _compile(
 
     loaded, pipeline, (profile,) = _load_with_profiles(spec, [target])
     platform = platforms.get(profile.platform)
-    problems = platform.check(pipeline, profile)
+    problems = [*loaded.definition.warnings, *platform.check(pipeline, profile)]
     if any(d.severity == "error" for d in problems):
         raise ValidationError(problems)
     output = platform.compile(pipeline, profile)

@@ -95,6 +95,10 @@ def runtime_value_in(value: object) -> str | None:
 
 def shown_type(value: object) -> str:
     """A value's type as a user knows it: no module paths, no object addresses."""
+    from mlcompile.dsl.values import ConditionHandle, TaskHandle, ValueHandle
+
+    if isinstance(value, (ValueHandle, TaskHandle, ConditionHandle)):
+        return "run-time value"
     return type(value).__name__
 
 
@@ -324,8 +328,14 @@ def normalize_timeout(
 
 
 def normalize_env(
-    env: dict[str, Any] | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+    env: dict[str, Any] | None,
+    sink: DiagnosticSink,
+    loc: SourceLocation,
+    step: str,
+    field_loc: Callable[[str], SourceLocation] | None = None,
 ) -> dict[str, str]:
+    """``field_loc`` gives the line of one key, so each variable's mistake is shown there."""
+    at = field_loc or (lambda _key: loc)
     out: dict[str, str] = {}
     if env is not None and not isinstance(env, dict):
         sink.error(
@@ -341,7 +351,7 @@ def normalize_env(
             sink.error(
                 "MLC207",
                 f"step {step!r}: {key!r} is not an environment variable name",
-                loc,
+                at(str(key)),
                 "use letters, digits and underscores, not starting with a digit",
                 step=step,
             )
@@ -350,7 +360,7 @@ def normalize_env(
             sink.error(
                 "MLC207",
                 f"step {step!r}: env[{key!r}] holds a Secret",
-                loc,
+                at(str(key)),
                 f'declare it in secrets=[Secret({value.name!r}, env="{key}")] instead',
                 step=step,
             )
@@ -361,7 +371,7 @@ def normalize_env(
                 "MLC208",
                 f"step {step!r}: env[{key!r}] is {runtime}; environment variables are fixed "
                 "when the pipeline is compiled",
-                loc,
+                at(str(key)),
                 "pass the value as a step input (a function parameter) instead, and set the "
                 "variable from it inside the step",
                 step=step,
@@ -371,7 +381,7 @@ def normalize_env(
             sink.error(
                 "MLC207",
                 f"step {step!r}: env[{key!r}] is a {shown_type(value)}, not a string",
-                loc,
+                at(str(key)),
                 f'give env={{"{key}": "value"}} with a str, int, float or bool value',
                 step=step,
             )
@@ -381,7 +391,7 @@ def normalize_env(
             sink.error(
                 "MLC202",
                 f"step {step!r}: env[{key!r}] holds what looks like {shape}, as a literal value",
-                loc,
+                at(str(key)),
                 f'rotate it, store it in the secret store and write secrets=[Secret("<name>", '
                 f'env="{key}")]; literal values end up in specs and logs',
                 step=step,
@@ -391,7 +401,7 @@ def normalize_env(
             sink.error(
                 "MLC202",
                 f"step {step!r}: env[{key!r}] looks like a credential but is a literal value",
-                loc,
+                at(str(key)),
                 f'store it in the secret store and write secrets=[Secret("<name>", env="{key}")];'
                 " literal values end up in specs and logs",
                 step=step,
@@ -409,7 +419,7 @@ def normalize_secrets(
     refs: list[ir.SecretRef] = []
     for secret in secrets or ():
         if not isinstance(secret, Secret):
-            shown = "a literal value" if isinstance(secret, str) else type(secret).__name__
+            shown = "a literal value" if isinstance(secret, str) else shown_type(secret)
             sink.error(
                 "MLC202",
                 f"step {step!r}: secrets holds {shown} where a Secret reference belongs",

@@ -20,8 +20,20 @@ from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, caller_location, is_internal, project_root
 from mlcompile.dsl.step import annotation_type, bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, enter_trace, exit_trace
-from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHandle
-from mlcompile.errors import DiagnosticSink, InternalError, SourceLocation, ValidationError
+from mlcompile.dsl.values import (
+    DslUsageError,
+    ParamHandle,
+    TaskHandle,
+    ValueHandle,
+    describe_value,
+)
+from mlcompile.errors import (
+    Diagnostic,
+    DiagnosticSink,
+    InternalError,
+    SourceLocation,
+    ValidationError,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,6 +61,9 @@ class PipelineDefinition(Generic[P, R]):
         self.schedule = schedule
         self.timezone = timezone
         self.location = location
+        self._poisoned: set[str] = set()
+        #: Warnings of the last build (an unused parameter, for example).
+        self.warnings: list[Diagnostic] = []
         self.__doc__ = func.__doc__
         self.__name__ = func.__name__
         self.__wrapped__ = func
@@ -62,8 +77,15 @@ class PipelineDefinition(Generic[P, R]):
 
         sink = DiagnosticSink()
         pipeline = self.trace(root or project_root(self.location.path), sink)
-        validate(pipeline, sink)
+        traced = list(sink.diagnostics)
+        checked = DiagnosticSink(list(traced))
+        validate(pipeline, checked)
+        for diagnostic in checked.diagnostics[len(traced) :]:
+            # A task given a misspelt value was told so where it was misspelt.
+            if not (diagnostic.code == "MLC102" and diagnostic.step in self._poisoned):
+                sink.add(diagnostic)
         sink.raise_if_errors(ValidationError)
+        self.warnings = [d for d in sink.diagnostics if d.severity == "warning"]
         return pipeline
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -79,6 +101,7 @@ class PipelineDefinition(Generic[P, R]):
 
     def trace(self, root: Path, sink: DiagnosticSink) -> ir.Pipeline:
         trace = Trace(root, sink)
+        self._poisoned = trace.poisoned
         where = trace.location(self.location)
         params = self._parameters(trace)
         handles = {p.name: ParamHandle(p.name, p.type) for p in params}
@@ -123,7 +146,7 @@ class PipelineDefinition(Generic[P, R]):
                 schedule = ir.Schedule(cron=self.schedule, timezone=self.timezone)
         elif self.timezone != "UTC":
             self._timezone_ok(where, sink)
-        return ir.Pipeline(
+        built = ir.Pipeline(
             name=self.name,
             description=self.description,
             parameters=tuple(params),
@@ -135,6 +158,36 @@ class PipelineDefinition(Generic[P, R]):
             sources=dict(sorted(trace.sources.items())),
             location=trace.ir_location(self.location),
         )
+        if not sink.has_errors:  # a parameter given to a refused option is not "unused"
+            self._warn_unused(built, where, sink)
+        return built
+
+    def _warn_unused(self, built: ir.Pipeline, where: SourceLocation, sink: DiagnosticSink) -> None:
+        """A parameter nothing reads is most often a typo or a forgotten wire."""
+        used: set[str] = set()
+
+        def visit(data: object) -> None:
+            if isinstance(data, dict):
+                if data.get("kind") == "param" and isinstance(data.get("name"), str):
+                    used.add(data["name"])
+                for value in data.values():
+                    visit(value)
+            elif isinstance(data, (list, tuple)):
+                for value in data:
+                    visit(value)
+
+        visit(built.model_dump(include={"body", "final", "outputs"}))
+        for param in built.parameters:
+            if param.name not in used:
+                sink.add(
+                    Diagnostic(
+                        "MLC121",
+                        f"pipeline {self.name!r}: parameter {param.name!r} is not used by any step",
+                        where,
+                        f"pass {param.name} to the step that needs it, or remove the parameter",
+                        "warning",
+                    )
+                )
 
     def _timezone_ok(self, where: SourceLocation, sink: DiagnosticSink) -> bool:
         """The schedule's time zone must be one of the IANA database (checked here, when the
@@ -201,7 +254,7 @@ class PipelineDefinition(Generic[P, R]):
             if not isinstance(value, ValueHandle) or not isinstance(name, str):
                 trace.error(
                     "MLC115",
-                    f"pipeline {self.name!r} returns {type(value).__name__} as output {name!r}",
+                    f"pipeline {self.name!r} returns {describe_value(value)} as output {name!r}",
                     self.location,
                     "return a step output, a merge(), or a dict of them by name",
                 )

@@ -32,7 +32,7 @@ from mlcompile.dsl.options import (
 )
 from mlcompile.dsl.sources import add_source, closure_hash
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, current_trace, to_value
-from mlcompile.dsl.values import DslUsageError, TaskHandle
+from mlcompile.dsl.values import DslUsageError, TaskHandle, UnknownHandle
 from mlcompile.errors import SourceLocation, did_you_mean
 
 P = ParamSpec("P")
@@ -46,6 +46,8 @@ _SCALARS: dict[Any, str] = {
     list: "list",
     dict: "dict",
 }
+#: Attributes of a step call's handle, which an output of that name would be hidden behind.
+_RESERVED_OUTPUTS = ("after", "outputs", "with_options", "name")
 _OPTION_NAMES = (
     "image",
     "packages",
@@ -123,7 +125,7 @@ def _options_from_kwargs(
         elif key == "timeout":
             update["timeout_seconds"] = normalize_timeout(value, sink, where, step)
         elif key == "env":
-            update["env"] = normalize_env(value, sink, where, step)
+            update["env"] = normalize_env(value, sink, where, step, _field_locator(trace, loc, key))
         elif key == "secrets":
             update["secrets"] = normalize_secrets(value, sink, where, step)
         elif key == "display_name":
@@ -247,8 +249,32 @@ class StepDefinition(Generic[P, R]):
                     has_default=has_default,
                 )
             )
-        outputs.extend(self._return_outputs(hints.get("return", type(None)), trace))
+        returned = hints.get("return", type(None))
+        declared = [p.name for p in outputs]
+        outputs.extend(self._return_outputs(returned, trace))
+        if isinstance(returned, type) and issubclass(returned, tuple):
+            declared = [p.name for p in outputs]  # NamedTuple fields are named by the user
+        self._check_reserved(declared, len(outputs), trace)
         return inputs, outputs
+
+    def _check_reserved(self, declared: list[str], count: int, trace: Trace) -> None:
+        """Output names a step call's handle uses itself are refused where they are declared:
+        ``task.after`` is the ordering method, and ``task.output`` means the step's return
+        value, so outputs named so could not be read as the user meant."""
+        for name in declared:
+            if name in _RESERVED_OUTPUTS:
+                what = f"task.{name} already means something else"
+            elif name == "output" and count > 1:
+                what = "task.output means the step's return value or only output"
+            else:
+                continue
+            trace.error(
+                "MLC122",
+                f"step {self.name!r}: output {name!r} is a reserved name ({what})",
+                self.location,
+                f"rename the output, e.g. {name}_value",
+                step=self.name,
+            )
 
     def _return_outputs(self, annotation: Any, trace: Trace) -> list[ir.Port]:
         if annotation in (None, type(None)) or (self.is_container and annotation is Command):
@@ -390,6 +416,9 @@ def bind_inputs(
     for port in component.inputs:
         if port.name not in bound:
             continue  # a missing required input is reported by validation, once
+        if isinstance(bound[port.name], UnknownHandle):
+            trace.poisoned.add(task_name)  # already reported where the value was misspelt
+            continue
         try:
             values[port.name] = to_value(bound[port.name])
         except DslUsageError as err:
