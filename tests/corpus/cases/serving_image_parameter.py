@@ -13,4 +13,5 @@ def train(model: Output[Model]) -> None:
 @pipeline
 def flow(image: str = "repo/serve:1"):
     t = train()
-    register_model(t.model, name="churn", framework="custom", serving_image=image)
+    register_model(t.model, name="churn", framework="custom",
+                   serving_image=image)
