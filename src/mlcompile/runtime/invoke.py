@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import numbers
 import os
 import sys
 import types
@@ -130,7 +131,9 @@ def invoke(
         elif param.default is inspect.Parameter.empty:
             raise StepFailed(f"step {func.__name__!r} got no value for {name!r}")
     result = func(**kwargs)
-    return name_results(result, hints.get("return")), produced
+    named = name_results(result, hints.get("return"))
+    _check_result_types(func, named, hints.get("return"))
+    return named, produced
 
 
 def name_results(result: Any, annotation: Any) -> dict[str, Any]:
@@ -140,3 +143,44 @@ def name_results(result: Any, annotation: Any) -> dict[str, Any]:
     if fields:
         return {name: getattr(result, name) for name in fields}
     return {"output": result}
+
+
+#: What a value returned for each declared type may be (a bool is not an int here; numpy's
+#: scalars register themselves as numbers.Integral and numbers.Real).
+_RESULT_TYPES: dict[Any, tuple[type, ...]] = {
+    int: (numbers.Integral,),
+    float: (numbers.Real,),
+    str: (str,),
+    bool: (bool,),
+    list: (list, tuple),
+    dict: (dict,),
+}
+
+
+def _check_result_types(func: Any, named: dict[str, Any], annotation: Any) -> None:
+    """A step that returns what its annotation does not say fails here, naming the step and
+    its line, instead of passing the wrong value downstream."""
+    declared: dict[str, Any] = {"output": annotation}
+    if getattr(annotation, "_fields", None):
+        try:
+            declared = typing.get_type_hints(annotation)
+        except Exception:  # an annotation that cannot be resolved here is not checked
+            return
+    for name, value in named.items():
+        expected = declared.get(name)
+        origin = typing.get_origin(expected) or expected
+        allowed = _RESULT_TYPES.get(origin)
+        if allowed is None:
+            continue
+        if isinstance(value, allowed) and not (origin in (int, float) and isinstance(value, bool)):
+            continue
+        if origin is bool and type(value).__name__ == "bool_":
+            continue  # numpy's bool
+        code = getattr(func, "__code__", None)
+        where = f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})" if code else ""
+        what = "" if name == "output" else f" field {name!r}"
+        raise StepFailed(
+            f"step {func.__name__!r}{where} is declared to return{what} "
+            f"{getattr(origin, '__name__', origin)} but returned {value!r} "
+            f"({type(value).__name__})"
+        )
