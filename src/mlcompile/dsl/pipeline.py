@@ -118,7 +118,8 @@ class PipelineDefinition(Generic[P, R]):
         except Exception as exc:
             trace.error(
                 "MLC117",
-                f"pipeline {self.name!r} raised {type(exc).__name__} while it was built: {exc}",
+                f"pipeline {self.name!r} raised {type(exc).__name__} while it was built: "
+                + _user_words(str(exc)),
                 _user_frame(exc.__traceback__) or self.location,
                 "a pipeline function only wires steps; move computation into a @step",
             )
@@ -287,6 +288,26 @@ class PipelineDefinition(Generic[P, R]):
         values = bind_inputs(component, args, kwargs, trace, call_site, task_name)
         builder = TaskBuilder(task_name, name, values, ir.StepOptions(), call_site)
         return trace.add_task(builder, {p.name: p.type for p in component.outputs})
+
+
+_OWN_CLASSES = {
+    "TaskHandle": "step call",
+    "OutputHandle": "step output",
+    "ParamHandle": "pipeline parameter",
+    "MetricHandle": "metric",
+    "LoopItemHandle": "loop item",
+    "CollectedHandle": "collected value",
+    "OneOfHandle": "merged value",
+    "ConditionHandle": "run-time condition",
+    "UnknownHandle": "unknown value",
+}
+
+
+def _user_words(message: str) -> str:
+    """An exception's text with the DSL's own class names as the user knows those values."""
+    for name, words in _OWN_CLASSES.items():
+        message = message.replace(f"'{name}'", words).replace(name, words)
+    return re.sub(r"<[\w.]+ object at 0x[0-9a-f]+>", "a value", message)
 
 
 def _user_frame(tb: TracebackType | None) -> RawLocation | None:

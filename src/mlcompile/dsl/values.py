@@ -287,6 +287,19 @@ class TaskHandle:
     def __repr__(self) -> str:
         return f"step {self.name!r}"
 
+    # A step with one output compares as that output: when(train_task > 0.8).
+    def __gt__(self, other: object) -> ConditionHandle:
+        return self.output > other
+
+    def __ge__(self, other: object) -> ConditionHandle:
+        return self.output >= other
+
+    def __lt__(self, other: object) -> ConditionHandle:
+        return self.output < other
+
+    def __le__(self, other: object) -> ConditionHandle:
+        return self.output <= other
+
     @property
     def output(self) -> OutputHandle:
         """The step's return value, or its only output."""

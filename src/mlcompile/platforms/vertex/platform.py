@@ -24,7 +24,7 @@ from mlcompile.ir.features import FeatureUse, Support
 from mlcompile.ir.walk import scoped_tasks
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
-from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
+from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
 from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
 from mlcompile.platforms.vertex.gcpc import COMPONENTS, GCPC_VERSION
@@ -99,7 +99,7 @@ class VertexPlatform:
     support: Mapping[str, Support] = SUPPORT
 
     def check(self, pipeline: ir.Pipeline, profile: Profile) -> list[Diagnostic]:
-        problems = refusals(self, pipeline)
+        problems = refusals(self, pipeline) + graph_rules(self.name, pipeline)
         for graph in graphs(pipeline):
             for scoped in scoped_tasks(graph):
                 problems += self._task_rules(graph, scoped.task, profile)
