@@ -22,7 +22,7 @@ from tests.conftest import profile
 
 PROFILES = {"kubeflow": "kubeflow-dev", "sagemaker": "sagemaker-dev", "vertex": "vertex-dev"}
 
-STEPS = '''
+STEPS = """
 from mlcompile import *
 from mlcompile import Input, Output
 
@@ -75,7 +75,7 @@ def shell(x: int) -> Command:
 @pipeline
 def inner(x: int = 1) -> None:
     score(x=x)
-'''
+"""
 
 #: One pipeline body per feature (parameters in the signature line, then the body).
 CASES: dict[str, tuple[str, str]] = {
@@ -126,7 +126,10 @@ CASES: dict[str, tuple[str, str]] = {
         "d = make().data\nbatch_predict(train(data=d).model, d)",
     ),
     "retries": ("", "score(x=1).with_options(retries=2)"),
-    "retry-backoff": ("", "score(x=1).with_options(retries=Retry(count=2, backoff='30s', factor=2))"),
+    "retry-backoff": (
+        "",
+        "score(x=1).with_options(retries=Retry(count=2, backoff='30s', factor=2))",
+    ),
     "cache-disabled": ("", "score(x=1).with_options(cache=False)"),
     "timeout": ("", "score(x=1).with_options(timeout='1h')"),
     "resources": ("", "score(x=1).with_options(resources=Resources(cpu=2, memory='4Gi'))"),
