@@ -85,18 +85,178 @@ def manifest(
     }
 
 
-def ensure_replaceable(out_dir: Path, marker: str) -> None:
-    """Refuse to replace a folder that holds something other than an earlier output of ours
-    (recognised by ``marker``): nothing the user wrote is deleted."""
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / marker).exists():
-        raise UserError(
-            Diagnostic(
-                "MLC004",
-                f"{out_dir.as_posix()} is not empty and holds no {marker} from an earlier build",
-                None,
-                "give --out a new or empty folder, or one an earlier mlcompile command wrote",
-            )
+def _refuse(message: str, hint: str) -> UserError:
+    return UserError(Diagnostic("MLC004", message, None, hint))
+
+
+_NEW_FOLDER_HINT = "give --out a new or empty folder, or one an earlier mlcompile command wrote"
+
+
+def ensure_folder_path(folder: Path, option: str = "--out") -> None:
+    """Refuse a folder path that is a file, or that lies below a file (it cannot be created)."""
+    shown = folder.as_posix()
+    if folder.exists() and not folder.is_dir():
+        raise _refuse(
+            f"{option} {shown} is a file, not a folder; mlcompile never replaces a file",
+            f"give {option} a folder path (new or empty); the file is left as it is",
         )
+    for parent in folder.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _refuse(
+                    f"{option} {shown} cannot be created: {parent.as_posix()} is a file",
+                    f"give {option} a path whose parent folders are folders",
+                )
+            break
+
+
+def _listed_files(data: object) -> dict[str, str] | None:
+    """The ``files`` table of a manifest mlcompile wrote, or None when it is not one."""
+    if not isinstance(data, dict) or not {"platform", "ir_hash", "spec", "files"} <= data.keys():
+        return None
+    files = data["files"]
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in files.items()
+    ):
+        return None
+    return files
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _shown(paths: list[str], limit: int = 5) -> str:
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
+def ensure_replaceable(out_dir: Path) -> None:
+    """Refuse to replace ``out_dir`` unless it is absent, empty, or exactly a build mlcompile
+    wrote: a ``manifest.json`` of ours listing every file in the folder with a matching sha256
+    (the subfolders other commands own, :data:`KEPT_SUBFOLDERS`, are kept as they are).
+
+    Anything else may hold the user's work; nothing in it is touched, renamed or deleted."""
+    ensure_folder_path(out_dir)
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    shown = out_dir.as_posix()
+    manifest_path = out_dir / "manifest.json"
+    if not manifest_path.is_file() or manifest_path.is_symlink():
+        raise _refuse(f"{shown} is not empty and holds no build manifest.json", _NEW_FOLDER_HINT)
+    import json
+
+    try:
+        listed = _listed_files(json.loads(manifest_path.read_bytes()))
+    except (ValueError, OSError):
+        listed = None
+    if listed is None:
+        raise _refuse(
+            f"{shown}/manifest.json was not written by mlcompile (it is not a build manifest)",
+            _NEW_FOLDER_HINT,
+        )
+    present: set[str] = set()
+    stray: list[str] = []
+    for path in sorted(out_dir.rglob("*")):
+        rel = path.relative_to(out_dir)
+        if rel.parts[0] in KEPT_SUBFOLDERS and (out_dir / rel.parts[0]).is_dir():
+            continue
+        name = rel.as_posix()
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            stray.append(name)
+        elif path.is_file() and name != "manifest.json":
+            present.add(name)
+            if name not in listed:
+                stray.append(name)
+        elif path.is_dir() and not any(f.startswith(name + "/") for f in listed):
+            stray.append(name + "/")
+    if stray:
+        raise _refuse(
+            f"{shown} holds what its manifest.json does not list: {_shown(stray)}; "
+            "it may be your work, so the folder is left as it is",
+            "move those files out of the build folder, or give --out a new folder",
+        )
+    changed = sorted(name for name in present if _file_sha256(out_dir / name) != listed[name])
+    if changed:
+        raise _refuse(
+            f"{shown} has files changed since mlcompile wrote them: {_shown(changed)}; "
+            "they may hold your edits, so the folder is left as it is",
+            "copy your changes elsewhere and delete the folder, or give --out a new folder",
+        )
+
+
+#: The record an infra project keeps of the files mlcompile generated into it.
+PROJECT_RECORD = ".mlcompile-files.json"
+
+
+def ensure_project_writable(
+    out_dir: Path, files: Mapping[str, bytes], merged: frozenset[str] = frozenset()
+) -> None:
+    """Refuse to write a generated project into ``out_dir`` unless it is absent, empty, or a
+    project mlcompile generated whose files are as it wrote them (``merged`` files, which the
+    generator merges with the user's settings, may differ). Other files of the user's beside
+    them (a virtualenv, notes) are left alone."""
+    ensure_folder_path(out_dir)
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    import json
+
+    shown = out_dir.as_posix()
+    record = out_dir / PROJECT_RECORD
+    try:
+        data = json.loads(record.read_bytes()) if record.is_file() else None
+    except (ValueError, OSError):
+        data = None
+    listed = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(listed, dict):
+        raise _refuse(
+            f"{shown} is not empty and was not generated by `mlcompile infra` "
+            f"(it holds no {PROJECT_RECORD})",
+            "give --out a new or empty folder, or one `mlcompile infra` wrote",
+        )
+    ours = {rel for rel in files if rel in listed}
+    taken = sorted(rel for rel in files if rel not in listed and (out_dir / rel).exists())
+    changed = sorted(
+        rel
+        for rel in ours | set(listed)
+        if rel not in merged
+        and (out_dir / rel).is_file()
+        and _file_sha256(out_dir / rel) != listed.get(rel)
+    )
+    if taken or changed:
+        what = [f"{rel} (not generated by mlcompile)" for rel in taken]
+        what += [f"{rel} (changed since it was generated)" for rel in changed]
+        raise _refuse(
+            f"{shown}: writing the project would overwrite {_shown(what)}; nothing was written",
+            "move your changes out of the generated files, or give --out a new folder",
+        )
+
+
+def ensure_store(store: Path) -> None:
+    """Refuse a ``--store`` that is a file, lies below one, or is a non-empty folder that is
+    not an artifact store (no ``lineage.db``): a run writes its own folders into the store."""
+    ensure_folder_path(store, "--store")
+    if store.is_dir() and any(store.iterdir()) and not (store / "lineage.db").is_file():
+        raise _refuse(
+            f"--store {store.as_posix()} is a folder that is not an mlcompile artifact store "
+            "(it holds no lineage.db)",
+            "give --store a new or empty folder, or one an earlier `mlcompile run` wrote",
+        )
+
+
+def project_record(files: Mapping[str, bytes]) -> bytes:
+    return json_bytes(
+        {
+            "generated_by": "mlcompile infra",
+            "files": {rel: sha256_hex(data) for rel, data in sorted(files.items())},
+        }
+    )
 
 
 def write_files(out_dir: Path, files: Mapping[str, bytes]) -> None:
@@ -116,29 +276,41 @@ def write_files(out_dir: Path, files: Mapping[str, bytes]) -> None:
 
 
 def write_atomic(out_dir: Path, files: Mapping[str, bytes]) -> None:
-    """Replace ``out_dir`` with exactly ``files``, keeping subfolders other commands own."""
-    ensure_replaceable(out_dir, "manifest.json")
+    """Replace ``out_dir`` with exactly ``files``, keeping subfolders other commands own.
+
+    The build is staged in a sibling folder and swapped in by two renames; the folder it
+    replaces was checked by :func:`ensure_replaceable` to be an earlier build of ours."""
+    ensure_replaceable(out_dir)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    old: Path | None = None
+    moved: list[str] = []
     try:
         for rel, data in files.items():
             target = stage / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        old = None
         if out_dir.exists():
             for kept in KEPT_SUBFOLDERS:
-                if (out_dir / kept).exists() and not (stage / kept).exists():
-                    shutil.move(str(out_dir / kept), str(stage / kept))
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+                if (out_dir / kept).is_dir() and not (stage / kept).exists():
+                    os.replace(out_dir / kept, stage / kept)
+                    moved.append(kept)
+            # A fresh empty name: rename replaces an empty folder atomically on POSIX.
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
             os.replace(out_dir, old)
         os.replace(stage, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        # Put back what was there: the earlier build and the subfolders it kept.
+        if old is not None and old.exists() and not out_dir.exists():
+            os.replace(old, out_dir)
+        for kept in moved:
+            if (stage / kept).is_dir() and not (out_dir / kept).exists():
+                os.replace(stage / kept, out_dir / kept)
         shutil.rmtree(stage, ignore_errors=True)
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def json_bytes(data: object) -> bytes:

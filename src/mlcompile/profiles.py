@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from mlcompile.errors import Diagnostic, ProfileError, SourceLocation, did_you_mean
 
@@ -100,24 +100,35 @@ class Profile(BaseModel):
     azure: AzureSettings = AzureSettings()
     ci: CiSettings = CiSettings()
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Profile:
+    # Each rule is checked on its own field, so a mistake is reported at that field's line.
+    @field_validator("platform")
+    @classmethod
+    def _registered(cls, platform: str) -> str:
         from mlcompile.platforms import names  # the registry, third-party platforms included
 
-        if self.platform not in names():
+        if platform not in names():
             raise ValueError(
-                f"platform {self.platform!r} is not registered."
-                + did_you_mean(self.platform, names())
+                f"platform {platform!r} is not registered."
+                + did_you_mean(platform, names())
                 + f" Platforms: {', '.join(names())}"
             )
-        clouds = _CLOUD_OF_PLATFORM.get(self.platform, ("aws", "gcp", "azure"))
-        if self.cloud not in clouds:
-            raise ValueError(
-                f"platform {self.platform} runs on {' or '.join(clouds)}, not {self.cloud}"
-            )
-        if self.cloud == "aws" and not (self.account.isdigit() and len(self.account) == 12):
-            raise ValueError(f"account {self.account!r} is not a 12-digit AWS account id")
-        return self
+        return platform
+
+    @field_validator("cloud")
+    @classmethod
+    def _cloud_of_platform(cls, cloud: str, info: ValidationInfo) -> str:
+        platform = info.data.get("platform")
+        clouds = _CLOUD_OF_PLATFORM.get(str(platform), ("aws", "gcp", "azure"))
+        if platform is not None and cloud not in clouds:
+            raise ValueError(f"platform {platform} runs on {' or '.join(clouds)}, not {cloud}")
+        return cloud
+
+    @field_validator("account")
+    @classmethod
+    def _account_of_cloud(cls, account: str, info: ValidationInfo) -> str:
+        if info.data.get("cloud") == "aws" and not (account.isdigit() and len(account) == 12):
+            raise ValueError(f"account {account!r} is not a 12-digit AWS account id")
+        return account
 
     @property
     def effective_secrets_backend(self) -> str:
@@ -178,23 +189,32 @@ def load_profile(ref: str, search_dir: Path | None = None) -> tuple[Profile, Pat
 
 
 def parse_profile(text: str, path: Path) -> Profile:
+    """Validate a profile's YAML; every problem is reported at once, each at its own line."""
     shown = path.as_posix()
     try:
-        node = yaml.compose(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
         raise ProfileError(
             Diagnostic(
                 "MLC301",
-                f"profile is not valid YAML: {exc}",
-                SourceLocation(shown, line),
+                f"profile is not valid YAML: {_yaml_problem(exc)}",
+                SourceLocation(shown, _yaml_line(exc)),
                 "fix the YAML syntax",
             )
         ) from None
+    diagnostics = [
+        Diagnostic(
+            "MLC303",
+            f"profile key {key} is given twice (first at line {first}); "
+            "YAML would silently keep the last value",
+            SourceLocation(shown, line),
+            "give each key once",
+        )
+        for key, first, line in _duplicate_keys(node)
+    ]
     if not isinstance(data, dict):
-        raise ProfileError(
+        diagnostics.append(
             Diagnostic(
                 "MLC301",
                 "profile must be a mapping of settings",
@@ -202,29 +222,86 @@ def parse_profile(text: str, path: Path) -> Profile:
                 "see `mlcompile schema profile`",
             )
         )
+        raise ProfileError(diagnostics)
     data.setdefault("name", path.stem)
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
-        diagnostics = []
         for err in exc.errors():
             keys = [str(k) for k in err["loc"]]
             field = ".".join(keys) or "(profile)"
             line = _line_of(node, keys)
             hint = "see `mlcompile schema profile` for every field"
             if err["type"] == "extra_forbidden":
-                hint = (
-                    "remove it." + did_you_mean(keys[-1], list(Profile.model_fields)) + " " + hint
-                )
+                hint = "remove it." + did_you_mean(keys[-1], _fields_beside(keys)) + " " + hint
+            message = str(err["msg"]).removeprefix("Value error, ")
             diagnostics.append(
                 Diagnostic(
                     "MLC301",
-                    f"profile field {field}: {err['msg']}",
+                    f"profile field {field}: {message}",
                     SourceLocation(shown, line),
                     hint,
                 )
             )
         raise ProfileError(diagnostics) from None
+    if diagnostics:
+        raise ProfileError(diagnostics)
+    return profile
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    if problem:
+        return f"{context}, {problem}" if context else str(problem)
+    return str(exc).splitlines()[0]
+
+
+def _yaml_line(exc: yaml.YAMLError) -> int:
+    """Where the mistake starts: an unclosed quote is reported where the quote opens (the
+    context), not at the end of the file where the scanner gave up."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    problem_text = str(getattr(exc, "problem", "") or "")
+    if context is not None and "end of stream" in problem_text:
+        return int(context.line) + 1
+    if problem is not None:
+        return int(problem.line) + 1
+    return 1
+
+
+def _duplicate_keys(node: yaml.Node | None, prefix: str = "") -> list[tuple[str, int, int]]:
+    """(dotted key, line first given, line given again) for each key a mapping repeats."""
+    found: list[tuple[str, int, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
+        for key, value in node.value:
+            name = getattr(key, "value", None)
+            dotted = f"{prefix}{name}"
+            line = key.start_mark.line + 1
+            if isinstance(name, str) and name in seen:
+                found.append((dotted, seen[name], line))
+            elif isinstance(name, str):
+                seen[name] = line
+            found.extend(_duplicate_keys(value, f"{dotted}."))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found.extend(_duplicate_keys(item, f"{prefix}{index}."))
+    return found
+
+
+def _fields_beside(keys: list[str]) -> list[str]:
+    """The fields of the section a misspelt key sits in (``kubeflow.namspace`` is compared
+    with the kubeflow section's fields, not the top level's)."""
+    model: type[BaseModel] = Profile
+    for key in keys[:-1]:
+        info = model.model_fields.get(key)
+        annotation = info.annotation if info is not None else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return []
+    return list(model.model_fields)
 
 
 def _line_of(node: yaml.Node | None, keys: list[str]) -> int:
@@ -233,11 +310,11 @@ def _line_of(node: yaml.Node | None, keys: list[str]) -> int:
     for key in keys:
         if not isinstance(node, yaml.MappingNode):
             break
-        match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-        if match is None:
+        pairs = [(k, v) for k, v in node.value if getattr(k, "value", None) == key]
+        if not pairs:
             break
-        key_node = next(k for k, v in node.value if v is match)
-        line, node = key_node.start_mark.line + 1, match
+        key_node, node = pairs[-1]  # the value YAML keeps when a key is repeated
+        line = key_node.start_mark.line + 1
     return line
 
 

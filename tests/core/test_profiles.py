@@ -24,7 +24,7 @@ def test_shipped_profiles_cover_every_platform() -> None:
     [
         (
             "platform: vertex\ncloud: aws\nenvironment: dev\nregion: r1\naccount: '111122223333'\n",
-            1,
+            2,
             "runs on gcp",
         ),
         (
@@ -34,7 +34,7 @@ def test_shipped_profiles_cover_every_platform() -> None:
         ),
         (
             "platform: sagemaker\ncloud: aws\nenvironment: dev\nregion: r1\naccount: '12'\n",
-            1,
+            5,
             "12-digit",
         ),
         ("platform: [\n", 2, "not valid YAML"),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.cli import report
-from mlcompile.errors import Diagnostic, ValidationError
+from mlcompile.errors import Diagnostic, UserError, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json, content_hash
 from mlcompile.ir.features import FeatureUse
@@ -21,6 +21,30 @@ def _load(spec: str) -> tuple[LoadedPipeline, ir.Pipeline]:
     return loaded, loaded.build()
 
 
+def _load_with_profiles(
+    spec: str, targets: list[str]
+) -> tuple[LoadedPipeline, ir.Pipeline, list[Profile]]:
+    """The pipeline and its profiles; the problems of all of them are reported together."""
+    problems: list[Diagnostic] = []
+    loaded: LoadedPipeline | None = None
+    pipeline: ir.Pipeline | None = None
+    profiles: list[Profile] = []
+    try:
+        loaded = load(spec)
+        report.project_root = loaded.root
+        pipeline = loaded.build()
+    except UserError as err:
+        problems.extend(err.diagnostics)
+    for target in targets:
+        try:
+            profiles.append(load_profile(target)[0])
+        except UserError as err:
+            problems.extend(err.diagnostics)
+    if problems or loaded is None or pipeline is None:
+        raise ValidationError(problems)
+    return loaded, pipeline, profiles
+
+
 def _step_count(pipeline: ir.Pipeline) -> int:
     from mlcompile.ir.walk import scoped_tasks
 
@@ -32,10 +56,9 @@ def check(spec: str, targets: list[str], as_json: bool) -> int:
     from mlcompile.ir.features import FEATURES, features_used
     from mlcompile.report.mapping import mapping_table
 
-    _, pipeline = _load(spec)
-    profiles = [load_profile(t)[0] for t in targets]
+    loaded, pipeline, profiles = _load_with_profiles(spec, targets)
     uses = features_used(pipeline)
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = list(loaded.definition.warnings)
     support: dict[str, dict[str, dict[str, str]]] = {}
     for profile in profiles:
         platform = platforms.get(profile.platform)
@@ -110,10 +133,9 @@ def _compile(
     from mlcompile import platforms
     from mlcompile.build import json_bytes, manifest, write_atomic
 
-    loaded, pipeline = _load(spec)
-    profile, _ = load_profile(target)
+    loaded, pipeline, (profile,) = _load_with_profiles(spec, [target])
     platform = platforms.get(profile.platform)
-    problems = platform.check(pipeline, profile)
+    problems = [*loaded.definition.warnings, *platform.check(pipeline, profile)]
     if any(d.severity == "error" for d in problems):
         raise ValidationError(problems)
     output = platform.compile(pipeline, profile)
@@ -175,21 +197,45 @@ def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) ->
 def _write_infra(pipeline: ir.Pipeline, profile: Profile, out_dir: Path) -> list[str]:
     """Write the generated project over an earlier one, keeping the stack settings the user set
     with `pulumi config set` and any other file of theirs (a virtualenv, notes)."""
-    from mlcompile.build import ensure_replaceable, write_files
-    from mlcompile.infra.generator import generate, keep_user_settings
+    from mlcompile.build import PROJECT_RECORD, ensure_project_writable, project_record, write_files
+    from mlcompile.infra.generator import generate
 
-    ensure_replaceable(out_dir, "stack.json")
     files = generate(pipeline, profile)
     settings = f"Pulumi.{profile.environment}.yaml"
-    if (out_dir / settings).exists():
-        files[settings] = keep_user_settings(files[settings], (out_dir / settings).read_bytes())
+    ensure_project_writable(out_dir, files, frozenset({settings}))
+    if (out_dir / settings).is_file():
+        files[settings] = _merged_settings(out_dir / settings, files[settings])
+    files[PROJECT_RECORD] = project_record(files)
     write_files(out_dir, files)
     return sorted(files)
 
 
+def _merged_settings(path: Path, generated: bytes) -> bytes:
+    """The regenerated stack settings merged with the user's; an unreadable file is refused."""
+    import yaml
+
+    from mlcompile.infra.generator import keep_user_settings
+
+    existing = path.read_bytes()
+    try:
+        if isinstance(yaml.safe_load(existing) or {}, dict):
+            return keep_user_settings(generated, existing)
+        problem = "it is not a mapping of settings"
+    except yaml.YAMLError as exc:
+        problem = f"it is not valid YAML ({str(exc).splitlines()[0]})"
+    raise UserError(
+        Diagnostic(
+            "MLC004",
+            f"{path.as_posix()} holds the stack settings but {problem}; "
+            "regenerating would lose them",
+            None,
+            "fix the file (or move it away) and run `mlcompile infra` again",
+        )
+    )
+
+
 def generate_infra(spec: str, target: str, out: Path | None, as_json: bool) -> int:
-    _, pipeline = _load(spec)
-    profile, _ = load_profile(target)
+    _, pipeline, (profile,) = _load_with_profiles(spec, [target])
     out_dir = out or Path("build") / profile.name / "infra"
     files = _write_infra(pipeline, profile, out_dir)
     if as_json:

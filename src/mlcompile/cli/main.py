@@ -93,16 +93,33 @@ def _guard(as_json: bool, action: Callable[[], int | None]) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         code = 130
+    except ImportError as err:
+        from mlcompile.cli.extras import missing_extra
+
+        diagnostic = missing_extra(err)
+        if diagnostic is None:
+            _internal(err)
+            code = 1
+        else:
+            if as_json:
+                report.print_json({"ok": False, "diagnostics": [diagnostic.to_json()]})
+            else:
+                report.print_diagnostics([diagnostic])
+            code = 2
     except Exception as err:
-        if os.environ.get("MLCOMPILE_DEBUG"):
-            raise
-        print(
-            f"internal error: {type(err).__name__}: {err}\n"
-            "This is a bug in mlcompile. Rerun with MLCOMPILE_DEBUG=1 for the traceback and report it.",
-            file=sys.stderr,
-        )
+        _internal(err)
         code = 1
     raise typer.Exit(code)
+
+
+def _internal(err: Exception) -> None:
+    if os.environ.get("MLCOMPILE_DEBUG"):
+        raise err
+    print(
+        f"internal error: {type(err).__name__}: {err}\n"
+        "This is a bug in mlcompile. Rerun with MLCOMPILE_DEBUG=1 for the traceback and report it.",
+        file=sys.stderr,
+    )
 
 
 @app.command()

@@ -82,6 +82,22 @@ def register_model(
     Returns a task whose ``registered_model`` output can be deployed.
     """
     _check_name("model name", name, _MODEL_NAME, "churn")
+    from mlcompile.dsl.options import runtime_value_in
+
+    for option, value in (
+        ("serving_image", serving_image),
+        ("framework", framework),
+        ("framework_version", framework_version),
+        ("description", description),
+    ):
+        runtime = runtime_value_in(value)
+        if runtime is not None:
+            raise DslUsageError(
+                "MLC208",
+                f"register_model {option} is {runtime}; it is fixed when the pipeline is compiled",
+                f"give {option} as a literal string (one per environment through the profile, "
+                "or one pipeline per serving image)",
+            )
     if framework not in FRAMEWORKS:
         raise DslUsageError(
             "MLC117",

@@ -25,6 +25,9 @@ class _Placeholder:
     def __str__(self) -> str:
         return self.__format__("")
 
+    def __repr__(self) -> str:
+        return f"the {self.kind} placeholder of {self.name!r}"
+
 
 class ArtifactPlaceholder:
     """An artifact inside a container command: use ``.path``."""
@@ -96,7 +99,9 @@ def _arg(value: Any) -> tuple[str | ir.Placeholder, ...]:
     if isinstance(value, _Placeholder):
         return (ir.Placeholder(kind=value.kind, name=value.name),)
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise TypeError(f"{type(value).__name__} {value!r} cannot be a command argument")
+        from mlcompile.dsl.values import describe_value
+
+        raise TypeError(f"{describe_value(value)} cannot be a command argument")
     text = str(value)
     parts: list[str | ir.Placeholder] = []
     pos = 0

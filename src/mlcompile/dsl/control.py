@@ -18,7 +18,7 @@ from mlcompile.dsl.values import (
     OutputHandle,
     ParamHandle,
     TaskHandle,
-    ValueHandle,
+    describe_value,
 )
 
 
@@ -27,10 +27,21 @@ def when(condition: ConditionHandle) -> Iterator[None]:
     """Run the block only when ``condition`` holds at run time; ``otherwise()`` may follow."""
     trace = current_trace()
     if not isinstance(condition, ConditionHandle):
+        hint = "compare a step output or parameter: when(auc > min_auc), when(flag == True)"
+        handle = (
+            condition.output
+            if isinstance(condition, TaskHandle) and len(condition.outputs) == 1
+            else condition
+        )
+        if isinstance(handle, OutputHandle) and handle.type == "Metrics":
+            hint = (
+                f"read a number out of the Metrics artifact and compare it: "
+                f"when({handle.task.name}.{handle.output}['auc'] > 0.8)"
+            )
         raise DslUsageError(
             "MLC106",
-            f"when() takes a comparison of run-time values, not {type(condition).__name__}",
-            "compare a step output or parameter: when(auc > min_auc), when(flag == True)",
+            f"when() takes a comparison of run-time values, not {_describe(condition)}",
+            hint,
         )
     builder = ConditionBuilder(trace.next_id("condition"), condition.expr, caller_location())
     trace.current_body.append(builder)
@@ -120,7 +131,7 @@ def _runtime_items(handle: ParamHandle | OutputHandle) -> tuple[ir.ParamRef | ir
 
 
 def _describe(value: object) -> str:
-    return value.describe() if isinstance(value, ValueHandle) else f"a {type(value).__name__}"
+    return describe_value(value)
 
 
 def collect(value: OutputHandle | TaskHandle) -> CollectedHandle:

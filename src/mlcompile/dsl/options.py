@@ -7,6 +7,7 @@ platform reads numbers (cores, bytes, seconds) and no emitter parses user string
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,86 @@ if TYPE_CHECKING:
 
 _SECRET_LIKE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_?KEY|CREDENTIAL)", re.I)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TEMPLATE_TOKEN = re.compile(r"\{\{mlc:\d+\}\}")
+#: Credentials recognised by their shape, whatever the variable is called: the documented
+#: prefixes of common providers' keys and tokens.
+_KEY_SHAPES = (
+    ("an OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}")),
+    ("an Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{16,}")),
+    (
+        "a GitHub token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
+    ),
+    ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_\-]{16,}")),
+    ("an AWS access key id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}")),
+    ("a Google API key", re.compile(r"\bAIza[A-Za-z0-9_\-]{30,}")),
+    ("a Stripe key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}")),
+    ("a Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.")),
+    ("a password in a URL", re.compile(r"://[^/\s:@]+:[^/\s@]{3,}@")),
+)
+_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-]{32,}$")
+
+
+def credential_shape(value: str) -> str | None:
+    """What kind of credential ``value`` looks like by its shape, or None.
+
+    Known key prefixes first; then a long random-looking token (mixed case and digits, high
+    entropy), which a hash, a path, a UUID or a version string is not."""
+    for kind, pattern in _KEY_SHAPES:
+        if pattern.search(value):
+            return kind
+    if _TOKEN_CHARS.match(value) and _is_random(value):
+        return "a random access token"
+    return None
+
+
+def _is_random(text: str) -> bool:
+    import math
+
+    if not (
+        any(c.islower() for c in text)
+        and any(c.isupper() for c in text)
+        and any(c.isdigit() for c in text)
+    ):
+        return False  # hex digests and most identifiers are single-case
+    counts: dict[str, int] = {}
+    for c in text:
+        counts[c] = counts.get(c, 0) + 1
+    entropy = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    return entropy >= 4.3
+
+
+def runtime_value_in(value: object) -> str | None:
+    """A description of the run-time value (parameter, step output, f-string of them) held
+    anywhere in ``value``, or None when it is all known at compile time."""
+    from mlcompile.dsl.values import ConditionHandle, TaskHandle, ValueHandle
+
+    if isinstance(value, ValueHandle):
+        return value.describe()
+    if isinstance(value, TaskHandle):
+        return f"the output of step {value.name!r}"
+    if isinstance(value, ConditionHandle):
+        return "a run-time condition"
+    if isinstance(value, str) and _TEMPLATE_TOKEN.search(value):
+        return "an f-string of run-time values"
+    if isinstance(value, dict):
+        items: list[object] = [*value.keys(), *value.values()]
+        return next((d for d in map(runtime_value_in, items) if d), None)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return next((d for d in map(runtime_value_in, value) if d), None)
+    return None
+
+
+def shown_type(value: object) -> str:
+    """A value's type as a user knows it: no module paths, no object addresses."""
+    from mlcompile.dsl.values import ConditionHandle, TaskHandle, ValueHandle
+
+    if isinstance(value, (ValueHandle, TaskHandle, ConditionHandle)):
+        return "run-time value"
+    return type(value).__name__
 
 
 @dataclass(frozen=True)
@@ -111,14 +192,20 @@ def parse_duration(value: str | int) -> int | None:
 
 
 def normalize_resources(
-    res: Resources | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+    res: Resources | None,
+    sink: DiagnosticSink,
+    loc: SourceLocation,
+    step: str,
+    field_loc: Callable[[str], SourceLocation] | None = None,
 ) -> ir.Resources:
+    """``field_loc`` gives the line of one field (``cpu=``) when it is on its own line."""
+    at = field_loc or (lambda _field: loc)
     if res is None:
         return ir.Resources()
     if not isinstance(res, Resources):
         sink.error(
             "MLC201",
-            f"step {step!r}: resources must be a Resources(...), not {type(res).__name__}",
+            f"step {step!r}: resources must be a Resources(...), not a {shown_type(res)}",
             loc,
             'write resources=Resources(cpu=2, memory="4Gi")',
             step=step,
@@ -129,17 +216,17 @@ def normalize_resources(
         sink.error(
             "MLC201",
             f"step {step!r}: cpu={res.cpu!r} is not a CPU quantity",
-            loc,
+            at("cpu"),
             'give cores as a positive number (2, 0.5) or millicores ("500m")',
             step=step,
         )
-    memory = _bytes_field(res.memory, "memory", sink, loc, step)
-    disk = _bytes_field(res.disk, "disk", sink, loc, step)
+    memory = _bytes_field(res.memory, "memory", sink, at("memory"), step)
+    disk = _bytes_field(res.disk, "disk", sink, at("disk"), step)
     if not isinstance(res.gpu, int) or isinstance(res.gpu, bool) or res.gpu < 0:
         sink.error(
             "MLC201",
             f"step {step!r}: gpu={res.gpu!r} is not a GPU count",
-            loc,
+            at("gpu"),
             "give a whole number of GPUs (0, 1, 4) and the model in gpu_type",
             step=step,
         )
@@ -150,7 +237,7 @@ def normalize_resources(
         sink.error(
             "MLC201",
             f"step {step!r}: gpu_type={res.gpu_type!r} is set but gpu is 0",
-            loc,
+            at("gpu_type"),
             "set gpu=1 (or more) with gpu_type, or drop gpu_type",
             step=step,
         )
@@ -177,8 +264,13 @@ def _bytes_field(
 
 
 def normalize_retry(
-    retries: int | Retry | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+    retries: int | Retry | None,
+    sink: DiagnosticSink,
+    loc: SourceLocation,
+    step: str,
+    field_loc: Callable[[str], SourceLocation] | None = None,
 ) -> ir.Retry:
+    at = field_loc or (lambda _field: loc)
     if retries is None:
         return ir.Retry()
     if isinstance(retries, int) and not isinstance(retries, bool):
@@ -192,15 +284,15 @@ def normalize_retry(
             step=step,
         )
         return ir.Retry()
-    backoff = _duration_field(retries.backoff, "backoff", sink, loc, step)
-    max_backoff = _duration_field(retries.max_backoff, "max_backoff", sink, loc, step)
+    backoff = _duration_field(retries.backoff, "backoff", sink, at("backoff"), step)
+    max_backoff = _duration_field(retries.max_backoff, "max_backoff", sink, at("max_backoff"), step)
     if retries.factor is not None and not (
         isinstance(retries.factor, (int, float)) and retries.factor >= 1
     ):
         sink.error(
             "MLC203",
             f"step {step!r}: backoff factor {retries.factor!r} must be a number >= 1",
-            loc,
+            at("factor"),
             "use factor=2 to double the wait after each failure",
             step=step,
         )
@@ -236,15 +328,30 @@ def normalize_timeout(
 
 
 def normalize_env(
-    env: dict[str, Any] | None, sink: DiagnosticSink, loc: SourceLocation, step: str
+    env: dict[str, Any] | None,
+    sink: DiagnosticSink,
+    loc: SourceLocation,
+    step: str,
+    field_loc: Callable[[str], SourceLocation] | None = None,
 ) -> dict[str, str]:
+    """``field_loc`` gives the line of one key, so each variable's mistake is shown there."""
+    at = field_loc or (lambda _key: loc)
     out: dict[str, str] = {}
+    if env is not None and not isinstance(env, dict):
+        sink.error(
+            "MLC207",
+            f"step {step!r}: env must be a dict of names to values, not a {shown_type(env)}",
+            loc,
+            'write env={"LOG_LEVEL": "info"}',
+            step=step,
+        )
+        return out
     for key, value in (env or {}).items():
         if not isinstance(key, str) or not _ENV_NAME.match(key):
             sink.error(
                 "MLC207",
                 f"step {step!r}: {key!r} is not an environment variable name",
-                loc,
+                at(str(key)),
                 "use letters, digits and underscores, not starting with a digit",
                 step=step,
             )
@@ -253,8 +360,40 @@ def normalize_env(
             sink.error(
                 "MLC207",
                 f"step {step!r}: env[{key!r}] holds a Secret",
-                loc,
+                at(str(key)),
                 f'declare it in secrets=[Secret({value.name!r}, env="{key}")] instead',
+                step=step,
+            )
+            continue
+        runtime = runtime_value_in(value)
+        if runtime is not None:
+            sink.error(
+                "MLC208",
+                f"step {step!r}: env[{key!r}] is {runtime}; environment variables are fixed "
+                "when the pipeline is compiled",
+                at(str(key)),
+                "pass the value as a step input (a function parameter) instead, and set the "
+                "variable from it inside the step",
+                step=step,
+            )
+            continue
+        if not isinstance(value, (str, int, float, bool)):
+            sink.error(
+                "MLC207",
+                f"step {step!r}: env[{key!r}] is a {shown_type(value)}, not a string",
+                at(str(key)),
+                f'give env={{"{key}": "value"}} with a str, int, float or bool value',
+                step=step,
+            )
+            continue
+        shape = credential_shape(str(value)) if isinstance(value, str) else None
+        if shape is not None:
+            sink.error(
+                "MLC202",
+                f"step {step!r}: env[{key!r}] holds what looks like {shape}, as a literal value",
+                at(str(key)),
+                f'rotate it, store it in the secret store and write secrets=[Secret("<name>", '
+                f'env="{key}")]; literal values end up in specs and logs',
                 step=step,
             )
             continue
@@ -262,7 +401,7 @@ def normalize_env(
             sink.error(
                 "MLC202",
                 f"step {step!r}: env[{key!r}] looks like a credential but is a literal value",
-                loc,
+                at(str(key)),
                 f'store it in the secret store and write secrets=[Secret("<name>", env="{key}")];'
                 " literal values end up in specs and logs",
                 step=step,
@@ -280,7 +419,7 @@ def normalize_secrets(
     refs: list[ir.SecretRef] = []
     for secret in secrets or ():
         if not isinstance(secret, Secret):
-            shown = "a literal value" if isinstance(secret, str) else type(secret).__name__
+            shown = "a literal value" if isinstance(secret, str) else shown_type(secret)
             sink.error(
                 "MLC202",
                 f"step {step!r}: secrets holds {shown} where a Secret reference belongs",
@@ -349,11 +488,148 @@ def normalize_platform_options(
         if not isinstance(value, dict):
             sink.error(
                 "MLC205",
-                f"step {step!r}: platform_options[{platform!r}] must be a dict",
+                f"step {step!r}: platform_options[{platform!r}] must be a dict, "
+                f"not a {shown_type(value)}",
                 loc,
                 'write platform_options={"sagemaker": {"instance_type": "ml.m5.xlarge"}}',
                 step=step,
             )
             continue
+        runtime = runtime_value_in(value)
+        if runtime is not None:
+            sink.error(
+                "MLC208",
+                f"step {step!r}: platform_options[{platform!r}] holds {runtime}; platform "
+                "options are fixed when the pipeline is compiled",
+                loc,
+                "give a literal value (per environment, through the profile's instance_types), "
+                "or pass the run-time value to the step as an input",
+                step=step,
+            )
+            continue
+        odd = _non_json(value)
+        if odd is not None:
+            sink.error(
+                "MLC205",
+                f"step {step!r}: platform_options[{platform!r}] holds a {odd}, which no "
+                "platform spec can hold",
+                loc,
+                "use strings, numbers, booleans, and lists and dicts of them",
+                step=step,
+            )
+            continue
         out[platform] = value
     return out
+
+
+def _non_json(value: object) -> str | None:
+    """The type name of the first value that is not JSON data, or None."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{shown_type(key)} key"
+            found = _non_json(item)
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        return next((f for f in map(_non_json, value) if f), None)
+    return shown_type(value)
+
+
+def check_string_list(
+    value: object, option: str, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> tuple[str, ...]:
+    """A list of strings; a lone string (which Python would split into characters) is refused."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        shown = repr(value) if isinstance(value, str) else f"a {shown_type(value)}"
+        example = f"[{value!r}]" if isinstance(value, str) else '["scikit-learn>=1.4"]'
+        sink.error(
+            "MLC207",
+            f"step {step!r}: {option}={shown} is not a list of strings",
+            loc,
+            f"write {option}={example}",
+            step=step,
+        )
+        return ()
+    bad = [item for item in value if not isinstance(item, str) or not item.strip()]
+    runtime = runtime_value_in(list(value))
+    if runtime is not None:
+        sink.error(
+            "MLC208",
+            f"step {step!r}: {option} holds {runtime}; it is fixed when the pipeline is compiled",
+            loc,
+            f"list literal strings in {option}",
+            step=step,
+        )
+        return ()
+    if bad:
+        sink.error(
+            "MLC207",
+            f"step {step!r}: {option} holds {bad[0]!r}, which is not a non-empty string",
+            loc,
+            f'list strings only, e.g. {option}=["scikit-learn>=1.4"]',
+            step=step,
+        )
+        return ()
+    return tuple(value)
+
+
+def check_bool(
+    value: object, option: str, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> bool | None:
+    """A real bool; "false" (a true value in Python) and 0/1 are refused, not guessed."""
+    if isinstance(value, bool):
+        return value
+    runtime = runtime_value_in(value)
+    if runtime is not None:
+        sink.error(
+            "MLC208",
+            f"step {step!r}: {option} is {runtime}; it is fixed when the pipeline is compiled",
+            loc,
+            f"write {option}=True or {option}=False",
+            step=step,
+        )
+        return None
+    shown = repr(value) if isinstance(value, (str, int, float)) else f"a {shown_type(value)}"
+    sink.error(
+        "MLC207",
+        f"step {step!r}: {option}={shown} is not True or False",
+        loc,
+        f"write {option}=True or {option}=False (a string such as 'false' would mean True)",
+        step=step,
+    )
+    return None
+
+
+def check_text(
+    value: object, option: str, sink: DiagnosticSink, loc: SourceLocation, step: str
+) -> str | None:
+    """A literal string option (image, display name): known when the pipeline is compiled."""
+    if value is None:
+        return None
+    runtime = runtime_value_in(value)
+    if runtime is not None:
+        sink.error(
+            "MLC208",
+            f"step {step!r}: {option} is {runtime}; it is fixed when the pipeline is compiled",
+            loc,
+            f"give {option} as a literal string",
+            step=step,
+        )
+        return None
+    if not isinstance(value, str) or not value.strip():
+        shown = repr(value) if isinstance(value, str) else f"a {shown_type(value)}"
+        sink.error(
+            "MLC207",
+            f"step {step!r}: {option}={shown} is not a non-empty string",
+            loc,
+            f"give {option} as a string",
+            step=step,
+        )
+        return None
+    return value

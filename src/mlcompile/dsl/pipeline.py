@@ -20,8 +20,20 @@ from mlcompile.dsl._ir import ir
 from mlcompile.dsl.location import RawLocation, caller_location, is_internal, project_root
 from mlcompile.dsl.step import annotation_type, bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, enter_trace, exit_trace
-from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHandle
-from mlcompile.errors import DiagnosticSink, ValidationError
+from mlcompile.dsl.values import (
+    DslUsageError,
+    ParamHandle,
+    TaskHandle,
+    ValueHandle,
+    describe_value,
+)
+from mlcompile.errors import (
+    Diagnostic,
+    DiagnosticSink,
+    InternalError,
+    SourceLocation,
+    ValidationError,
+)
 
 if TYPE_CHECKING or sys.version_info >= (3, 10):
     from typing import ParamSpec  # novermin: imported only where it exists
@@ -54,6 +66,9 @@ class PipelineDefinition(Generic[P, R]):
         self.schedule = schedule
         self.timezone = timezone
         self.location = location
+        self._poisoned: set[str] = set()
+        #: Warnings of the last build (an unused parameter, for example).
+        self.warnings: list[Diagnostic] = []
         self.__doc__ = func.__doc__
         self.__name__ = func.__name__
         self.__wrapped__ = func
@@ -67,8 +82,15 @@ class PipelineDefinition(Generic[P, R]):
 
         sink = DiagnosticSink()
         pipeline = self.trace(root or project_root(self.location.path), sink)
-        validate(pipeline, sink)
+        traced = list(sink.diagnostics)
+        checked = DiagnosticSink(list(traced))
+        validate(pipeline, checked)
+        for diagnostic in checked.diagnostics[len(traced) :]:
+            # A task given a misspelt value was told so where it was misspelt.
+            if not (diagnostic.code == "MLC102" and diagnostic.step in self._poisoned):
+                sink.add(diagnostic)
         sink.raise_if_errors(ValidationError)
+        self.warnings = [d for d in sink.diagnostics if d.severity == "warning"]
         return pipeline
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -84,6 +106,7 @@ class PipelineDefinition(Generic[P, R]):
 
     def trace(self, root: Path, sink: DiagnosticSink) -> ir.Pipeline:
         trace = Trace(root, sink)
+        self._poisoned = trace.poisoned
         where = trace.location(self.location)
         params = self._parameters(trace)
         handles = {p.name: ParamHandle(p.name, p.type) for p in params}
@@ -95,10 +118,13 @@ class PipelineDefinition(Generic[P, R]):
             trace.error(
                 err.code, err.message, _user_frame(err.__traceback__) or self.location, err.hint
             )
+        except InternalError:
+            raise
         except Exception as exc:
             trace.error(
                 "MLC117",
-                f"pipeline {self.name!r} raised {type(exc).__name__} while it was built: {exc}",
+                f"pipeline {self.name!r} raised {type(exc).__name__} while it was built: "
+                + _user_words(str(exc)),
                 _user_frame(exc.__traceback__) or self.location,
                 "a pipeline function only wires steps; move computation into a @step",
             )
@@ -122,9 +148,11 @@ class PipelineDefinition(Generic[P, R]):
                     where,
                     'use five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *"',
                 )
-            else:
+            elif self._timezone_ok(where, sink):
                 schedule = ir.Schedule(cron=self.schedule, timezone=self.timezone)
-        return ir.Pipeline(
+        elif self.timezone != "UTC":
+            self._timezone_ok(where, sink)
+        built = ir.Pipeline(
             name=self.name,
             description=self.description,
             parameters=tuple(params),
@@ -136,6 +164,53 @@ class PipelineDefinition(Generic[P, R]):
             sources=dict(sorted(trace.sources.items())),
             location=trace.ir_location(self.location),
         )
+        if not sink.has_errors:  # a parameter given to a refused option is not "unused"
+            self._warn_unused(built, where, sink)
+        return built
+
+    def _warn_unused(self, built: ir.Pipeline, where: SourceLocation, sink: DiagnosticSink) -> None:
+        """A parameter nothing reads is most often a typo or a forgotten wire."""
+        used: set[str] = set()
+
+        def visit(data: object) -> None:
+            if isinstance(data, dict):
+                if data.get("kind") == "param" and isinstance(data.get("name"), str):
+                    used.add(data["name"])
+                for value in data.values():
+                    visit(value)
+            elif isinstance(data, (list, tuple)):
+                for value in data:
+                    visit(value)
+
+        visit(built.model_dump(include={"body", "final", "outputs"}))
+        for param in built.parameters:
+            if param.name not in used:
+                sink.add(
+                    Diagnostic(
+                        "MLC121",
+                        f"pipeline {self.name!r}: parameter {param.name!r} is not used by any step",
+                        where,
+                        f"pass {param.name} to the step that needs it, or remove the parameter",
+                        "warning",
+                    )
+                )
+
+    def _timezone_ok(self, where: SourceLocation, sink: DiagnosticSink) -> bool:
+        """The schedule's time zone must be one of the IANA database (checked here, when the
+        pipeline is built, so a step that imports the module never needs the database)."""
+        from mlcompile.dsl.location import option_location
+
+        problem = timezone_problem(self.timezone)
+        if problem is None:
+            return True
+        at = option_location(self.location, "timezone")
+        sink.error(
+            "MLC120",
+            f"pipeline {self.name!r}: timezone={self.timezone!r} {problem}",
+            SourceLocation(where.file, at.line if at.path == self.location.path else where.line),
+            "use an IANA time zone name such as 'UTC', 'Europe/London' or 'America/New_York'",
+        )
+        return False
 
     def _parameters(self, trace: Trace) -> list[ir.Port]:
         try:
@@ -185,7 +260,7 @@ class PipelineDefinition(Generic[P, R]):
             if not isinstance(value, ValueHandle) or not isinstance(name, str):
                 trace.error(
                     "MLC115",
-                    f"pipeline {self.name!r} returns {type(value).__name__} as output {name!r}",
+                    f"pipeline {self.name!r} returns {describe_value(value)} as output {name!r}",
                     self.location,
                     "return a step output, a merge(), or a dict of them by name",
                 )
@@ -220,6 +295,26 @@ class PipelineDefinition(Generic[P, R]):
         return trace.add_task(builder, {p.name: p.type for p in component.outputs})
 
 
+_OWN_CLASSES = {
+    "TaskHandle": "step call",
+    "OutputHandle": "step output",
+    "ParamHandle": "pipeline parameter",
+    "MetricHandle": "metric",
+    "LoopItemHandle": "loop item",
+    "CollectedHandle": "collected value",
+    "OneOfHandle": "merged value",
+    "ConditionHandle": "run-time condition",
+    "UnknownHandle": "unknown value",
+}
+
+
+def _user_words(message: str) -> str:
+    """An exception's text with the DSL's own class names as the user knows those values."""
+    for name, words in _OWN_CLASSES.items():
+        message = message.replace(f"'{name}'", words).replace(name, words)
+    return re.sub(r"<[\w.]+ object at 0x[0-9a-f]+>", "a value", message)
+
+
 def _user_frame(tb: TracebackType | None) -> RawLocation | None:
     found = None
     while tb is not None:
@@ -227,6 +322,25 @@ def _user_frame(tb: TracebackType | None) -> RawLocation | None:
             found = RawLocation(os.path.abspath(tb.tb_frame.f_code.co_filename), tb.tb_lineno)
         tb = tb.tb_next
     return found
+
+
+def timezone_problem(name: object) -> str | None:
+    """None when ``name`` is a time zone of the IANA database, else what is wrong with it."""
+    if not isinstance(name, str) or not name:
+        return "is not a time zone name"
+    import zoneinfo
+
+    from mlcompile.errors import did_you_mean
+
+    try:
+        zoneinfo.ZoneInfo(name)
+        return None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    known = zoneinfo.available_timezones()
+    if not known:
+        return "cannot be checked: no IANA time zone database is installed (pip install tzdata)"
+    return "is not a time zone of the IANA database." + did_you_mean(name, known)
 
 
 _CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]

@@ -19,6 +19,9 @@ from mlcompile.dsl.location import RawLocation, caller_location
 from mlcompile.dsl.options import (
     Resources,
     Retry,
+    check_bool,
+    check_string_list,
+    check_text,
     normalize_env,
     normalize_platform_options,
     normalize_resources,
@@ -28,8 +31,8 @@ from mlcompile.dsl.options import (
 )
 from mlcompile.dsl.sources import add_source, closure_hash
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, current_trace, to_value
-from mlcompile.dsl.values import DslUsageError, TaskHandle
-from mlcompile.errors import did_you_mean
+from mlcompile.dsl.values import DslUsageError, TaskHandle, UnknownHandle
+from mlcompile.errors import SourceLocation, did_you_mean
 
 if TYPE_CHECKING or sys.version_info >= (3, 10):
     from typing import ParamSpec  # novermin: imported only where it exists
@@ -47,6 +50,8 @@ _SCALARS: dict[Any, str] = {
     list: "list",
     dict: "dict",
 }
+#: Attributes of a step call's handle, which an output of that name would be hidden behind.
+_RESERVED_OUTPUTS = ("after", "outputs", "with_options", "name")
 _OPTION_NAMES = (
     "image",
     "packages",
@@ -87,29 +92,42 @@ def _options_from_kwargs(
     kwargs: dict[str, Any], trace: Trace, loc: RawLocation, step: str, base: ir.StepOptions
 ) -> ir.StepOptions:
     """Normalise decorator or per-call options onto ``base``; unknown names are diagnosed."""
-    sink, where = trace.sink, trace.location(loc)
+    from mlcompile.dsl.location import option_location
+
+    sink = trace.sink
     update: dict[str, Any] = {}
     for key, value in kwargs.items():
+        where = trace.location(option_location(loc, key))
         if key == "image":
-            update["image"] = value
+            image = check_text(value, "image", sink, where, step)
+            if image is not None:
+                update["image"] = image
         elif key == "packages":
-            update["packages"] = tuple(value or ())
+            update["packages"] = check_string_list(value, "packages", sink, where, step)
         elif key == "resources":
-            update["resources"] = normalize_resources(value, sink, where, step)
+            update["resources"] = normalize_resources(
+                value, sink, where, step, _field_locator(trace, loc, key)
+            )
         elif key == "retries":
-            update["retry"] = normalize_retry(value, sink, where, step)
+            update["retry"] = normalize_retry(
+                value, sink, where, step, _field_locator(trace, loc, key)
+            )
         elif key == "cache":
-            update["cache"] = bool(value)
+            cache = check_bool(value, "cache", sink, where, step)
+            if cache is not None:
+                update["cache"] = cache
         elif key == "timeout":
             update["timeout_seconds"] = normalize_timeout(value, sink, where, step)
         elif key == "env":
-            update["env"] = normalize_env(value, sink, where, step)
+            update["env"] = normalize_env(value, sink, where, step, _field_locator(trace, loc, key))
         elif key == "secrets":
             update["secrets"] = normalize_secrets(value, sink, where, step)
         elif key == "display_name":
-            update["display_name"] = value
+            display_name = check_text(value, "display_name", sink, where, step)
+            if display_name is not None:
+                update["display_name"] = display_name
         elif key == "kind":
-            if value not in ("processing", "training"):
+            if not isinstance(value, str) or value not in ("processing", "training"):
                 sink.error(
                     "MLC207",
                     f"step {step!r}: kind={value!r} is not a step kind",
@@ -130,6 +148,12 @@ def _options_from_kwargs(
                 step=step,
             )
     return base.model_copy(update=update)
+
+
+def _field_locator(trace: Trace, loc: RawLocation, option: str) -> Callable[[str], SourceLocation]:
+    from mlcompile.dsl.location import option_location
+
+    return lambda field: trace.location(option_location(loc, option, field))
 
 
 def merge_options(
@@ -219,8 +243,32 @@ class StepDefinition(Generic[P, R]):
                     has_default=has_default,
                 )
             )
-        outputs.extend(self._return_outputs(hints.get("return", signature.NONE), trace))
+        returned = hints.get("return", signature.NONE)
+        declared = [p.name for p in outputs]
+        outputs.extend(self._return_outputs(returned, trace))
+        if returned.kind == "object" and getattr(returned.type, "_fields", None):
+            declared = [p.name for p in outputs]  # NamedTuple fields are named by the user
+        self._check_reserved(declared, len(outputs), trace)
         return inputs, outputs
+
+    def _check_reserved(self, declared: list[str], count: int, trace: Trace) -> None:
+        """Output names a step call's handle uses itself are refused where they are declared:
+        ``task.after`` is the ordering method, and ``task.output`` means the step's return
+        value, so outputs named so could not be read as the user meant."""
+        for name in declared:
+            if name in _RESERVED_OUTPUTS:
+                what = f"task.{name} already means something else"
+            elif name == "output" and count > 1:
+                what = "task.output means the step's return value or only output"
+            else:
+                continue
+            trace.error(
+                "MLC122",
+                f"step {self.name!r}: output {name!r} is a reserved name ({what})",
+                self.location,
+                f"rename the output, e.g. {name}_value",
+                step=self.name,
+            )
 
     def _return_outputs(self, annotation: signature.Annotation, trace: Trace) -> list[ir.Port]:
         if annotation.kind == "none" or (self.is_container and annotation.type is Command):
@@ -369,6 +417,9 @@ def bind_inputs(
     for port in component.inputs:
         if port.name not in bound:
             continue  # a missing required input is reported by validation, once
+        if isinstance(bound[port.name], UnknownHandle):
+            trace.poisoned.add(task_name)  # already reported where the value was misspelt
+            continue
         try:
             values[port.name] = to_value(bound[port.name])
         except DslUsageError as err:

@@ -21,6 +21,7 @@ from mlcompile.dsl.values import (
     ParamHandle,
     TaskHandle,
     ValueHandle,
+    describe_value,
 )
 from mlcompile.errors import DiagnosticSink, SourceLocation
 
@@ -77,6 +78,8 @@ class Trace:
         self._tokens: list[ValueHandle] = []
         self.final: TaskBuilder | None = None
         self.sources: dict[str, ir.SourceFile] = {}
+        #: Tasks given a value whose mistake was already reported; not told of missing inputs.
+        self.poisoned: set[str] = set()
 
     # ----- locations and diagnostics -------------------------------------------------------
 
@@ -271,7 +274,7 @@ def to_value(obj: object) -> ir.Value:
         return ir.Literal(value=obj)
     raise DslUsageError(
         "MLC117",
-        f"a {type(obj).__name__} cannot be passed between steps",
+        f"{describe_value(obj)} cannot be passed between steps",
         "pass str, int, float, bool, None, or lists and dicts of them, a pipeline parameter or "
         "a step output; handles inside lists or dicts are not supported: use collect() for fan-in",
     )

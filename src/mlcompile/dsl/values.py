@@ -26,6 +26,19 @@ class DslUsageError(Exception):
         self.hint = hint
 
 
+def describe_value(obj: object) -> str:
+    """A value as the user wrote it, for messages: never a class path or an object address."""
+    if isinstance(obj, ValueHandle):
+        return obj.describe()
+    if isinstance(obj, TaskHandle):
+        return f"step {obj.name!r}"
+    if isinstance(obj, ConditionHandle):
+        return "a run-time condition"
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return repr(obj)
+    return f"a {type(obj).__name__}"
+
+
 class ConditionHandle:
     """A condition built from comparisons; combine with ``&``, ``|`` and ``~``."""
 
@@ -41,6 +54,9 @@ class ConditionHandle:
     def __invert__(self) -> ConditionHandle:
         return ConditionHandle(ir.Not(operand=self.expr))
 
+    def __repr__(self) -> str:
+        return "a run-time condition"
+
     def __bool__(self) -> NoReturn:
         raise DslUsageError(
             "MLC106",
@@ -55,7 +71,7 @@ def _expr(other: object) -> ir.ConditionExpr:
         return other.expr
     raise DslUsageError(
         "MLC106",
-        f"cannot combine a condition with {type(other).__name__}",
+        f"cannot combine a condition with {describe_value(other)}",
         "combine conditions built from comparisons, e.g. (auc > 0.8) & (loss < 0.3)",
     )
 
@@ -70,6 +86,10 @@ class ValueHandle:
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def __repr__(self) -> str:
+        # Shown in messages as the user knows the value, never as a class and an address.
+        return self.describe()
 
     def _compare(self, op: ir.CompareOp, other: object) -> ConditionHandle:
         from mlcompile.dsl.trace import to_value
@@ -216,6 +236,40 @@ class OneOfHandle(ValueHandle):
         return "merge of " + ", ".join(o.describe() for o in self.options)
 
 
+class UnknownHandle(ValueHandle):
+    """Stands for a value whose mistake was already reported (a misspelt output): any use of
+    it is accepted silently, so one mistake is reported once and does not stop the trace."""
+
+    type = "any"
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def ir_value(self) -> ir.Value:
+        return ir.Literal(value=None)
+
+    def describe(self) -> str:
+        return self.what
+
+    def __getattr__(self, name: str) -> UnknownHandle:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: object) -> UnknownHandle:
+        return self
+
+    def __bool__(self) -> bool:  # type: ignore[override]
+        return False
+
+    def __iter__(self) -> NoReturn:
+        raise DslUsageError(
+            "MLC112",
+            f"{self.describe()} was iterated with a Python loop while building the pipeline",
+            "fan out at run time with `with for_each(values) as item:`",
+        )
+
+
 class TaskHandle:
     """A step called inside a pipeline. Its outputs are ``task.outputs[name]`` or
     ``task.<name>``; a task with a single output can stand for that output."""
@@ -229,6 +283,22 @@ class TaskHandle:
     @property
     def name(self) -> str:
         return self._builder.name
+
+    def __repr__(self) -> str:
+        return f"step {self.name!r}"
+
+    # A step with one output compares as that output: when(train_task > 0.8).
+    def __gt__(self, other: object) -> ConditionHandle:
+        return self.output > other
+
+    def __ge__(self, other: object) -> ConditionHandle:
+        return self.output >= other
+
+    def __lt__(self, other: object) -> ConditionHandle:
+        return self.output < other
+
+    def __le__(self, other: object) -> ConditionHandle:
+        return self.output <= other
 
     @property
     def output(self) -> OutputHandle:
@@ -250,13 +320,22 @@ class TaskHandle:
         outputs = self.__dict__.get("outputs", {})
         if name in outputs:
             return outputs[name]  # type: ignore[no-any-return]
+        from mlcompile.dsl.location import caller_location
+        from mlcompile.dsl.trace import active_trace
         from mlcompile.errors import did_you_mean
 
-        raise DslUsageError(
+        error = DslUsageError(
             "MLC109",
             f"step {self.name!r} has no output {name!r}." + did_you_mean(name, list(outputs)),
             f"its outputs are: {', '.join(sorted(outputs)) or 'none'}",
         )
+        trace = active_trace()
+        if trace is None:
+            raise error
+        # Reported here, and tracing goes on with a stand-in, so the mistakes after this line
+        # are reported in the same run.
+        trace.error(error.code, error.message, caller_location(), error.hint, step=self.name)
+        return UnknownHandle(f"output {name!r} of step {self.name!r}")  # type: ignore[return-value]
 
     def after(self, *tasks: TaskHandle) -> TaskHandle:
         """Run this task only after ``tasks`` finished, without reading their outputs."""
@@ -264,7 +343,7 @@ class TaskHandle:
             if not isinstance(task, TaskHandle):
                 raise DslUsageError(
                     "MLC117",
-                    f".after() takes tasks, not {type(task).__name__}",
+                    f".after() takes tasks, not {describe_value(task)}",
                     "pass the value a step call returned",
                 )
             self._builder.after.append(task.name)

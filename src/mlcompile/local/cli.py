@@ -26,10 +26,12 @@ _MODEL_REF = re.compile(r"^model:([a-z][a-z0-9-]*)(?::(\d+))?$")
 
 
 def run_local(spec: str, params: list[str], store: Path, workers: int, as_json: bool) -> int:
+    from mlcompile.build import ensure_store
     from mlcompile.loader import load
     from mlcompile.local.progress import print_summary, reporter_for
     from mlcompile.local.runner import run_pipeline
 
+    ensure_store(store)
     loaded = load(spec)
     report.project_root = loaded.root
     pipeline = loaded.build()

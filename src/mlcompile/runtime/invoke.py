@@ -10,6 +10,8 @@ import importlib
 import importlib.util
 import inspect
 import json
+import numbers
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +114,9 @@ def invoke(
         elif param.default is inspect.Parameter.empty:
             raise StepFailed(f"step {func.__name__!r} got no value for {name!r}")
     result = func(**kwargs)
-    return name_results(result, hints.get("return")), produced
+    named = name_results(result, hints.get("return"))
+    _check_result_types(func, named, hints.get("return"))
+    return named, produced
 
 
 def name_results(result: Any, annotation: Annotation | None) -> dict[str, Any]:
@@ -122,3 +126,52 @@ def name_results(result: Any, annotation: Annotation | None) -> dict[str, Any]:
     if fields:
         return {name: getattr(result, name) for name in fields}
     return {"output": result}
+
+
+#: What a value returned for each declared type may be (a bool is not an int here; numpy's
+#: scalars register themselves as numbers.Integral and numbers.Real).
+_RESULT_TYPES: dict[Any, tuple[type, ...]] = {
+    int: (numbers.Integral,),
+    float: (numbers.Real,),
+    str: (str,),
+    bool: (bool,),
+    list: (list, tuple),
+    dict: (dict,),
+}
+
+
+def _check_result_types(func: Any, named: dict[str, Any], annotation: Annotation | None) -> None:
+    """A step that returns what its annotation does not say fails here, naming the step and
+    its line, instead of passing the wrong value downstream."""
+    if annotation is None:
+        return
+    declared: dict[str, Annotation] = {"output": annotation}
+    fields = getattr(annotation.type, "_fields", None) if annotation.kind == "object" else None
+    if fields:
+        module = sys.modules.get(getattr(annotation.type, "__module__", ""))
+        namespace = dict(vars(module)) if module is not None else {}
+        try:
+            raw = dict(getattr(annotation.type, "__annotations__", {}))
+            declared = {name: signature.read(value, namespace) for name, value in raw.items()}
+        except Exception:  # an annotation that cannot be resolved here is not checked
+            return
+    for name, value in named.items():
+        expected = declared.get(name)
+        if expected is None or expected.kind not in ("scalar", "container"):
+            continue
+        origin = expected.type
+        allowed = _RESULT_TYPES.get(origin)
+        if allowed is None:
+            continue
+        if isinstance(value, allowed) and not (origin in (int, float) and isinstance(value, bool)):
+            continue
+        if origin is bool and type(value).__name__ == "bool_":
+            continue  # numpy's bool
+        code = getattr(func, "__code__", None)
+        where = f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})" if code else ""
+        what = "" if name == "output" else f" field {name!r}"
+        raise StepFailed(
+            f"step {func.__name__!r}{where} is declared to return{what} "
+            f"{getattr(origin, '__name__', origin)} but returned {value!r} "
+            f"({type(value).__name__})"
+        )

@@ -3,7 +3,9 @@ runs KFP IR, so Kubeflow and Vertex state them once, here, and add their own row
 
 from __future__ import annotations
 
-from mlcompile.ir.features import Support
+from mlcompile.errors import Diagnostic
+from mlcompile.ir import nodes as ir
+from mlcompile.ir.features import FeatureUse, Support
 
 GRAPH_SUPPORT: dict[str, Support] = {
     "container-step": Support("mapped", "a container with KFP placeholders"),
@@ -28,3 +30,26 @@ GRAPH_SUPPORT: dict[str, Support] = {
     "packages": Support("mapped", "pip-installed before the step runs"),
     "after": Support("mapped", "dependentTasks"),
 }
+
+
+def graph_rules(platform: str, pipeline: ir.Pipeline) -> list[Diagnostic]:
+    """What KFP IR cannot say although the IR can: a pipeline output read straight from a
+    pipeline parameter (a DAG output names the subtask that produced it)."""
+    from mlcompile.platforms import refusal
+
+    out = []
+    graphs = [pipeline] + [c.pipeline for c in pipeline.components.values() if c.pipeline]
+    for graph in graphs:
+        for output in graph.outputs:
+            if isinstance(output.source, ir.ParamRef):
+                use = FeatureUse("pipeline-outputs", graph.name, graph.location)
+                out.append(
+                    refusal(
+                        platform,
+                        use,
+                        f"pipeline output {output.name!r} is the pipeline parameter "
+                        f"{output.source.name!r}; KFP IR takes outputs from steps only: return "
+                        "the output of a step that reads the parameter",
+                    )
+                )
+    return out

@@ -20,7 +20,7 @@ from mlcompile.naming import resource_name
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
-from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
+from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
 from mlcompile.platforms.kubeflow.executors import KubeflowHooks
 from mlcompile.platforms.kubeflow.kubernetes import PLATFORM_OPTIONS, in_cluster_secrets
 from mlcompile.platforms.kubeflow.schedule import recurring_run
@@ -75,7 +75,7 @@ class KubeflowPlatform:
     support: Mapping[str, Support] = SUPPORT
 
     def check(self, pipeline: ir.Pipeline, profile: Profile) -> list[Diagnostic]:
-        problems = refusals(self, pipeline)
+        problems = refusals(self, pipeline) + graph_rules(self.name, pipeline)
         problems += self._rules(pipeline, profile)
         if pipeline_root(profile) is None:
             problems.append(

@@ -643,6 +643,12 @@ COMPONENTS: dict[str, dict[str, Any]] = {
                     },
                 },
                 "parameters": {
+                    # ModelUploadOp declares it; the payload above reads it.
+                    "description": {
+                        "defaultValue": "",
+                        "isOptional": True,
+                        "parameterType": "STRING",
+                    },
                     "display_name": {"parameterType": "STRING"},
                     "encryption_spec_key_name": {
                         "defaultValue": "",

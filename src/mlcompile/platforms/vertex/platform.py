@@ -26,7 +26,7 @@ from mlcompile.ir.walk import scoped_tasks
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
-from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT
+from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
 from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
 from mlcompile.platforms.vertex.gcpc import COMPONENTS, GCPC_VERSION
@@ -115,7 +115,11 @@ class VertexPlatform:
     def check(self, pipeline: ir.Pipeline, profile: Profile) -> list[Diagnostic]:
         from mlcompile.monitor.platforms import schedule_refusals
 
-        problems = refusals(self, pipeline) + schedule_refusals(self.name, pipeline)
+        problems = (
+            refusals(self, pipeline)
+            + schedule_refusals(self.name, pipeline)
+            + graph_rules(self.name, pipeline)
+        )
         for graph in graphs(pipeline):
             for scoped in scoped_tasks(graph):
                 problems += self._task_rules(graph, scoped.task, profile)

@@ -1,0 +1,17 @@
+# class: bool-as-string
+# command: check {case}
+# exit: 2
+# expect: MLC207 {case}:16
+from mlcompile import pipeline, step
+
+
+@step
+def train(n: int) -> int:
+    return n
+
+
+@pipeline
+def flow():
+    train(n=1).with_options(
+        cache=0,
+    )
