@@ -19,8 +19,10 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from mlcompile.platforms.sagemaker.instances import has_instance_storage
-from mlcompile.runtime.sagemaker import VARIANT
+#: The production variant every endpoint serves (``mlcompile.runtime.sagemaker.VARIANT``: the
+#: deploy step updates this variant; a test keeps the two equal). This module imports nothing of
+#: mlcompile, so generated projects carry it without depending on mlcompile.
+VARIANT = "main"
 
 #: Jobs a SageMaker pipeline starts are named ``pipelines-<execution>-<step>-...``.
 _PIPELINE_JOBS = "pipelines-*"
@@ -39,6 +41,8 @@ class Serving(TypedDict):
 
     instance_type: str
     initial_instance_count: int
+    #: Instance types with local NVMe storage encrypt it in hardware; SageMaker rejects a key.
+    instance_storage: bool
 
 
 class Cron(TypedDict):
@@ -141,7 +145,64 @@ def _weekday(item: str) -> str:
     return shifted + slash + step
 
 
-class ArtifactStore(pulumi.ComponentResource):
+def kept(parent: pulumi.Resource, keep: bool) -> pulumi.ResourceOptions:
+    """Options for a resource that holds data: with ``keep`` (production) it is protected from
+    deletion and, if the stack lets go of it anyway, left in the account rather than deleted."""
+    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep)
+
+
+def provider(place: Place) -> aws.Provider:
+    """The stack's one AWS provider, pinned to the profile's account and region, so no resource
+    lands wherever the ambient credentials point."""
+    return aws.Provider("aws", region=place["region"], allowed_account_ids=[place["account"]])
+
+
+class StoreAccess:
+    """The artifact bucket and its key as the resources that use them see it: in the platform
+    stack the resources themselves, in a pipeline stack the outputs of the platform stack."""
+
+    bucket_id: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+    def read_write(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Statements that read and write objects (under ``prefix``) with the bucket's key."""
+        objects = pulumi.Output.concat(self.bucket_arn, "/", prefix, "*")
+        return [
+            _statement(["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket_arn]),
+            _statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [objects]),
+            self.use_key(),
+        ]
+
+    def use_key(self) -> dict[str, Any]:
+        return _statement(
+            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            [self.key_arn],
+        )
+
+
+class ImagesAccess:
+    """The step image repository as its users see it (see :class:`StoreAccess`)."""
+
+    repository_arn: pulumi.Input[str]
+    repository_url: pulumi.Input[str]
+
+    def pull(self) -> list[dict[str, Any]]:
+        """Statements that pull images from this repository (login cannot be scoped)."""
+        return [
+            _statement(
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                [self.repository_arn],
+            ),
+            _statement(["ecr:GetAuthorizationToken"], ["*"]),
+        ]
+
+
+class ArtifactStore(pulumi.ComponentResource, StoreAccess):
     """The S3 bucket every artifact goes to: encrypted with its own rotating KMS key, private
     (all four public-access blocks, ACLs disabled), TLS-only, versioned, with a lifecycle rule."""
 
@@ -155,6 +216,7 @@ class ArtifactStore(pulumi.ComponentResource):
         bucket_name: str,
         key_alias: str,
         lifecycle: Lifecycle,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -166,7 +228,7 @@ class ArtifactStore(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=dict(tags),
-            opts=child,
+            opts=kept(self, keep),
         )
         aws.kms.Alias(
             f"{resource_name}-key-alias",
@@ -175,7 +237,11 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=child,
         )
         self.bucket = aws.s3.Bucket(
-            resource_name, bucket=bucket_name, force_destroy=False, tags=dict(tags), opts=child
+            resource_name,
+            bucket=bucket_name,
+            force_destroy=False,
+            tags=dict(tags),
+            opts=kept(self, keep),
         )
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
         aws.s3.BucketOwnershipControls(
@@ -248,25 +314,11 @@ class ArtifactStore(pulumi.ComponentResource):
             ),
             opts=on_bucket,
         )
+        self.bucket_id, self.bucket_arn, self.key_arn = self.bucket.id, self.bucket.arn, self.key.arn
         self.register_outputs({"bucket": self.bucket.id, "key_arn": self.key.arn})
 
-    def read_write(self, prefix: str = "") -> list[dict[str, Any]]:
-        """Statements that read and write objects (under ``prefix``) with the bucket's key."""
-        objects = pulumi.Output.concat(self.bucket.arn, "/", prefix, "*")
-        return [
-            _statement(["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket.arn]),
-            _statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [objects]),
-            self.use_key(),
-        ]
 
-    def use_key(self) -> dict[str, Any]:
-        return _statement(
-            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-            [self.key.arn],
-        )
-
-
-class StepImageRepository(pulumi.ComponentResource):
+class StepImageRepository(pulumi.ComponentResource, ImagesAccess):
     """The ECR repository for step images: scanned on push, immutable tags, KMS-encrypted."""
 
     repository: aws.ecr.Repository
@@ -277,6 +329,7 @@ class StepImageRepository(pulumi.ComponentResource):
         *,
         name: str,
         store: ArtifactStore,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -289,23 +342,11 @@ class StepImageRepository(pulumi.ComponentResource):
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": store.key.arn}],
             force_delete=False,
             tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=kept(self, keep),
         )
+        self.repository_arn = self.repository.arn
+        self.repository_url = self.repository.repository_url
         self.register_outputs({"url": self.repository.repository_url})
-
-    def pull(self) -> list[dict[str, Any]]:
-        """Statements that pull images from this repository (login cannot be scoped)."""
-        return [
-            _statement(
-                [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                [self.repository.arn],
-            ),
-            _statement(["ecr:GetAuthorizationToken"], ["*"]),
-        ]
 
 
 class ModelGroup(pulumi.ComponentResource):
@@ -319,6 +360,7 @@ class ModelGroup(pulumi.ComponentResource):
         *,
         name: str,
         model: str,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -329,7 +371,7 @@ class ModelGroup(pulumi.ComponentResource):
             model_package_group_name=name,
             model_package_group_description=f"Versions of model {model!r}",
             tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=kept(self, keep),
         )
         self.register_outputs({"arn": self.group.arn})
 
@@ -402,8 +444,8 @@ class ExecutionRole(pulumi.ComponentResource):
         *,
         name: str,
         place: Place,
-        store: ArtifactStore,
-        repository: StepImageRepository,
+        store: StoreAccess,
+        repository: ImagesAccess,
         model_groups: Sequence[ModelGroup],
         secrets: Sequence[str],
         permissions: Permissions,
@@ -487,7 +529,7 @@ class ExecutionRole(pulumi.ComponentResource):
 
 
 def _deploy_statements(
-    place: Place, store: ArtifactStore, deployments: Sequence[Deployment]
+    place: Place, store: StoreAccess, deployments: Sequence[Deployment]
 ) -> list[dict[str, Any]]:
     """Exactly what the deploy step calls (``mlcompile.runtime.sagemaker.deploy``), by name: it
     lists endpoints (unscopable) to choose between create and update, creates a model and an
@@ -525,7 +567,7 @@ def _deploy_statements(
         # SageMaker takes grants on the key for the endpoint's volume and captured data.
         _statement(
             ["kms:CreateGrant"],
-            [store.key.arn],
+            [store.key_arn],
             {"Bool": {"kms:GrantIsForAWSResource": "true"}},
         ),
     ]
@@ -609,7 +651,7 @@ class PipelineSchedule(pulumi.ComponentResource):
         place: Place,
         when: Cron,
         pipeline: SageMakerPipeline,
-        store: ArtifactStore,
+        store: StoreAccess,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -623,7 +665,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             description=f"Lets EventBridge Scheduler start pipeline {name}",
             statements=[
                 _statement(["sagemaker:StartPipelineExecution"], [pipeline.pipeline.arn]),
-                _statement(["kms:Decrypt"], [store.key.arn]),
+                _statement(["kms:Decrypt"], [store.key_arn]),
             ],
             tags=tags,
             opts=child,
@@ -634,7 +676,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             schedule_expression=cron_expression(when["cron"]),
             schedule_expression_timezone=when["timezone"],
             flexible_time_window={"mode": "OFF"},
-            kms_key_arn=store.key.arn,
+            kms_key_arn=store.key_arn,
             target={
                 "arn": pipeline.pipeline.arn,
                 "role_arn": role.arn,
@@ -666,8 +708,8 @@ class ServingEndpoint(pulumi.ComponentResource):
         model_package_arn: str | None,
         config_key: str,
         serving: Serving,
-        store: ArtifactStore,
-        repository: StepImageRepository,
+        store: StoreAccess,
+        repository: ImagesAccess,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -682,7 +724,7 @@ class ServingEndpoint(pulumi.ComponentResource):
             description=f"Runs the model served at endpoint {name}",
             statements=[
                 *store.read_write(capture),
-                _statement(["s3:GetObject"], [pulumi.Output.concat(store.bucket.arn, "/*")]),
+                _statement(["s3:GetObject"], [pulumi.Output.concat(store.bucket_arn, "/*")]),
                 *repository.pull(),
                 _log_statements(place, "/aws/sagemaker/Endpoints/"),
                 _metrics_statement(),
@@ -719,8 +761,7 @@ class ServingEndpoint(pulumi.ComponentResource):
         config = aws.sagemaker.EndpointConfiguration(
             f"{resource_name}-config",
             name=version,
-            # Local NVMe storage is encrypted by the hardware; SageMaker rejects a key for it.
-            kms_key_arn=None if has_instance_storage(serving["instance_type"]) else store.key.arn,
+            kms_key_arn=None if serving["instance_storage"] else store.key_arn,
             production_variants=[
                 {
                     "variant_name": VARIANT,
@@ -732,8 +773,8 @@ class ServingEndpoint(pulumi.ComponentResource):
             data_capture_config={
                 "enable_capture": True,
                 "initial_sampling_percentage": 100,
-                "destination_s3_uri": pulumi.Output.concat("s3://", store.bucket.id, "/", capture),
-                "kms_key_id": store.key.arn,
+                "destination_s3_uri": pulumi.Output.concat("s3://", store.bucket_id, "/", capture),
+                "kms_key_id": store.key_arn,
                 "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
             },
             tags=dict(tags),
@@ -969,8 +1010,8 @@ class WorkloadRole(pulumi.ComponentResource):
         oidc_provider: str,
         namespace: str,
         service_account: str,
-        store: ArtifactStore,
-        repository: StepImageRepository,
+        store: StoreAccess,
+        repository: ImagesAccess,
         secrets: Sequence[str],
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -1008,3 +1049,51 @@ class WorkloadRole(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"arn": self.role.arn})
+
+
+# ----- the platform stack's outputs, and how a pipeline stack reads them -------------------
+
+#: What the platform stack exports and pipeline stacks read, by output name.
+PLATFORM_OUTPUTS = (
+    "artifact_bucket",
+    "artifact_bucket_arn",
+    "artifact_key_arn",
+    "step_image_repository_arn",
+    "step_image_repository_url",
+)
+
+
+def export_platform(store: ArtifactStore, repository: StepImageRepository) -> None:
+    """Export everything a pipeline stack reads (``PLATFORM_OUTPUTS``), in the platform stack."""
+    values: dict[str, pulumi.Input[str]] = {
+        "artifact_bucket": store.bucket.id,
+        "artifact_bucket_arn": store.bucket.arn,
+        "artifact_key_arn": store.key.arn,
+        "step_image_repository_arn": repository.repository.arn,
+        "step_image_repository_url": repository.repository.repository_url,
+    }
+    for name in PLATFORM_OUTPUTS:
+        pulumi.export(name, values[name])
+
+
+class _SharedStore(StoreAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.bucket_id = platform.require_output("artifact_bucket")
+        self.bucket_arn = platform.require_output("artifact_bucket_arn")
+        self.key_arn = platform.require_output("artifact_key_arn")
+
+
+class _SharedImages(ImagesAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.repository_arn = platform.require_output("step_image_repository_arn")
+        self.repository_url = platform.require_output("step_image_repository_url")
+
+
+class Platform:
+    """The platform stack as a pipeline stack sees it: the shared store and image repository,
+    read through a StackReference (never created again here)."""
+
+    def __init__(self, stack: str, *, opts: pulumi.ResourceOptions | None = None) -> None:
+        self.reference = pulumi.StackReference("platform", stack_name=stack, opts=opts)
+        self.store: StoreAccess = _SharedStore(self.reference)
+        self.repository: ImagesAccess = _SharedImages(self.reference)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlcompile.platforms.sagemaker.instances import has_instance_storage
@@ -20,11 +20,15 @@ from mlcompile.platforms.sagemaker.instances import has_instance_storage
 
 @dataclass(frozen=True)
 class Resource:
-    """One registered resource: its type token, logical name and inputs."""
+    """One registered resource: its type token, logical name and inputs, the provider it was
+    registered with (empty: the engine's default provider) and its resource options."""
 
     type: str
     name: str
     inputs: Mapping[str, Any]
+    provider: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    custom: bool = True
 
 
 @dataclass(frozen=True)
