@@ -40,7 +40,14 @@ class Recorder(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         options = self.options.get((args.typ, args.name), {})
         self.resources.append(
-            Resource(args.typ, args.name, dict(args.inputs), args.provider or "", options)
+            Resource(
+                args.typ,
+                args.name,
+                dict(args.inputs),
+                args.provider or "",
+                options,
+                custom=bool(args.custom),
+            )
         )
         state = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":

@@ -382,6 +382,51 @@ def _secret_references(resource: Resource) -> Iterator[str]:
                 yield from _as_list(statement.get("Resource", []))
 
 
+#: Resources that hold data (or keys to it): deleting one loses what no stack can recreate.
+STATEFUL = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "aws:kms/key:Key",
+        "aws:ecr/repository:Repository",
+        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+        "gcp:storage/bucket:Bucket",
+        "gcp:kms/cryptoKey:CryptoKey",
+        "gcp:artifactregistry/repository:Repository",
+        "azure-native:resources:ResourceGroup",
+        "azure-native:keyvault:Vault",
+        "azure-native:keyvault:Key",
+        "azure-native:storage:StorageAccount",
+        "azure-native:storage:BlobContainer",
+        "azure-native:containerregistry:Registry",
+    }
+)
+#: Keys that only encrypt alerts in flight: replacing one loses nothing.
+_EPHEMERAL_KEYS = re.compile(r"(^|-)alerts-key$")
+
+
+def protected_in_production(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """In production, every resource that holds data is protected (``pulumi destroy`` and a
+    replacement stop at it) and retained if the stack ever lets go of it."""
+    rule = "protected-in-production"
+    for resource in resources:
+        if resource.type not in STATEFUL or _EPHEMERAL_KEYS.search(resource.name):
+            continue
+        missing = [k for k in ("protect", "retain_on_delete") if not resource.options.get(k)]
+        if missing:
+            yield Violation(rule, _label(resource), f"holds data but is not {' or '.join(missing)}")
+
+
+def explicit_providers(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Every cloud and cluster resource names its provider: none falls back to the engine's
+    default provider, which takes the ambient credentials, region or kubeconfig context."""
+    rule = "explicit-provider"
+    for resource in resources:
+        if not resource.custom or resource.type.startswith("pulumi:"):
+            continue
+        if not resource.provider or "::default" in resource.provider:
+            yield Violation(rule, _label(resource), "uses the default (ambient) provider")
+
+
 Rule = Callable[[Sequence[Resource]], Iterator[Violation]]
 RULES: tuple[Rule, ...] = (
     encryption,
@@ -390,12 +435,17 @@ RULES: tuple[Rule, ...] = (
     versioning,
     least_privilege,
     endpoint_alarms,
+    explicit_providers,
 )
+PRODUCTION_RULES: tuple[Rule, ...] = (protected_in_production,)
 
 
-def check(resources: Sequence[Resource], known_secrets: Iterable[str] = ()) -> list[Violation]:
-    """Every violation of every rule, in a stable order."""
-    rules = (*RULES, make_no_secret_values(known_secrets))
+def check(
+    resources: Sequence[Resource], known_secrets: Iterable[str] = (), *, production: bool = False
+) -> list[Violation]:
+    """Every violation of every rule, in a stable order; ``production`` adds the rules of a
+    production stack (what holds data is protected and retained)."""
+    rules = (*RULES, make_no_secret_values(known_secrets), *(PRODUCTION_RULES if production else ()))
     return sorted(
         (v for rule in rules for v in rule(resources)),
         key=lambda v: (v.rule, v.resource, v.message),
