@@ -29,7 +29,9 @@ def test_project_files_and_settings() -> None:
         "requirements.txt",
         "stack.json",
     ]
-    assert sorted(files) == [f"{kind}/{rel}" for kind in ("pipeline", "platform") for rel in project]
+    assert sorted(files) == [
+        f"{kind}/{rel}" for kind in ("pipeline", "platform") for rel in project
+    ]
     for kind in ("platform", "pipeline"):
         assert b"virtualenv: venv" in files[f"{kind}/Pulumi.yaml"]
         assert b'gcp:project: "mlc-dev-project"' in files[f"{kind}/Pulumi.dev.yaml"]
@@ -40,12 +42,15 @@ def test_project_files_and_settings() -> None:
         assert not [p for p in pins if p.startswith("mlcompile")]
         assert b"from mlcompile_infra import gcp" in files[f"{kind}/__main__.py"]
         assert len(files[f"{kind}/__main__.py"].splitlines()) < 100
-    assert files["platform/mlcompile_infra/gcp.py"] == (REPO / "src/mlcompile/infra/gcp.py").read_bytes()
+    assert (
+        files["platform/mlcompile_infra/gcp.py"]
+        == (REPO / "src/mlcompile/infra/gcp.py").read_bytes()
+    )
     needs = json.loads(files["pipeline/stack.json"])["needs"]
     assert needs["secrets"] == ["churn-warehouse-token"]
     assert needs["schedule"]["cron"] == "0 3 * * 1"
-    assert b'name: mlc-platform-gcp-mlc-dev-project\n' in files["platform/Pulumi.yaml"]
-    assert b'name: mlc-churn-vertex-gcp-mlc-dev-project\n' in files["pipeline/Pulumi.yaml"]
+    assert b"name: mlc-platform-gcp-mlc-dev-project\n" in files["platform/Pulumi.yaml"]
+    assert b"name: mlc-churn-vertex-gcp-mlc-dev-project\n" in files["pipeline/Pulumi.yaml"]
 
 
 def test_components_import_nothing_of_mlcompile() -> None:

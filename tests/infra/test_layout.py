@@ -47,9 +47,7 @@ _NAME_KEY: dict[str, str] = {
 def physical_name(resource: Resource) -> str | None:
     """The name the cloud (or cluster) knows a resource by; None for resources named by their
     parent (policies, bucket settings) or not named at all."""
-    if resource.type.startswith("kubernetes:") and not resource.type.startswith(
-        "pulumi:providers"
-    ):
+    if resource.type.startswith("kubernetes:") and not resource.type.startswith("pulumi:providers"):
         metadata = resource.inputs.get("metadata") or {}
         kind = resource.inputs.get("kind") or resource.type.rsplit(":", 1)[-1]
         return f"{kind}/{metadata.get('namespace', '')}/{metadata.get('name')}"
@@ -115,5 +113,10 @@ def test_profiles_sharing_an_account_share_one_platform_stack(stacks: Any) -> No
     assert profile("kubeflow-dev").account == profile("sagemaker-dev").account
     assert platforms["kubeflow-dev"] == platforms["sagemaker-dev"]
     assert platforms["sagemaker-dev"] != platforms["sagemaker-prod"]
-    (kubeflow,) = {s.platform.files["__main__.py"] for (_, n), s in stacks.items() if n == "kubeflow-dev" if s.platform}
+    (kubeflow,) = {
+        s.platform.files["__main__.py"]
+        for (_, n), s in stacks.items()
+        if n == "kubeflow-dev"
+        if s.platform
+    }
     assert b'kubernetes.Namespace("namespace-ml-dev"' in kubeflow

@@ -105,9 +105,7 @@ def test_production_data_must_be_protected_and_retained() -> None:
     unprotected = _bucket_with(bucket=Resource("aws:s3/bucket:Bucket", "b", {"bucket": "bkt"}))
     assert "protected-in-production" in _rules(unprotected, production=True)
     assert "protected-in-production" not in _rules(unprotected, production=False)
-    half = Resource(
-        "aws:s3/bucket:Bucket", "b", {"bucket": "bkt"}, options={"protect": True}
-    )
+    half = Resource("aws:s3/bucket:Bucket", "b", {"bucket": "bkt"}, options={"protect": True})
     (violation,) = [
         v
         for v in check(_explicit(_bucket_with(bucket=half)), production=True)

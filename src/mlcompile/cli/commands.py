@@ -107,8 +107,6 @@ def _compile(
     spec: str, target: str, out: Path | None
 ) -> tuple[ir.Pipeline, Profile, Path, dict[str, Any], list[Diagnostic]]:
     """Check, compile and write the build folder; warnings are returned, errors raised."""
-    from mlcompile import platforms
-    from mlcompile.build import json_bytes, manifest, write_atomic
 
     loaded, pipeline = _load(spec)
     profile, _ = load_profile(target)

@@ -314,7 +314,11 @@ class ArtifactStore(pulumi.ComponentResource, StoreAccess):
             ),
             opts=on_bucket,
         )
-        self.bucket_id, self.bucket_arn, self.key_arn = self.bucket.id, self.bucket.arn, self.key.arn
+        self.bucket_id, self.bucket_arn, self.key_arn = (
+            self.bucket.id,
+            self.bucket.arn,
+            self.key.arn,
+        )
         self.register_outputs({"bucket": self.bucket.id, "key_arn": self.key.arn})
 
 

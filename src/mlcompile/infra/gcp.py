@@ -21,7 +21,6 @@ from typing import TypedDict
 import pulumi
 import pulumi_gcp as gcp
 
-
 _ENCRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 #: APIs the stack's resources need; never disabled on destroy (other stacks may use them).
 _SERVICES = (

@@ -445,7 +445,11 @@ def check(
 ) -> list[Violation]:
     """Every violation of every rule, in a stable order; ``production`` adds the rules of a
     production stack (what holds data is protected and retained)."""
-    rules = (*RULES, make_no_secret_values(known_secrets), *(PRODUCTION_RULES if production else ()))
+    rules = (
+        *RULES,
+        make_no_secret_values(known_secrets),
+        *(PRODUCTION_RULES if production else ()),
+    )
     return sorted(
         (v for rule in rules for v in rule(resources)),
         key=lambda v: (v.rule, v.resource, v.message),
