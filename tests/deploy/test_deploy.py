@@ -95,9 +95,29 @@ def test_deploy_with_infra_needs_the_pulumi_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "the Pulumi CLI is not installed" in result.stderr and "Traceback" not in result.stderr
-    assert (tmp_path / "infra" / "Pulumi.yaml").exists(), (
-        "the project is generated before provisioning"
+    for kind in ("platform", "pipeline"):
+        assert (tmp_path / "infra" / kind / "Pulumi.yaml").exists(), (
+            "both projects are generated before provisioning"
+        )
+
+
+def test_deploy_failure_is_reported_in_json_too(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin"}
+    args = ["deploy", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--json"]
+    result = cli(*args, "--out", str(tmp_path / "b"), env=env)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and "Pulumi CLI is not installed" in report["error"]
+
+
+def test_deploy_rejects_a_bad_parameter_before_writing_anything(tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    result = cli(
+        "deploy", "examples/churn/pipeline.py", "-t", "sagemaker-dev", "--param", "min_auc=abc",
+        "--out", str(out),
     )
+    assert result.returncode == 2, result.stderr + result.stdout
+    assert not out.exists(), "nothing is written for bad input"
 
 
 def test_deploy_refuses_a_pipeline_the_platform_refuses(tmp_path: Path) -> None:
@@ -191,11 +211,11 @@ def test_deploy_kubeflow_versions_schedule_and_run(tmp_path: Path) -> None:
     schedule = dict(next(kw for name, kw in client.calls if name == "create_recurring_run"))
     assert (
         schedule["cron_expression"] == "0 0 3 * * 1"
-        and schedule["job_name"] == "mlc-dev-churn-schedule"
+        and schedule["job_name"] == "mlc-dev-kubeflow-churn-schedule"
     )
-    assert schedule["service_account"] == "mlc-dev-churn-exec"
+    assert schedule["service_account"] == "mlc-dev-kubeflow-churn-exec"
     run = dict(next(kw for name, kw in client.calls if name == "run_pipeline"))
-    assert run["params"] == {"min_auc": 0.6} and run["service_account"] == "mlc-dev-churn-exec"
+    assert run["params"] == {"min_auc": 0.6} and run["service_account"] == "mlc-dev-kubeflow-churn-exec"
     assert second.recurring_run_id != first.recurring_run_id
 
 
