@@ -305,3 +305,34 @@ def test_key_policies_may_delegate_to_the_account_and_nothing_wider() -> None:
     assert _rules([key(delegate)]) == set()
     anyone = {**delegate, "Principal": {"Service": "events.amazonaws.com"}}
     assert _rules([key(anyone)]) == {"least-privilege"}
+
+
+def test_a_role_that_can_overwrite_code_bundles_is_caught() -> None:
+    writes = {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["arn:aws:s3:::bkt/*"]}
+    deny = {
+        "Effect": "Deny",
+        "Action": ["s3:DeleteObject", "s3:PutObject"],
+        "Resource": ["arn:aws:s3:::bkt/code/*"],
+    }
+    assert "no-code-writes" in _rules([_role_policy(writes)])
+    both = Resource(
+        "aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps({"Statement": [writes, deny]})}
+    )
+    assert "no-code-writes" not in _rules([both])
+    deploy = {
+        "Effect": "Allow",
+        "Action": ["s3:PutObject"],
+        "Resource": ["arn:aws:s3:::bkt/code/*"],
+    }
+    assert "no-code-writes" not in _rules([_role_policy(deploy)])
+
+
+def test_a_gcs_write_grant_that_includes_code_bundles_is_caught() -> None:
+    grant = {"bucket": "bkt", "role": "roles/storage.objectAdmin", "member": "serviceAccount:x"}
+    bad = Resource("gcp:storage/bucketIAMMember:BucketIAMMember", "g", grant)
+    assert "no-code-writes" in _rules([bad])
+    condition = {"expression": '!resource.name.startsWith("projects/_/buckets/bkt/objects/code/")'}
+    good = Resource(
+        "gcp:storage/bucketIAMMember:BucketIAMMember", "g", {**grant, "condition": condition}
+    )
+    assert "no-code-writes" not in _rules([good])

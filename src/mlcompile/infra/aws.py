@@ -26,6 +26,8 @@ VARIANT = "main"
 
 #: Jobs a SageMaker pipeline starts are named ``pipelines-<execution>-<step>-...``.
 _PIPELINE_JOBS = "pipelines-*"
+#: Where deploy uploads code bundles (``code/<sha256>.tar.gz``).
+CODE_PREFIX = "code/"
 _SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
@@ -166,13 +168,23 @@ class StoreAccess:
     key_arn: pulumi.Input[str]
 
     def read_write(self, prefix: str = "") -> list[dict[str, Any]]:
-        """Statements that read and write objects (under ``prefix``) with the bucket's key."""
+        """Statements that read and write objects (under ``prefix``) with the bucket's key, but
+        never write code bundles: only deploy's identity writes under ``code/``, so a step or a
+        served model cannot replace the code the next run executes."""
         objects = pulumi.Output.concat(self.bucket_arn, "/", prefix, "*")
         return [
             _statement(["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket_arn]),
             _statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [objects]),
+            self.no_code_writes(),
             self.use_key(),
         ]
+
+    def no_code_writes(self) -> dict[str, Any]:
+        return _statement(
+            ["s3:DeleteObject", "s3:PutObject"],
+            [pulumi.Output.concat(self.bucket_arn, "/", CODE_PREFIX, "*")],
+            effect="Deny",
+        )
 
     def use_key(self) -> dict[str, Any]:
         return _statement(

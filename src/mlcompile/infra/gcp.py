@@ -236,6 +236,20 @@ class Repository(pulumi.ComponentResource, RepositoryAccess):
         self.register_outputs({"id": self.repository.id})
 
 
+#: Where deploy uploads code bundles (``code/<sha256>.tar.gz``).
+CODE_PREFIX = "code/"
+
+
+def _outside_code(bucket: str) -> gcp.storage.BucketIAMMemberConditionArgsDict:
+    return {
+        "title": "outside-code-bundles",
+        "description": "Everything but the code bundles deploy uploads",
+        "expression": (
+            f'!resource.name.startsWith("projects/_/buckets/{bucket}/objects/{CODE_PREFIX}")'
+        ),
+    }
+
+
 class PipelineServiceAccount(pulumi.ComponentResource):
     """The service account pipeline jobs run as: Vertex AI user and log writer on the project
     (the narrowest roles that run pipeline jobs), object admin on its bucket only, reader on its
@@ -274,10 +288,19 @@ class PipelineServiceAccount(pulumi.ComponentResource):
                 member=member,
                 opts=child,
             )
+        # Objects anywhere but under code/: only deploy's identity writes code bundles.
         gcp.storage.BucketIAMMember(
             f"{resource_name}-bucket",
             bucket=bucket.bucket_name,
             role="roles/storage.objectAdmin",
+            member=member,
+            condition=pulumi.Output.from_input(bucket.bucket_name).apply(_outside_code),
+            opts=child,
+        )
+        gcp.storage.BucketIAMMember(
+            f"{resource_name}-bucket-read",
+            bucket=bucket.bucket_name,
+            role="roles/storage.objectViewer",
             member=member,
             opts=child,
         )

@@ -91,7 +91,14 @@ class PipelineServiceAccount(pulumi.ComponentResource):
                     "resources": ["inferenceservices"],
                     "resource_names": list(endpoints),
                     "verbs": ["get", "patch", "update"],
-                }
+                },
+                # Kubernetes cannot limit create by name (the object has none yet when the
+                # request is authorised): the first apply of an InferenceService needs it.
+                {
+                    "api_groups": ["serving.kserve.io"],
+                    "resources": ["inferenceservices"],
+                    "verbs": ["create"],
+                },
             ],
             opts=child,
         )

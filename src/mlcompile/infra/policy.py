@@ -427,6 +427,57 @@ def explicit_providers(resources: Sequence[Resource]) -> Iterator[Violation]:
             yield Violation(rule, _label(resource), "uses the default (ambient) provider")
 
 
+_OBJECT_WRITES = frozenset({"s3:PutObject", "s3:DeleteObject", "s3:*", "*"})
+#: GCP roles that write objects; granted on a bucket they must exclude the code bundles.
+_GCS_WRITERS = frozenset(
+    {
+        "roles/storage.objectAdmin",
+        "roles/storage.objectCreator",
+        "roles/storage.objectUser",
+        "roles/storage.admin",
+    }
+)
+
+
+def no_code_writes(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """No pipeline, schedule or serving identity may write code bundles (``code/``): a role
+    that writes objects by wildcard denies ``code/*``, and a GCS write grant is conditioned to
+    exclude it. Only deploy's identity, granted ``code/*`` by name, uploads bundles."""
+    rule = "no-code-writes"
+    for resource in resources:
+        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+            for document in _policy_documents(resource):
+                statements = _statements(document)
+                denied = any(
+                    s.get("Effect") == "Deny"
+                    and {"s3:PutObject", "s3:DeleteObject"} <= set(_as_list(s.get("Action", [])))
+                    and any(str(r).endswith("/code/*") for r in _as_list(s.get("Resource", [])))
+                    for s in statements
+                )
+                wildcard = any(
+                    s.get("Effect", "Allow") == "Allow"
+                    and _OBJECT_WRITES & set(_as_list(s.get("Action", [])))
+                    and any(
+                        str(r) == "*" or (str(r).endswith("/*") and not str(r).endswith("/code/*"))
+                        for r in _as_list(s.get("Resource", []))
+                    )
+                    for s in statements
+                )
+                if wildcard and not denied:
+                    yield Violation(
+                        rule, _label(resource), "writes objects by wildcard without denying code/*"
+                    )
+        if (
+            resource.type == "gcp:storage/bucketIAMMember:BucketIAMMember"
+            and resource.inputs.get("role") in _GCS_WRITERS
+        ):
+            expression = str((resource.inputs.get("condition") or {}).get("expression", ""))
+            if "!resource.name.startsWith(" not in expression or "/objects/code/" not in expression:
+                yield Violation(
+                    rule, _label(resource), "grants object writes without excluding code/"
+                )
+
+
 Rule = Callable[[Sequence[Resource]], Iterator[Violation]]
 RULES: tuple[Rule, ...] = (
     encryption,
@@ -436,6 +487,7 @@ RULES: tuple[Rule, ...] = (
     least_privilege,
     endpoint_alarms,
     explicit_providers,
+    no_code_writes,
 )
 PRODUCTION_RULES: tuple[Rule, ...] = (protected_in_production,)
 
