@@ -10,7 +10,6 @@ listing endpoints) and in key policies, where ``"*"`` means the key itself.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -36,15 +35,6 @@ class Lifecycle(TypedDict):
 
     noncurrent_version_days: int
     abort_incomplete_upload_days: int
-
-
-class Serving(TypedDict):
-    """The instances an endpoint runs on."""
-
-    instance_type: str
-    initial_instance_count: int
-    #: Instance types with local NVMe storage encrypt it in hardware; SageMaker rejects a key.
-    instance_storage: bool
 
 
 class Cron(TypedDict):
@@ -703,15 +693,14 @@ class PipelineSchedule(pulumi.ComponentResource):
         self.register_outputs({"arn": self.schedule.arn})
 
 
-class ServingEndpoint(pulumi.ComponentResource):
-    """A SageMaker endpoint serving one approved version of a model group, capturing requests
-    and responses to the artifact bucket under its key.
+class ServingRole(pulumi.ComponentResource):
+    """The role the models served at one SageMaker endpoint run as: reads models and images,
+    writes only its endpoint's captured data, never code bundles.
 
-    The version to serve is the model package ARN in stack config; until one is approved and
-    set, only the serving role exists, and the log says which config key to set.
+    The endpoint itself has one owner, the pipeline's deploy step, which creates it on its first
+    run and moves it to each new model version (with data capture and the stack's key): a stack
+    that also declared it would try to create an endpoint that exists, or revert the step's.
     """
-
-    endpoint: aws.sagemaker.Endpoint | None
 
     def __init__(
         self,
@@ -721,15 +710,12 @@ class ServingEndpoint(pulumi.ComponentResource):
         role_name: str,
         place: Place,
         model_group: ModelGroup,
-        model_package_arn: str | None,
-        config_key: str,
-        serving: Serving,
         store: StoreAccess,
         repository: ImagesAccess,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlcompile:aws:ServingEndpoint", resource_name, None, opts)
+        super().__init__("mlcompile:aws:ServingRole", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         capture = f"data-capture/{name}/"
         role = _role(
@@ -752,60 +738,8 @@ class ServingEndpoint(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.endpoint = None
-        if model_package_arn is None:
-            pulumi.log.warn(
-                f"endpoint {name}: no model version to serve yet; once a version in "
-                f"{model_group.name} is approved, run `pulumi config set {config_key} <its ARN>` "
-                "and `pulumi up`",
-                resource=self,
-            )
-            self.register_outputs({})
-            return
-        # Versioned children get a fresh name per model version, so a new version replaces
-        # them before the old ones go and the endpoint switches without downtime.
-        version = f"{name}-{hashlib.sha256(model_package_arn.encode()).hexdigest()[:8]}"
-        model = aws.sagemaker.Model(
-            f"{resource_name}-model",
-            name=version,
-            execution_role_arn=role.arn,
-            primary_container={"model_package_name": model_package_arn},
-            enable_network_isolation=True,
-            tags=dict(tags),
-            opts=child,
-        )
-        config = aws.sagemaker.EndpointConfiguration(
-            f"{resource_name}-config",
-            name=version,
-            kms_key_arn=None if serving["instance_storage"] else store.key_arn,
-            production_variants=[
-                {
-                    "variant_name": VARIANT,
-                    "model_name": model.name,
-                    "instance_type": serving["instance_type"],
-                    "initial_instance_count": serving["initial_instance_count"],
-                }
-            ],
-            data_capture_config={
-                "enable_capture": True,
-                "initial_sampling_percentage": 100,
-                "destination_s3_uri": pulumi.Output.concat("s3://", store.bucket_id, "/", capture),
-                "kms_key_id": store.key_arn,
-                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-            },
-            tags=dict(tags),
-            opts=child,
-        )
-        # The pipeline's deploy step moves the endpoint to each new version it deploys; the
-        # stack keeps owning the endpoint without reverting that.
-        self.endpoint = aws.sagemaker.Endpoint(
-            resource_name,
-            name=name,
-            endpoint_config_name=config.name,
-            tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpointConfigName"]),
-        )
-        self.register_outputs({"endpoint": self.endpoint.name})
+        self.role = role
+        self.register_outputs({"arn": role.arn})
 
 
 class Latency(TypedDict):

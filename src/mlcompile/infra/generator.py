@@ -344,16 +344,14 @@ def _optional_config(profile: Profile, endpoints: list[ServedEndpoint]) -> dict[
         "platform-stack": "the platform stack to read, if not the default "
         f"{platform_stack_reference(profile)} (e.g. ORG/PROJECT/STACK on Pulumi Cloud)"
     }
-    if profile.platform == "vertex":
+    if profile.platform != "kubeflow":
+        # Neither needs a model version from the operator: the pipeline's deploy step creates
+        # and updates a SageMaker endpoint (its one owner) and deploys to the Vertex endpoint
+        # the stack creates.
         return keys
-    if profile.platform == "kubeflow":
-        keys.update(_cluster_config())
+    keys.update(_cluster_config())
     for e in endpoints:
-        keys[e.config_key] = (
-            f"ARN of the approved model package endpoint {e.name} serves"
-            if profile.platform == "sagemaker"
-            else f"storage URI of the model version endpoint {e.name} serves"
-        )
+        keys[e.config_key] = f"storage URI of the model version endpoint {e.name} serves"
     if profile.platform == "kubeflow" and profile.cloud in ("aws", "azure"):
         keys["oidc-issuer"] = (
             "the cluster's OIDC issuer host and path (required), e.g. oidc.eks.REGION.amazonaws.com/id/ID"
