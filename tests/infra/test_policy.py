@@ -336,3 +336,27 @@ def test_a_gcs_write_grant_that_includes_code_bundles_is_caught() -> None:
         "gcp:storage/bucketIAMMember:BucketIAMMember", "g", {**grant, "condition": condition}
     )
     assert "no-code-writes" not in _rules([good])
+
+
+def _kserve(account: str) -> list[Resource]:
+    service = Resource(
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        "e",
+        {"kind": "InferenceService", "spec": {"predictor": {"serviceAccountName": account}}},
+    )
+    accounts = [
+        Resource("kubernetes:core/v1:ServiceAccount", n, {"metadata": {"name": n}})
+        for n in ("pipeline", "serving")
+    ]
+    binding = Resource(
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        "b",
+        {"subjects": [{"kind": "ServiceAccount", "name": "pipeline"}]},
+    )
+    return [service, *accounts, binding]
+
+
+def test_serving_as_the_pipeline_identity_is_caught() -> None:
+    assert "serving-identity-separate" in _rules(_kserve("pipeline"))
+    assert "serving-identity-separate" in _rules(_kserve("default"))
+    assert "serving-identity-separate" not in _rules(_kserve("serving"))

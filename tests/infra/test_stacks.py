@@ -116,8 +116,11 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
         }
         _assert_gcp_alerts(stack)
     if prof.platform == "kubeflow":
-        (account,) = stack.of_type("kubernetes:core/v1:ServiceAccount")
-        assert account.inputs["metadata"]["name"] == needs["identity"]
+        accounts = {
+            a.inputs["metadata"]["name"] for a in stack.of_type("kubernetes:core/v1:ServiceAccount")
+        }
+        # The pipeline's own, and one that serves its models (read-only) when it has endpoints.
+        assert needs["identity"] in accounts and len(accounts) == 1 + bool(needs["endpoints"])
     if prof.cloud == "azure":
         (registry,) = shared.of_type("azure-native:containerregistry:Registry")
         assert registry.inputs["adminUserEnabled"] is False

@@ -169,6 +169,14 @@ class StoreAccess:
             self.use_key(),
         ]
 
+    def read_only(self) -> list[dict[str, Any]]:
+        """Statements that only read objects (models), decrypting with the bucket's key."""
+        return [
+            _statement(["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket_arn]),
+            _statement(["s3:GetObject"], [pulumi.Output.concat(self.bucket_arn, "/*")]),
+            _statement(["kms:Decrypt", "kms:DescribeKey"], [self.key_arn]),
+        ]
+
     def no_code_writes(self) -> dict[str, Any]:
         return _statement(
             ["s3:DeleteObject", "s3:PutObject"],
@@ -964,6 +972,7 @@ class WorkloadRole(pulumi.ComponentResource):
         repository: ImagesAccess,
         secrets: Sequence[str],
         tags: Mapping[str, str],
+        read_only: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:aws:WorkloadRole", resource_name, None, opts)
@@ -985,7 +994,9 @@ class WorkloadRole(pulumi.ComponentResource):
                 }
             ],
         }
-        statements = [*store.read_write(), *repository.pull()]
+        # Serving only reads its models; the pipeline reads and writes artifacts.
+        access = store.read_only() if read_only else store.read_write()
+        statements = [*access, *repository.pull()]
         if secrets:
             statements.append(_read_secrets(place, secrets))
         self.role = _role(

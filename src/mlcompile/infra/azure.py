@@ -26,6 +26,7 @@ from pulumi_azure_native.provider import Provider
 #: Built-in role definition ids (the same in every tenant).
 _CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 _BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 _ACR_PULL = "7f951dfd-4ed8-4f60-a1b2-83ccf3d3b6a1"
 _KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
@@ -361,6 +362,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         key: VaultAccess,
         secrets: Sequence[str],
         tags: Mapping[str, str],
+        read_only: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:azure:WorkloadIdentity", resource_name, None, opts)
@@ -385,7 +387,12 @@ class WorkloadIdentity(pulumi.ComponentResource):
         )
         principal = self.identity.principal_id
         grants: list[tuple[str, str, pulumi.Input[str]]] = [
-            ("blob-data", _BLOB_DATA_CONTRIBUTOR, store.container_id),
+            # Serving only reads its models; the pipeline reads and writes artifacts.
+            (
+                "blob-data",
+                _BLOB_DATA_READER if read_only else _BLOB_DATA_CONTRIBUTOR,
+                store.container_id,
+            ),
             ("acr-pull", _ACR_PULL, registry.registry_id),
         ]
         grants += [

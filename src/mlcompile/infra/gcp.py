@@ -268,6 +268,7 @@ class PipelineServiceAccount(pulumi.ComponentResource):
         secrets: Sequence[str],
         workload: str | None,
         project_roles: Sequence[str],
+        read_only: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:gcp:PipelineServiceAccount", resource_name, None, opts)
@@ -288,15 +289,16 @@ class PipelineServiceAccount(pulumi.ComponentResource):
                 member=member,
                 opts=child,
             )
-        # Objects anywhere but under code/: only deploy's identity writes code bundles.
-        gcp.storage.BucketIAMMember(
-            f"{resource_name}-bucket",
-            bucket=bucket.bucket_name,
-            role="roles/storage.objectAdmin",
-            member=member,
-            condition=pulumi.Output.from_input(bucket.bucket_name).apply(_outside_code),
-            opts=child,
-        )
+        if not read_only:  # serving only reads its models
+            # Objects anywhere but under code/: only deploy's identity writes code bundles.
+            gcp.storage.BucketIAMMember(
+                f"{resource_name}-bucket",
+                bucket=bucket.bucket_name,
+                role="roles/storage.objectAdmin",
+                member=member,
+                condition=pulumi.Output.from_input(bucket.bucket_name).apply(_outside_code),
+                opts=child,
+            )
         gcp.storage.BucketIAMMember(
             f"{resource_name}-bucket-read",
             bucket=bucket.bucket_name,

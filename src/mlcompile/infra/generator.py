@@ -176,6 +176,7 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
         "keep": profile.keep_stateful,
         "role_arn": profile.sagemaker.role_arn,
         "schedule_role": resource_name(profile, "pipeline-identity", f"{pipeline.name}-schedule"),
+        "serving_identity": resource_name(profile, "pipeline-identity", f"{pipeline.name}-serving"),
         "namespace": resource_name(profile, "namespace"),
         "resource_group": resource_name(profile, "resource-group"),
         "secrets_backend": profile.effective_secrets_backend,

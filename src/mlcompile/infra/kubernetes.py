@@ -161,7 +161,8 @@ class KeyVaultSecrets(pulumi.ComponentResource):
 
 
 class InferenceService(pulumi.ComponentResource):
-    """A KServe InferenceService serving one model version, as the pipeline's service account.
+    """A KServe InferenceService serving one model version, as the serving service account
+    ``namespace`` (its own identity, which only reads models; never the pipeline's).
 
     The version is the storage URI in stack config; until one is set only a warning says which
     config key to set, since KServe cannot start without a model.

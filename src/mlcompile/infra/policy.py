@@ -478,6 +478,33 @@ def no_code_writes(resources: Sequence[Resource]) -> Iterator[Violation]:
                 )
 
 
+def serving_identity_separate(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Models are served as their own service account, declared in the stack, and never as the
+    pipeline's (the identity bound to deploy InferenceServices, which writes artifacts)."""
+    rule = "serving-identity-separate"
+    accounts = {
+        str((r.inputs.get("metadata") or {}).get("name"))
+        for r in _by_type(resources, "kubernetes:core/v1:ServiceAccount")
+    }
+    deployers = {
+        str(subject.get("name"))
+        for binding in _by_type(resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+        for subject in binding.inputs.get("subjects") or []
+        if subject.get("kind") == "ServiceAccount"
+    }
+    for service in resources:
+        if service.inputs.get("kind") != "InferenceService":
+            continue
+        predictor = (service.inputs.get("spec") or {}).get("predictor") or {}
+        account = str(predictor.get("serviceAccountName", ""))
+        if not account or account not in accounts:
+            yield Violation(rule, _label(service), "serves as no service account of the stack")
+        elif account in deployers:
+            yield Violation(
+                rule, _label(service), f"serves as {account}, the pipeline's deploying identity"
+            )
+
+
 Rule = Callable[[Sequence[Resource]], Iterator[Violation]]
 RULES: tuple[Rule, ...] = (
     encryption,
@@ -488,6 +515,7 @@ RULES: tuple[Rule, ...] = (
     endpoint_alarms,
     explicit_providers,
     no_code_writes,
+    serving_identity_separate,
 )
 PRODUCTION_RULES: tuple[Rule, ...] = (protected_in_production,)
 
