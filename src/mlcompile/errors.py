@@ -91,6 +91,7 @@ CODES: dict[str, str] = {
     "MLC910": "local-secret-missing",
     "MLC911": "local-packages-unavailable",
     "MLC450": "monitoring-unsupported",
+    "MLC601": "platform-stack-profiles-disagree",
 }
 
 

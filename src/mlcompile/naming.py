@@ -27,7 +27,13 @@ Purpose = Literal[
     "resource-group",
     "workspace",
     "ci-identity",
+    "storage-identity",
 ]
+
+#: The platform native to each cloud keeps the short pipeline-scoped names; any other platform
+#: on that cloud (Kubeflow on EKS, GKE or AKS) adds its own name, so two platforms sharing an
+#: account never name a pipeline's role, schedule or alert the same.
+_NATIVE_PLATFORM = {"aws": "sagemaker", "gcp": "vertex", "azure": "azureml"}
 
 #: Purposes that need a qualifier (the pipeline, model or endpoint they belong to).
 QUALIFIED: frozenset[str] = frozenset(
@@ -99,7 +105,11 @@ def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = No
     if purpose == "ci-identity":
         # What CI deploys as: a role, a service account id (6-30) or a managed identity.
         return _dns(f"{base}-ci", 30 if cloud == "gcp" else 64)
+    if purpose == "storage-identity":
+        return _dns(f"{base}-storage", 64)
     assert qualifier is not None
+    if profile.platform != _NATIVE_PLATFORM[cloud]:
+        base = f"{base}-{profile.platform}"
     if purpose == "pipeline-identity":
         if cloud == "gcp":
             # Service account ids: 6-30 characters.
@@ -109,3 +119,36 @@ def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = No
         return _dns(f"{base}-{qualifier}-schedule", 64)
     # model-group, pipeline, endpoint
     return _dns(f"{base}-{qualifier}", 63)
+
+
+# ----- Pulumi projects and stacks --------------------------------------------------------------
+
+
+def _project(text: str) -> str:
+    """A Pulumi project name: letters, digits, hyphens, underscores and periods, at most 100."""
+    return _dns(text, 100)
+
+
+def platform_project(profile: Profile) -> str:
+    """The Pulumi project of the platform stack that owns what every pipeline of the profile's
+    cloud account or project shares; its stack is named after the environment."""
+    return _project(f"{profile.name_prefix}-platform-{profile.cloud}-{profile.account}")
+
+
+def pipeline_project(profile: Profile, pipeline: str) -> str:
+    """The Pulumi project of one pipeline's own resources on the profile's platform and account;
+    its stack is named after the environment."""
+    return _project(
+        f"{profile.name_prefix}-{pipeline}-{profile.platform}-{profile.cloud}-{profile.account}"
+    )
+
+
+def platform_stack_reference(profile: Profile, organization: str = "organization") -> str:
+    """The fully qualified name a pipeline stack reads its platform stack by
+    (``<organization>/<project>/<stack>``; ``organization`` is the self-managed backends' name)."""
+    return f"{organization}/{platform_project(profile)}/{profile.environment}"
+
+
+def platform_scope(profile: Profile) -> tuple[str, str, str, str]:
+    """Profiles with the same scope share one platform stack."""
+    return (profile.cloud, profile.account, profile.environment, profile.name_prefix)

@@ -93,6 +93,11 @@ class Profile(BaseModel):
         description="Instance or machine type by step name, or for the keys 'default', 'gpu' and 'training'",
     )
     secrets_backend: SecretsBackend | None = None
+    protect_stateful: bool | None = Field(
+        None,
+        description="Protect buckets, keys, registries and vaults from deletion and retain them "
+        "when the stack lets go of them; default: on when environment is prod",
+    )
     tags: dict[str, str] = Field(default_factory=dict)
     kubeflow: KubeflowSettings = KubeflowSettings()
     sagemaker: SageMakerSettings = SageMakerSettings()
@@ -129,6 +134,23 @@ class Profile(BaseModel):
         if info.data.get("cloud") == "aws" and not (account.isdigit() and len(account) == 12):
             raise ValueError(f"account {account!r} is not a 12-digit AWS account id")
         return account
+
+    @field_validator("protect_stateful")
+    @classmethod
+    def _protected_in_prod(cls, protect: bool | None, info: ValidationInfo) -> bool | None:
+        if info.data.get("environment") == "prod" and protect is False:
+            raise ValueError(
+                "protect_stateful: false in environment prod would let `pulumi destroy` or a "
+                "replacement delete production data; remove the setting"
+            )
+        return protect
+
+    @property
+    def keep_stateful(self) -> bool:
+        """Whether the stacks protect and retain what holds data (see ``protect_stateful``)."""
+        if self.protect_stateful is not None:
+            return self.protect_stateful
+        return self.environment == "prod"
 
     @property
     def effective_secrets_backend(self) -> str:

@@ -112,16 +112,14 @@ def test_regenerated_infra_keeps_what_the_user_set(tmp_path: Path) -> None:
 
     args = ("infra", "examples/churn/pipeline.py", "-t", "sagemaker-dev", "--out", str(tmp_path))
     assert cli(*args).returncode == 0
-    settings = tmp_path / "Pulumi.dev.yaml"
+    settings = tmp_path / "pipeline" / "Pulumi.dev.yaml"
     data = yaml.safe_load(settings.read_text())
-    data["config"]["mlcompile-churn:churn-model-package"] = (
-        "arn:aws:sagemaker:eu-west-1:111122223333:model-package/mlc-dev-churn/3"
-    )
+    data["config"]["platform-stack"] = "acme/mlc-platform-aws-111122223333/dev"
     data["encryptionsalt"] = "v1:abc"
     settings.write_text(yaml.safe_dump(data))
-    (tmp_path / "venv").mkdir()
+    (tmp_path / "pipeline" / "venv").mkdir()
     assert cli(*args).returncode == 0
     again = yaml.safe_load(settings.read_text())
-    assert again["config"]["mlcompile-churn:churn-model-package"].endswith("/3")
+    assert again["config"]["platform-stack"] == "acme/mlc-platform-aws-111122223333/dev"
     assert again["encryptionsalt"] == "v1:abc" and again["config"]["aws:region"] == "eu-west-1"
-    assert (tmp_path / "venv").is_dir()
+    assert (tmp_path / "pipeline" / "venv").is_dir()

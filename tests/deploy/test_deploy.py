@@ -40,11 +40,38 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
+def _account_creds(moto_url: str, account: str) -> dict[str, str]:
+    """Credentials for ``account`` on the moto server (moto answers an assumed role in another
+    account with credentials that act in that account)."""
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=moto_url, **_creds())
+    role = f"arn:aws:iam::{account}:role/deployer"
+    found = sts.assume_role(RoleArn=role, RoleSessionName="deploy")["Credentials"]
+    return {
+        "aws_access_key_id": found["AccessKeyId"],
+        "aws_secret_access_key": found["SecretAccessKey"],
+        "aws_session_token": found["SessionToken"],
+        "region_name": "eu-west-1",
+    }
+
+
+def _env(creds: dict[str, str]) -> dict[str, str]:
+    return {
+        **AWS_ENV,
+        "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"],
+        "AWS_SESSION_TOKEN": creds["aws_session_token"],
+    }
+
+
 @pytest.mark.slow
 def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=moto_url, **_creds())
+    creds = _account_creds(moto_url, "111122223333")
+    env = _env(creds)
+    s3 = boto3.client("s3", endpoint_url=moto_url, **creds)
     s3.create_bucket(
         Bucket="mlc-dev-artifacts-111122223333",
         CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
@@ -59,20 +86,128 @@ def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
         "start=4",
         "--json",
     ]
-    result = cli(*args, env=AWS_ENV)
+    result = cli(*args, env=env)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     deployment = data["deployment"]
     assert deployment["platform"] == "sagemaker" and deployment["created"]
     assert deployment["execution_arn"] and len(deployment["uploaded"]) == 1
-    sm = boto3.client("sagemaker", endpoint_url=moto_url, **_creds())
+    sm = boto3.client("sagemaker", endpoint_url=moto_url, **creds)
     described = sm.describe_pipeline(PipelineName="mlc-dev-minimal")
     assert described["PipelineDefinition"] == (tmp_path / "build" / "pipeline.json").read_text()
     execution = sm.describe_pipeline_execution(PipelineExecutionArn=deployment["execution_arn"])
     assert execution["PipelineExecutionStatus"] in ("Executing", "Succeeded")
 
-    again = json.loads(cli(*args, env=AWS_ENV).stdout)["deployment"]
+    again = json.loads(cli(*args, env=env).stdout)["deployment"]
     assert not again["created"] and again["uploaded"] == []
+
+    # A bundle whose key exists with other content is replaced, not trusted.
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=_BUCKET)["Contents"]]
+    s3.put_object(Bucket=_BUCKET, Key=key, Body=b"tampered")
+    fixed = json.loads(cli(*args, env=env).stdout)["deployment"]
+    assert fixed["uploaded"] == [f"s3://{_BUCKET}/{key}"]
+    assert (
+        s3.get_object(Bucket=_BUCKET, Key=key)["Body"].read()
+        == (tmp_path / "build" / "code" / key.rsplit("/", 1)[-1]).read_bytes()
+    )
+
+
+_BUCKET = "mlc-dev-artifacts-111122223333"
+
+
+@pytest.mark.slow
+def test_deploy_stops_when_the_account_or_region_is_not_the_profile_s(
+    moto_url: str, tmp_path: Path
+) -> None:
+    args = ["deploy", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--no-infra"]
+    args += ["--endpoint-url", moto_url, "--out", str(tmp_path / "build"), "--json"]
+    other = cli(*args, env=_env(_account_creds(moto_url, "999988887777")))
+    assert other.returncode == 1
+    report = json.loads(other.stdout)
+    assert "account 999988887777" in report["error"] and "111122223333" in report["error"]
+    region = cli(
+        *args,
+        env={**_env(_account_creds(moto_url, "111122223333")), "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    assert region.returncode == 1 and "us-east-1" in region.stderr and "eu-west-1" in region.stderr
+    assert "Traceback" not in region.stderr + other.stderr
+
+
+@pytest.mark.slow
+def test_a_deploy_cut_off_at_any_call_converges_on_rerun(moto_url: str, tmp_path: Path) -> None:
+    """The connection is dropped at each AWS call of a deploy in turn; the failure says what
+    was done, and running the deploy again reaches the same end state as one clean deploy."""
+    import boto3
+    import requests
+    from botocore.exceptions import EndpointConnectionError
+
+    from mlcompile.deploy import sagemaker
+
+    build = tmp_path / "build"
+    result = cli(
+        "compile", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--out", str(build)
+    )
+    assert result.returncode == 0, result.stderr
+
+    def fresh() -> boto3.Session:
+        requests.post(f"{moto_url}/moto-api/reset", timeout=10)
+        creds = _account_creds(moto_url, "111122223333")
+        session = boto3.Session(**creds)
+        session.client("s3", endpoint_url=moto_url).create_bucket(
+            Bucket=_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        return session
+
+    def end_state(session: boto3.Session) -> dict[str, Any]:
+        s3 = session.client("s3", endpoint_url=moto_url)
+        sm = session.client("sagemaker", endpoint_url=moto_url)
+        objects = {
+            o["Key"]: s3.get_object(Bucket=_BUCKET, Key=o["Key"])["Body"].read()
+            for o in s3.list_objects_v2(Bucket=_BUCKET).get("Contents", [])
+        }
+        pipeline = sm.describe_pipeline(PipelineName="mlc-dev-minimal")
+        executions = sm.list_pipeline_executions(PipelineName="mlc-dev-minimal")
+        return {
+            "objects": objects,
+            "definition": pipeline["PipelineDefinition"],
+            "role": pipeline["RoleArn"],
+            "ran": bool(executions["PipelineExecutionSummaries"]),
+        }
+
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name)
+
+    session = fresh()
+    session.events.register("before-send", count)
+    sagemaker.deploy(build, profile("sagemaker-dev"), session=session, endpoint_url=moto_url)
+    total = len(calls)
+    expected = end_state(session)
+    assert total >= 5  # identity, bundle check and upload, pipeline lookup, create, start
+
+    for cut in range(total):
+        session = fresh()
+        seen: list[int] = []
+
+        def drop(request: Any, cut: int = cut, seen: list[int] = seen, **_: Any) -> None:
+            # From this call on the connection is gone (botocore's own retries included).
+            seen.append(1)
+            if len(seen) > cut:
+                raise EndpointConnectionError(endpoint_url=str(request.url))
+
+        session.events.register("before-send", drop)
+        with pytest.raises(DeployError) as raised:
+            sagemaker.deploy(
+                build, profile("sagemaker-dev"), session=session, endpoint_url=moto_url
+            )
+            pytest.fail(f"no failure with the connection cut at call {cut + 1} of {total}: {calls}")
+        message = str(raised.value)
+        if cut > 0:  # the identity check itself changes nothing
+            assert "Already done:" in message and "Run the same deploy again" in message
+        session.events.unregister("before-send", drop)
+        sagemaker.deploy(build, profile("sagemaker-dev"), session=session, endpoint_url=moto_url)
+        assert end_state(session) == expected, f"cut at call {cut + 1} of {total}"
 
 
 def _creds() -> dict[str, str]:
@@ -96,9 +231,35 @@ def test_deploy_with_infra_needs_the_pulumi_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "the Pulumi CLI is not installed" in result.stderr and "Traceback" not in result.stderr
-    assert (tmp_path / "infra" / "Pulumi.yaml").exists(), (
-        "the project is generated before provisioning"
+    for kind in ("platform", "pipeline"):
+        assert (tmp_path / "infra" / kind / "Pulumi.yaml").exists(), (
+            "both projects are generated before provisioning"
+        )
+
+
+def test_deploy_failure_is_reported_in_json_too(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin"}
+    args = ["deploy", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--json"]
+    result = cli(*args, "--out", str(tmp_path / "b"), env=env)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and "Pulumi CLI is not installed" in report["error"]
+
+
+def test_deploy_rejects_a_bad_parameter_before_writing_anything(tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    result = cli(
+        "deploy",
+        "examples/churn/pipeline.py",
+        "-t",
+        "sagemaker-dev",
+        "--param",
+        "min_auc=abc",
+        "--out",
+        str(out),
     )
+    assert result.returncode == 2, result.stderr + result.stdout
+    assert not out.exists(), "nothing is written for bad input"
 
 
 def test_deploy_refuses_a_pipeline_the_platform_refuses(tmp_path: Path) -> None:
@@ -217,11 +378,14 @@ def test_deploy_kubeflow_versions_schedule_and_run(moto_url: str, tmp_path: Path
     schedule = dict(next(kw for name, kw in client.calls if name == "create_recurring_run"))
     assert (
         schedule["cron_expression"] == "0 0 3 * * 1"
-        and schedule["job_name"] == "mlc-dev-churn-schedule"
+        and schedule["job_name"] == "mlc-dev-kubeflow-churn-schedule"
     )
-    assert schedule["service_account"] == "mlc-dev-churn-exec"
+    assert schedule["service_account"] == "mlc-dev-kubeflow-churn-exec"
     run = dict(next(kw for name, kw in client.calls if name == "run_pipeline"))
-    assert run["params"] == {"min_auc": 0.6} and run["service_account"] == "mlc-dev-churn-exec"
+    assert (
+        run["params"] == {"min_auc": 0.6}
+        and run["service_account"] == "mlc-dev-kubeflow-churn-exec"
+    )
     assert second.recurring_run_id != first.recurring_run_id
 
 

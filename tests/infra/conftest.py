@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mlcompile.profiles import Profile
 from tests.conftest import EXAMPLES, PROFILES, build_example, profile
 from tests.infra.harness import Stack, build_stack
 
@@ -37,6 +38,11 @@ def generatable_profiles() -> list[str]:
     ]
 
 
+def shipped_profiles() -> list[Profile]:
+    """Every profile in targets/: the siblings that may share a platform stack."""
+    return [profile(p) for p in PROFILES]
+
+
 def refused(example: str, name: str) -> bool:
     return (example, profile(name).platform) in REFUSED
 
@@ -51,5 +57,7 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], St
     built: dict[tuple[str, str], Stack] = {}
     for example, name in CASES:
         folder: Path = tmp_path_factory.mktemp(f"{example}-{name}")
-        built[example, name] = build_stack(build_example(example), profile(name), folder)
+        built[example, name] = build_stack(
+            build_example(example), profile(name), folder, siblings=shipped_profiles()
+        )
     return built

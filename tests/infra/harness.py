@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import runpy
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,33 @@ class Recorder(Mocks):
 
     account: str
     region: str
+    #: Outputs of the stacks a program references, by fully qualified stack name.
+    references: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     resources: list[Resource] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Resource options by (type, logical name), as the program passed them.
+    options: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    exports: dict[str, Any] = field(default_factory=dict)
+    #: Outputs the program read from a StackReference, by stack name.
+    reads: dict[str, set[str]] = field(default_factory=dict)
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.resources.append(Resource(args.typ, args.name, dict(args.inputs)))
+        options = self.options.get((args.typ, args.name), {})
+        self.resources.append(
+            Resource(
+                args.typ,
+                args.name,
+                dict(args.inputs),
+                args.provider or "",
+                options,
+                custom=bool(args.custom),
+            )
+        )
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            stack = str(state["name"])
+            outputs = dict(self.references.get(stack, {}))
+            return stack, {"name": stack, "outputs": outputs, "secretOutputNames": []}
         ident = f"{args.name}-id"
         if args.typ.startswith("aws:"):
             ident = str(state.get("bucket") or state.get("name") or args.name)
@@ -57,6 +79,10 @@ class Recorder(Mocks):
             ident = f"projects/{self.account}/{args.name}"
         if args.typ.startswith("azure-native:"):
             ident = f"/subscriptions/{self.account}/resourceGroups/rg/providers/x/{args.name}"
+            # Azure returns a resource's name under ``name``, whatever input set it.
+            for key in ("vaultName", "accountName", "registryName", "resourceGroupName"):
+                if key in state:
+                    state.setdefault("name", state[key])
             # Identity inputs are lists but outputs are maps; the outputs are never read.
             if "identity" in state:
                 state["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {}}
@@ -118,9 +144,12 @@ def run_program(
     account: str,
     region: str,
     config: Mapping[str, str] = {},
+    references: Mapping[str, Mapping[str, Any]] = {},
 ) -> Recorder:
-    """Run ``folder/__main__.py`` under mocks with ``config``; the recorder holds what it made."""
-    recorder = Recorder(account, region)
+    """Run the program in ``folder`` under mocks with ``config``, as Pulumi does (the folder
+    first on the import path, for the project's own components); the recorder holds what it
+    made, what it exported and what it read from other stacks."""
+    recorder = Recorder(account, region, references)
     logger = logging.getLogger(f"mocks.{project}.{stack}")
     logger.propagate = False
     logger.handlers = [_Collect(recorder.warnings)]
@@ -129,9 +158,49 @@ def run_program(
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
     settings.outputs.clear()
-    program = folder / "__main__.py"
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+
+    def record_options(args: pulumi.ResourceTransformationArgs) -> None:
+        opts = args.opts
+        recorder.options[args.type_, args.name] = {
+            "protect": opts.protect,
+            "retain_on_delete": opts.retain_on_delete,
+            "delete_before_replace": opts.delete_before_replace,
+        }
+        return None
+
+    def export(name: str, value: Any) -> None:
+        recorder.exports[name] = value
+
+    original_require = pulumi.StackReference.require_output
+    original_export = pulumi.export
+
+    def require_output(self: pulumi.StackReference, name: pulumi.Input[str]) -> pulumi.Output[Any]:
+        recorder.reads.setdefault(str(self._name), set()).add(str(name))
+        return original_require(self, name)
+
+    # Each project carries its own copy of the components: import this one's.
+    for module in [m for m in sys.modules if m.split(".")[0] == "mlcompile_infra"]:
+        del sys.modules[module]
+
+    def program() -> None:
+        pulumi.runtime.register_stack_transformation(record_options)
+        runpy.run_path(str(folder), run_name="__main__")
+
+    pulumi.StackReference.require_output = require_output  # type: ignore[method-assign]
+    pulumi.export = export
+    try:
+        _sync_await(run_pulumi_func(program))
+        recorder.exports = {k: _resolve(v) for k, v in recorder.exports.items()}
+    finally:
+        pulumi.StackReference.require_output = original_require  # type: ignore[method-assign]
+        pulumi.export = original_export
     return recorder
+
+
+def _resolve(value: Any) -> Any:
+    if isinstance(value, pulumi.Output):
+        return _sync_await(value.future())
+    return value
 
 
 #: Values planted where a careless program could pick them up; no stack input may contain them.
@@ -148,10 +217,18 @@ class Stack:
     files: dict[str, bytes]
     resources: list[Resource]
     warnings: list[str]
+    exports: dict[str, Any] = field(default_factory=dict)
+    reads: dict[str, set[str]] = field(default_factory=dict)
+    platform: Stack | None = None
+
+    @property
+    def info(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.files["stack.json"])
+        return data
 
     @property
     def needs(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.files["stack.json"])["needs"]
+        data: dict[str, Any] = self.info["needs"]
         return data
 
     def of_type(self, token: str) -> list[Resource]:
@@ -169,27 +246,75 @@ def stack_config(files: Mapping[str, bytes]) -> dict[str, str]:
             values[key] = "s3://models/churn/1"
         elif key == "oidc-issuer":
             values[key] = "oidc.example.com/id/CLUSTER"
-        else:
+        elif key == "kubeconfig":
+            values[key] = "/home/ops/.kube/config"
+        elif key == "kube-context":
+            values[key] = "ml-cluster"
+        elif key == "workload-pool":
             values[key] = "pool.svc.id.goog"
     return values
 
 
-def build_stack(pipeline: Any, profile: Any, folder: Path, *, configured: bool = True) -> Stack:
-    """Generate the project into ``folder`` and run it under mocks."""
-    from mlcompile.infra.generator import generate
+def _split(files: Mapping[str, bytes], kind: str) -> dict[str, bytes]:
+    prefix = f"{kind}/"
+    return {k[len(prefix) :]: v for k, v in files.items() if k.startswith(prefix)}
 
-    files = generate(pipeline, profile)
+
+def run_project(
+    files: Mapping[str, bytes],
+    folder: Path,
+    profile: Any,
+    *,
+    configured: bool = True,
+    references: Mapping[str, Mapping[str, Any]] = {},
+) -> Stack:
+    """Write one project into ``folder`` and run its program under mocks."""
     for rel, data in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_bytes(data)
-    needs = json.loads(files["stack.json"])["needs"]
-    for name, value in PLANTED_SECRETS.items():
-        os.environ[local_variable(name)] = value
+    info = json.loads(files["stack.json"])
     recorder = run_program(
         folder,
-        project=needs["pipeline_name"],
+        project=info["project"],
         stack=profile.environment,
         account=profile.account,
         region=profile.region,
         config=stack_config(files) if configured else {},
+        references=references,
     )
-    return Stack(files, recorder.resources, recorder.warnings)
+    return Stack(
+        dict(files),
+        recorder.resources,
+        recorder.warnings,
+        recorder.exports,
+        recorder.reads,
+    )
+
+
+def build_stack(
+    pipeline: Any,
+    profile: Any,
+    folder: Path,
+    *,
+    configured: bool = True,
+    siblings: Any = (),
+) -> Stack:
+    """Generate both projects into ``folder`` and run them under mocks: the platform stack
+    first, whose exports the pipeline stack's StackReference then reads."""
+    from mlcompile.infra.generator import generate
+
+    files = generate(pipeline, profile, siblings)
+    for name, value in PLANTED_SECRETS.items():
+        os.environ[local_variable(name)] = value
+    platform = run_project(_split(files, "platform"), folder / "platform", profile)
+    pipeline_files = _split(files, "pipeline")
+    reference = json.loads(pipeline_files["stack.json"])["platform_stack"]
+    stack = run_project(
+        pipeline_files,
+        folder / "pipeline",
+        profile,
+        configured=configured,
+        references={reference: platform.exports},
+    )
+    stack.platform = platform
+    return stack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from mlcompile.infra.policy import Resource, check
@@ -66,8 +67,18 @@ def _bucket_with(**overrides: Any) -> list[Resource]:
     return [r for r in parts.values() if r is not None]
 
 
-def _rules(resources: list[Resource], secrets: tuple[str, ...] = ()) -> set[str]:
-    return {v.rule for v in check(resources, secrets)}
+_PROVIDER = "urn:pulumi:dev::p::pulumi:providers:aws::aws::id"
+
+
+def _explicit(resources: list[Resource]) -> list[Resource]:
+    """The resources as a program with an explicit provider registers them."""
+    return [replace(r, provider=r.provider or _PROVIDER) for r in resources]
+
+
+def _rules(
+    resources: list[Resource], secrets: tuple[str, ...] = (), *, production: bool = False
+) -> set[str]:
+    return {v.rule for v in check(_explicit(resources), secrets, production=production)}
 
 
 def _role_policy(statement: dict[str, Any]) -> Resource:
@@ -77,7 +88,32 @@ def _role_policy(statement: dict[str, Any]) -> Resource:
 
 
 def test_a_compliant_bucket_passes() -> None:
-    assert check(_bucket_with()) == []
+    assert check(_explicit(_bucket_with())) == []
+
+
+def test_a_resource_on_the_default_provider_is_caught() -> None:
+    bucket = _bucket_with()
+    assert {v.rule for v in check(bucket)} == {"explicit-provider"}
+    assert len(check(bucket)) == len(bucket)
+    component = Resource("mlcompile:aws:ArtifactStore", "c", {}, custom=False)
+    reference = Resource("pulumi:pulumi:StackReference", "platform", {"name": "o/p/dev"})
+    assert not [v for v in check([component, reference]) if v.rule == "explicit-provider"]
+
+
+def test_production_data_must_be_protected_and_retained() -> None:
+    kept = {"protect": True, "retain_on_delete": True}
+    unprotected = _bucket_with(bucket=Resource("aws:s3/bucket:Bucket", "b", {"bucket": "bkt"}))
+    assert "protected-in-production" in _rules(unprotected, production=True)
+    assert "protected-in-production" not in _rules(unprotected, production=False)
+    half = Resource("aws:s3/bucket:Bucket", "b", {"bucket": "bkt"}, options={"protect": True})
+    (violation,) = [
+        v
+        for v in check(_explicit(_bucket_with(bucket=half)), production=True)
+        if v.rule == "protected-in-production"
+    ]
+    assert "retain_on_delete" in violation.message
+    safe = Resource("aws:s3/bucket:Bucket", "b", {"bucket": "bkt"}, options=kept)
+    assert check(_explicit(_bucket_with(bucket=safe)), production=True) == []
 
 
 def test_encryption_rule_catches_sse_s3_and_unrotated_keys() -> None:
@@ -269,3 +305,58 @@ def test_key_policies_may_delegate_to_the_account_and_nothing_wider() -> None:
     assert _rules([key(delegate)]) == set()
     anyone = {**delegate, "Principal": {"Service": "events.amazonaws.com"}}
     assert _rules([key(anyone)]) == {"least-privilege"}
+
+
+def test_a_role_that_can_overwrite_code_bundles_is_caught() -> None:
+    writes = {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["arn:aws:s3:::bkt/*"]}
+    deny = {
+        "Effect": "Deny",
+        "Action": ["s3:DeleteObject", "s3:PutObject"],
+        "Resource": ["arn:aws:s3:::bkt/code/*"],
+    }
+    assert "no-code-writes" in _rules([_role_policy(writes)])
+    both = Resource(
+        "aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps({"Statement": [writes, deny]})}
+    )
+    assert "no-code-writes" not in _rules([both])
+    deploy = {
+        "Effect": "Allow",
+        "Action": ["s3:PutObject"],
+        "Resource": ["arn:aws:s3:::bkt/code/*"],
+    }
+    assert "no-code-writes" not in _rules([_role_policy(deploy)])
+
+
+def test_a_gcs_write_grant_that_includes_code_bundles_is_caught() -> None:
+    grant = {"bucket": "bkt", "role": "roles/storage.objectAdmin", "member": "serviceAccount:x"}
+    bad = Resource("gcp:storage/bucketIAMMember:BucketIAMMember", "g", grant)
+    assert "no-code-writes" in _rules([bad])
+    condition = {"expression": '!resource.name.startsWith("projects/_/buckets/bkt/objects/code/")'}
+    good = Resource(
+        "gcp:storage/bucketIAMMember:BucketIAMMember", "g", {**grant, "condition": condition}
+    )
+    assert "no-code-writes" not in _rules([good])
+
+
+def _kserve(account: str) -> list[Resource]:
+    service = Resource(
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        "e",
+        {"kind": "InferenceService", "spec": {"predictor": {"serviceAccountName": account}}},
+    )
+    accounts = [
+        Resource("kubernetes:core/v1:ServiceAccount", n, {"metadata": {"name": n}})
+        for n in ("pipeline", "serving")
+    ]
+    binding = Resource(
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        "b",
+        {"subjects": [{"kind": "ServiceAccount", "name": "pipeline"}]},
+    )
+    return [service, *accounts, binding]
+
+
+def test_serving_as_the_pipeline_identity_is_caught() -> None:
+    assert "serving-identity-separate" in _rules(_kserve("pipeline"))
+    assert "serving-identity-separate" in _rules(_kserve("default"))
+    assert "serving-identity-separate" not in _rules(_kserve("serving"))

@@ -61,22 +61,37 @@ def test_every_refusal_is_a_real_case() -> None:
 @pytest.mark.parametrize(("example", "name"), CASES)
 def test_stack_passes_every_policy_rule(stacks: Any, example: str, name: str) -> None:
     stack = stacks[example, name]
-    violations = policy.check(stack.resources, PLANTED_SECRETS.values())
-    assert violations == [], "\n".join(map(str, violations))
+    assert stack.platform is not None
+    for one in (stack.platform, stack):
+        violations = policy.check(
+            one.resources, PLANTED_SECRETS.values(), production=profile(name).keep_stateful
+        )
+        assert violations == [], "\n".join(map(str, violations))
 
 
 @pytest.mark.parametrize(("example", "name"), CASES)
 def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: str) -> None:
     stack = stacks[example, name]
     needs, prof = stack.needs, profile(name)
+    shared = stack.platform
+    assert shared is not None
     endpoints = stack.of_type(ENDPOINT_TYPES[prof.platform])
-    assert len(endpoints) == len(needs["endpoints"])
+    if prof.platform == "sagemaker":
+        # The pipeline's deploy step owns each SageMaker endpoint; the stack its role.
+        assert endpoints == []
+        roles = {r.inputs["name"] for r in stack.of_type("aws:iam/role:Role")}
+        for e in needs["endpoints"]:
+            assert any(r.endswith(f"-{e['endpoint']}-serving-exec") for r in roles), roles
+    else:
+        assert len(endpoints) == len(needs["endpoints"])
     assert (example == "churn") == bool(needs["endpoints"])
     if prof.cloud == "aws":
-        assert len(stack.of_type("aws:s3/bucket:Bucket")) == 1
-        assert len(stack.of_type("aws:ecr/repository:Repository")) == 1
-        # SageMaker stacks add a key that encrypts only the alert topic.
-        assert len(stack.of_type("aws:kms/key:Key")) == 1 + (prof.platform == "sagemaker")
+        assert len(shared.of_type("aws:s3/bucket:Bucket")) == 1
+        assert len(shared.of_type("aws:ecr/repository:Repository")) == 1
+        assert len(shared.of_type("aws:kms/key:Key")) == 1
+        assert not stack.of_type("aws:s3/bucket:Bucket")
+        # SageMaker pipeline stacks add a key that encrypts only the alert topic.
+        assert len(stack.of_type("aws:kms/key:Key")) == (prof.platform == "sagemaker")
     if prof.platform == "sagemaker":
         groups = stack.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
         assert sorted(g.inputs["modelPackageGroupName"] for g in groups) == sorted(
@@ -86,17 +101,13 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
         assert pipeline.inputs["pipelineDefinition"] == stack.files["pipeline.json"].decode()
         schedules = stack.of_type("aws:scheduler/schedule:Schedule")
         assert len(schedules) == (needs["schedule"] is not None)
-        if endpoints:
-            configs = stack.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
-            capture = configs[0].inputs["dataCaptureConfig"]
-            assert capture["destinationS3Uri"].startswith(f"s3://{needs['artifact_store']}/")
         _assert_aws_alerts(stack)
     if prof.platform == "vertex":
-        (bucket,) = stack.of_type("gcp:storage/bucket:Bucket")
+        (bucket,) = shared.of_type("gcp:storage/bucket:Bucket")
         assert bucket.inputs["name"] == needs["artifact_store"]
         jobs = stack.of_type("gcp:cloudscheduler/job:Job")
         assert len(jobs) == (needs["schedule"] is not None)
-        grants = stack.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+        grants = shared.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
         assert {g.name.rsplit("-", 1)[-1] for g in grants} == {
             "storage",
             "aiplatform",
@@ -105,10 +116,13 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
         }
         _assert_gcp_alerts(stack)
     if prof.platform == "kubeflow":
-        (account,) = stack.of_type("kubernetes:core/v1:ServiceAccount")
-        assert account.inputs["metadata"]["name"] == needs["identity"]
+        accounts = {
+            a.inputs["metadata"]["name"] for a in stack.of_type("kubernetes:core/v1:ServiceAccount")
+        }
+        # The pipeline's own, and one that serves its models (read-only) when it has endpoints.
+        assert needs["identity"] in accounts and len(accounts) == 1 + bool(needs["endpoints"])
     if prof.cloud == "azure":
-        (registry,) = stack.of_type("azure-native:containerregistry:Registry")
+        (registry,) = shared.of_type("azure-native:containerregistry:Registry")
         assert registry.inputs["adminUserEnabled"] is False
 
 
@@ -241,7 +255,10 @@ def test_every_name_the_spec_uses_is_created(stacks: Any, example: str, name: st
         for path, data in sorted(output.files.items())
         if not path.endswith(".tar.gz")
     )
-    created = created_names(stack)
+    assert stack.platform is not None
+    created = {k: v | created_names(stack.platform)[k] for k, v in created_names(stack).items()}
+    if prof.platform == "sagemaker":  # created by the pipeline's own deploy step
+        created["endpoint"] |= referenced_names(spec).get("endpoint", set())
     missing = {
         kind: sorted(names - created[kind])
         for kind, names in referenced_names(spec).items()

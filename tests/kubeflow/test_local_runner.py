@@ -120,7 +120,7 @@ def test_churn_gate_passes_and_registers(
     assert (Path(entry["uri"]) / "model.pkl").is_file()
     assert entry["metadata"]["metrics"]["auc"] == metrics["metadata"]["auc"]
     service = json.loads((_task_dir(root, "deploy-model") / "endpoint").read_text())
-    assert service["metadata"]["name"] == "mlc-dev-churn"
+    assert service["metadata"]["name"] == "mlc-dev-kubeflow-churn"
     assert service["spec"]["predictor"]["model"]["storageUri"] == entry["uri"]
     predictions = (_task_dir(root, "batch-predict") / "predictions").read_text().splitlines()
     assert predictions[0] == "prediction" and len(predictions) == 101

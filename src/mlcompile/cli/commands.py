@@ -130,10 +130,16 @@ def _compile(
     spec: str, target: str, out: Path | None
 ) -> tuple[ir.Pipeline, Profile, Path, dict[str, Any], list[Diagnostic]]:
     """Check, compile and write the build folder; warnings are returned, errors raised."""
+    loaded, pipeline, (profile,) = _load_with_profiles(spec, [target])
+    return _compile_loaded(loaded, pipeline, profile, out)
+
+
+def _compile_loaded(
+    loaded: Any, pipeline: ir.Pipeline, profile: Profile, out: Path | None
+) -> tuple[ir.Pipeline, Profile, Path, dict[str, Any], list[Diagnostic]]:
     from mlcompile import platforms
     from mlcompile.build import json_bytes, manifest, write_atomic
 
-    loaded, pipeline, (profile,) = _load_with_profiles(spec, [target])
     platform = platforms.get(profile.platform)
     problems = [*loaded.definition.warnings, *platform.check(pipeline, profile)]
     if any(d.severity == "error" for d in problems):
@@ -194,17 +200,20 @@ def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) ->
     return 0
 
 
-def _write_infra(pipeline: ir.Pipeline, profile: Profile, out_dir: Path) -> list[str]:
-    """Write the generated project over an earlier one, keeping the stack settings the user set
-    with `pulumi config set` and any other file of theirs (a virtualenv, notes)."""
+def _write_infra(
+    pipeline: ir.Pipeline, profile: Profile, profile_file: Path, out_dir: Path
+) -> list[str]:
+    """Write the platform and pipeline projects over earlier ones, keeping the stack settings
+    the user set with `pulumi config set` and any other file of theirs (a virtualenv, notes)."""
     from mlcompile.build import PROJECT_RECORD, ensure_project_writable, project_record, write_files
     from mlcompile.infra.generator import generate
 
-    files = generate(pipeline, profile)
-    settings = f"Pulumi.{profile.environment}.yaml"
-    ensure_project_writable(out_dir, files, frozenset({settings}))
-    if (out_dir / settings).is_file():
-        files[settings] = _merged_settings(out_dir / settings, files[settings])
+    files = generate(pipeline, profile, sibling_profiles(profile_file))
+    settings = {f"{kind}/Pulumi.{profile.environment}.yaml" for kind in ("platform", "pipeline")}
+    ensure_project_writable(out_dir, files, frozenset(settings))
+    for rel in sorted(settings):
+        if (out_dir / rel).is_file():
+            files[rel] = _merged_settings(out_dir / rel, files[rel])
     files[PROJECT_RECORD] = project_record(files)
     write_files(out_dir, files)
     return sorted(files)
@@ -234,22 +243,42 @@ def _merged_settings(path: Path, generated: bytes) -> bytes:
     )
 
 
+def sibling_profiles(profile_file: Path) -> list[Profile]:
+    """The profiles beside ``profile_file``: those of them in the same cloud account and
+    environment share its platform stack. A sibling that does not load is left out (it is
+    reported when it is used itself)."""
+    from mlcompile.errors import MlcompileError
+    from mlcompile.profiles import parse_profile
+
+    found = []
+    for path in sorted(profile_file.parent.glob("*.yaml")):
+        if path.resolve() == profile_file.resolve():
+            continue
+        try:
+            found.append(parse_profile(path.read_text(encoding="utf-8"), path))
+        except (MlcompileError, OSError, UnicodeDecodeError):
+            continue
+    return found
+
+
 def generate_infra(spec: str, target: str, out: Path | None, as_json: bool) -> int:
     _, pipeline, (profile,) = _load_with_profiles(spec, [target])
+    profile_file = load_profile(target)[1]
     out_dir = out or Path("build") / profile.name / "infra"
-    files = _write_infra(pipeline, profile, out_dir)
+    files = _write_infra(pipeline, profile, profile_file, out_dir)
     if as_json:
         report.print_json({"ok": True, "out": out_dir.as_posix(), "files": files})
     else:
         print(
-            f"generated the Pulumi project for {pipeline.name} on {profile.name} in {out_dir.as_posix()}/"
+            f"generated the Pulumi projects for {pipeline.name} on {profile.name} in {out_dir.as_posix()}/"
         )
         for rel in files:
             print(f"  {rel}")
-        print(
-            f"preview it with: cd {out_dir.as_posix()} && pulumi stack select --create "
-            f"{profile.environment} && pulumi preview"
-        )
+        for kind in ("platform", "pipeline"):
+            print(
+                f"then the {kind} stack: cd {(out_dir / kind).as_posix()} && pulumi stack select "
+                f"--create {profile.environment} && pulumi preview"
+            )
     return 0
 
 
@@ -268,15 +297,20 @@ def deploy_pipeline(
     from mlcompile.deploy import deploy_build
     from mlcompile.params import parse_params
 
-    pipeline, profile, out_dir, data, _ = _compile(spec, target, out)
+    # Everything the user gave is checked before anything is written or called.
+    loaded, pipeline = _load(spec)
+    profile, profile_file = load_profile(target)
     values = parse_params(pipeline, params) if params else None
+    pipeline, profile, out_dir, data, _ = _compile_loaded(loaded, pipeline, profile, out)
     stack = None
     if infra:
         from mlcompile.deploy.pulumi import up
 
         infra_dir = out_dir / "infra"
-        _write_infra(pipeline, profile, infra_dir)
-        stack = up(infra_dir, profile.environment)
+        _write_infra(pipeline, profile, profile_file, infra_dir)
+        # The platform stack first: the pipeline stack reads its outputs.
+        up(infra_dir / "platform", profile.environment)
+        stack = up(infra_dir / "pipeline", profile.environment)
     result = deploy_build(
         out_dir, profile, start=start, parameters=values, endpoint_url=endpoint_url
     )

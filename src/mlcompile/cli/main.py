@@ -90,6 +90,8 @@ def _guard(as_json: bool, action: Callable[[], int | None]) -> None:
     except MlcompileError as err:
         print(f"error: {err}", file=sys.stderr)
         code = err.exit_code
+        if as_json:  # machines get the failure on stdout, as they get a success
+            report.print_json({"ok": False, "error": str(err), "exit_code": code})
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         code = 130

@@ -31,7 +31,7 @@ def deploy_build(
 
         params = {k: str(v) for k, v in (parameters or {}).items()}
         result: Any = sagemaker.deploy(
-            build_dir, endpoint_url=endpoint_url, start=start, parameters=params
+            build_dir, profile, endpoint_url=endpoint_url, start=start, parameters=params
         )
     elif platform == "kubeflow":
         from mlcompile.deploy import kubeflow

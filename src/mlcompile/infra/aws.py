@@ -10,7 +10,6 @@ listing endpoints) and in key policies, where ``"*"`` means the key itself.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -19,11 +18,15 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from mlcompile.platforms.sagemaker.instances import has_instance_storage
-from mlcompile.runtime.sagemaker import VARIANT
+#: The production variant every endpoint serves (``mlcompile.runtime.sagemaker.VARIANT``: the
+#: deploy step updates this variant; a test keeps the two equal). This module imports nothing of
+#: mlcompile, so generated projects carry it without depending on mlcompile.
+VARIANT = "main"
 
 #: Jobs a SageMaker pipeline starts are named ``pipelines-<execution>-<step>-...``.
 _PIPELINE_JOBS = "pipelines-*"
+#: Where deploy uploads code bundles (``code/<sha256>.tar.gz``).
+CODE_PREFIX = "code/"
 _SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
@@ -32,13 +35,6 @@ class Lifecycle(TypedDict):
 
     noncurrent_version_days: int
     abort_incomplete_upload_days: int
-
-
-class Serving(TypedDict):
-    """The instances an endpoint runs on."""
-
-    instance_type: str
-    initial_instance_count: int
 
 
 class Cron(TypedDict):
@@ -141,7 +137,82 @@ def _weekday(item: str) -> str:
     return shifted + slash + step
 
 
-class ArtifactStore(pulumi.ComponentResource):
+def kept(parent: pulumi.Resource, keep: bool) -> pulumi.ResourceOptions:
+    """Options for a resource that holds data: with ``keep`` (production) it is protected from
+    deletion and, if the stack lets go of it anyway, left in the account rather than deleted."""
+    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep)
+
+
+def provider(place: Place) -> aws.Provider:
+    """The stack's one AWS provider, pinned to the profile's account and region, so no resource
+    lands wherever the ambient credentials point."""
+    return aws.Provider("aws", region=place["region"], allowed_account_ids=[place["account"]])
+
+
+class StoreAccess:
+    """The artifact bucket and its key as the resources that use them see it: in the platform
+    stack the resources themselves, in a pipeline stack the outputs of the platform stack."""
+
+    bucket_id: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+    def read_write(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Statements that read and write objects (under ``prefix``) with the bucket's key, but
+        never write code bundles: only deploy's identity writes under ``code/``, so a step or a
+        served model cannot replace the code the next run executes."""
+        objects = pulumi.Output.concat(self.bucket_arn, "/", prefix, "*")
+        return [
+            _statement(["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket_arn]),
+            _statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [objects]),
+            self.no_code_writes(),
+            self.use_key(),
+        ]
+
+    def read_only(self) -> list[dict[str, Any]]:
+        """Statements that only read objects (models), decrypting with the bucket's key."""
+        return [
+            _statement(["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket_arn]),
+            _statement(["s3:GetObject"], [pulumi.Output.concat(self.bucket_arn, "/*")]),
+            _statement(["kms:Decrypt", "kms:DescribeKey"], [self.key_arn]),
+        ]
+
+    def no_code_writes(self) -> dict[str, Any]:
+        return _statement(
+            ["s3:DeleteObject", "s3:PutObject"],
+            [pulumi.Output.concat(self.bucket_arn, "/", CODE_PREFIX, "*")],
+            effect="Deny",
+        )
+
+    def use_key(self) -> dict[str, Any]:
+        return _statement(
+            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            [self.key_arn],
+        )
+
+
+class ImagesAccess:
+    """The step image repository as its users see it (see :class:`StoreAccess`)."""
+
+    repository_arn: pulumi.Input[str]
+    repository_url: pulumi.Input[str]
+
+    def pull(self) -> list[dict[str, Any]]:
+        """Statements that pull images from this repository (login cannot be scoped)."""
+        return [
+            _statement(
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                [self.repository_arn],
+            ),
+            _statement(["ecr:GetAuthorizationToken"], ["*"]),
+        ]
+
+
+class ArtifactStore(pulumi.ComponentResource, StoreAccess):
     """The S3 bucket every artifact goes to: encrypted with its own rotating KMS key, private
     (all four public-access blocks, ACLs disabled), TLS-only, versioned, with a lifecycle rule."""
 
@@ -155,6 +226,7 @@ class ArtifactStore(pulumi.ComponentResource):
         bucket_name: str,
         key_alias: str,
         lifecycle: Lifecycle,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -166,7 +238,7 @@ class ArtifactStore(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=dict(tags),
-            opts=child,
+            opts=kept(self, keep),
         )
         aws.kms.Alias(
             f"{resource_name}-key-alias",
@@ -175,7 +247,11 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=child,
         )
         self.bucket = aws.s3.Bucket(
-            resource_name, bucket=bucket_name, force_destroy=False, tags=dict(tags), opts=child
+            resource_name,
+            bucket=bucket_name,
+            force_destroy=False,
+            tags=dict(tags),
+            opts=kept(self, keep),
         )
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
         aws.s3.BucketOwnershipControls(
@@ -248,25 +324,15 @@ class ArtifactStore(pulumi.ComponentResource):
             ),
             opts=on_bucket,
         )
+        self.bucket_id, self.bucket_arn, self.key_arn = (
+            self.bucket.id,
+            self.bucket.arn,
+            self.key.arn,
+        )
         self.register_outputs({"bucket": self.bucket.id, "key_arn": self.key.arn})
 
-    def read_write(self, prefix: str = "") -> list[dict[str, Any]]:
-        """Statements that read and write objects (under ``prefix``) with the bucket's key."""
-        objects = pulumi.Output.concat(self.bucket.arn, "/", prefix, "*")
-        return [
-            _statement(["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket.arn]),
-            _statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [objects]),
-            self.use_key(),
-        ]
 
-    def use_key(self) -> dict[str, Any]:
-        return _statement(
-            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-            [self.key.arn],
-        )
-
-
-class StepImageRepository(pulumi.ComponentResource):
+class StepImageRepository(pulumi.ComponentResource, ImagesAccess):
     """The ECR repository for step images: scanned on push, immutable tags, KMS-encrypted."""
 
     repository: aws.ecr.Repository
@@ -277,6 +343,7 @@ class StepImageRepository(pulumi.ComponentResource):
         *,
         name: str,
         store: ArtifactStore,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -289,23 +356,11 @@ class StepImageRepository(pulumi.ComponentResource):
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": store.key.arn}],
             force_delete=False,
             tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=kept(self, keep),
         )
+        self.repository_arn = self.repository.arn
+        self.repository_url = self.repository.repository_url
         self.register_outputs({"url": self.repository.repository_url})
-
-    def pull(self) -> list[dict[str, Any]]:
-        """Statements that pull images from this repository (login cannot be scoped)."""
-        return [
-            _statement(
-                [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                [self.repository.arn],
-            ),
-            _statement(["ecr:GetAuthorizationToken"], ["*"]),
-        ]
 
 
 class ModelGroup(pulumi.ComponentResource):
@@ -319,6 +374,7 @@ class ModelGroup(pulumi.ComponentResource):
         *,
         name: str,
         model: str,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -329,7 +385,7 @@ class ModelGroup(pulumi.ComponentResource):
             model_package_group_name=name,
             model_package_group_description=f"Versions of model {model!r}",
             tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=kept(self, keep),
         )
         self.register_outputs({"arn": self.group.arn})
 
@@ -402,8 +458,8 @@ class ExecutionRole(pulumi.ComponentResource):
         *,
         name: str,
         place: Place,
-        store: ArtifactStore,
-        repository: StepImageRepository,
+        store: StoreAccess,
+        repository: ImagesAccess,
         model_groups: Sequence[ModelGroup],
         secrets: Sequence[str],
         permissions: Permissions,
@@ -487,7 +543,7 @@ class ExecutionRole(pulumi.ComponentResource):
 
 
 def _deploy_statements(
-    place: Place, store: ArtifactStore, deployments: Sequence[Deployment]
+    place: Place, store: StoreAccess, deployments: Sequence[Deployment]
 ) -> list[dict[str, Any]]:
     """Exactly what the deploy step calls (``mlcompile.runtime.sagemaker.deploy``), by name: it
     lists endpoints (unscopable) to choose between create and update, creates a model and an
@@ -525,7 +581,7 @@ def _deploy_statements(
         # SageMaker takes grants on the key for the endpoint's volume and captured data.
         _statement(
             ["kms:CreateGrant"],
-            [store.key.arn],
+            [store.key_arn],
             {"Bool": {"kms:GrantIsForAWSResource": "true"}},
         ),
     ]
@@ -609,7 +665,7 @@ class PipelineSchedule(pulumi.ComponentResource):
         place: Place,
         when: Cron,
         pipeline: SageMakerPipeline,
-        store: ArtifactStore,
+        store: StoreAccess,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -623,7 +679,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             description=f"Lets EventBridge Scheduler start pipeline {name}",
             statements=[
                 _statement(["sagemaker:StartPipelineExecution"], [pipeline.pipeline.arn]),
-                _statement(["kms:Decrypt"], [store.key.arn]),
+                _statement(["kms:Decrypt"], [store.key_arn]),
             ],
             tags=tags,
             opts=child,
@@ -634,7 +690,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             schedule_expression=cron_expression(when["cron"]),
             schedule_expression_timezone=when["timezone"],
             flexible_time_window={"mode": "OFF"},
-            kms_key_arn=store.key.arn,
+            kms_key_arn=store.key_arn,
             target={
                 "arn": pipeline.pipeline.arn,
                 "role_arn": role.arn,
@@ -645,15 +701,14 @@ class PipelineSchedule(pulumi.ComponentResource):
         self.register_outputs({"arn": self.schedule.arn})
 
 
-class ServingEndpoint(pulumi.ComponentResource):
-    """A SageMaker endpoint serving one approved version of a model group, capturing requests
-    and responses to the artifact bucket under its key.
+class ServingRole(pulumi.ComponentResource):
+    """The role the models served at one SageMaker endpoint run as: reads models and images,
+    writes only its endpoint's captured data, never code bundles.
 
-    The version to serve is the model package ARN in stack config; until one is approved and
-    set, only the serving role exists, and the log says which config key to set.
+    The endpoint itself has one owner, the pipeline's deploy step, which creates it on its first
+    run and moves it to each new model version (with data capture and the stack's key): a stack
+    that also declared it would try to create an endpoint that exists, or revert the step's.
     """
-
-    endpoint: aws.sagemaker.Endpoint | None
 
     def __init__(
         self,
@@ -663,15 +718,12 @@ class ServingEndpoint(pulumi.ComponentResource):
         role_name: str,
         place: Place,
         model_group: ModelGroup,
-        model_package_arn: str | None,
-        config_key: str,
-        serving: Serving,
-        store: ArtifactStore,
-        repository: StepImageRepository,
+        store: StoreAccess,
+        repository: ImagesAccess,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlcompile:aws:ServingEndpoint", resource_name, None, opts)
+        super().__init__("mlcompile:aws:ServingRole", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         capture = f"data-capture/{name}/"
         role = _role(
@@ -682,7 +734,7 @@ class ServingEndpoint(pulumi.ComponentResource):
             description=f"Runs the model served at endpoint {name}",
             statements=[
                 *store.read_write(capture),
-                _statement(["s3:GetObject"], [pulumi.Output.concat(store.bucket.arn, "/*")]),
+                _statement(["s3:GetObject"], [pulumi.Output.concat(store.bucket_arn, "/*")]),
                 *repository.pull(),
                 _log_statements(place, "/aws/sagemaker/Endpoints/"),
                 _metrics_statement(),
@@ -694,61 +746,8 @@ class ServingEndpoint(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.endpoint = None
-        if model_package_arn is None:
-            pulumi.log.warn(
-                f"endpoint {name}: no model version to serve yet; once a version in "
-                f"{model_group.name} is approved, run `pulumi config set {config_key} <its ARN>` "
-                "and `pulumi up`",
-                resource=self,
-            )
-            self.register_outputs({})
-            return
-        # Versioned children get a fresh name per model version, so a new version replaces
-        # them before the old ones go and the endpoint switches without downtime.
-        version = f"{name}-{hashlib.sha256(model_package_arn.encode()).hexdigest()[:8]}"
-        model = aws.sagemaker.Model(
-            f"{resource_name}-model",
-            name=version,
-            execution_role_arn=role.arn,
-            primary_container={"model_package_name": model_package_arn},
-            enable_network_isolation=True,
-            tags=dict(tags),
-            opts=child,
-        )
-        config = aws.sagemaker.EndpointConfiguration(
-            f"{resource_name}-config",
-            name=version,
-            # Local NVMe storage is encrypted by the hardware; SageMaker rejects a key for it.
-            kms_key_arn=None if has_instance_storage(serving["instance_type"]) else store.key.arn,
-            production_variants=[
-                {
-                    "variant_name": VARIANT,
-                    "model_name": model.name,
-                    "instance_type": serving["instance_type"],
-                    "initial_instance_count": serving["initial_instance_count"],
-                }
-            ],
-            data_capture_config={
-                "enable_capture": True,
-                "initial_sampling_percentage": 100,
-                "destination_s3_uri": pulumi.Output.concat("s3://", store.bucket.id, "/", capture),
-                "kms_key_id": store.key.arn,
-                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-            },
-            tags=dict(tags),
-            opts=child,
-        )
-        # The pipeline's deploy step moves the endpoint to each new version it deploys; the
-        # stack keeps owning the endpoint without reverting that.
-        self.endpoint = aws.sagemaker.Endpoint(
-            resource_name,
-            name=name,
-            endpoint_config_name=config.name,
-            tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpointConfigName"]),
-        )
-        self.register_outputs({"endpoint": self.endpoint.name})
+        self.role = role
+        self.register_outputs({"arn": role.arn})
 
 
 class Latency(TypedDict):
@@ -969,10 +968,11 @@ class WorkloadRole(pulumi.ComponentResource):
         oidc_provider: str,
         namespace: str,
         service_account: str,
-        store: ArtifactStore,
-        repository: StepImageRepository,
+        store: StoreAccess,
+        repository: ImagesAccess,
         secrets: Sequence[str],
         tags: Mapping[str, str],
+        read_only: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:aws:WorkloadRole", resource_name, None, opts)
@@ -994,7 +994,9 @@ class WorkloadRole(pulumi.ComponentResource):
                 }
             ],
         }
-        statements = [*store.read_write(), *repository.pull()]
+        # Serving only reads its models; the pipeline reads and writes artifacts.
+        access = store.read_only() if read_only else store.read_write()
+        statements = [*access, *repository.pull()]
         if secrets:
             statements.append(_read_secrets(place, secrets))
         self.role = _role(
@@ -1008,3 +1010,51 @@ class WorkloadRole(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"arn": self.role.arn})
+
+
+# ----- the platform stack's outputs, and how a pipeline stack reads them -------------------
+
+#: What the platform stack exports and pipeline stacks read, by output name.
+PLATFORM_OUTPUTS = (
+    "artifact_bucket",
+    "artifact_bucket_arn",
+    "artifact_key_arn",
+    "step_image_repository_arn",
+    "step_image_repository_url",
+)
+
+
+def export_platform(store: ArtifactStore, repository: StepImageRepository) -> None:
+    """Export everything a pipeline stack reads (``PLATFORM_OUTPUTS``), in the platform stack."""
+    values: dict[str, pulumi.Input[str]] = {
+        "artifact_bucket": store.bucket.id,
+        "artifact_bucket_arn": store.bucket.arn,
+        "artifact_key_arn": store.key.arn,
+        "step_image_repository_arn": repository.repository.arn,
+        "step_image_repository_url": repository.repository.repository_url,
+    }
+    for name in PLATFORM_OUTPUTS:
+        pulumi.export(name, values[name])
+
+
+class _SharedStore(StoreAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.bucket_id = platform.require_output("artifact_bucket")
+        self.bucket_arn = platform.require_output("artifact_bucket_arn")
+        self.key_arn = platform.require_output("artifact_key_arn")
+
+
+class _SharedImages(ImagesAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.repository_arn = platform.require_output("step_image_repository_arn")
+        self.repository_url = platform.require_output("step_image_repository_url")
+
+
+class Platform:
+    """The platform stack as a pipeline stack sees it: the shared store and image repository,
+    read through a StackReference (never created again here)."""
+
+    def __init__(self, stack: str, *, opts: pulumi.ResourceOptions | None = None) -> None:
+        self.reference = pulumi.StackReference("platform", stack_name=stack, opts=opts)
+        self.store: StoreAccess = _SharedStore(self.reference)
+        self.repository: ImagesAccess = _SharedImages(self.reference)

@@ -21,10 +21,12 @@ from pulumi_azure_native import (
     resources,
     storage,
 )
+from pulumi_azure_native.provider import Provider
 
 #: Built-in role definition ids (the same in every tenant).
 _CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 _BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 _ACR_PULL = "7f951dfd-4ed8-4f60-a1b2-83ccf3d3b6a1"
 _KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
@@ -70,19 +72,59 @@ def _user_assigned(identity_id: str) -> containerregistry.IdentityPropertiesArgs
 class Place:
     """The subscription, location and resource group everything is created in."""
 
-    def __init__(self, subscription: str, location: str, group: resources.ResourceGroup) -> None:
+    def __init__(self, subscription: str, location: str, group: pulumi.Input[str]) -> None:
         self.subscription = subscription
         self.location = location
-        self.group = group
+        self.group_name = group
 
 
-def resource_group(name: str, *, location: str, tags: Mapping[str, str]) -> resources.ResourceGroup:
+def kept(parent: pulumi.Resource | None, keep: bool) -> pulumi.ResourceOptions:
+    """Options for a resource that holds data: with ``keep`` (production) it is protected from
+    deletion and, if the stack lets go of it anyway, left in the subscription."""
+    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep)
+
+
+def provider(subscription: str, location: str) -> Provider:
+    """The stack's one Azure provider, pinned to the profile's subscription and location."""
+    return Provider("azure-native", subscription_id=subscription, location=location)
+
+
+class VaultAccess:
+    """The Key Vault as the resources that use it see it: the vault itself in the platform
+    stack, the platform stack's outputs in a pipeline stack."""
+
+    vault_id: pulumi.Input[str]
+    vault_name: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+
+
+class StorageAccess:
+    container_id: pulumi.Input[str]
+
+
+class RegistryAccess:
+    registry_id: pulumi.Input[str]
+
+
+def resource_group(
+    name: str,
+    *,
+    location: str,
+    keep: bool,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions | None = None,
+) -> resources.ResourceGroup:
+    """The group everything of the environment is in (deleting it deletes them all)."""
     return resources.ResourceGroup(
-        name, resource_group_name=name, location=location, tags=dict(tags)
+        name,
+        resource_group_name=name,
+        location=location,
+        tags=dict(tags),
+        opts=kept(None, keep).merge(opts),
     )
 
 
-class EncryptionKey(pulumi.ComponentResource):
+class EncryptionKey(pulumi.ComponentResource, VaultAccess):
     """A Key Vault (RBAC, purge protection) holding a rotating RSA key, and the identity storage
     and the registry use to reach it."""
 
@@ -98,6 +140,7 @@ class EncryptionKey(pulumi.ComponentResource):
         name: str,
         identity_name: str,
         place: Place,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -115,11 +158,11 @@ class EncryptionKey(pulumi.ComponentResource):
         self.vault = keyvault.Vault(
             resource_name,
             vault_name=name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             location=place.location,
             properties=vault_properties,
             tags=dict(tags),
-            opts=child,
+            opts=kept(self, keep),
         )
         key_properties: keyvault.KeyPropertiesArgsDict = {
             "kty": "RSA",
@@ -138,15 +181,15 @@ class EncryptionKey(pulumi.ComponentResource):
             f"{resource_name}-key",
             key_name=name,
             vault_name=self.vault.name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             properties=key_properties,
             tags=dict(tags),
-            opts=child,
+            opts=kept(self, keep),
         )
         self.identity = managedidentity.UserAssignedIdentity(
             f"{resource_name}-identity",
             resource_name_=identity_name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             location=place.location,
             tags=dict(tags),
             opts=child,
@@ -160,10 +203,12 @@ class EncryptionKey(pulumi.ComponentResource):
             key=identity_name,
             parent=self,
         )
+        self.vault_id, self.vault_name = self.vault.id, self.vault.name
+        self.tenant_id = tenant
         self.register_outputs({"vault": self.vault.id})
 
 
-class ArtifactStorage(pulumi.ComponentResource):
+class ArtifactStorage(pulumi.ComponentResource, StorageAccess):
     """A storage account and blob container for artifacts: customer-managed key, HTTPS only,
     TLS 1.2 minimum, no public blob access, no shared keys, versioning and version cleanup."""
 
@@ -178,6 +223,7 @@ class ArtifactStorage(pulumi.ComponentResource):
         place: Place,
         key: EncryptionKey,
         noncurrent_version_days: int,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -186,7 +232,7 @@ class ArtifactStorage(pulumi.ComponentResource):
         self.account = storage.StorageAccount(
             resource_name,
             account_name=name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             location=place.location,
             kind="StorageV2",
             sku={"name": "Standard_ZRS"},
@@ -206,12 +252,12 @@ class ArtifactStorage(pulumi.ComponentResource):
                 "services": {"blob": {"enabled": True, "key_type": "Account"}},
             },
             tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[key.grant]),
+            opts=kept(self, keep).merge(pulumi.ResourceOptions(depends_on=[key.grant])),
         )
         storage.BlobServiceProperties(
             f"{resource_name}-blob-service",
             account_name=self.account.name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             blob_services_name="default",
             is_versioning_enabled=True,
             delete_retention_policy={"enabled": True, "days": 30},
@@ -220,7 +266,7 @@ class ArtifactStorage(pulumi.ComponentResource):
         storage.ManagementPolicy(
             f"{resource_name}-lifecycle",
             account_name=self.account.name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             management_policy_name="default",
             policy={
                 "rules": [
@@ -247,14 +293,15 @@ class ArtifactStorage(pulumi.ComponentResource):
             f"{resource_name}-container",
             container_name=name,
             account_name=self.account.name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             public_access=storage.PublicAccess.NONE,
-            opts=child,
+            opts=kept(self, keep),
         )
+        self.container_id = self.container.id
         self.register_outputs({"account": self.account.name})
 
 
-class ContainerRegistry(pulumi.ComponentResource):
+class ContainerRegistry(pulumi.ComponentResource, RegistryAccess):
     """ACR for step images: Premium (the tier that takes a customer-managed key), no admin
     user, no anonymous pull."""
 
@@ -267,6 +314,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         name: str,
         place: Place,
         key: EncryptionKey,
+        keep: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -274,7 +322,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.registry = containerregistry.Registry(
             resource_name,
             registry_name=name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             location=place.location,
             sku={"name": "Premium"},
             admin_user_enabled=False,
@@ -288,8 +336,9 @@ class ContainerRegistry(pulumi.ComponentResource):
                 },
             },
             tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[key.grant]),
+            opts=kept(self, keep).merge(pulumi.ResourceOptions(depends_on=[key.grant])),
         )
+        self.registry_id = self.registry.id
         self.register_outputs({"login_server": self.registry.login_server})
 
 
@@ -308,11 +357,12 @@ class WorkloadIdentity(pulumi.ComponentResource):
         oidc_issuer: str,
         namespace: str,
         service_account: str,
-        store: ArtifactStorage,
-        registry: ContainerRegistry,
-        key: EncryptionKey,
+        store: StorageAccess,
+        registry: RegistryAccess,
+        key: VaultAccess,
         secrets: Sequence[str],
         tags: Mapping[str, str],
+        read_only: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:azure:WorkloadIdentity", resource_name, None, opts)
@@ -320,7 +370,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.identity = managedidentity.UserAssignedIdentity(
             resource_name,
             resource_name_=name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             location=place.location,
             tags=dict(tags),
             opts=child,
@@ -329,7 +379,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{resource_name}-federation",
             federated_identity_credential_resource_name=service_account,
             resource_name_=self.identity.name,
-            resource_group_name=place.group.name,
+            resource_group_name=place.group_name,
             issuer=oidc_issuer,
             subject=f"system:serviceaccount:{namespace}:{service_account}",
             audiences=["api://AzureADTokenExchange"],
@@ -337,14 +387,19 @@ class WorkloadIdentity(pulumi.ComponentResource):
         )
         principal = self.identity.principal_id
         grants: list[tuple[str, str, pulumi.Input[str]]] = [
-            ("blob-data", _BLOB_DATA_CONTRIBUTOR, store.container.id),
-            ("acr-pull", _ACR_PULL, registry.registry.id),
+            # Serving only reads its models; the pipeline reads and writes artifacts.
+            (
+                "blob-data",
+                _BLOB_DATA_READER if read_only else _BLOB_DATA_CONTRIBUTOR,
+                store.container_id,
+            ),
+            ("acr-pull", _ACR_PULL, registry.registry_id),
         ]
         grants += [
             (
                 f"secret-{secret}",
                 _KEY_VAULT_SECRETS_USER,
-                pulumi.Output.concat(key.vault.id, "/secrets/", secret),
+                pulumi.Output.concat(key.vault_id, "/secrets/", secret),
             )
             for secret in secrets
         ]
@@ -359,3 +414,60 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 parent=self,
             )
         self.register_outputs({"client_id": self.identity.client_id})
+
+
+# ----- the platform stack's outputs, and how a pipeline stack reads them -------------------
+
+#: What the platform stack exports and pipeline stacks read, by output name.
+PLATFORM_OUTPUTS = (
+    "artifact_container_id",
+    "step_registry_id",
+    "step_registry_login_server",
+    "vault_id",
+    "vault_name",
+    "tenant_id",
+)
+
+
+def export_platform(
+    key: EncryptionKey, store: ArtifactStorage, registry: ContainerRegistry
+) -> None:
+    """Export everything a pipeline stack reads (``PLATFORM_OUTPUTS``), in the platform stack."""
+    values: dict[str, pulumi.Input[str]] = {
+        "artifact_container_id": store.container.id,
+        "step_registry_id": registry.registry.id,
+        "step_registry_login_server": registry.registry.login_server,
+        "vault_id": key.vault.id,
+        "vault_name": key.vault.name,
+        "tenant_id": key.tenant_id,
+    }
+    for name in PLATFORM_OUTPUTS:
+        pulumi.export(name, values[name])
+
+
+class _SharedVault(VaultAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.vault_id = platform.require_output("vault_id")
+        self.vault_name = platform.require_output("vault_name")
+        self.tenant_id = platform.require_output("tenant_id")
+
+
+class _SharedStorage(StorageAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.container_id = platform.require_output("artifact_container_id")
+
+
+class _SharedRegistry(RegistryAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.registry_id = platform.require_output("step_registry_id")
+
+
+class Platform:
+    """The platform stack as a pipeline stack sees it: the vault, storage and registry, read
+    through a StackReference (never created again here)."""
+
+    def __init__(self, stack: str, *, opts: pulumi.ResourceOptions | None = None) -> None:
+        self.reference = pulumi.StackReference("platform", stack_name=stack, opts=opts)
+        self.key: VaultAccess = _SharedVault(self.reference)
+        self.store: StorageAccess = _SharedStorage(self.reference)
+        self.registry: RegistryAccess = _SharedRegistry(self.reference)

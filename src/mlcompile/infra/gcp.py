@@ -21,8 +21,6 @@ from typing import TypedDict
 import pulumi
 import pulumi_gcp as gcp
 
-from mlcompile.naming import vertex_endpoint_id
-
 _ENCRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 #: APIs the stack's resources need; never disabled on destroy (other stacks may use them).
 _SERVICES = (
@@ -50,7 +48,36 @@ class Cron(TypedDict):
     timezone: str
 
 
-class EncryptionKey(pulumi.ComponentResource):
+def kept(parent: pulumi.Resource, keep: bool) -> pulumi.ResourceOptions:
+    """Options for a resource that holds data: with ``keep`` (production) it is protected from
+    deletion and, if the stack lets go of it anyway, left in the project rather than deleted."""
+    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep)
+
+
+def provider(place: Place) -> gcp.Provider:
+    """The stack's one GCP provider, pinned to the profile's project and region."""
+    return gcp.Provider("gcp", project=place["project"], region=place["region"])
+
+
+class KeyAccess:
+    """The CMEK key as the resources that use it see it: the key itself in the platform stack,
+    the platform stack's output in a pipeline stack (whose service agents it already granted)."""
+
+    key_id: pulumi.Output[str]
+    grants: list[pulumi.Resource]
+    place: Place
+
+
+class BucketAccess:
+    bucket_name: pulumi.Input[str]
+
+
+class RepositoryAccess:
+    label: str
+    repository_name: pulumi.Input[str]
+
+
+class EncryptionKey(pulumi.ComponentResource, KeyAccess):
     """A rotating CMEK key (or the profile's existing one) that the Cloud Storage service agent
     and the agents of ``agents`` (Artifact Registry, Vertex AI, Pub/Sub, ...) may use."""
 
@@ -96,7 +123,8 @@ class EncryptionKey(pulumi.ComponentResource):
                 purpose="ENCRYPT_DECRYPT",
                 rotation_period="7776000s",
                 labels=dict(labels),
-                opts=pulumi.ResourceOptions(parent=self, protect=True),
+                # Cloud KMS never deletes a key: protected and retained in every environment.
+                opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
             )
             self.key_id = key.id
         else:
@@ -125,7 +153,7 @@ class EncryptionKey(pulumi.ComponentResource):
         self.register_outputs({"key": self.key_id})
 
 
-class ArtifactBucket(pulumi.ComponentResource):
+class ArtifactBucket(pulumi.ComponentResource, BucketAccess):
     """The bucket every artifact goes to: CMEK, uniform access, public access prevented,
     versioned, old versions and abandoned uploads cleaned up."""
 
@@ -137,8 +165,9 @@ class ArtifactBucket(pulumi.ComponentResource):
         *,
         name: str,
         place: Place,
-        key: EncryptionKey,
+        key: KeyAccess,
         noncurrent_version_days: int,
+        keep: bool,
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -164,12 +193,13 @@ class ArtifactBucket(pulumi.ComponentResource):
             ],
             force_destroy=False,
             labels=dict(labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+            opts=kept(self, keep).merge(pulumi.ResourceOptions(depends_on=key.grants)),
         )
+        self.bucket_name = self.bucket.name
         self.register_outputs({"url": self.bucket.url})
 
 
-class Repository(pulumi.ComponentResource):
+class Repository(pulumi.ComponentResource, RepositoryAccess):
     """An Artifact Registry repository under the CMEK key: step images (DOCKER, immutable tags,
     scanned) or pipeline templates (KFP)."""
 
@@ -182,7 +212,8 @@ class Repository(pulumi.ComponentResource):
         name: str,
         format: str,
         place: Place,
-        key: EncryptionKey,
+        key: KeyAccess,
+        keep: bool,
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -199,9 +230,24 @@ class Repository(pulumi.ComponentResource):
             docker_config={"immutable_tags": True} if docker else None,
             vulnerability_scanning_config={"enablement_config": "INHERITED"} if docker else None,
             labels=dict(labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+            opts=kept(self, keep).merge(pulumi.ResourceOptions(depends_on=key.grants)),
         )
+        self.repository_name = self.repository.name
         self.register_outputs({"id": self.repository.id})
+
+
+#: Where deploy uploads code bundles (``code/<sha256>.tar.gz``).
+CODE_PREFIX = "code/"
+
+
+def _outside_code(bucket: str) -> gcp.storage.BucketIAMMemberConditionArgsDict:
+    return {
+        "title": "outside-code-bundles",
+        "description": "Everything but the code bundles deploy uploads",
+        "expression": (
+            f'!resource.name.startsWith("projects/_/buckets/{bucket}/objects/{CODE_PREFIX}")'
+        ),
+    }
 
 
 class PipelineServiceAccount(pulumi.ComponentResource):
@@ -217,11 +263,12 @@ class PipelineServiceAccount(pulumi.ComponentResource):
         *,
         account_id: str,
         place: Place,
-        bucket: ArtifactBucket,
-        repositories: Sequence[Repository],
+        bucket: BucketAccess,
+        repositories: Sequence[RepositoryAccess],
         secrets: Sequence[str],
         workload: str | None,
         project_roles: Sequence[str],
+        read_only: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:gcp:PipelineServiceAccount", resource_name, None, opts)
@@ -242,10 +289,20 @@ class PipelineServiceAccount(pulumi.ComponentResource):
                 member=member,
                 opts=child,
             )
+        if not read_only:  # serving only reads its models
+            # Objects anywhere but under code/: only deploy's identity writes code bundles.
+            gcp.storage.BucketIAMMember(
+                f"{resource_name}-bucket",
+                bucket=bucket.bucket_name,
+                role="roles/storage.objectAdmin",
+                member=member,
+                condition=pulumi.Output.from_input(bucket.bucket_name).apply(_outside_code),
+                opts=child,
+            )
         gcp.storage.BucketIAMMember(
-            f"{resource_name}-bucket",
-            bucket=bucket.bucket.name,
-            role="roles/storage.objectAdmin",
+            f"{resource_name}-bucket-read",
+            bucket=bucket.bucket_name,
+            role="roles/storage.objectViewer",
             member=member,
             opts=child,
         )
@@ -254,7 +311,7 @@ class PipelineServiceAccount(pulumi.ComponentResource):
                 f"{resource_name}-{repository.label}",
                 project=place["project"],
                 location=place["region"],
-                repository=repository.repository.name,
+                repository=repository.repository_name,
                 role="roles/artifactregistry.reader",
                 member=member,
                 opts=child,
@@ -296,13 +353,16 @@ class VertexEndpoint(pulumi.ComponentResource):
         resource_name: str,
         *,
         name: str,
+        endpoint_id: str,
         place: Place,
-        key: EncryptionKey,
+        key: KeyAccess,
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:gcp:VertexEndpoint", resource_name, None, opts)
-        self.name, self.endpoint_id = name, vertex_endpoint_id(name)
+        # The id comes from the name (mlcompile.naming.vertex_endpoint_id), so the compiled
+        # pipeline deploys to the endpoint this creates.
+        self.name, self.endpoint_id = name, endpoint_id
         self.endpoint = gcp.vertex.AiEndpoint(
             resource_name,
             name=self.endpoint_id,
@@ -332,8 +392,8 @@ class PipelineSchedule(pulumi.ComponentResource):
         place: Place,
         when: Cron,
         templates: Repository,
-        bucket: ArtifactBucket,
-        key: EncryptionKey,
+        bucket: BucketAccess,
+        key: KeyAccess,
         identity: PipelineServiceAccount,
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -342,7 +402,7 @@ class PipelineSchedule(pulumi.ComponentResource):
         project, region = place["project"], place["region"]
         request = pulumi.Output.all(
             templates.repository.repository_id,
-            bucket.bucket.name,
+            bucket.bucket_name,
             key.key_id,
             identity.account.email,
         ).apply(
@@ -398,7 +458,7 @@ class Alerts(pulumi.ComponentResource):
         *,
         name: str,
         pipeline: str,
-        key: EncryptionKey,
+        key: KeyAccess,
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -504,3 +564,51 @@ class EndpointAlerts(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})
+
+
+# ----- the platform stack's outputs, and how a pipeline stack reads them -------------------
+
+#: What the platform stack exports and pipeline stacks read, by output name.
+PLATFORM_OUTPUTS = ("artifact_bucket", "encryption_key", "step_image_repository")
+
+
+def export_platform(key: EncryptionKey, bucket: ArtifactBucket, images: Repository) -> None:
+    """Export everything a pipeline stack reads (``PLATFORM_OUTPUTS``), in the platform stack."""
+    values: dict[str, pulumi.Input[str]] = {
+        "artifact_bucket": bucket.bucket.name,
+        "encryption_key": key.key_id,
+        "step_image_repository": images.repository.name,
+    }
+    for name in PLATFORM_OUTPUTS:
+        pulumi.export(name, values[name])
+
+
+class _SharedKey(KeyAccess):
+    def __init__(self, platform: pulumi.StackReference, place: Place) -> None:
+        self.key_id = platform.require_output("encryption_key")
+        self.grants = []
+        self.place = place
+
+
+class _SharedBucket(BucketAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.bucket_name = platform.require_output("artifact_bucket")
+
+
+class _SharedRepository(RepositoryAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.label = "step-images"
+        self.repository_name = platform.require_output("step_image_repository")
+
+
+class Platform:
+    """The platform stack as a pipeline stack sees it: the key, bucket and image repository,
+    read through a StackReference (never created again here)."""
+
+    def __init__(
+        self, stack: str, *, place: Place, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        self.reference = pulumi.StackReference("platform", stack_name=stack, opts=opts)
+        self.key: KeyAccess = _SharedKey(self.reference, place)
+        self.bucket: BucketAccess = _SharedBucket(self.reference)
+        self.images: RepositoryAccess = _SharedRepository(self.reference)

@@ -8,16 +8,26 @@ any preview. This module imports no Pulumi provider: only the generated program 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import jinja2
 
 from mlcompile.build import json_bytes, package_version
-from mlcompile.errors import ValidationError
+from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.infra.requirements import Endpoint, derive
 from mlcompile.ir import nodes as ir
-from mlcompile.naming import resource_name
+from mlcompile.naming import (
+    pipeline_project,
+    platform_project,
+    platform_scope,
+    platform_stack_reference,
+    resource_name,
+    vertex_endpoint_id,
+)
+from mlcompile.platforms.sagemaker.instances import has_instance_storage
 from mlcompile.profiles import Profile
 
 #: The Pulumi provider packages each cloud's program imports, with the range to fall back to
@@ -48,24 +58,113 @@ class ServedEndpoint:
     memory: str
     error_alarm: str
     latency_alarm: str
+    instance_storage: bool
+    endpoint_id: str
 
 
 #: The p99 model latency above which an endpoint's latency alert fires.
 LATENCY_P99_MS = 1000
 
 
-def generate(pipeline: ir.Pipeline, profile: Profile) -> dict[str, bytes]:
-    """The files of the Pulumi project for ``pipeline`` on ``profile``, by relative path."""
+#: The component modules each kind of program imports, copied into the project as the
+#: package ``mlcompile_infra`` so it installs from the package index alone.
+_COMPONENTS = {"aws": "aws.py", "gcp": "gcp.py", "azure": "azure.py"}
+_VENDORED = "mlcompile_infra"
+
+
+def generate(
+    pipeline: ir.Pipeline, profile: Profile, siblings: Sequence[Profile] = ()
+) -> dict[str, bytes]:
+    """The two Pulumi projects ``pipeline`` on ``profile`` needs, by path relative to the infra
+    folder: ``platform/`` (shared by every pipeline of the account and environment) and
+    ``pipeline/`` (this pipeline's own). ``siblings`` are the other profiles that may share the
+    platform stack (the profile's folder): its program serves them all, so generating it from
+    any of them gives the same bytes."""
+    files = {f"platform/{k}": v for k, v in generate_platform(profile, siblings).items()}
+    files.update({f"pipeline/{k}": v for k, v in generate_pipeline(pipeline, profile).items()})
+    return files
+
+
+def scope_profiles(profile: Profile, siblings: Sequence[Profile]) -> list[Profile]:
+    """The profiles whose pipelines share ``profile``'s platform stack, sorted by name."""
+    scope = platform_scope(profile)
+    found = {p.name: p for p in siblings if platform_scope(p) == scope}
+    found[profile.name] = profile
+    return [found[name] for name in sorted(found)]
+
+
+def generate_platform(profile: Profile, siblings: Sequence[Profile] = ()) -> dict[str, bytes]:
+    """The platform stack's project: keys, artifact store, registries, namespaces."""
+    members = scope_profiles(profile, siblings)
+    _check_scope(profile, members)
+    namespaces = sorted(
+        {resource_name(p, "namespace") for p in members if p.platform == "kubeflow"}
+    )
+    project = platform_project(profile)
+    context: dict[str, Any] = {
+        "cloud": profile.cloud,
+        "account": profile.account,
+        "region": profile.region,
+        "environment": profile.environment,
+        "profiles": [p.name for p in members],
+        "tags": _shared_tags(members),
+        "keep": profile.keep_stateful,
+        "artifact_store": resource_name(profile, "artifact-store"),
+        "container_registry": resource_name(profile, "container-registry"),
+        "kms_key": resource_name(profile, "kms-key"),
+        "existing_key": next((p.vertex.kms_key for p in members if p.vertex.kms_key), None),
+        "resource_group": resource_name(profile, "resource-group"),
+        "storage_identity": resource_name(profile, "storage-identity"),
+        "namespaces": namespaces,
+    }
+    optional = _cluster_config() if namespaces else {}
+    files = {
+        "Pulumi.yaml": _render(
+            "Pulumi.yaml.j2",
+            title=f"The platform stack of {profile.cloud} {profile.account}",
+            project=project,
+            description=json.dumps(
+                f"What every pipeline in {profile.cloud} {profile.account} shares, per environment"
+            ),
+        ),
+        f"Pulumi.{profile.environment}.yaml": _settings(profile, optional),
+        "__main__.py": _render(f"platform-{profile.cloud}.py.j2", **context),
+        "requirements.txt": _render(
+            "requirements.txt.j2", pins=_pins(profile.cloud, kubernetes=bool(namespaces))
+        ),
+        "stack.json": json_bytes(
+            {
+                "kind": "platform",
+                "project": project,
+                "stack": profile.environment,
+                "cloud": profile.cloud,
+                "region": profile.region,
+                "account": profile.account,
+                "environment": profile.environment,
+                "profiles": context["profiles"],
+                "outputs": list(_platform_outputs(profile.cloud)),
+                "optional_config": optional,
+            }
+        ),
+    }
+    files.update(_vendored(profile.cloud, kubernetes=bool(namespaces)))
+    return files
+
+
+def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, bytes]:
+    """The pipeline stack's project: the pipeline, schedule, model groups, endpoints, roles."""
     needs = derive(pipeline, profile)
     files: dict[str, bytes] = {}
     if profile.platform == "sagemaker":
         files["pipeline.json"] = _compiled(pipeline, profile, "pipeline.json")
     endpoints = [_served(profile, e) for e in needs.endpoints]
     optional = _optional_config(profile, endpoints)
+    reference = platform_stack_reference(profile)
     context: dict[str, Any] = {
         "pipeline": pipeline.name,
         "profile": profile.name,
         "summary": f"{_PLATFORM_LABEL[profile.platform]} on {profile.cloud}, {profile.region}",
+        "platform_stack": reference,
         "needs": needs,
         "endpoints": endpoints,
         "endpoint_names": [e.name for e in endpoints],
@@ -74,37 +173,36 @@ def generate(pipeline: ir.Pipeline, profile: Profile) -> dict[str, bytes]:
         "environment": profile.environment,
         "cloud": profile.cloud,
         "tags": dict(sorted(profile.labels.items())),
+        "keep": profile.keep_stateful,
         "role_arn": profile.sagemaker.role_arn,
-        "kms_key": profile.vertex.kms_key,
         "schedule_role": resource_name(profile, "pipeline-identity", f"{pipeline.name}-schedule"),
+        "serving_identity": resource_name(profile, "pipeline-identity", f"{pipeline.name}-serving"),
         "namespace": resource_name(profile, "namespace"),
         "resource_group": resource_name(profile, "resource-group"),
-        "storage_identity": resource_name(profile, "pipeline-identity", "storage"),
         "secrets_backend": profile.effective_secrets_backend,
         "alert_topic": resource_name(profile, "pipeline", f"{pipeline.name}-alerts"),
         "failure_alert": resource_name(profile, "pipeline", f"{pipeline.name}-failed"),
         "latency_p99_ms": LATENCY_P99_MS,
         "alarm_names": sorted(n for e in endpoints for n in (e.error_alarm, e.latency_alarm)),
     }
-    project = needs.pipeline_name
+    project = pipeline_project(profile, pipeline.name)
     files["Pulumi.yaml"] = _render(
         "Pulumi.yaml.j2",
-        pipeline=pipeline.name,
-        profile=profile.name,
+        title=f"The Pulumi project of pipeline {pipeline.name} on profile {profile.name}",
         project=project,
         description=json.dumps(f"Infrastructure of pipeline {pipeline.name} ({profile.name})"),
     )
-    files[f"Pulumi.{profile.environment}.yaml"] = _render(
-        "Pulumi.stack.yaml.j2",
-        environment=profile.environment,
-        profile=profile.name,
-        config=[(k, json.dumps(v)) for k, v in _provider_config(profile)],
-        optional=sorted(optional.items()),
-    )
+    files[f"Pulumi.{profile.environment}.yaml"] = _settings(profile, optional)
     files["__main__.py"] = _render(f"{profile.platform}.py.j2", **context)
-    files["requirements.txt"] = _render("requirements.txt.j2", pins=_pins(profile))
+    kubernetes = profile.platform == "kubeflow"
+    files["requirements.txt"] = _render(
+        "requirements.txt.j2", pins=_pins(profile.cloud, kubernetes=kubernetes)
+    )
     files["stack.json"] = json_bytes(
         {
+            "kind": "pipeline",
+            "project": project,
+            "stack": profile.environment,
             "pipeline": pipeline.name,
             "profile": profile.name,
             "platform": profile.platform,
@@ -112,12 +210,95 @@ def generate(pipeline: ir.Pipeline, profile: Profile) -> dict[str, bytes]:
             "region": profile.region,
             "account": profile.account,
             "environment": profile.environment,
+            "platform_stack": reference,
             "needs": needs.to_json(),
             "optional_config": optional,
             "secrets_backend": profile.effective_secrets_backend,
         }
     )
+    files.update(_vendored(profile.cloud, kubernetes=kubernetes))
     return files
+
+
+def _check_scope(profile: Profile, members: Sequence[Profile]) -> None:
+    """Profiles sharing a platform stack must agree on what it creates."""
+    problems = []
+    for other in members:
+        for what, mine, theirs in (
+            ("region", profile.region, other.region),
+            ("protect_stateful", profile.keep_stateful, other.keep_stateful),
+            ("vertex.kms_key", profile.vertex.kms_key, other.vertex.kms_key),
+        ):
+            if mine != theirs and (what != "vertex.kms_key" or (mine and theirs)):
+                problems.append(
+                    Diagnostic(
+                        "MLC601",
+                        f"profiles {profile.name} and {other.name} share the platform stack of "
+                        f"{profile.cloud} {profile.account} ({profile.environment}) but set "
+                        f"{what} to {mine!r} and {theirs!r}",
+                        None,
+                        f"give both the same {what}, or a different name_prefix so each gets "
+                        "its own platform stack",
+                    )
+                )
+    if problems:
+        raise ValidationError(problems)
+
+
+def _shared_tags(members: Sequence[Profile]) -> dict[str, str]:
+    """The tags every profile of the platform stack agrees on (a shared resource belongs to all)."""
+    common = dict(members[0].labels)
+    for other in members[1:]:
+        common = {k: v for k, v in common.items() if other.labels.get(k) == v}
+    return dict(sorted(common.items()))
+
+
+def _platform_outputs(cloud: str) -> tuple[str, ...]:
+    """The outputs the platform program exports (each cloud module's ``PLATFORM_OUTPUTS``),
+    read without importing a provider SDK."""
+    import ast
+
+    tree = ast.parse(_component_source(_COMPONENTS[cloud]))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "PLATFORM_OUTPUTS" for t in node.targets
+        ):
+            value = ast.literal_eval(node.value)
+            return tuple(str(v) for v in value)
+    raise ValueError(f"no PLATFORM_OUTPUTS in {_COMPONENTS[cloud]}")
+
+
+def _component_source(name: str) -> bytes:
+    return (resources.files("mlcompile.infra") / name).read_bytes()
+
+
+def _vendored(cloud: str, *, kubernetes: bool) -> dict[str, bytes]:
+    """The component modules the program imports, as the project's own package."""
+    names = [_COMPONENTS[cloud], *(["kubernetes.py"] if kubernetes else [])]
+    files = {
+        f"{_VENDORED}/__init__.py": b'"""Pulumi components generated by mlcompile: the security '
+        b'settings and logic the stacks share."""\n'
+    }
+    for name in names:
+        files[f"{_VENDORED}/{name}"] = _component_source(name)
+    return files
+
+
+def _cluster_config() -> dict[str, str]:
+    return {
+        "kubeconfig": "path to (or contents of) the kubeconfig of the cluster (required)",
+        "kube-context": "the kubeconfig context of the cluster to deploy to (required)",
+    }
+
+
+def _settings(profile: Profile, optional: dict[str, str]) -> bytes:
+    return _render(
+        "Pulumi.stack.yaml.j2",
+        environment=profile.environment,
+        profile=profile.name,
+        config=[(k, json.dumps(v)) for k, v in _provider_config(profile)],
+        optional=sorted(optional.items()),
+    )
 
 
 def _compiled(pipeline: ir.Pipeline, profile: Profile, name: str) -> bytes:
@@ -138,6 +319,7 @@ def _served(profile: Profile, endpoint: Endpoint) -> ServedEndpoint:
         "gcp": "n1-standard-4" if gpu else "n1-standard-2",
         "azure": "",
     }[profile.cloud]
+    instance_type = profile.instance_types.get("serving", default_type)
     return ServedEndpoint(
         endpoint=endpoint.endpoint,
         name=endpoint.name,
@@ -145,27 +327,32 @@ def _served(profile: Profile, endpoint: Endpoint) -> ServedEndpoint:
         framework=endpoint.framework,
         role=resource_name(profile, "pipeline-identity", f"{endpoint.endpoint}-serving"),
         config_key=f"{endpoint.endpoint}-model-{'package' if profile.platform == 'sagemaker' else 'uri'}",
-        instance_type=profile.instance_types.get("serving", default_type),
+        instance_type=instance_type,
         min_replicas=endpoint.min_replicas,
         max_replicas=endpoint.max_replicas,
         cpu=f"{endpoint.cpu:g}" if endpoint.cpu else "1",
         memory=f"{endpoint.memory_bytes // 2**20}Mi" if endpoint.memory_bytes else "2Gi",
         error_alarm=resource_name(profile, "endpoint", f"{endpoint.endpoint}-5xx-errors"),
         latency_alarm=resource_name(profile, "endpoint", f"{endpoint.endpoint}-latency-p99"),
+        instance_storage=has_instance_storage(instance_type),
+        endpoint_id=vertex_endpoint_id(endpoint.name),
     )
 
 
 def _optional_config(profile: Profile, endpoints: list[ServedEndpoint]) -> dict[str, str]:
     """Stack config keys the program reads that only the operator can know, and why."""
-    keys: dict[str, str] = {}
-    if profile.platform == "vertex":
+    keys: dict[str, str] = {
+        "platform-stack": "the platform stack to read, if not the default "
+        f"{platform_stack_reference(profile)} (e.g. ORG/PROJECT/STACK on Pulumi Cloud)"
+    }
+    if profile.platform != "kubeflow":
+        # Neither needs a model version from the operator: the pipeline's deploy step creates
+        # and updates a SageMaker endpoint (its one owner) and deploys to the Vertex endpoint
+        # the stack creates.
         return keys
+    keys.update(_cluster_config())
     for e in endpoints:
-        keys[e.config_key] = (
-            f"ARN of the approved model package endpoint {e.name} serves"
-            if profile.platform == "sagemaker"
-            else f"storage URI of the model version endpoint {e.name} serves"
-        )
+        keys[e.config_key] = f"storage URI of the model version endpoint {e.name} serves"
     if profile.platform == "kubeflow" and profile.cloud in ("aws", "azure"):
         keys["oidc-issuer"] = (
             "the cluster's OIDC issuer host and path (required), e.g. oidc.eks.REGION.amazonaws.com/id/ID"
@@ -189,11 +376,10 @@ def _provider_config(profile: Profile) -> list[tuple[str, object]]:
     ]
 
 
-def _pins(profile: Profile) -> list[str]:
-    packages = [("pulumi", ">=3.150,<4"), *_PROVIDERS[profile.cloud]]
-    if profile.platform == "kubeflow":
+def _pins(cloud: str, *, kubernetes: bool) -> list[str]:
+    packages = [("pulumi", ">=3.150,<4"), *_PROVIDERS[cloud]]
+    if kubernetes:
         packages.append(_KUBERNETES)
-    packages.append(("mlcompile", ""))
     pins = []
     for name, fallback in packages:
         installed = package_version(name)

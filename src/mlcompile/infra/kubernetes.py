@@ -24,11 +24,33 @@ class Replicas(TypedDict):
     max_replicas: int
 
 
-class PipelineNamespace(pulumi.ComponentResource):
-    """The namespace pipeline pods run in and the service account they run as, annotated with
-    the cloud identity it maps to (IRSA role, GCP service account or Azure client id)."""
+class Namespace(pulumi.ComponentResource):
+    """The namespace the pipelines of one environment run in: shared, so the platform stack
+    owns it and each pipeline stack only adds its service account there."""
 
     namespace: k8s.core.v1.Namespace
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:kubernetes:Namespace", resource_name, None, opts)
+        self.namespace = k8s.core.v1.Namespace(
+            resource_name,
+            metadata={"name": name, "labels": dict(labels)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"name": self.namespace.metadata.name})
+
+
+class PipelineServiceAccount(pulumi.ComponentResource):
+    """The service account one pipeline's pods run as, in the shared namespace, annotated with
+    the cloud identity it maps to (IRSA role, GCP service account or Azure client id)."""
+
     service_account: k8s.core.v1.ServiceAccount
 
     def __init__(
@@ -41,18 +63,13 @@ class PipelineNamespace(pulumi.ComponentResource):
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlcompile:kubernetes:PipelineNamespace", resource_name, None, opts)
-        self._label, self._account, self._namespace = resource_name, service_account, namespace
-        self.namespace = k8s.core.v1.Namespace(
-            resource_name,
-            metadata={"name": namespace, "labels": dict(labels)},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        super().__init__("mlcompile:kubernetes:PipelineServiceAccount", resource_name, None, opts)
+        self._label, self._account, self.namespace = resource_name, service_account, namespace
         self.service_account = k8s.core.v1.ServiceAccount(
-            f"{resource_name}-service-account",
+            resource_name,
             metadata={
                 "name": service_account,
-                "namespace": self.namespace.metadata.name,
+                "namespace": namespace,
                 "annotations": dict(annotations),
                 "labels": dict(labels),
             },
@@ -67,27 +84,34 @@ class PipelineNamespace(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = k8s.rbac.v1.Role(
             f"{self._label}-serving",
-            metadata={"name": f"{self._account}-serving", "namespace": self._namespace},
+            metadata={"name": f"{self._account}-serving", "namespace": self.namespace},
             rules=[
                 {
                     "api_groups": ["serving.kserve.io"],
                     "resources": ["inferenceservices"],
                     "resource_names": list(endpoints),
                     "verbs": ["get", "patch", "update"],
-                }
+                },
+                # Kubernetes cannot limit create by name (the object has none yet when the
+                # request is authorised): the first apply of an InferenceService needs it.
+                {
+                    "api_groups": ["serving.kserve.io"],
+                    "resources": ["inferenceservices"],
+                    "verbs": ["create"],
+                },
             ],
             opts=child,
         )
         k8s.rbac.v1.RoleBinding(
             f"{self._label}-serving",
-            metadata={"name": f"{self._account}-serving", "namespace": self._namespace},
+            metadata={"name": f"{self._account}-serving", "namespace": self.namespace},
             role_ref={
                 "api_group": "rbac.authorization.k8s.io",
                 "kind": "Role",
                 "name": role.metadata.name,
             },
             subjects=[
-                {"kind": "ServiceAccount", "name": self._account, "namespace": self._namespace}
+                {"kind": "ServiceAccount", "name": self._account, "namespace": self.namespace}
             ],
             opts=child,
         )
@@ -102,7 +126,7 @@ class KeyVaultSecrets(pulumi.ComponentResource):
         resource_name: str,
         *,
         name: str,
-        namespace: PipelineNamespace,
+        namespace: PipelineServiceAccount,
         vault_name: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
         client_id: pulumi.Input[str],
@@ -117,7 +141,7 @@ class KeyVaultSecrets(pulumi.ComponentResource):
             resource_name,
             api_version="secrets-store.csi.x-k8s.io/v1",
             kind="SecretProviderClass",
-            metadata={"name": name, "namespace": namespace.namespace.metadata.name},
+            metadata={"name": name, "namespace": namespace.namespace},
             spec={
                 "provider": "azure",
                 "parameters": {
@@ -137,7 +161,8 @@ class KeyVaultSecrets(pulumi.ComponentResource):
 
 
 class InferenceService(pulumi.ComponentResource):
-    """A KServe InferenceService serving one model version, as the pipeline's service account.
+    """A KServe InferenceService serving one model version, as the serving service account
+    ``namespace`` (its own identity, which only reads models; never the pipeline's).
 
     The version is the storage URI in stack config; until one is set only a warning says which
     config key to set, since KServe cannot start without a model.
@@ -148,7 +173,7 @@ class InferenceService(pulumi.ComponentResource):
         resource_name: str,
         *,
         name: str,
-        namespace: PipelineNamespace,
+        namespace: PipelineServiceAccount,
         model_format: str,
         storage_uri: str | None,
         config_key: str,
@@ -169,7 +194,7 @@ class InferenceService(pulumi.ComponentResource):
             resource_name,
             api_version="serving.kserve.io/v1beta1",
             kind="InferenceService",
-            metadata={"name": name, "namespace": namespace.namespace.metadata.name},
+            metadata={"name": name, "namespace": namespace.namespace},
             spec={
                 "predictor": {
                     "serviceAccountName": namespace.service_account.metadata.name,
@@ -185,3 +210,11 @@ class InferenceService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})
+
+
+def cluster(config: pulumi.Config) -> k8s.Provider:
+    """The Kubernetes provider of a stack, from its own config (``kubeconfig``: a path or the
+    file's contents, and ``kube-context``), never from whatever context is current here."""
+    return k8s.Provider(
+        "cluster", kubeconfig=config.require("kubeconfig"), context=config.require("kube-context")
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlcompile.platforms.sagemaker.instances import has_instance_storage
@@ -20,11 +20,15 @@ from mlcompile.platforms.sagemaker.instances import has_instance_storage
 
 @dataclass(frozen=True)
 class Resource:
-    """One registered resource: its type token, logical name and inputs."""
+    """One registered resource: its type token, logical name and inputs, the provider it was
+    registered with (empty: the engine's default provider) and its resource options."""
 
     type: str
     name: str
     inputs: Mapping[str, Any]
+    provider: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    custom: bool = True
 
 
 @dataclass(frozen=True)
@@ -378,6 +382,129 @@ def _secret_references(resource: Resource) -> Iterator[str]:
                 yield from _as_list(statement.get("Resource", []))
 
 
+#: Resources that hold data (or keys to it): deleting one loses what no stack can recreate.
+STATEFUL = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "aws:kms/key:Key",
+        "aws:ecr/repository:Repository",
+        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+        "gcp:storage/bucket:Bucket",
+        "gcp:kms/cryptoKey:CryptoKey",
+        "gcp:artifactregistry/repository:Repository",
+        "azure-native:resources:ResourceGroup",
+        "azure-native:keyvault:Vault",
+        "azure-native:keyvault:Key",
+        "azure-native:storage:StorageAccount",
+        "azure-native:storage:BlobContainer",
+        "azure-native:containerregistry:Registry",
+    }
+)
+#: Keys that only encrypt alerts in flight: replacing one loses nothing.
+_EPHEMERAL_KEYS = re.compile(r"(^|-)alerts-key$")
+
+
+def protected_in_production(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """In production, every resource that holds data is protected (``pulumi destroy`` and a
+    replacement stop at it) and retained if the stack ever lets go of it."""
+    rule = "protected-in-production"
+    for resource in resources:
+        if resource.type not in STATEFUL or _EPHEMERAL_KEYS.search(resource.name):
+            continue
+        missing = [k for k in ("protect", "retain_on_delete") if not resource.options.get(k)]
+        if missing:
+            yield Violation(rule, _label(resource), f"holds data but is not {' or '.join(missing)}")
+
+
+def explicit_providers(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Every cloud and cluster resource names its provider: none falls back to the engine's
+    default provider, which takes the ambient credentials, region or kubeconfig context."""
+    rule = "explicit-provider"
+    for resource in resources:
+        if not resource.custom or resource.type.startswith("pulumi:"):
+            continue
+        if not resource.provider or "::default" in resource.provider:
+            yield Violation(rule, _label(resource), "uses the default (ambient) provider")
+
+
+_OBJECT_WRITES = frozenset({"s3:PutObject", "s3:DeleteObject", "s3:*", "*"})
+#: GCP roles that write objects; granted on a bucket they must exclude the code bundles.
+_GCS_WRITERS = frozenset(
+    {
+        "roles/storage.objectAdmin",
+        "roles/storage.objectCreator",
+        "roles/storage.objectUser",
+        "roles/storage.admin",
+    }
+)
+
+
+def no_code_writes(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """No pipeline, schedule or serving identity may write code bundles (``code/``): a role
+    that writes objects by wildcard denies ``code/*``, and a GCS write grant is conditioned to
+    exclude it. Only deploy's identity, granted ``code/*`` by name, uploads bundles."""
+    rule = "no-code-writes"
+    for resource in resources:
+        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+            for document in _policy_documents(resource):
+                statements = _statements(document)
+                denied = any(
+                    s.get("Effect") == "Deny"
+                    and {"s3:PutObject", "s3:DeleteObject"} <= set(_as_list(s.get("Action", [])))
+                    and any(str(r).endswith("/code/*") for r in _as_list(s.get("Resource", [])))
+                    for s in statements
+                )
+                wildcard = any(
+                    s.get("Effect", "Allow") == "Allow"
+                    and _OBJECT_WRITES & set(_as_list(s.get("Action", [])))
+                    and any(
+                        str(r) == "*" or (str(r).endswith("/*") and not str(r).endswith("/code/*"))
+                        for r in _as_list(s.get("Resource", []))
+                    )
+                    for s in statements
+                )
+                if wildcard and not denied:
+                    yield Violation(
+                        rule, _label(resource), "writes objects by wildcard without denying code/*"
+                    )
+        if (
+            resource.type == "gcp:storage/bucketIAMMember:BucketIAMMember"
+            and resource.inputs.get("role") in _GCS_WRITERS
+        ):
+            expression = str((resource.inputs.get("condition") or {}).get("expression", ""))
+            if "!resource.name.startsWith(" not in expression or "/objects/code/" not in expression:
+                yield Violation(
+                    rule, _label(resource), "grants object writes without excluding code/"
+                )
+
+
+def serving_identity_separate(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Models are served as their own service account, declared in the stack, and never as the
+    pipeline's (the identity bound to deploy InferenceServices, which writes artifacts)."""
+    rule = "serving-identity-separate"
+    accounts = {
+        str((r.inputs.get("metadata") or {}).get("name"))
+        for r in _by_type(resources, "kubernetes:core/v1:ServiceAccount")
+    }
+    deployers = {
+        str(subject.get("name"))
+        for binding in _by_type(resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+        for subject in binding.inputs.get("subjects") or []
+        if subject.get("kind") == "ServiceAccount"
+    }
+    for service in resources:
+        if service.inputs.get("kind") != "InferenceService":
+            continue
+        predictor = (service.inputs.get("spec") or {}).get("predictor") or {}
+        account = str(predictor.get("serviceAccountName", ""))
+        if not account or account not in accounts:
+            yield Violation(rule, _label(service), "serves as no service account of the stack")
+        elif account in deployers:
+            yield Violation(
+                rule, _label(service), f"serves as {account}, the pipeline's deploying identity"
+            )
+
+
 Rule = Callable[[Sequence[Resource]], Iterator[Violation]]
 RULES: tuple[Rule, ...] = (
     encryption,
@@ -386,12 +513,23 @@ RULES: tuple[Rule, ...] = (
     versioning,
     least_privilege,
     endpoint_alarms,
+    explicit_providers,
+    no_code_writes,
+    serving_identity_separate,
 )
+PRODUCTION_RULES: tuple[Rule, ...] = (protected_in_production,)
 
 
-def check(resources: Sequence[Resource], known_secrets: Iterable[str] = ()) -> list[Violation]:
-    """Every violation of every rule, in a stable order."""
-    rules = (*RULES, make_no_secret_values(known_secrets))
+def check(
+    resources: Sequence[Resource], known_secrets: Iterable[str] = (), *, production: bool = False
+) -> list[Violation]:
+    """Every violation of every rule, in a stable order; ``production`` adds the rules of a
+    production stack (what holds data is protected and retained)."""
+    rules = (
+        *RULES,
+        make_no_secret_values(known_secrets),
+        *(PRODUCTION_RULES if production else ()),
+    )
     return sorted(
         (v for rule in rules for v in rule(resources)),
         key=lambda v: (v.rule, v.resource, v.message),
