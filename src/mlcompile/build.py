@@ -25,7 +25,7 @@ from mlcompile.ir.canonical import canonical_json, content_hash, sha256_hex
 from mlcompile.profiles import Profile
 
 #: Subfolders of a build folder that other commands own and a rebuild keeps.
-KEPT_SUBFOLDERS = ("infra",)
+KEPT_SUBFOLDERS = ("infra", "images")
 
 
 def package_version(name: str) -> str | None:
@@ -88,7 +88,8 @@ def manifest(
 def ensure_replaceable(out_dir: Path, marker: str) -> None:
     """Refuse to replace a folder that holds something other than an earlier output of ours
     (recognised by ``marker``): nothing the user wrote is deleted."""
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / marker).exists():
+    foreign = out_dir.is_dir() and any(p.name not in KEPT_SUBFOLDERS for p in out_dir.iterdir())
+    if foreign and not (out_dir / marker).exists():
         raise UserError(
             Diagnostic(
                 "MLC004",
@@ -115,9 +116,9 @@ def write_files(out_dir: Path, files: Mapping[str, bytes]) -> None:
             raise
 
 
-def write_atomic(out_dir: Path, files: Mapping[str, bytes]) -> None:
+def write_atomic(out_dir: Path, files: Mapping[str, bytes], marker: str = "manifest.json") -> None:
     """Replace ``out_dir`` with exactly ``files``, keeping subfolders other commands own."""
-    ensure_replaceable(out_dir, "manifest.json")
+    ensure_replaceable(out_dir, marker)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

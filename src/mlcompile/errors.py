@@ -8,12 +8,13 @@ The tree::
     │   ├── PipelineLoadError      the pipeline file cannot be found, imported or chosen from
     │   └── ProfileError           a deployment profile is missing, unknown or invalid
     ├── DeployError                a platform or the Pulumi CLI refused or is unavailable; exit 1
+    ├── ImageBuildError            a builder failed to build, push or look up a step image; exit 1
     └── InternalError              a bug in mlcompile; exit 1
 
 A :class:`Diagnostic` names what is wrong, the rule it breaks and the fix, with the file and line
 of the user's ``@step`` or ``@pipeline`` code. Codes are stable (scripts may match on them) and
 listed in :data:`CODES`: ``MLC1xx`` pipeline structure and types, ``MLC2xx`` step options,
-``MLC3xx`` profiles, ``MLC4xx`` platform refusals and platform rules.
+``MLC3xx`` profiles, ``MLC4xx`` platform refusals and platform rules, ``MLC5xx`` step images.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ CODES: dict[str, str] = {
     "MLC402": "platform-name-rule",
     "MLC403": "platform-api-shape",
     "MLC404": "unresolved-reference",
+    # step images (mlcompile images)
+    "MLC501": "image-tool-missing",
+    "MLC502": "image-packages-unresolved",
+    "MLC503": "image-needed-no-install-at-start",
+    "MLC504": "image-build-failed",
+    "MLC505": "image-record-stale",
 }
 
 
@@ -149,6 +156,10 @@ class ProfileError(UserError):
 
 class DeployError(MlcompileError):
     """Deploying failed outside the user's input: a missing Pulumi CLI, a refused API call."""
+
+
+class ImageBuildError(MlcompileError):
+    """A builder failed to build, push or look up a step image (its own output says why)."""
 
 
 class InternalError(MlcompileError):

@@ -59,6 +59,25 @@ class VertexSettings(_Section):
     kms_key: str | None = None
 
 
+Builder = Literal["local", "codebuild", "cloudbuild", "acr"]
+_BUILDER_CLOUD: dict[str, str] = {"codebuild": "aws", "cloudbuild": "gcp", "acr": "azure"}
+
+
+class ImageSettings(_Section):
+    """How step images are built (``mlcompile images``) and whether steps may install packages
+    when they start (default: yes, except in ``environment: prod``)."""
+
+    #: Unset: `mlcompile images` builds locally and `deploy` builds no images.
+    builder: Builder | None = None
+    #: A repository other than the stack's (for example a registry on this machine).
+    registry: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.:-]*(/[a-z0-9._-]+)+$")
+    tls_verify: bool = True
+    #: The image built images start from when a step names none (needs ``python3``).
+    base: str = "python:3.11-slim"
+    python_version: str = Field("3.11", pattern=r"^3\.(8|9|1[0-9])$")
+    install_at_start: bool | None = None
+
+
 class AzureSettings(_Section):
     resource_group: str | None = Field(None, pattern=r"^[-\w._()]{1,90}$")
 
@@ -77,7 +96,8 @@ class Profile(BaseModel):
     region: str = Field(pattern=r"^[a-z0-9-]{2,32}$")
     account: str = Field(description="AWS account id, GCP project id or Azure subscription id")
     name_prefix: str = Field("mlc", pattern=r"^[a-z][a-z0-9]{1,9}$")
-    default_image: str = "python:3.11-slim"
+    #: Steps without image= run in it; unset, each platform picks an image that runs there.
+    default_image: str | None = None
     instance_types: dict[str, str] = Field(
         default_factory=dict,
         description="Instance or machine type by step name, or for the keys 'default', 'gpu' and 'training'",
@@ -88,6 +108,7 @@ class Profile(BaseModel):
     sagemaker: SageMakerSettings = SageMakerSettings()
     vertex: VertexSettings = VertexSettings()
     azure: AzureSettings = AzureSettings()
+    images: ImageSettings = ImageSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -104,6 +125,11 @@ class Profile(BaseModel):
             raise ValueError(
                 f"platform {self.platform} runs on {' or '.join(clouds)}, not {self.cloud}"
             )
+        builder_cloud = _BUILDER_CLOUD.get(self.images.builder or "local", self.cloud)
+        if builder_cloud != self.cloud:
+            raise ValueError(
+                f"images.builder {self.images.builder} builds on {builder_cloud}, not {self.cloud}"
+            )
         if self.cloud == "aws" and not (self.account.isdigit() and len(self.account) == 12):
             raise ValueError(f"account {self.account!r} is not a 12-digit AWS account id")
         return self
@@ -113,6 +139,13 @@ class Profile(BaseModel):
         if self.secrets_backend:
             return self.secrets_backend
         return _DEFAULT_BACKEND.get(self.platform, "kubernetes")
+
+    @property
+    def installs_at_start(self) -> bool:
+        """Whether a step may pip-install its packages when it starts (never in prod)."""
+        if self.images.install_at_start is not None:
+            return self.images.install_at_start
+        return self.environment != "prod"
 
     @property
     def all_tags(self) -> dict[str, str]:

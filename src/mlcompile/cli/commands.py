@@ -109,18 +109,21 @@ def _compile(
     """Check, compile and write the build folder; warnings are returned, errors raised."""
     from mlcompile import platforms
     from mlcompile.build import json_bytes, manifest, write_atomic
+    from mlcompile.images.pin import pinned_for_compile
 
     loaded, pipeline = _load(spec)
     profile, _ = load_profile(target)
+    out_dir = out or Path("build") / profile.name
+    pipeline, images = pinned_for_compile(pipeline, profile, out_dir, spec, target)
     platform = platforms.get(profile.platform)
     problems = platform.check(pipeline, profile)
     if any(d.severity == "error" for d in problems):
         raise ValidationError(problems)
     output = platform.compile(pipeline, profile)
     files = dict(output.files)
-    data = manifest(pipeline, profile, loaded.root, output.spec, files, output.manifest_extra)
+    extra = {**output.manifest_extra, **({"images": images} if images else {})}
+    data = manifest(pipeline, profile, loaded.root, output.spec, files, extra)
     files["manifest.json"] = json_bytes(data)
-    out_dir = out or Path("build") / profile.name
     write_atomic(out_dir, files)
     return pipeline, profile, out_dir, data, problems
 
@@ -187,9 +190,10 @@ def deploy_pipeline(
     as_json: bool,
 ) -> int:
     """Compile, provision the stack (Pulumi), then upload and upsert the pipeline and run it."""
-    from mlcompile.deploy import deploy_build
+    from mlcompile.deploy import deploy_build, images_before_compile
     from mlcompile.params import parse_params
 
+    images_before_compile(spec, target, out)
     pipeline, profile, out_dir, data, _ = _compile(spec, target, out)
     values = parse_params(pipeline, params) if params else None
     stack = None

@@ -23,7 +23,7 @@ from mlcompile.naming import resource_name
 from mlcompile.platforms import unknown_options
 from mlcompile.platforms.sagemaker import definition as d
 from mlcompile.platforms.sagemaker.bundle import Bundle
-from mlcompile.platforms.sagemaker.images import is_ecr, serving_image
+from mlcompile.platforms.sagemaker.images import is_ecr, job_image, serving_image
 from mlcompile.platforms.sagemaker.instances import (
     NoInstance,
     has_instance_storage,
@@ -383,6 +383,34 @@ class Emitter(Reporter):
             )
         return image
 
+    def job_image(self, task: FlatTask, packages: tuple[str, ...] | None = None) -> str:
+        """The step's image; else the profile's; else the AWS-managed framework image its
+        packages call for (in ECR, with a Python the step side runs on)."""
+        o = task.task.options
+        if o.image:
+            return o.image
+        if task.component.container is not None:
+            return task.component.container.image
+        if self.profile.default_image:
+            return self.profile.default_image
+        found = job_image(
+            o.packages if packages is None else packages,
+            self.profile.region,
+            gpu=o.resources.gpu > 0,
+        )
+        if found is None:
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r}: SageMaker has no managed framework image in region "
+                f"{self.profile.region!r}",
+                task.location,
+                "set default_image in the profile or image= on the step to an ECR image, "
+                "or build one with `mlcompile images`",
+                task.task.name,
+            )
+            return ""
+        return found.uri
+
     # ----- function and container jobs ---------------------------------------------------
 
     def container_command(
@@ -491,7 +519,7 @@ class Emitter(Reporter):
                     )
                 args += ["--backend", backend]
         env: dict[str, d.Expr] = dict(sorted(o.env.items()))
-        image = self.image(task, o.image or self.profile.default_image)
+        image = self.image(task, self.job_image(task))
         if command is None:
             packages = list(o.packages)  # the bundled runtime needs only the standard library
             if task.secrets:
@@ -862,7 +890,7 @@ class Emitter(Reporter):
             "MLCOMPILE_BUNDLE": f"/opt/ml/processing/input/{CODE_INPUT}/{self.bundle_file}",
         }
         job_options = ir.StepOptions()  # the job only calls APIs: the smallest instance
-        image = self.image(task, self.profile.default_image)
+        image = self.image(task, self.job_image(task, ()))
         arguments = self.processing_args(
             FlatTask(
                 task.name,
