@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 #: How the base image is made; its hash keys the cached root filesystem.
-BASE_RECIPE = ("debootstrap", "--variant=minbase", "--include=python3-minimal", "bookworm")
+#: python3, not python3-minimal: the step side needs the whole standard library (tarfile).
+BASE_RECIPE = ("debootstrap", "--variant=minbase", "--include=python3", "bookworm")
 TOOLS_NEEDED = ("debootstrap", "buildah", "podman", "skopeo", "runc", "docker-registry")
 
 
