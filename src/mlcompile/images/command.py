@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlcompile.build import json_bytes, write_atomic
+from mlcompile.images.builders import Builder
 from mlcompile.images.context import BuildContext, build_context
 from mlcompile.images.environment import step_needs
 from mlcompile.images.record import IMAGES_FOLDER, RECORD_FILE, BuiltImage, Record
@@ -52,7 +53,12 @@ def context_files(planned: Plan) -> dict[str, bytes]:
 
 
 def build_images(
-    pipeline: ir.Pipeline, profile: Profile, out_dir: Path, *, build: bool = True
+    pipeline: ir.Pipeline,
+    profile: Profile,
+    out_dir: Path,
+    *,
+    build: bool = True,
+    builder: Builder | None = None,
 ) -> tuple[Plan, Record | None]:
     """Write the contexts; with ``build``, look up or build each image and write the record."""
     planned = plan(pipeline, profile)
@@ -61,7 +67,7 @@ def build_images(
     if build:
         from mlcompile.images.builders import builder_for
 
-        builder = builder_for(profile)
+        builder = builder or builder_for(profile)
         repo = repository(profile)
         built: dict[str, BuiltImage] = {}
         for key, context in planned.contexts.items():

@@ -108,8 +108,8 @@ class CloudBuildBuilder:
         blob = self.storage_client.bucket(self.bucket).blob(context_key(context.tag))
         blob.upload_from_string(context.archive(), content_type="application/gzip")
         operation = self.build_client.create_build(
+            # Regional: the build runs where the repository and the bucket are.
             parent=f"projects/{self.project}/locations/{self.region}",
-            project_id=self.project,
             build=self.request(context, repository),
         )
         result = operation.result(timeout=self.timeout_seconds)
