@@ -8,7 +8,7 @@ from mlcompile.ir import nodes as ir
 from mlcompile.loader import load
 from mlcompile.profiles import Profile, parse_profile
 
-PIPELINE = '''
+PIPELINE = """
 from mlcompile import Dataset, Input, Output, pipeline, step
 
 
@@ -29,7 +29,7 @@ def report(data: Input[Dataset]) -> str:
 def two_envs(n: int = 3) -> None:
     made = make(n=n)
     report(data=made.data)
-'''
+"""
 
 
 def two_environment_pipeline(folder: Path) -> ir.Pipeline:

@@ -69,7 +69,10 @@ def test_run_request_shape(tmp_path: Path) -> None:
     server_url: list[str] = []
 
     def upload_url(request: Request) -> tuple[int, Any]:
-        return 200, {"uploadUrl": f"{server_url[0]}/blob/source.tar.gz?sv=x", "relativePath": "source/ctx.tar.gz"}
+        return 200, {
+            "uploadUrl": f"{server_url[0]}/blob/source.tar.gz?sv=x",
+            "relativePath": "source/ctx.tar.gz",
+        }
 
     def run(request: Request) -> tuple[int, Any]:
         tag = request.json()["imageNames"][0].rpartition(":")[2]
@@ -81,20 +84,33 @@ def test_run_request_shape(tmp_path: Path) -> None:
                 "status": "Succeeded",
                 "provisioningState": "Succeeded",
                 "outputImages": [
-                    {"registry": f"{registry}.azurecr.io", "repository": "steps", "tag": tag, "digest": DIGEST}
+                    {
+                        "registry": f"{registry}.azurecr.io",
+                        "repository": "steps",
+                        "tag": tag,
+                        "digest": DIGEST,
+                    }
                 ],
             },
         }
 
     routes = [
-        ("GET", r"/acr/v1/steps/_tags/.*", lambda r: (404, {"errors": [{"code": "TAG_UNKNOWN", "message": "not found"}]})),
+        (
+            "GET",
+            r"/acr/v1/steps/_tags/.*",
+            lambda r: (404, {"errors": [{"code": "TAG_UNKNOWN", "message": "not found"}]}),
+        ),
         ("POST", rf"{base}/listBuildSourceUploadUrl", upload_url),
         ("PUT", r"/blob/source.tar.gz", lambda r: (201, b"")),
         ("POST", rf"{base}/scheduleRun", run),
     ]
     with recording_server(routes) as server:
         server_url.append(server.url)
-        builder = AcrBuilder(profile, poll_seconds=0.01, **_clients(server.url, resource_name(profile, "container-registry")))
+        builder = AcrBuilder(
+            profile,
+            poll_seconds=0.01,
+            **_clients(server.url, resource_name(profile, "container-registry")),
+        )
         _, record = build_images(pipeline, profile, tmp_path / "images", builder=builder)
     assert record is not None and record.repository == f"{registry}.azurecr.io/steps"
     assert {i.digest for i in record.environments.values()} == {DIGEST}
@@ -133,12 +149,28 @@ def test_existing_tag_is_not_rebuilt(tmp_path: Path) -> None:
 
     def tag(request: Request) -> tuple[int, Any]:
         name = request.path.rpartition("/")[2]
-        return 200, {"registry": "r", "imageName": "steps", "tag": {"name": name, "digest": DIGEST,
-                     "createdTime": "2026-01-01T00:00:00Z", "lastUpdateTime": "2026-01-01T00:00:00Z",
-                     "signed": False, "changeableAttributes": {"deleteEnabled": True, "writeEnabled": True, "readEnabled": True, "listEnabled": True}}}
+        return 200, {
+            "registry": "r",
+            "imageName": "steps",
+            "tag": {
+                "name": name,
+                "digest": DIGEST,
+                "createdTime": "2026-01-01T00:00:00Z",
+                "lastUpdateTime": "2026-01-01T00:00:00Z",
+                "signed": False,
+                "changeableAttributes": {
+                    "deleteEnabled": True,
+                    "writeEnabled": True,
+                    "readEnabled": True,
+                    "listEnabled": True,
+                },
+            },
+        }
 
     with recording_server([("GET", r"/acr/v1/steps/_tags/.*", tag)]) as server:
-        builder = AcrBuilder(profile, **_clients(server.url, resource_name(profile, "container-registry")))
+        builder = AcrBuilder(
+            profile, **_clients(server.url, resource_name(profile, "container-registry"))
+        )
         _, record = build_images(pipeline, profile, tmp_path / "images", builder=builder)
     assert record is not None and not any(i.built for i in record.environments.values())
     assert {i.digest for i in record.environments.values()} == {DIGEST}

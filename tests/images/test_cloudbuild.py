@@ -66,8 +66,22 @@ def test_build_request_shape(tmp_path: Path) -> None:
     profile = make_profile(PROFILE)
     pipeline = two_environment_pipeline(tmp_path)
     routes = [
-        ("GET", r"/v1/projects/.*/tags/.*", lambda r: (404, {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}})),
-        ("POST", r"/upload/storage/v1/b/[^/]+/o", lambda r: (200, {"name": r.query.get("name", ["x"])[0], "bucket": "b", "generation": "1"})),
+        (
+            "GET",
+            r"/v1/projects/.*/tags/.*",
+            lambda r: (
+                404,
+                {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}},
+            ),
+        ),
+        (
+            "POST",
+            r"/upload/storage/v1/b/[^/]+/o",
+            lambda r: (
+                200,
+                {"name": r.query.get("name", ["x"])[0], "bucket": "b", "generation": "1"},
+            ),
+        ),
         ("POST", rf"/v1/{PARENT}/builds", _operation),
     ]
     with recording_server(routes) as server:
@@ -96,7 +110,10 @@ def test_build_request_shape(tmp_path: Path) -> None:
                 }
             },
             "steps": [
-                {"name": "gcr.io/cloud-builders/docker", "args": ["build", "--pull", "-t", f"{REPOSITORY}:{tag}", "."]}
+                {
+                    "name": "gcr.io/cloud-builders/docker",
+                    "args": ["build", "--pull", "-t", f"{REPOSITORY}:{tag}", "."],
+                }
             ],
             "images": [f"{REPOSITORY}:{tag}"],
             "serviceAccount": "projects/mlc-dev-project/serviceAccounts/"
@@ -109,14 +126,21 @@ def test_build_request_shape(tmp_path: Path) -> None:
     contexts = {c.tag: c for c in plan(pipeline, profile).contexts.values()}
     for upload in uploads:
         assert any(c.archive() in upload.body for c in contexts.values())
-        with tarfile.open(fileobj=io.BytesIO(next(c.archive() for c in contexts.values() if c.archive() in upload.body))) as tar:
+        with tarfile.open(
+            fileobj=io.BytesIO(
+                next(c.archive() for c in contexts.values() if c.archive() in upload.body)
+            )
+        ) as tar:
             assert "Dockerfile" in tar.getnames()
 
 
 def test_existing_tag_is_not_rebuilt(tmp_path: Path) -> None:
     profile = make_profile(PROFILE)
     pipeline = two_environment_pipeline(tmp_path)
-    found = {"name": "t", "version": f"{PARENT}/repositories/mlc-dev-steps/packages/steps/versions/{DIGEST}"}
+    found = {
+        "name": "t",
+        "version": f"{PARENT}/repositories/mlc-dev-steps/packages/steps/versions/{DIGEST}",
+    }
     with recording_server([("GET", r"/v1/projects/.*/tags/.*", lambda r: (200, found))]) as server:
         builder = CloudBuildBuilder(profile, **_clients(server.url))
         _, record = build_images(pipeline, profile, tmp_path / "images", builder=builder)

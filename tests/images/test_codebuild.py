@@ -71,11 +71,22 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, An
 def _push(ecr: Any, repo: str, tag: str) -> str:
     """What the build's `docker push` does to ECR (moto runs no build): the manifest, by tag."""
     manifest = json.dumps(
-        {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-         "config": {"digest": "sha256:" + "0" * 64, "size": 1, "mediaType": "application/vnd.docker.container.image.v1+json"},
-         "layers": []}
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "digest": "sha256:" + "0" * 64,
+                "size": 1,
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+            },
+            "layers": [],
+        }
     )
-    return str(ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)["image"]["imageId"]["imageDigest"])
+    return str(
+        ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)["image"][
+            "imageId"
+        ]["imageDigest"]
+    )
 
 
 def test_build_uploads_starts_and_reads_back(aws: dict[str, Any], tmp_path: Path) -> None:

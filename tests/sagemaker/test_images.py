@@ -71,3 +71,35 @@ def test_framework_follows_packages() -> None:
     assert images.framework_of(["torch", "xgboost"]) == "pytorch"
     assert images.job_image([], "mars-east-1") is None
     assert images.job_image([], "eu-west-1").uri.endswith("sagemaker-scikit-learn:1.2-1-cpu-py3")  # type: ignore[union-attr]
+
+
+def _images(value: object) -> list[str]:
+    """Every ImageUri and model-container Image in a definition."""
+    if isinstance(value, dict):
+        found = [
+            str(v) for k, v in value.items() if k in ("ImageUri", "Image") and isinstance(v, str)
+        ]
+        return found + [i for v in value.values() for i in _images(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _images(v)]
+    return []
+
+
+@pytest.mark.parametrize("target", ["sagemaker-dev", "sagemaker-prod"])
+def test_every_compiled_definition_pulls_from_ecr_only(target: str) -> None:
+    import json
+
+    from tests.sagemaker.helpers import SOURCES, compiled
+
+    seen = 0
+    for name in SOURCES:
+        diagnostics, files = compiled(name, target)
+        if not files:
+            continue
+        text = files["pipeline.json"].decode()
+        found = _images(json.loads(text))
+        assert found and all(images.is_ecr(i) for i in found), (name, found)
+        assert not any(d.code == "MLC403" and "ECR" in d.message for d in diagnostics), name
+        assert "install mlcompile" not in text and "mlcompile==" not in text
+        seen += 1
+    assert seen >= 6

@@ -84,7 +84,7 @@ class AcrBuilder:
         request = urllib.request.Request(
             url, data=data, method="PUT", headers={"x-ms-blob-type": "BlockBlob"}
         )
-        with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310 (SAS URL)
+        with urllib.request.urlopen(request, timeout=300) as response:
             if response.status not in (200, 201):
                 raise ImageBuildError(f"uploading the build context failed: HTTP {response.status}")
 

@@ -36,9 +36,7 @@ class CloudBuildBuilder:
         self.bucket = resource_name(profile, "artifact-store")
         self.repository_id = resource_name(profile, "container-registry")
         account = resource_name(profile, "image-builder")
-        self.service_account = (
-            f"projects/{self.project}/serviceAccounts/{account}@{self.project}.iam.gserviceaccount.com"
-        )
+        self.service_account = f"projects/{self.project}/serviceAccounts/{account}@{self.project}.iam.gserviceaccount.com"
         self._build_client = build_client
         self._registry_client = registry_client
         self._storage_client = storage_client
@@ -95,7 +93,11 @@ class CloudBuildBuilder:
                     bucket=self.bucket, object_=context_key(context.tag)
                 )
             ),
-            steps=[cloudbuild_v1.BuildStep(name=DOCKER_STEP, args=["build", "--pull", "-t", reference, "."])],
+            steps=[
+                cloudbuild_v1.BuildStep(
+                    name=DOCKER_STEP, args=["build", "--pull", "-t", reference, "."]
+                )
+            ],
             images=[reference],
             service_account=self.service_account,
             options=cloudbuild_v1.BuildOptions(

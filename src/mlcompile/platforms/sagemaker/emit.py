@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mlcompile.errors import DiagnosticSink, SourceLocation
+from mlcompile.errors import DiagnosticSink
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.naming import resource_name
@@ -371,15 +371,18 @@ class Emitter(Reporter):
             return "ml.m5.large"
 
     def image(self, task: FlatTask, image: str) -> str:
-        if not is_ecr(image) and image not in self.warned_images:
+        """The image, refused unless SageMaker can pull it (Amazon ECR only)."""
+        if image and not is_ecr(image) and image not in self.warned_images:
             self.warned_images.add(image)
-            self.sink.add(
-                _warning(
-                    f"step {task.task.name!r} (and any other using it) runs image {image!r}; SageMaker jobs pull images from Amazon ECR only",
-                    task.location,
-                    f"push it to {resource_name(self.profile, 'container-registry')} in ECR and set default_image (profile) or image= (step)",
-                    task.task.name,
-                )
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r} (and any other using it) runs image {image!r}; "
+                "SageMaker jobs pull images from Amazon ECR only",
+                task.location,
+                "build the step image with `mlcompile images` (it is pushed to "
+                f"{resource_name(self.profile, 'container-registry')} in ECR), or name an ECR "
+                "image in image= (step) or default_image (profile)",
+                task.task.name,
             )
         return image
 
@@ -934,20 +937,6 @@ def _arn(profile: Profile, service: str, resource: str) -> str:
     )
     region = "" if service == "iam" else profile.region
     return f"arn:{partition}:{service}:{region}:{profile.account}:{resource}"
-
-
-def _warning(message: str, where: ir.Location, hint: str, step: str) -> Any:
-    from mlcompile.errors import Diagnostic
-
-    return Diagnostic(
-        "MLC403",
-        message,
-        SourceLocation(where.file, where.line),
-        hint,
-        "warning",
-        PLATFORM,
-        step,
-    )
 
 
 def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
