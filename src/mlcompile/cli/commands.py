@@ -114,9 +114,9 @@ def _compile(
     loaded, pipeline = _load(spec)
     profile, _ = load_profile(target)
     out_dir = out or Path("build") / profile.name
-    pipeline, images = pinned_for_compile(pipeline, profile, out_dir, spec, target)
+    pipeline, images, unbuilt = pinned_for_compile(pipeline, profile, out_dir, spec, target)
     platform = platforms.get(profile.platform)
-    problems = platform.check(pipeline, profile)
+    problems = unbuilt + platform.check(pipeline, profile)
     if any(d.severity == "error" for d in problems):
         raise ValidationError(problems)
     output = platform.compile(pipeline, profile)

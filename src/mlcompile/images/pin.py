@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlcompile.errors import Diagnostic, ValidationError
+from mlcompile.errors import Diagnostic
 from mlcompile.images.environment import environment_of
 from mlcompile.images.record import Record
 from mlcompile.ir import nodes as ir
@@ -29,17 +29,15 @@ class Pins:
 
 def pinned_for_compile(
     pipeline: ir.Pipeline, profile: Profile, build_dir: Path, spec: str, target: str
-) -> tuple[ir.Pipeline, dict[str, str]]:
+) -> tuple[ir.Pipeline, dict[str, str], list[Diagnostic]]:
     """The pipeline with every step whose image was built pinned to it (from the record in
-    ``build_dir``), and those images by step; raises when a step must not install at start."""
+    ``build_dir``), those images by step, and the steps that must not install at start."""
     from mlcompile.images.command import build_command
     from mlcompile.images.record import read_record, record_path
 
     record = read_record(record_path(build_dir))
     pinned, pins = pin_images(pipeline, profile, record, build_command(spec, target))
-    if pins.problems:
-        raise ValidationError(pins.problems)
-    return pinned, dict(sorted(pins.images.items()))
+    return pinned, dict(sorted(pins.images.items())), pins.problems
 
 
 def pin_images(
