@@ -38,7 +38,10 @@ class StepNeed:
 
 
 def environment_of(options: ir.StepOptions, profile: Profile) -> Environment:
-    packages = tuple(sorted({p.strip() for p in options.packages if p.strip()}))
+    declared = {p.strip() for p in options.packages if p.strip()}
+    if options.secrets and profile.platform == "sagemaker":
+        declared.add("boto3")  # the SageMaker step side reads Secrets Manager with boto3
+    packages = tuple(sorted(declared))
     return Environment(
         options.image or profile.images.base, packages, profile.images.python_version
     )

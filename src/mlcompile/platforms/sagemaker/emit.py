@@ -525,7 +525,7 @@ class Emitter(Reporter):
         image = self.image(task, self.job_image(task))
         if command is None:
             packages = list(o.packages)  # the bundled runtime needs only the standard library
-            if task.secrets:
+            if task.secrets and "@sha256:" not in image:  # a pinned image has boto3 built in
                 packages.append("boto3")
             env["MLCOMPILE_PIP"] = " ".join(packages)
             env["MLCOMPILE_BUNDLE"] = f"{job.input_dir(CODE_INPUT)}/{self.bundle_file}"
