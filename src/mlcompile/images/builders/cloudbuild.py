@@ -61,9 +61,9 @@ class CloudBuildBuilder:
     @property
     def storage_client(self) -> Any:
         if self._storage_client is None:
-            from google.cloud import storage
+            from google.cloud.storage import Client
 
-            self._storage_client = storage.Client(project=self.project)
+            self._storage_client = Client(project=self.project)
         return self._storage_client
 
     def tag_name(self, tag: str) -> str:
