@@ -374,6 +374,25 @@ class Emitter(Reporter):
         """The image, refused unless SageMaker can pull it (Amazon ECR only)."""
         if image and not is_ecr(image) and image not in self.warned_images:
             self.warned_images.add(image)
+            own = self.profile.images.registry
+            if own and image.startswith((f"{own}@", f"{own}:")):
+                # The profile chose this registry (a mirror, or one on this machine to try
+                # the images): said, not refused.
+                from mlcompile.errors import Diagnostic
+
+                self.sink.add(
+                    Diagnostic(
+                        "MLC403",
+                        f"step {task.task.name!r} runs image {image!r} from images.registry; "
+                        "SageMaker jobs pull images from Amazon ECR only",
+                        task.location.source(),
+                        "unset images.registry to push step images to the stack's ECR repository",
+                        "warning",
+                        PLATFORM,
+                        task.task.name,
+                    )
+                )
+                return image
             self.error(
                 "MLC403",
                 f"step {task.task.name!r} (and any other using it) runs image {image!r}; "
