@@ -124,3 +124,20 @@ def test_contexts_are_deterministic(tmp_path: Path) -> None:
     assert "--require-hashes" in dockerfile and "FROM python:3.11-slim" in dockerfile
     [lock] = [v.decode() for k, v in first.items() if k.endswith("requirements.lock")]
     assert "scikit-learn==" in lock and "--hash=sha256:" in lock
+
+
+def test_profile_settings_are_validated() -> None:
+    from mlcompile.errors import ProfileError
+    from tests.images.helpers import make_profile
+
+    base = "platform: vertex\ncloud: gcp\nenvironment: {env}\nregion: europe-west4\naccount: p-1\n"
+    with pytest.raises(ProfileError) as err:
+        make_profile(base.format(env="dev") + "images:\n  builder: codebuild\n")
+    [problem] = err.value.diagnostics
+    assert problem.code == "MLC301" and "builds on aws, not gcp" in problem.message
+    with pytest.raises(ProfileError):
+        make_profile(base.format(env="dev") + "images:\n  python_version: '2.7'\n")
+    assert make_profile(base.format(env="prod")).installs_at_start is False
+    assert make_profile(base.format(env="dev")).installs_at_start is True
+    allowed = base.format(env="prod") + "images:\n  install_at_start: true\n"
+    assert make_profile(allowed).installs_at_start is True

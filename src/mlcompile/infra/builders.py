@@ -84,7 +84,7 @@ class CodeBuildImageBuilder(pulumi.ComponentResource):
             opts=child,
         )
         log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/{name}"
-        statements = [
+        statements: list[dict[str, Any]] = [
             {
                 "Effect": "Allow",
                 "Action": sorted(
