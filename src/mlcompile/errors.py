@@ -66,8 +66,6 @@ CODES: dict[str, str] = {
     "MLC501": "image-tool-missing",
     "MLC502": "image-packages-unresolved",
     "MLC503": "image-needed-no-install-at-start",
-    "MLC504": "image-build-failed",
-    "MLC505": "image-record-stale",
 }
 
 
