@@ -68,14 +68,16 @@ def test_every_build_is_byte_identical_across_hash_seeds_and_folders(tmp_path: P
     differing = [name for name in first if first[name] != second[name]]
     assert not differing, differing
     assert refused == refused_again
-    # Every refusal is a located platform refusal, and only SageMaker refuses examples.
-    assert {(e, p) for e, p, _ in refused} == {
-        ("segments", "sagemaker-prod"),
-        ("segments", "sagemaker-dev"),
-        ("sweep", "sagemaker-prod"),
-        ("sweep", "sagemaker-dev"),
+    # Every refusal is located: SageMaker refuses two examples' features (MLC401), and the
+    # prod profile every example whose steps would install packages at start (MLC503).
+    assert {(e, p): codes for e, p, codes in refused} == {
+        ("segments", "sagemaker-prod"): ["MLC401"],
+        ("segments", "sagemaker-dev"): ["MLC401"],
+        ("sweep", "sagemaker-prod"): ["MLC401", "MLC503"],
+        ("sweep", "sagemaker-dev"): ["MLC401"],
+        ("churn", "sagemaker-prod"): ["MLC503"],
+        ("retrain", "sagemaker-prod"): ["MLC503"],
     }
-    assert all(codes == ["MLC401"] for _, _, codes in refused)
     assert any(name.endswith(".tar.gz") for name in first), "SageMaker bundles are compared too"
     assert len([n for n in first if n.endswith("manifest.json")]) == len(EXAMPLES) * len(
         PROFILES

@@ -56,7 +56,7 @@ def prepare(rows: int = 800, seed: int = 5) -> dict:
     return {"train": parts.train, "test": parts.test}
 
 
-@container_step(image="python:3.11-slim")
+@container_step(image="public.ecr.aws/docker/library/python:3.11-slim")
 def profile_data(data: Input[Dataset], summary: Output[Metrics]) -> Command:
     """Count rows and columns with a plain Python container."""
     return Command(command=["python3", "-c", PROFILE_SCRIPT], args=[data.path, summary.path])

@@ -25,7 +25,7 @@ from mlcompile.ir.canonical import canonical_json, content_hash, sha256_hex
 from mlcompile.profiles import Profile
 
 #: Subfolders of a build folder that other commands own and a rebuild keeps.
-KEPT_SUBFOLDERS = ("infra",)
+KEPT_SUBFOLDERS = ("infra", "images")
 
 
 def package_version(name: str) -> str | None:
@@ -110,9 +110,12 @@ def ensure_folder_path(folder: Path, option: str = "--out") -> None:
             break
 
 
-def _listed_files(data: object) -> dict[str, str] | None:
-    """The ``files`` table of a manifest mlcompile wrote, or None when it is not one."""
-    if not isinstance(data, dict) or not {"platform", "ir_hash", "spec", "files"} <= data.keys():
+def _listed_files(data: object, record: str) -> dict[str, str] | None:
+    """The ``files`` table of a manifest or record mlcompile wrote, or None when it is not one."""
+    ours = {"platform", "ir_hash", "spec", "files"} if record == "manifest.json" else set()
+    if not isinstance(data, dict) or not ours | {"files"} <= data.keys():
+        return None
+    if not ours and not str(data.get("generated_by", "")).startswith("mlcompile "):
         return None
     files = data["files"]
     if not isinstance(files, dict) or not all(
@@ -137,9 +140,10 @@ def _shown(paths: list[str], limit: int = 5) -> str:
     return ", ".join(paths[:limit]) + more
 
 
-def ensure_replaceable(out_dir: Path) -> None:
+def ensure_replaceable(out_dir: Path, record: str = "manifest.json") -> None:
     """Refuse to replace ``out_dir`` unless it is absent, empty, or exactly a build mlcompile
-    wrote: a ``manifest.json`` of ours listing every file in the folder with a matching sha256
+    wrote: a ``manifest.json`` (or other ``record``) of ours listing every file in the folder
+    with a matching sha256
     (the subfolders other commands own, :data:`KEPT_SUBFOLDERS`, are kept as they are).
 
     Anything else may hold the user's work; nothing in it is touched, renamed or deleted."""
@@ -147,18 +151,19 @@ def ensure_replaceable(out_dir: Path) -> None:
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
         return
     shown = out_dir.as_posix()
-    manifest_path = out_dir / "manifest.json"
+    manifest_path = out_dir / record
     if not manifest_path.is_file() or manifest_path.is_symlink():
-        raise _refuse(f"{shown} is not empty and holds no build manifest.json", _NEW_FOLDER_HINT)
+        what = "build manifest.json" if record == "manifest.json" else record
+        raise _refuse(f"{shown} is not empty and holds no {what}", _NEW_FOLDER_HINT)
     import json
 
     try:
-        listed = _listed_files(json.loads(manifest_path.read_bytes()))
+        listed = _listed_files(json.loads(manifest_path.read_bytes()), record)
     except (ValueError, OSError):
         listed = None
     if listed is None:
         raise _refuse(
-            f"{shown}/manifest.json was not written by mlcompile (it is not a build manifest)",
+            f"{shown}/{record} was not written by mlcompile (it is not a record of its output)",
             _NEW_FOLDER_HINT,
         )
     present: set[str] = set()
@@ -170,7 +175,7 @@ def ensure_replaceable(out_dir: Path) -> None:
         name = rel.as_posix()
         if path.is_symlink() or not (path.is_file() or path.is_dir()):
             stray.append(name)
-        elif path.is_file() and name != "manifest.json":
+        elif path.is_file() and name != record:
             present.add(name)
             if name not in listed:
                 stray.append(name)
@@ -250,10 +255,11 @@ def ensure_store(store: Path) -> None:
         )
 
 
-def project_record(files: Mapping[str, bytes]) -> bytes:
+def project_record(files: Mapping[str, bytes], command: str = "infra") -> bytes:
+    """The record of what ``mlcompile COMMAND`` wrote into a folder, for the next run's check."""
     return json_bytes(
         {
-            "generated_by": "mlcompile infra",
+            "generated_by": f"mlcompile {command}",
             "files": {rel: sha256_hex(data) for rel, data in sorted(files.items())},
         }
     )
@@ -275,12 +281,13 @@ def write_files(out_dir: Path, files: Mapping[str, bytes]) -> None:
             raise
 
 
-def write_atomic(out_dir: Path, files: Mapping[str, bytes]) -> None:
+def write_atomic(out_dir: Path, files: Mapping[str, bytes], record: str = "manifest.json") -> None:
     """Replace ``out_dir`` with exactly ``files``, keeping subfolders other commands own.
 
     The build is staged in a sibling folder and swapped in by two renames; the folder it
-    replaces was checked by :func:`ensure_replaceable` to be an earlier build of ours."""
-    ensure_replaceable(out_dir)
+    replaces was checked by :func:`ensure_replaceable` to be an earlier output of ours, listed
+    by ``record`` (a build's manifest, or the :data:`PROJECT_RECORD` of other outputs)."""
+    ensure_replaceable(out_dir, record)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

@@ -8,6 +8,7 @@ The tree::
     │   ├── PipelineLoadError      the pipeline file cannot be found, imported or chosen from
     │   └── ProfileError           a deployment profile is missing, unknown or invalid
     ├── DeployError                a platform or the Pulumi CLI refused or is unavailable; exit 1
+    ├── ImageBuildError            a builder failed to build, push or look up a step image; exit 1
     └── InternalError              a bug in mlcompile; exit 1
 
 A :class:`Diagnostic` names what is wrong, the rule it breaks and the fix, with the file and line
@@ -92,6 +93,10 @@ CODES: dict[str, str] = {
     "MLC911": "local-packages-unavailable",
     "MLC450": "monitoring-unsupported",
     "MLC601": "platform-stack-profiles-disagree",
+    # step images (mlcompile images)
+    "MLC501": "image-tool-missing",
+    "MLC502": "image-packages-unresolved",
+    "MLC503": "image-needed-no-install-at-start",
 }
 
 
@@ -180,6 +185,10 @@ class ProfileError(UserError):
 
 class DeployError(MlcompileError):
     """Deploying failed outside the user's input: a missing Pulumi CLI, a refused API call."""
+
+
+class ImageBuildError(MlcompileError):
+    """A builder failed to build, push or look up a step image (its own output says why)."""
 
 
 class InternalError(MlcompileError):

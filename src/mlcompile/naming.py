@@ -17,6 +17,7 @@ from mlcompile.profiles import Profile
 Purpose = Literal[
     "artifact-store",
     "container-registry",
+    "image-builder",
     "model-group",
     "pipeline",
     "pipeline-identity",
@@ -91,6 +92,9 @@ def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = No
                 f"{profile.name_prefix}{profile.environment}acr{_hash(profile.account)}", 50
             )
         return _dns(f"{base}-steps", 63)
+    if purpose == "image-builder":
+        # A CodeBuild project (2-255), a service account id on GCP (6-30), an ACR task (5-50).
+        return _dns(f"{base}-image-builder", 30)
     if purpose == "kms-key":
         if cloud == "azure":
             # A Key Vault name is global (3-24 characters): the account makes it unique.

@@ -57,6 +57,25 @@ class VertexSettings(_Section):
     kms_key: str | None = None
 
 
+Builder = Literal["local", "codebuild", "cloudbuild", "acr"]
+_BUILDER_CLOUD: dict[str, str] = {"codebuild": "aws", "cloudbuild": "gcp", "acr": "azure"}
+
+
+class ImageSettings(_Section):
+    """How step images are built (``mlcompile images``) and whether steps may install packages
+    when they start (default: yes, except in ``environment: prod``)."""
+
+    #: Unset: `mlcompile images` builds locally and `deploy` builds no images.
+    builder: Builder | None = None
+    #: A repository other than the stack's (for example a registry on this machine).
+    registry: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.:-]*(/[a-z0-9._-]+)+$")
+    tls_verify: bool = True
+    #: The image built images start from when a step names none (needs ``python3``).
+    base: str = "python:3.11-slim"
+    python_version: str = Field("3.11", pattern=r"^3\.(8|9|1[0-9])$")
+    install_at_start: bool | None = None
+
+
 class AzureSettings(_Section):
     resource_group: str | None = Field(None, pattern=r"^[-\w._()]{1,90}$")
 
@@ -87,7 +106,8 @@ class Profile(BaseModel):
     region: str = Field(pattern=r"^[a-z0-9-]{2,32}$")
     account: str = Field(description="AWS account id, GCP project id or Azure subscription id")
     name_prefix: str = Field("mlc", pattern=r"^[a-z][a-z0-9]{1,9}$")
-    default_image: str = "python:3.11-slim"
+    #: Steps without image= run in it; unset, each platform picks an image that runs there.
+    default_image: str | None = None
     instance_types: dict[str, str] = Field(
         default_factory=dict,
         description="Instance or machine type by step name, or for the keys 'default', 'gpu' and 'training'",
@@ -104,6 +124,7 @@ class Profile(BaseModel):
     vertex: VertexSettings = VertexSettings()
     azure: AzureSettings = AzureSettings()
     ci: CiSettings = CiSettings()
+    images: ImageSettings = ImageSettings()
 
     # Each rule is checked on its own field, so a mistake is reported at that field's line.
     @field_validator("platform")
@@ -145,6 +166,17 @@ class Profile(BaseModel):
             )
         return protect
 
+    @field_validator("images")
+    @classmethod
+    def _builder_of_cloud(cls, images: ImageSettings, info: ValidationInfo) -> ImageSettings:
+        cloud = info.data.get("cloud")
+        builder_cloud = _BUILDER_CLOUD.get(images.builder or "local", cloud)
+        if cloud is not None and builder_cloud != cloud:
+            raise ValueError(
+                f"images.builder {images.builder} builds on {builder_cloud}, not {cloud}"
+            )
+        return images
+
     @property
     def keep_stateful(self) -> bool:
         """Whether the stacks protect and retain what holds data (see ``protect_stateful``)."""
@@ -157,6 +189,13 @@ class Profile(BaseModel):
         if self.secrets_backend:
             return self.secrets_backend
         return _DEFAULT_BACKEND.get(self.platform, "kubernetes")
+
+    @property
+    def installs_at_start(self) -> bool:
+        """Whether a step may pip-install its packages when it starts (never in prod)."""
+        if self.images.install_at_start is not None:
+            return self.images.install_at_start
+        return self.environment != "prod"
 
     @property
     def all_tags(self) -> dict[str, str]:

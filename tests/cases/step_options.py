@@ -16,7 +16,7 @@ def warm_up(level: int = 1) -> int:
 
 @step(
     cache=False,
-    image="python:3.12-slim",
+    image="public.ecr.aws/docker/library/python:3.12-slim",
     platform_options={"kubeflow": {"node_selector": {"pool": "cpu"}}},
 )
 def report(note: str) -> str:

@@ -131,27 +131,33 @@ def _compile(
 ) -> tuple[ir.Pipeline, Profile, Path, dict[str, Any], list[Diagnostic]]:
     """Check, compile and write the build folder; warnings are returned, errors raised."""
     loaded, pipeline, (profile,) = _load_with_profiles(spec, [target])
-    return _compile_loaded(loaded, pipeline, profile, out)
+    return _compile_loaded(loaded, pipeline, profile, out, spec, target)
 
 
 def _compile_loaded(
-    loaded: Any, pipeline: ir.Pipeline, profile: Profile, out: Path | None
+    loaded: Any,
+    pipeline: ir.Pipeline,
+    profile: Profile,
+    out: Path | None,
+    spec: str,
+    target: str,
 ) -> tuple[ir.Pipeline, Profile, Path, dict[str, Any], list[Diagnostic]]:
     from mlcompile import platforms
     from mlcompile.build import json_bytes, manifest, write_atomic
+    from mlcompile.images.pin import pinned_for_compile
 
+    out_dir = out or Path("build") / profile.name
+    pipeline, images, unbuilt = pinned_for_compile(pipeline, profile, out_dir, spec, target)
     platform = platforms.get(profile.platform)
-    problems = [*loaded.definition.warnings, *platform.check(pipeline, profile)]
+    problems = [*loaded.definition.warnings, *unbuilt, *platform.check(pipeline, profile)]
     if any(d.severity == "error" for d in problems):
         raise ValidationError(problems)
     output = platform.compile(pipeline, profile)
     files = dict(output.files)
     story = _build_story(pipeline, profile, problems, files, output.spec)
-    data = manifest(
-        pipeline, profile, loaded.root, output.spec, files, {**output.manifest_extra, **story}
-    )
+    extra = {**output.manifest_extra, **story, **({"images": images} if images else {})}
+    data = manifest(pipeline, profile, loaded.root, output.spec, files, extra)
     files["manifest.json"] = json_bytes(data)
-    out_dir = out or Path("build") / profile.name
     write_atomic(out_dir, files)
     return pipeline, profile, out_dir, data, problems
 
@@ -294,14 +300,17 @@ def deploy_pipeline(
     as_json: bool,
 ) -> int:
     """Compile, provision the stack (Pulumi), then upload and upsert the pipeline and run it."""
-    from mlcompile.deploy import deploy_build
+    from mlcompile.deploy import deploy_build, images_before_compile
     from mlcompile.params import parse_params
 
     # Everything the user gave is checked before anything is written or called.
     loaded, pipeline = _load(spec)
     profile, profile_file = load_profile(target)
     values = parse_params(pipeline, params) if params else None
-    pipeline, profile, out_dir, data, _ = _compile_loaded(loaded, pipeline, profile, out)
+    images_before_compile(spec, target, out)
+    pipeline, profile, out_dir, data, _ = _compile_loaded(
+        loaded, pipeline, profile, out, spec, target
+    )
     stack = None
     if infra:
         from mlcompile.deploy.pulumi import up

@@ -159,6 +159,23 @@ def compile_command(
     _guard(as_json, lambda: commands.compile_pipeline(pipeline, target, out, as_json))
 
 
+@app.command("images")
+def images_command(
+    pipeline: PipelineArg,
+    target: TargetOpt,
+    out: OutOpt = None,
+    build: Annotated[
+        bool,
+        typer.Option("--build/--no-build", help="Build and push, or only write the contexts."),
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the step images (one per environment), push them, and record their digests."""
+    from mlcompile.images import command
+
+    _guard(as_json, lambda: command.run(pipeline, target, out, build, as_json))
+
+
 @app.command()
 def infra(
     pipeline: PipelineArg, target: TargetOpt, out: OutOpt = None, as_json: JsonOpt = False

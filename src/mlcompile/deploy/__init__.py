@@ -16,6 +16,19 @@ from mlcompile.errors import DeployError
 from mlcompile.profiles import Profile
 
 
+def images_before_compile(spec: str, target: str, out: Path | None) -> None:
+    """Build the step images a profile with ``images.builder`` asks for, before the compile
+    that pins them (a profile without a builder deploys with the platform's default images)."""
+    from mlcompile.images.command import build_images
+    from mlcompile.loader import load
+    from mlcompile.profiles import load_profile
+
+    profile, _ = load_profile(target)
+    if profile.images.builder is not None:
+        images_out = (out or Path("build") / profile.name) / "images"
+        build_images(load(spec).build(), profile, images_out)
+
+
 def deploy_build(
     build_dir: Path,
     profile: Profile,

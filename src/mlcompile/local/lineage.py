@@ -91,6 +91,9 @@ class LineageDB:
         self.conn.execute("PRAGMA foreign_keys=ON")
         with self.conn:
             self.conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(steps)")}
+            if "image" not in columns:  # stores made before steps ran in images
+                self.conn.execute("ALTER TABLE steps ADD COLUMN image TEXT")
 
     def close(self) -> None:
         self.conn.close()
@@ -152,11 +155,14 @@ class LineageDB:
         params: dict[str, Any],
         inputs: dict[str, ArtifactValue | list[ArtifactValue]],
         cache_key: str | None,
+        image: str | None = None,
     ) -> int:
+        """``image``: the ``repo@sha256:...`` the step runs in, when it runs in an image."""
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO steps (run_id, name, task, component, kind, status, code_sha256,"
-                " params, cache_key, started) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                " params, cache_key, started, image)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     name,
@@ -167,6 +173,7 @@ class LineageDB:
                     _dump(params),
                     cache_key,
                     time.time(),
+                    image,
                 ),
             )
             step_id = int(cur.lastrowid or 0)
@@ -398,6 +405,7 @@ def describe_step(
         "pipeline": run["pipeline"] if run else None,
         "ir_hash": run["ir_hash"] if run else None,
         "code_sha256": step["code_sha256"],
+        **({"image": step["image"]} if step["image"] else {}),
         "params": json.loads(step["params"]),
         "status": step["status"],
         "inputs": inputs,

@@ -31,6 +31,9 @@ _OPS_MODULE = {
 #: Replaced by the launcher with the run's artifact root (where versioned models go).
 PIPELINE_ROOT_PLACEHOLDER = "{{$.pipeline_root}}"
 
+#: Steps without an image run in a slim Python; the step side ships with the step's code.
+SLIM_PYTHON = "python:3.11-slim"
+
 
 class KubeflowHooks:
     """The Kubeflow side of the shared KFP lowering."""
@@ -98,7 +101,7 @@ class KubeflowHooks:
             producer = self._tasks.get(model.task) if isinstance(model, ir.OutputRef) else None
             if producer is not None:
                 options = producer.task.options
-        return options.image or self.profile.default_image, options.packages
+        return options.image or self.profile.default_image or SLIM_PYTHON, options.packages
 
     def _op_config(self, step: Step) -> dict[str, Any]:
         if step.component.builtin is None:

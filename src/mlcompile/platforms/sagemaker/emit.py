@@ -17,13 +17,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mlcompile.bundle import Bundle
-from mlcompile.errors import DiagnosticSink, SourceLocation
+from mlcompile.errors import DiagnosticSink
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.naming import resource_name
 from mlcompile.platforms import unknown_options
 from mlcompile.platforms.sagemaker import definition as d
-from mlcompile.platforms.sagemaker.images import is_ecr, serving_image
+from mlcompile.platforms.sagemaker.images import is_ecr, job_image, serving_image
 from mlcompile.platforms.sagemaker.instances import (
     NoInstance,
     has_instance_storage,
@@ -371,17 +371,67 @@ class Emitter(Reporter):
             return "ml.m5.large"
 
     def image(self, task: FlatTask, image: str) -> str:
-        if not is_ecr(image) and image not in self.warned_images:
+        """The image, refused unless SageMaker can pull it (Amazon ECR only)."""
+        if image and not is_ecr(image) and image not in self.warned_images:
             self.warned_images.add(image)
-            self.sink.add(
-                _warning(
-                    f"step {task.task.name!r} (and any other using it) runs image {image!r}; SageMaker jobs pull images from Amazon ECR only",
-                    task.location,
-                    f"push it to {resource_name(self.profile, 'container-registry')} in ECR and set default_image (profile) or image= (step)",
-                    task.task.name,
+            own = self.profile.images.registry
+            if own and image.startswith((f"{own}@", f"{own}:")):
+                # The profile chose this registry (a mirror, or one on this machine to try
+                # the images): said, not refused.
+                from mlcompile.errors import Diagnostic
+
+                self.sink.add(
+                    Diagnostic(
+                        "MLC403",
+                        f"step {task.task.name!r} runs image {image!r} from images.registry; "
+                        "SageMaker jobs pull images from Amazon ECR only",
+                        task.location.source(),
+                        "unset images.registry to push step images to the stack's ECR repository",
+                        "warning",
+                        PLATFORM,
+                        task.task.name,
+                    )
                 )
+                return image
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r} (and any other using it) runs image {image!r}; "
+                "SageMaker jobs pull images from Amazon ECR only",
+                task.location,
+                "build the step image with `mlcompile images` (it is pushed to "
+                f"{resource_name(self.profile, 'container-registry')} in ECR), or name an ECR "
+                "image in image= (step) or default_image (profile)",
+                task.task.name,
             )
         return image
+
+    def job_image(self, task: FlatTask, packages: tuple[str, ...] | None = None) -> str:
+        """The step's image; else the profile's; else the AWS-managed framework image its
+        packages call for (in ECR, with a Python the step side runs on)."""
+        o = task.task.options
+        if o.image:
+            return o.image
+        if task.component.container is not None:
+            return task.component.container.image
+        if self.profile.default_image:
+            return self.profile.default_image
+        found = job_image(
+            o.packages if packages is None else packages,
+            self.profile.region,
+            gpu=o.resources.gpu > 0,
+        )
+        if found is None:
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r}: SageMaker has no managed framework image in region "
+                f"{self.profile.region!r}",
+                task.location,
+                "set default_image in the profile or image= on the step to an ECR image, "
+                "or build one with `mlcompile images`",
+                task.task.name,
+            )
+            return ""
+        return found.uri
 
     # ----- function and container jobs ---------------------------------------------------
 
@@ -491,10 +541,10 @@ class Emitter(Reporter):
                     )
                 args += ["--backend", backend]
         env: dict[str, d.Expr] = dict(sorted(o.env.items()))
-        image = self.image(task, o.image or self.profile.default_image)
+        image = self.image(task, self.job_image(task))
         if command is None:
             packages = list(o.packages)  # the bundled runtime needs only the standard library
-            if task.secrets:
+            if task.secrets and "@sha256:" not in image:  # a pinned image has boto3 built in
                 packages.append("boto3")
             env["MLCOMPILE_PIP"] = " ".join(packages)
             env["MLCOMPILE_BUNDLE"] = f"{job.input_dir(CODE_INPUT)}/{self.bundle_file}"
@@ -936,7 +986,7 @@ class Emitter(Reporter):
             "MLCOMPILE_BUNDLE": f"/opt/ml/processing/input/{CODE_INPUT}/{self.bundle_file}",
         }
         job_options = ir.StepOptions()  # the job only calls APIs: the smallest instance
-        image = self.image(task, self.profile.default_image)
+        image = self.image(task, self.job_image(task, ()))
         arguments = self.processing_args(
             FlatTask(
                 task.name,
@@ -980,20 +1030,6 @@ def _arn(profile: Profile, service: str, resource: str) -> str:
     )
     region = "" if service == "iam" else profile.region
     return f"arn:{partition}:{service}:{region}:{profile.account}:{resource}"
-
-
-def _warning(message: str, where: ir.Location, hint: str, step: str) -> Any:
-    from mlcompile.errors import Diagnostic
-
-    return Diagnostic(
-        "MLC403",
-        message,
-        SourceLocation(where.file, where.line),
-        hint,
-        "warning",
-        PLATFORM,
-        step,
-    )
 
 
 def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

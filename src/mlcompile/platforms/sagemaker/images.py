@@ -1,14 +1,21 @@
-"""Serving images for registered models, per framework and region.
+"""AWS-managed images for SageMaker jobs and models, per framework and region.
 
-SageMaker's first-party scikit-learn and XGBoost containers live in one AWS account per region
-(the same account for both; the table is the SageMaker SDK's ``image_uri_config`` for
-sklearn 1.2-1 and xgboost 1.7-1). Other frameworks need ``serving_image=`` in
-``register_model``: their images depend on framework and Python versions the IR does not state.
+SageMaker pulls images from Amazon ECR only, so a step without an image of its own runs in the
+AWS-managed framework image its packages call for (scikit-learn, XGBoost, PyTorch, TensorFlow),
+and a registered model is served by its framework's image. The accounts and tags are those of
+the SageMaker SDK's ``image_uri_config`` tables (a test compares every region with the SDK's
+``image_uris.retrieve``); the isolated ``us-iso*`` partitions are left out.
 """
 
 from __future__ import annotations
 
-_ACCOUNTS: dict[str, str] = {
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mlcompile.images.requirements import package_name
+
+#: Account of the scikit-learn and XGBoost images, per region.
+_FIRST_PARTY: dict[str, str] = {
     "af-south-1": "510948584623",
     "ap-east-1": "651117190479",
     "ap-northeast-1": "354813040037",
@@ -44,22 +51,115 @@ _ACCOUNTS: dict[str, str] = {
     "us-west-2": "246618743249",
 }
 
-#: framework -> (repository, default version tag).
-_REPOSITORIES: dict[str, tuple[str, str]] = {
-    "sklearn": ("sagemaker-scikit-learn", "1.2-1-cpu-py3"),
-    "xgboost": ("sagemaker-xgboost", "1.7-1"),
+#: Account of the PyTorch and TensorFlow deep-learning containers, per region.
+_DEEP_LEARNING: dict[str, str] = {
+    "af-south-1": "626614931356",
+    "ap-east-1": "871362719292",
+    "ap-east-2": "975050140332",
+    "ap-northeast-1": "763104351884",
+    "ap-northeast-2": "763104351884",
+    "ap-northeast-3": "364406365360",
+    "ap-south-1": "763104351884",
+    "ap-south-2": "772153158452",
+    "ap-southeast-1": "763104351884",
+    "ap-southeast-2": "763104351884",
+    "ap-southeast-3": "907027046896",
+    "ap-southeast-4": "457447274322",
+    "ap-southeast-5": "550225433462",
+    "ap-southeast-6": "633930458069",
+    "ap-southeast-7": "590183813437",
+    "ca-central-1": "763104351884",
+    "ca-west-1": "204538143572",
+    "cn-north-1": "727897471807",
+    "cn-northwest-1": "727897471807",
+    "eu-central-1": "763104351884",
+    "eu-central-2": "380420809688",
+    "eu-north-1": "763104351884",
+    "eu-south-1": "692866216735",
+    "eu-south-2": "503227376785",
+    "eu-west-1": "763104351884",
+    "eu-west-2": "763104351884",
+    "eu-west-3": "763104351884",
+    "il-central-1": "780543022126",
+    "me-central-1": "914824155844",
+    "me-south-1": "217643126080",
+    "mx-central-1": "637423239942",
+    "sa-east-1": "763104351884",
+    "us-east-1": "763104351884",
+    "us-east-2": "763104351884",
+    "us-gov-east-1": "446045086412",
+    "us-gov-west-1": "442386744353",
+    "us-west-1": "763104351884",
+    "us-west-2": "763104351884",
 }
+
+#: Framework -> (account table, repository, version, tag without processor/python parts).
+_FRAMEWORKS: dict[str, tuple[dict[str, str], str, str]] = {
+    "sklearn": (_FIRST_PARTY, "sagemaker-scikit-learn", "1.2-1"),
+    "xgboost": (_FIRST_PARTY, "sagemaker-xgboost", "1.7-1"),
+    "pytorch": (_DEEP_LEARNING, "pytorch-training", "2.6.0"),
+    "tensorflow": (_DEEP_LEARNING, "tensorflow-training", "2.19.0"),
+}
+#: Which framework image a step needs, by the distributions it installs (first match wins).
+_FRAMEWORK_OF_PACKAGE: tuple[tuple[str, str], ...] = (
+    ("torch", "pytorch"),
+    ("tensorflow", "tensorflow"),
+    ("tensorflow-cpu", "tensorflow"),
+    ("keras", "tensorflow"),
+    ("xgboost", "xgboost"),
+)
+FRAMEWORKS = tuple(_FRAMEWORKS)
+
+
+@dataclass(frozen=True)
+class FrameworkImage:
+    framework: str
+    version: str
+    uri: str
+
+
+def _domain(region: str) -> str:
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+
+
+def framework_of(packages: Iterable[str]) -> str:
+    """The framework image a step with these packages runs in (scikit-learn by default: it
+    carries Python 3, NumPy, pandas and SciPy)."""
+    names = {package_name(p) for p in packages}
+    for package, framework in _FRAMEWORK_OF_PACKAGE:
+        if package in names:
+            return framework
+    return "sklearn"
+
+
+def job_image(packages: Iterable[str], region: str, gpu: bool = False) -> FrameworkImage | None:
+    """The AWS-managed image for a job installing ``packages``, or None outside the table."""
+    framework = framework_of(packages)
+    accounts, repository, version = _FRAMEWORKS[framework]
+    if region not in accounts:
+        return None
+    if framework == "sklearn":
+        tag = f"{version}-cpu-py3"
+    elif framework == "xgboost":
+        tag = version
+    else:
+        tag = f"{version}-{'gpu' if gpu else 'cpu'}-py312"
+    uri = f"{accounts[region]}.dkr.ecr.{region}.{_domain(region)}/{repository}:{tag}"
+    return FrameworkImage(framework, version, uri)
 
 
 def serving_image(framework: str, version: str | None, region: str) -> str | None:
-    """The first-party serving image, or None when there is none for this framework/region."""
-    if framework not in _REPOSITORIES or region not in _ACCOUNTS:
+    """The first-party serving image, or None when there is none for this framework/region.
+
+    Only scikit-learn and XGBoost: other frameworks' serving images depend on framework and
+    Python versions the IR does not state (``serving_image=`` in ``register_model``)."""
+    if framework not in ("sklearn", "xgboost") or region not in _FIRST_PARTY:
         return None
-    repository, tag = _REPOSITORIES[framework]
-    if version:
-        tag = f"{version}-cpu-py3" if framework == "sklearn" else version
-    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"{_ACCOUNTS[region]}.dkr.ecr.{region}.{domain}/{repository}:{tag}"
+    _, repository, default = _FRAMEWORKS[framework]
+    tag = version or default
+    if framework == "sklearn":
+        tag = f"{tag}-cpu-py3"
+    return f"{_FIRST_PARTY[region]}.dkr.ecr.{region}.{_domain(region)}/{repository}:{tag}"
 
 
 def is_ecr(image: str) -> bool:

@@ -30,6 +30,7 @@ from mlcompile.platforms.kfp_spec.container import container_command, quantities
 from mlcompile.platforms.kfp_spec.hooks import Composite, Executor, Leaf
 from mlcompile.platforms.kfp_spec.types import pb_value
 from mlcompile.platforms.vertex.gcpc import COMPONENTS
+from mlcompile.platforms.vertex.images import training_image
 from mlcompile.platforms.vertex.job import Target
 from mlcompile.platforms.vertex.machines import GIB, accelerator, machine_spec
 from mlcompile.platforms.vertex.serving import serving_image
@@ -155,7 +156,9 @@ class VertexHooks:
             options=options,
         )
         return {
-            "image": env.image or self.profile.default_image,
+            "image": env.image
+            or self.profile.default_image
+            or training_image(env.packages, self.profile.region, env.resources.gpu > 0),
             "command": command,
             "args": args,
         }
