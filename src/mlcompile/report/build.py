@@ -249,6 +249,8 @@ def _image(leaf: Leaf, profile: Profile) -> str:
     if c.builtin is not None:
         return '<span class="muted">the platform\'s own service</span>'
     image = c.container.image if c.container is not None else (o.image or profile.default_image)
+    if image is None:  # the profile leaves it to the platform: its managed default image
+        return '<span class="muted">the platform\'s default image</span>'
     name, _, digest = image.partition("@")
     pinned = (
         f" digest <code>{esc(digest)}</code>"
