@@ -253,3 +253,27 @@ def wait_for(marker: str, seconds: float, data: Input[Dataset]) -> int:
 def long_running(marker: str, seconds: float = 60.0) -> None:
     first = produce(value=1)
     wait_for(marker=marker, seconds=seconds, data=first.data)
+
+
+@step
+def pace(value: int, seconds: float) -> int:
+    time.sleep(seconds)
+    return value + 1
+
+
+@step
+def pace_file(value: int, values: list, data: Output[Dataset]) -> int:
+    with open(data.path, "w", encoding="utf-8") as f:
+        f.write(f"{value} {sorted(values)}\n")
+    return value + sum(values)
+
+
+@pipeline
+def interruptible(seconds: float = 0.2) -> dict:
+    """A short run with a chain, a loop and an artifact: Ctrl-C can land anywhere in it."""
+    a = pace(value=0, seconds=seconds)
+    b = pace(value=a.output, seconds=seconds)
+    with for_each([1, 2, 3], parallelism=2) as item:
+        looped = pace(value=item, seconds=seconds)
+    written = pace_file(value=b.output, values=collect(looped.output))
+    return {"value": written.output}

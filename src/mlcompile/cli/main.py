@@ -7,6 +7,7 @@ error or a failed deployment.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -210,7 +211,12 @@ def schema(what: Annotated[str, typer.Argument(help="profile or ir")] = "profile
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The command has answered; a Ctrl-C while the interpreter exits must not turn its exit
+        # code into a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":
