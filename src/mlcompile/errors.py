@@ -61,6 +61,7 @@ CODES: dict[str, str] = {
     "MLC402": "platform-name-rule",
     "MLC403": "platform-api-shape",
     "MLC404": "unresolved-reference",
+    "MLC701": "no-emulator-for-platform",
 }
 
 

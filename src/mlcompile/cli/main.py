@@ -157,9 +157,20 @@ def run(
     ] = None,
     store: StoreOpt = Path(".mlcompile"),
     workers: Annotated[int, typer.Option("--workers", help="Steps run at once.")] = 2,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target", "-t", help="Compile for PROFILE and run the compiled spec locally."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine, with caching and lineage."""
+    if target is not None:
+        from mlcompile.emulate.run import run_target
+
+        _guard(as_json, lambda: run_target(pipeline, target, param or [], store, workers, as_json))
+        return
     from mlcompile.local import cli as local
 
     _guard(as_json, lambda: local.run_local(pipeline, param or [], store, workers, as_json))

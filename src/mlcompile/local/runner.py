@@ -63,7 +63,7 @@ class RunResult:
             "status": self.status,
             "seconds": round(self.seconds, 3),
             "store": str(self.store),
-            "outputs": {k: _jsonable(v) for k, v in self.outputs.items()},
+            "outputs": {k: jsonable(v) for k, v in self.outputs.items()},
             "steps": [
                 {
                     "name": v.name,
@@ -166,7 +166,7 @@ class _Runner:
             self.db.finish_run(
                 self.run_id,
                 status,
-                {k: _jsonable(v) for k, v in outputs.items()},
+                {k: jsonable(v) for k, v in outputs.items()},
                 ("failed: " + ", ".join(failed_steps)) if failed_steps else "",
             )
             self.db.close()
@@ -515,11 +515,11 @@ def _is_artifact(value: Any) -> bool:
     )
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, ArtifactValue):
         return {"artifact": value.type, "sha256": value.sha256, "uri": value.uri}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
