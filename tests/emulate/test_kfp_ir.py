@@ -69,9 +69,7 @@ def _build(tmp_path: Path, target: str = "kubeflow-dev") -> tuple[Path, dict[str
 
 
 def _run(tmp_path: Path, build: Path, manifest: dict[str, Any], root: Path) -> RunResult:
-    return execute_build(
-        build, manifest, {}, store=tmp_path / "store", root=root, spec="minimal"
-    )
+    return execute_build(build, manifest, {}, store=tmp_path / "store", root=root, spec="minimal")
 
 
 def _edit(build: Path, manifest: dict[str, Any], change: Any) -> None:

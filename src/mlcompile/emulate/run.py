@@ -103,6 +103,12 @@ def execute_build(
             location=location,
         )
         return session.execute(kfp.walk)
+    if platform == "sagemaker":
+        from mlcompile.emulate.sagemaker import SageMakerRun
+
+        definition = json.loads(spec_file.read_text(encoding="utf-8"))
+        sm = SageMakerRun(session, definition, params, build, backoff_scale=backoff_scale)
+        return session.execute(sm.walk)
     from mlcompile.errors import Diagnostic, ValidationError
 
     raise ValidationError(
