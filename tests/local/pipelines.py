@@ -277,3 +277,27 @@ def interruptible(seconds: float = 0.2) -> dict:
         looped = pace(value=item, seconds=seconds)
     written = pace_file(value=b.output, values=collect(looped.output))
     return {"value": written.output}
+
+
+@step(cache=False)
+def checked(marker: str, item: int) -> int:
+    """Fails for item 2 (the second iteration: pace adds one)."""
+    time.sleep(0.5)
+    if item == 2:
+        raise ValueError("item 2 fails on purpose")
+    _note(marker, f"checked-{item}", str(time.time()))
+    return item
+
+
+@step(cache=False)
+def fan_in(marker: str, values: list) -> None:
+    _note(marker, "fan_in", str(time.time()))
+
+
+@pipeline
+def loop_barrier(marker: str) -> None:
+    """The fan-in reads only the loop's first step; the loop still is a barrier for it."""
+    with for_each([0, 1, 2]) as item:
+        first = pace(value=item, seconds=0.0)
+        checked(marker=marker, item=first.output)
+    fan_in(marker=marker, values=collect(first.output))
