@@ -130,3 +130,11 @@ def test_retries_follow_the_retry_policy_and_a_false_condition_skips(tmp_path: P
     assert produce.status == "failed" and produce.attempts == 3
     assert "exited with code 3" in produce.message
     assert result.step("square").status == "upstream_failed"
+
+
+def test_the_readme_lists_the_divergences_the_tests_allow() -> None:
+    from mlcompile.emulate.divergences import markdown
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- divergences:start -->\n", "\n<!-- divergences:end -->"
+    assert text.split(start, 1)[1].split(end, 1)[0] == markdown()

@@ -206,7 +206,10 @@ class SageMakerRun:
 
     def _depends(self, step: _Step) -> list[str]:
         names = list(step.spec.get("DependsOn", []))
-        for ref in _gets(step.spec.get("Arguments", {})):
+        args = step.spec.get("Arguments", {})
+        if step.spec["Type"] == "Condition":  # its branches' steps wait for it, not it for them
+            args = args.get("Conditions", [])
+        for ref in _gets(args):
             if ref.startswith("Steps."):
                 name = ref.split(".")[1]
                 if name not in names:
