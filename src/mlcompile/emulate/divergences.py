@@ -25,6 +25,11 @@ DIVERGENCES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "sagemaker",
+        "a step whose own code fails is not retried",
+        "RetryPolicies cover service faults, throttling and capacity errors only",
+    ),
+    (
+        "sagemaker",
         "step outputs are S3 prefixes, recorded as folder artifacts",
         "a processing output is a folder (`/opt/ml/processing/output/<name>`), not one file",
     ),

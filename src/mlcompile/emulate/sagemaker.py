@@ -584,18 +584,13 @@ class SageMakerRun:
         )
         step.properties["_sid"] = sid
         started = time.monotonic()
-        policy = (step.spec.get("RetryPolicies") or [{}])[0]
-        attempts = 1 + int(policy.get("MaxAttempts", 1)) - 1 if policy else 1
-        interval = float(policy.get("IntervalSeconds", 1))
-        rate = float(policy.get("BackoffRate", 2.0))
-        code = 0
-        for attempt in range(1, attempts + 1):
-            if attempt > 1:
-                session.sleep(interval * rate ** (attempt - 2) * self.backoff_scale)
-            exit_ = session.run_process(argv, env=env, cwd=job, log=session.log_path(step.name))
-            code = exit_.code
-            if code == 0:
-                break
+        # RetryPolicies retry service faults, throttling and capacity errors only: a job whose
+        # own code fails (AlgorithmError, ClientError) is not retried, and this machine has no
+        # service faults, so every job runs once.
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html
+        attempt = 1
+        exit_ = session.run_process(argv, env=env, cwd=job, log=session.log_path(step.name))
+        code = exit_.code
         step.properties["_started"] = started
         step.properties["_attempts"] = attempt
         if code != 0:
