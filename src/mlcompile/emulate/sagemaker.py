@@ -90,6 +90,8 @@ class SageMakerRun:
         self.steps: dict[str, _Step] = {}
         self._collect(definition.get("Steps", []), None)
         self.execution_id = session.run_id
+        self._models_lock = threading.Lock()
+        self.endpoint_url = ""
 
     def _parameters(self, given: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -130,9 +132,10 @@ class SageMakerRun:
         try:
             import boto3
 
+            self.endpoint_url = f"http://{host}:{port}"
             self.s3 = boto3.client(
                 "s3",
-                endpoint_url=f"http://{host}:{port}",
+                endpoint_url=self.endpoint_url,
                 region_name="us-east-1",
                 aws_access_key_id="local",
                 aws_secret_access_key="local",
@@ -464,6 +467,10 @@ class SageMakerRun:
         self._record_done(step, {"predictions": artifact}, "")
 
     def _download_model(self, uri: str) -> Path:
+        with self._models_lock:  # a Model and a RegisterModel step may read it at once
+            return self._unpack_model(uri)
+
+    def _unpack_model(self, uri: str) -> Path:
         folder = self.session.scratch("_models") / content_hash(uri)[:16]
         if not folder.exists():
             archive = folder / "model.tar.gz"
@@ -559,6 +566,11 @@ class SageMakerRun:
             "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}",
             # The host's interpreter stands in for the image, packages installed.
             "MLCOMPILE_PIP": "",
+            # AWS calls a step makes (an endpoint deploy) go to the run's moto server.
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
         }
         argv = [_map(_text(a), job) for a in argv]
         key = None
