@@ -421,7 +421,9 @@ class SageMakerRun:
         model_uri = str(container.get("ModelDataUrl", ""))
         model_file = self._download_model(model_uri)
         session = self.session
-        sha, _ = session.store.ingest(model_file)
+        copy = session.scratch(step.name) / model_file.name
+        shutil.copyfile(model_file, copy)  # ingest moves the file; a Transform may need it too
+        sha, _ = session.store.ingest(copy)
         approval = str(args.get("ModelApprovalStatus", "PendingManualApproval"))
         version, _ = session.call(
             lambda: registry.register(
