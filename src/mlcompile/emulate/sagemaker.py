@@ -575,22 +575,13 @@ class SageMakerRun:
             "AWS_SECRET_ACCESS_KEY": "local",
         }
         argv = [_map(_text(a), job) for a in argv]
-        key = None
-        if step.spec.get("CacheConfig", {}).get("Enabled"):
-            key = content_hash(
-                {
-                    "sm-cache": 1,
-                    "argv": [a.replace(str(job), "/opt/ml") for a in argv],
-                    "env": environment,
-                }
-            )
         sid = session.call(
             lambda: session.start_step(
                 step.name,
                 step.name,
                 step.spec["Type"],
                 step.spec["Type"].lower(),
-                content_hash(argv)[:0] or content_hash(step.spec),
+                content_hash(step.spec),
                 {},
                 {},
                 None,
@@ -609,7 +600,6 @@ class SageMakerRun:
         step.properties["_attempts"] = attempt
         if code != 0:
             raise _JobFailed(f"the job exited with code {code}")
-        del key
 
     def _record_done(self, step: _Step, artifacts: dict[str, ArtifactValue], message: str) -> None:
         session = self.session
