@@ -97,6 +97,7 @@ CODES: dict[str, str] = {
     "MLC501": "image-tool-missing",
     "MLC502": "image-packages-unresolved",
     "MLC503": "image-needed-no-install-at-start",
+    "MLC701": "no-emulator-for-platform",
 }
 
 

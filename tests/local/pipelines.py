@@ -253,3 +253,51 @@ def wait_for(marker: str, seconds: float, data: Input[Dataset]) -> int:
 def long_running(marker: str, seconds: float = 60.0) -> None:
     first = produce(value=1)
     wait_for(marker=marker, seconds=seconds, data=first.data)
+
+
+@step
+def pace(value: int, seconds: float) -> int:
+    time.sleep(seconds)
+    return value + 1
+
+
+@step
+def pace_file(value: int, values: list, data: Output[Dataset]) -> int:
+    with open(data.path, "w", encoding="utf-8") as f:
+        f.write(f"{value} {sorted(values)}\n")
+    return value + sum(values)
+
+
+@pipeline
+def interruptible(seconds: float = 0.2) -> dict:
+    """A short run with a chain, a loop and an artifact: Ctrl-C can land anywhere in it."""
+    a = pace(value=0, seconds=seconds)
+    b = pace(value=a.output, seconds=seconds)
+    with for_each([1, 2, 3], parallelism=2) as item:
+        looped = pace(value=item, seconds=seconds)
+    written = pace_file(value=b.output, values=collect(looped.output))
+    return {"value": written.output}
+
+
+@step(cache=False)
+def checked(marker: str, item: int) -> int:
+    """Fails for item 2 (the second iteration: pace adds one)."""
+    time.sleep(0.5)
+    if item == 2:
+        raise ValueError("item 2 fails on purpose")
+    _note(marker, f"checked-{item}", str(time.time()))
+    return item
+
+
+@step(cache=False)
+def fan_in(marker: str, values: list) -> None:
+    _note(marker, "fan_in", str(time.time()))
+
+
+@pipeline
+def loop_barrier(marker: str) -> None:
+    """The fan-in reads only the loop's first step; the loop still is a barrier for it."""
+    with for_each([0, 1, 2]) as item:
+        first = pace(value=item, seconds=0.0)
+        checked(marker=marker, item=first.output)
+    fan_in(marker=marker, values=collect(first.output))

@@ -209,3 +209,15 @@ def test_lineage_records_runs_steps_and_artifacts(store: Path) -> None:
     assert [(r[0], r[1]) for r in rows] == [("inner/produce", "out"), ("read_text", "in")]
     assert rows[0][2] == rows[1][2] and rows[0][3].startswith("file://")
     assert Path(rows[0][3].removeprefix("file://")).read_text() == "value=3\n"
+
+
+def test_a_loop_is_a_barrier_nothing_after_a_failed_iteration_runs(
+    store: Path, marker: Path
+) -> None:
+    result = run("loop_barrier", store, f"marker={marker}")
+    assert result.status == "failed"
+    assert result.step("checked[1]").status == "failed"
+    fan_in = result.step("fan_in")
+    assert fan_in.status == "upstream_failed", fan_in
+    assert "checked[1] failed" in fan_in.message
+    assert not (marker / "fan_in").exists()

@@ -184,6 +184,15 @@ def _build_story(
     }
 
 
+def compile_to(
+    spec: str, target: str, out: Path
+) -> tuple[ir.Pipeline, Profile, Path, Path, dict[str, Any]]:
+    """Compile into ``out`` for a command that goes on to use the build (``run --target``)."""
+    pipeline, profile, out_dir, data, problems = _compile(spec, target, out)
+    report.print_diagnostics(problems, report.project_root)
+    return pipeline, profile, report.project_root or Path.cwd(), out_dir, data
+
+
 def compile_pipeline(spec: str, target: str, out: Path | None, as_json: bool) -> int:
     pipeline, profile, out_dir, data, problems = _compile(spec, target, out)
     if as_json:

@@ -7,6 +7,7 @@ error or a failed deployment.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -266,9 +267,23 @@ def run(
     ] = None,
     store: StoreOpt = Path(".mlcompile"),
     workers: Annotated[int, typer.Option("--workers", metavar="N", help="Steps run at once.")] = 2,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            "-t",
+            metavar="PROFILE",
+            help="Compile for PROFILE and run the compiled spec locally.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine, with caching and lineage."""
+    if target is not None:
+        from mlcompile.emulate.run import run_target
+
+        _guard(as_json, lambda: run_target(pipeline, target, param or [], store, workers, as_json))
+        return
     from mlcompile.local import cli as local
 
     _guard(as_json, lambda: local.run_local(pipeline, param or [], store, workers, as_json))
@@ -428,7 +443,12 @@ def schema(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The command has answered; a Ctrl-C while the interpreter exits must not turn its exit
+        # code into a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

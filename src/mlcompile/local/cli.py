@@ -10,7 +10,7 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -22,13 +22,16 @@ from mlcompile.local.lineage import LineageDB, trace_artifact, trace_run
 from mlcompile.local.values import as_text
 from mlcompile.params import parse_params
 
+if TYPE_CHECKING:
+    from mlcompile.local.runner import RunResult
+
 _MODEL_REF = re.compile(r"^model:([a-z][a-z0-9-]*)(?::(\d+))?$")
 
 
 def run_local(spec: str, params: list[str], store: Path, workers: int, as_json: bool) -> int:
     from mlcompile.build import ensure_store
     from mlcompile.loader import load
-    from mlcompile.local.progress import print_summary, reporter_for
+    from mlcompile.local.progress import reporter_for
     from mlcompile.local.runner import run_pipeline
 
     ensure_store(store)
@@ -54,6 +57,13 @@ def run_local(spec: str, params: list[str], store: Path, workers: int, as_json: 
         workers=workers,
         reporter=reporter_for(pipeline.name, as_json),
     )
+    return finish_run(result, as_json)
+
+
+def finish_run(result: RunResult, as_json: bool) -> int:
+    """The summary (or JSON) of a finished run, and its exit code: 0, 1 failed, 130 interrupted."""
+    from mlcompile.local.progress import print_summary
+
     if as_json:
         report.print_json(result.to_json())
     else:

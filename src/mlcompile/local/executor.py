@@ -16,8 +16,9 @@ from mlcompile.local.process import Exit, Processes
 from mlcompile.local.store import ArtifactStore
 from mlcompile.local.values import ArtifactValue
 
-#: Used when a step retries without saying how long to wait (seconds, factor).
-DEFAULT_BACKOFF = (1.0, 2.0)
+#: Used when a step retries without saying how long to wait (seconds, factor): an immediate
+#: retry, then doubling, the IR's one default (Kubeflow and Vertex: ``backoffDuration: 0s``).
+DEFAULT_BACKOFF = (0.0, 2.0)
 _LOG_TAIL = 12
 
 

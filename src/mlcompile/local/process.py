@@ -70,7 +70,13 @@ class Processes:
             start_new_session=True,
         )
         with self._lock:
-            self._spares.append(_Spare(proc, log, log_file))
+            closed = self._closed
+            if not closed:
+                self._spares.append(_Spare(proc, log, log_file))
+        if closed:  # the run stopped while this one started: nobody would ever stop it
+            _kill(proc)
+            proc.wait()
+            log_file.close()
 
     def run_python(
         self, spec: Path, log: Path, timeout: float | None, python: str | None = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import secrets
 import shutil
 import signal
@@ -34,9 +33,8 @@ from mlcompile.local.progress import QuietReporter, Reporter, StepView
 from mlcompile.local.scheduler import NodeRun, Ready, Scheduler
 from mlcompile.local.store import ArtifactStore, safe_name
 from mlcompile.local.values import ArtifactValue, as_text
+from mlcompile.local.wakeup import Wakeup
 from mlcompile.runtime.secrets import SecretUnavailable, local_variable, resolve
-
-_INTERRUPT = object()
 
 
 @dataclass
@@ -66,7 +64,7 @@ class RunResult:
             "status": self.status,
             "seconds": round(self.seconds, 3),
             "store": str(self.store),
-            "outputs": {k: _jsonable(v) for k, v in self.outputs.items()},
+            "outputs": {k: jsonable(v) for k, v in self.outputs.items()},
             "steps": [
                 {
                     "name": v.name,
@@ -125,13 +123,23 @@ class _Runner:
 
     def run(self) -> RunResult:
         self.pythons = preflight(self.pipeline, self.params, self.store_dir)
+        # Ctrl-C from here on only sets a flag the loop acts on (see wakeup.py), so it can
+        # arrive at any point without leaving a run half-recorded.
+        self.wakeup: Wakeup[tuple[int, Future[StepOutcome]]] = Wakeup()
+        previous = _catch_sigint(self.wakeup.interrupt)
+        try:
+            return self._run()
+        finally:
+            _restore_sigint(previous)
+            self.wakeup.close()
+
+    def _run(self) -> RunResult:
         self.store = ArtifactStore(self.store_dir)
         self.db = LineageDB(self.store.root / "lineage.db")
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         self.ir_hash = content_hash(self.pipeline)
         self.report = self.reporter or QuietReporter()
         self.cancel = threading.Event()
-        self.events: queue.Queue[Any] = queue.Queue()
         self.scheduler = Scheduler(self.pipeline, self.params)
         started = time.monotonic()
         self.db.start_run(
@@ -139,29 +147,29 @@ class _Runner:
         )
         self.store.keep_definition(self.ir_hash, canonical_json(self.pipeline))
         scratch = self.store.scratch(self.run_id)
+        status = "interrupted"
         self.processes = Processes(self.root, scratch, spares=min(self.workers, 4))
         self.executor = Executor(self.store, self.processes, self.cancel, self.backoff_scale)
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mlc-step")
-        previous = _catch_sigint(self._on_sigint)
-        status = "interrupted"
         try:
             self._loop()
             failed = any(v.status in ("failed", "upstream_failed") for v in self.views.values())
             status = "failed" if failed else "succeeded"
+        except _Interrupted:
+            pass
         finally:
             interrupted = status == "interrupted"
             if interrupted:
                 self._stop()
             self.processes.close(kill=interrupted)
             self.pool.shutdown(wait=True)
-            _restore_sigint(previous)
             self.report.close()
             outputs = self.scheduler.outputs() if not interrupted else {}
             failed_steps = [v.name for v in self.views.values() if v.status == "failed"]
             self.db.finish_run(
                 self.run_id,
                 status,
-                {k: _jsonable(v) for k, v in outputs.items()},
+                {k: jsonable(v) for k, v in outputs.items()},
                 ("failed: " + ", ".join(failed_steps)) if failed_steps else "",
             )
             self.db.close()
@@ -181,24 +189,24 @@ class _Runner:
 
     def _loop(self) -> None:
         while True:
+            if self.wakeup.interrupted:
+                raise _Interrupted
             ready, unrun = self.scheduler.advance()
             for node in unrun:
                 self._record_unrun(node)
             for item in ready:
+                if self.wakeup.interrupted:
+                    raise _Interrupted
                 self._start(item)
             if ready or unrun:
                 continue
             if not self.inflight:
                 return
-            event = self.events.get()
-            if event is _INTERRUPT:
-                raise KeyboardInterrupt
+            event = self.wakeup.next()
+            if event is None:
+                raise _Interrupted
             step_id, future = event
             self._complete(self.inflight.pop(step_id), future)
-
-    def _on_sigint(self) -> None:
-        self.cancel.set()
-        self.events.put(_INTERRUPT)
 
     def _stop(self) -> None:
         """Ctrl-C: kill running steps, then record them as interrupted."""
@@ -242,7 +250,7 @@ class _Runner:
             return  # a built-in that ran here
         self.inflight[step_id] = entry
         future = self.pool.submit(self.executor.run, job)
-        future.add_done_callback(lambda f: self.events.put((step_id, f)))
+        future.add_done_callback(lambda f: self.wakeup.post((step_id, f)))
 
     def _from_cache(self, node: NodeRun, step_id: int, key: str) -> bool:
         hit = self.db.cached(key, self.store.path_of)
@@ -497,6 +505,10 @@ class _Runner:
         self.report.step_settled(view)
 
 
+class _Interrupted(Exception):
+    """Ctrl-C was seen by the loop: stop the steps and record the run as interrupted."""
+
+
 class _StepError(Exception):
     """A step fails without running: a missing secret or program, a fail() built-in."""
 
@@ -507,16 +519,16 @@ def _is_artifact(value: Any) -> bool:
     )
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, ArtifactValue):
         return {"artifact": value.type, "sha256": value.sha256, "uri": value.uri}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
 def _catch_sigint(handler: Any) -> Any:
-    """Ctrl-C sets a flag the loop sees between steps, instead of raising mid-write."""
+    """Ctrl-C calls ``handler`` (which only sets a flag and pokes a pipe) instead of raising."""
     if threading.current_thread() is not threading.main_thread():
         return None
 

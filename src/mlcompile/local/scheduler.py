@@ -424,8 +424,16 @@ class Scheduler:
             status = "skipped" if holder.status == "skipped" else "upstream_failed"
             raise _Unavailable(status, f"{task} did not run: {holder.message or ident}")
         if kind == "loop":
-            if holder.items is None or len(holder.children) < len(holder.items):
+            # A loop is a barrier, as on Kubeflow (whatever reads it depends on the whole
+            # for-loop task): nothing outside reads it until every iteration has settled, and
+            # nothing does if one of them failed.
+            if holder.status != "done":
                 raise _Pending
+            failed = [n.name for child in holder.children for n in _failed(child)]
+            if failed:
+                raise _Unavailable(
+                    "upstream_failed", f"{task} is read after {ident}, in which {failed[0]} failed"
+                )
             return [n for child in holder.children for n in self._descend(child, rest[1:], task)]
         if holder.branch is None:
             raise _Pending
@@ -440,6 +448,17 @@ def _fill(scope: ScopeRun, body: tuple[ir.BodyNode, ...]) -> None:
     for node in body:
         key = ("task:" + node.name) if isinstance(node, ir.Task) else ("node:" + node.id)
         scope.nodes[key] = NodeRun(node, scope)
+
+
+def _failed(scope: ScopeRun) -> list[NodeRun]:
+    """The nodes of a scope, and of the scopes it opened, that failed or could not run."""
+    found = []
+    for node in scope.nodes.values():
+        if node.status in ("failed", "upstream_failed"):
+            found.append(node)
+        for child in node.children:
+            found.extend(_failed(child))
+    return found
 
 
 def _settled(scope: ScopeRun) -> bool:

@@ -78,8 +78,11 @@ def run(options: argparse.Namespace) -> None:
     for name, template in json.loads(options.templates).items():
         params[name] = _fill(template, params)
     refs = json.loads(options.secrets)
+    backend = options.secrets_backend
+    if backend.startswith('"'):  # compilers pass every option as JSON
+        backend = json.loads(backend)
     if refs:
-        secrets.export(refs, options.secrets_backend)
+        secrets.export(refs, backend)
     in_artifacts: dict[str, ArtifactRef | list[ArtifactRef]] = {
         name: _refs(entry) for name, entry in inputs.get("artifacts", {}).items()
     }

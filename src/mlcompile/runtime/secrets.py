@@ -23,8 +23,10 @@ def local_variable(name: str) -> str:
 
 def resolve(name: str, backend: str, *, key: str | None = None, project: str | None = None) -> str:
     """The value of secret ``name`` (or of field ``key`` inside a JSON secret)."""
-    if backend == "local":
-        value = os.environ.get(local_variable(name))
+    given = os.environ.get(local_variable(name))
+    if backend == "local" or given is not None:
+        # A value given on this machine stands in for the store (a local run of a compiled spec).
+        value = given
         if value is None:
             raise SecretUnavailable(f"secret {name!r}: set {local_variable(name)} to run locally")
     elif backend == "aws-secrets-manager":

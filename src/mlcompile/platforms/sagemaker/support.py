@@ -79,7 +79,9 @@ SUPPORT: dict[str, Support] = {
         "limit errors; a failure of the step's own code is not retried on SageMaker",
     ),
     "retry-backoff": Support(
-        "lowered", "IntervalSeconds and BackoffRate; max backoff has no SageMaker equivalent"
+        "lowered",
+        "IntervalSeconds and BackoffRate; IntervalSeconds is at least 1, so an unset backoff"
+        " (an immediate retry elsewhere) waits 1 s; max backoff has no SageMaker equivalent",
     ),
     "cache-disabled": Support("mapped", "CacheConfig Enabled false"),
     "timeout": Support("mapped", "StoppingCondition MaxRuntimeInSeconds"),

@@ -1,0 +1,42 @@
+"""Where a platform's run of the compiled spec differs from the embedded run, and why.
+
+The equivalence tests compare the embedded runner with every emulator; a difference they allow
+is listed here, and the README shows this table (a test keeps the two equal)."""
+
+from __future__ import annotations
+
+#: (platform, what differs, why)
+DIVERGENCES: tuple[tuple[str, str, str], ...] = (
+    (
+        "kubeflow, vertex",
+        "step names are kebab case (`make-data` for `make_data`)",
+        "KFP task names are DNS-1123 labels; the tests compare names with `-` read as `_`",
+    ),
+    (
+        "vertex",
+        "built-ins run as sub-DAGs: `register-model/stage-model`, `register-model/model-upload`",
+        "model registration, deployment and batch prediction are GCPC components behind a"
+        " staging step",
+    ),
+    (
+        "sagemaker",
+        "pipelines with a loop over a run-time list or a `final()` step do not compile",
+        "SageMaker Pipelines has neither (MLC401 says so at compile time)",
+    ),
+    (
+        "sagemaker",
+        "a step whose own code fails is not retried",
+        "RetryPolicies cover service faults, throttling and capacity errors only",
+    ),
+    (
+        "sagemaker",
+        "step outputs are S3 prefixes, recorded as folder artifacts",
+        "a processing output is a folder (`/opt/ml/processing/output/<name>`), not one file",
+    ),
+)
+
+
+def markdown() -> str:
+    rows = ["| platform | what differs | why |", "| --- | --- | --- |"]
+    rows += [f"| {p} | {what} | {why} |" for p, what, why in DIVERGENCES]
+    return "\n".join(rows)

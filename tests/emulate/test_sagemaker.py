@@ -1,0 +1,105 @@
+"""The SageMaker interpreter runs the compiled definition against S3 on a local moto server, with
+each job seeing SageMaker's /opt/ml contract; a broken definition fails naming the step and why."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mlcompile.cli.commands import compile_to
+from mlcompile.emulate.run import execute_build
+from mlcompile.local.runner import RunResult
+from tests.emulate.test_kfp_ir import REPO, _cli
+
+
+def _build(tmp_path: Path) -> tuple[Path, dict[str, Any], Path]:
+    os.chdir(REPO)
+    _, _, root, build, manifest = compile_to(
+        "examples/minimal/pipeline.py", "sagemaker-dev", tmp_path / "build"
+    )
+    return build, manifest, root
+
+
+def _run(tmp_path: Path, change: Any = None) -> RunResult:
+    build, manifest, root = _build(tmp_path)
+    path = build / manifest["spec"]
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    if change is not None:
+        change(definition)
+    path.write_text(json.dumps(definition), encoding="utf-8")
+    return execute_build(build, manifest, {}, store=tmp_path / "store", root=root, spec="minimal")
+
+
+def _square(definition: dict[str, Any]) -> dict[str, Any]:
+    step: dict[str, Any] = next(s for s in definition["Steps"] if s["Name"] == "square")
+    return step
+
+
+def test_the_definition_runs_and_agrees_with_the_embedded_run(tmp_path: Path) -> None:
+    embedded = _cli("run", "examples/minimal/pipeline.py", "--store", str(tmp_path / "e"))
+    emulated = _cli(
+        "run", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--store", str(tmp_path / "s")
+    )
+    assert emulated["status"] == "succeeded", emulated
+    assert {s["name"]: s["status"] for s in emulated["steps"]} == {
+        s["name"]: s["status"] for s in embedded["steps"]
+    }
+    assert emulated["outputs"] == embedded["outputs"] == {"squared": 9}
+
+
+def test_a_json_get_path_absent_from_the_property_file_fails_the_step(tmp_path: Path) -> None:
+    def wrong_path(definition: dict[str, Any]) -> None:
+        args = _square(definition)["Arguments"]["AppSpecification"]["ContainerArguments"]
+        join = next(a for a in args if isinstance(a, dict))
+        join["Std:Join"]["Values"][0]["Std:JsonGet"]["Path"] = "outptu"
+
+    result = _run(tmp_path, wrong_path)
+    square = result.step("square")
+    assert result.status == "failed" and square.status == "failed"
+    assert "'square'" in square.message and "path 'outptu' is absent" in square.message
+    assert "of step 'produce'" in square.message
+
+
+def test_a_get_of_an_output_that_does_not_exist_fails_the_step(tmp_path: Path) -> None:
+    def wrong_output(definition: dict[str, Any]) -> None:
+        args = _square(definition)["Arguments"]["AppSpecification"]["ContainerArguments"]
+        args.append({"Get": "Steps.produce.ProcessingOutputConfig.Outputs['model'].S3Output.S3Uri"})
+
+    square = _run(tmp_path, wrong_output).step("square")
+    assert square.status == "failed"
+    assert "Outputs['model']" in square.message and "has no such property" in square.message
+
+
+def test_a_condition_comparing_a_string_with_a_float_fails_the_step(tmp_path: Path) -> None:
+    def string_vs_float(definition: dict[str, Any]) -> None:
+        definition["Parameters"] += [
+            {"Name": "label", "Type": "String", "DefaultValue": "0.5"},
+            {"Name": "threshold", "Type": "Float", "DefaultValue": 0.5},
+        ]
+        square = _square(definition)
+        definition["Steps"].remove(square)
+        definition["Steps"].append(
+            {
+                "Name": "gate",
+                "Type": "Condition",
+                "Arguments": {
+                    "Conditions": [
+                        {
+                            "Type": "GreaterThanOrEqualTo",
+                            "LeftValue": {"Get": "Parameters.label"},
+                            "RightValue": {"Get": "Parameters.threshold"},
+                        }
+                    ],
+                    "IfSteps": [square],
+                    "ElseSteps": [],
+                },
+            }
+        )
+
+    result = _run(tmp_path, string_vs_float)
+    gate = result.step("gate")
+    assert gate.status == "failed"
+    assert "compares String" in gate.message and "with Float 0.5" in gate.message
+    assert result.step("square").status == "upstream_failed"
