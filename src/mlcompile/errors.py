@@ -78,7 +78,12 @@ CODES: dict[str, str] = {
     "MLC402": "platform-name-rule",
     "MLC403": "platform-api-shape",
     "MLC404": "unresolved-reference",
-    # MLC8xx: CI workflows, promotion and the build diff.
+    "MLC450": "monitoring-unsupported",
+    "MLC501": "image-tool-missing",
+    "MLC502": "image-packages-unresolved",
+    "MLC503": "image-needed-no-install-at-start",
+    "MLC601": "platform-stack-profiles-disagree",
+    "MLC701": "no-emulator-for-platform",
     "MLC801": "ci-repository",
     "MLC802": "ci-environment-order",
     "MLC803": "ci-identity-unsupported",
@@ -91,13 +96,6 @@ CODES: dict[str, str] = {
     "MLC902": "run-page-needs-run",
     "MLC910": "local-secret-missing",
     "MLC911": "local-packages-unavailable",
-    "MLC450": "monitoring-unsupported",
-    "MLC601": "platform-stack-profiles-disagree",
-    # step images (mlcompile images)
-    "MLC501": "image-tool-missing",
-    "MLC502": "image-packages-unresolved",
-    "MLC503": "image-needed-no-install-at-start",
-    "MLC701": "no-emulator-for-platform",
 }
 
 
