@@ -20,24 +20,39 @@ AWS = """
 import pulumi
 from mlcompile.infra.builders import CodeBuildImageBuilder
 import pulumi_aws as aws
+from mlcompile.infra.aws import provider
 
-key = aws.kms.Key("key", enable_key_rotation=True)
+cloud = pulumi.ResourceOptions(
+    providers=[provider({{"account": "111122223333", "region": "eu-west-1"}})]
+)
+key = aws.kms.Key("key", enable_key_rotation=True, opts=cloud)
 repo = aws.ecr.Repository("repo", name={repo!r}, image_tag_mutability="IMMUTABLE",
-    encryption_configurations=[{{"encryption_type": "KMS", "kms_key": key.arn}}])
+    encryption_configurations=[{{"encryption_type": "KMS", "kms_key": key.arn}}], opts=cloud)
 CodeBuildImageBuilder("image-builder", name={name!r}, account="111122223333", region="eu-west-1",
-    repository_arn=repo.arn, bucket={bucket!r}, key_arn=key.arn, tags={{"team": "ml"}})
+    repository_arn=repo.arn, bucket={bucket!r}, key_arn=key.arn, tags={{"team": "ml"}},
+    opts=cloud)
 """
 GCP = """
+import pulumi
 from mlcompile.infra.builders import CloudBuildImageBuilder
+from mlcompile.infra.gcp import provider
 
+cloud = pulumi.ResourceOptions(
+    providers=[provider({{"project": "mlc-dev-project", "region": "europe-west4"}})]
+)
 CloudBuildImageBuilder("image-builder", name={name!r}, project="mlc-dev-project",
-    region="europe-west4", repository={repo!r}, bucket={bucket!r})
+    region="europe-west4", repository={repo!r}, bucket={bucket!r}, opts=cloud)
 """
 AZURE = """
+import pulumi
+from mlcompile.infra.azure import provider
 from mlcompile.infra.builders import AcrImageBuilder
 
+cloud = pulumi.ResourceOptions(
+    providers=[provider("00000000-0000-0000-0000-000000000000", "westeurope")]
+)
 AcrImageBuilder("image-builder", name={name!r}, registry_id={registry!r},
-    principal_id="00000000-0000-0000-0000-0000000000cc")
+    principal_id="00000000-0000-0000-0000-0000000000cc", opts=cloud)
 """
 
 

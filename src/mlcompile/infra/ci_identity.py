@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import pulumi
 
-from mlcompile.ci.plan import AUDIENCES, ISSUERS, RELEASE_TAG
-from mlcompile.profiles import Profile
-
-AWS_AUDIENCE = AUDIENCES["aws"]
-AZURE_AUDIENCE = AUDIENCES["azure"]
+if TYPE_CHECKING:  # a generated project carries this module without mlcompile itself
+    from mlcompile.profiles import Profile
 
 
 class Trust(TypedDict):
@@ -38,10 +35,15 @@ class Trust(TypedDict):
     environment: str
     #: The token's ``sub`` claim, exactly (a ``*`` only in a GitLab release-tag subject).
     subject: str
+    #: The CI provider's OIDC issuer URL, and the audience the token is minted for this cloud.
+    issuer: str
+    audience: str
 
 
 def trust(profile: Profile) -> Trust:
     """The trust a profile's ``ci`` section asks for (its repository must be set)."""
+    from mlcompile.ci.plan import AUDIENCES, ISSUERS, RELEASE_TAG
+
     ci = profile.ci
     if not ci.repository:
         raise ValueError(f"profile {profile.name} sets no ci.repository: CI cannot be trusted")
@@ -57,20 +59,22 @@ def trust(profile: Profile) -> Trust:
         "repository": ci.repository,
         "environment": environment,
         "subject": subject,
+        "issuer": ISSUERS[ci.provider],
+        "audience": AUDIENCES[profile.cloud],
     }
 
 
-def _issuer_host(provider: str) -> str:
-    return ISSUERS[provider].removeprefix("https://")
+def _issuer_host(who: Trust) -> str:
+    return who["issuer"].removeprefix("https://")
 
 
 def aws_trust_policy(provider_arn: str, who: Trust) -> str:
     """Only web-identity tokens from the issuer, for AWS, naming this repository and
     environment, may assume the role."""
-    host = _issuer_host(who["provider"])
+    host = _issuer_host(who)
     match = "StringLike" if "*" in who["subject"] else "StringEquals"
     conditions: dict[str, dict[str, str]] = {
-        "StringEquals": {f"{host}:aud": AWS_AUDIENCE},
+        "StringEquals": {f"{host}:aud": who["audience"]},
     }
     conditions.setdefault(match, {})[f"{host}:sub"] = who["subject"]
     return json.dumps(
@@ -204,9 +208,12 @@ def aws_deploy_statements(
             ["s3:GetBucketLocation", "s3:ListBucket"],
             [f"arn:aws:s3:::{bucket}"],
         ),
+        _allow(["s3:GetObject"], [f"arn:aws:s3:::{bucket}/*"]),
+        # Deploy writes only what it uploads: code bundles and image build contexts (both
+        # content-addressed, so nothing is ever deleted); run artifacts stay the pipeline's.
         _allow(
-            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-            [f"arn:aws:s3:::{bucket}/*"],
+            ["s3:PutObject"],
+            [f"arn:aws:s3:::{bucket}/code/*", f"arn:aws:s3:::{bucket}/image-contexts/*"],
         ),
         _allow(["ecr:GetAuthorizationToken"], ["*"]),
         _allow(
@@ -275,8 +282,8 @@ class AwsCiIdentity(pulumi.ComponentResource):
         if provider_arn is None:
             provider = aws.iam.OpenIdConnectProvider(
                 f"{name}-oidc",
-                url=ISSUERS[trust["provider"]],
-                client_id_lists=[AWS_AUDIENCE],
+                url=trust["issuer"],
+                client_id_lists=[trust["audience"]],
                 tags=dict(tags),
                 opts=child,
             )
@@ -367,8 +374,8 @@ class GcpCiIdentity(pulumi.ComponentResource):
         # GitHub's login action presents the provider's own name as the audience (the
         # default); a GitLab job presents the one its id_tokens section asks for.
         oidc = gcp.iam.WorkloadIdentityPoolProviderOidcArgs(
-            issuer_uri=ISSUERS[trust["provider"]],
-            allowed_audiences=[AUDIENCES["gcp"]] if trust["provider"] == "gitlab" else None,
+            issuer_uri=trust["issuer"],
+            allowed_audiences=[trust["audience"]] if trust["provider"] == "gitlab" else None,
         )
         provider = gcp.iam.WorkloadIdentityPoolProvider(
             f"{name}-provider",
@@ -416,8 +423,23 @@ class GcpCiIdentity(pulumi.ComponentResource):
         gcp.storage.BucketIAMMember(
             f"{name}-artifacts",
             bucket=bucket,
-            role="roles/storage.objectAdmin",
+            role="roles/storage.objectViewer",
             member=account.member,
+            opts=child,
+        )
+        # Deploy writes only what it uploads: code bundles and image build contexts.
+        uploads = " || ".join(
+            f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}/")'
+            for prefix in ("code", "image-contexts")
+        )
+        gcp.storage.BucketIAMMember(
+            f"{name}-uploads",
+            bucket=bucket,
+            role="roles/storage.objectCreator",
+            member=account.member,
+            condition=gcp.storage.BucketIAMMemberConditionArgs(
+                title="deploy-uploads", expression=uploads
+            ),
             opts=child,
         )
         gcp.artifactregistry.RepositoryIamMember(
@@ -488,9 +510,9 @@ class AzureCiIdentity(pulumi.ComponentResource):
             federated_identity_credential_resource_name=f"{trust['provider']}-{trust['environment']}",
             resource_name_=identity.name,
             resource_group_name=resource_group,
-            issuer=ISSUERS[trust["provider"]],
+            issuer=trust["issuer"],
             subject=trust["subject"],
-            audiences=[AZURE_AUDIENCE],
+            audiences=[trust["audience"]],
             opts=child,
         )
         group = f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
@@ -533,6 +555,7 @@ def for_profile(profile: Profile, name: str = "ci") -> pulumi.ComponentResource:
     who = trust(profile)
     identity = resource_name(profile, "ci-identity")
     base = f"{profile.name_prefix}-{profile.environment}"
+    cloud = pulumi.ResourceOptions(providers=[_provider(profile)])
     if profile.cloud == "aws":
         aws_identity = AwsCiIdentity(
             name,
@@ -545,6 +568,7 @@ def for_profile(profile: Profile, name: str = "ci") -> pulumi.ComponentResource:
             registry=resource_name(profile, "container-registry"),
             kms_alias=resource_name(profile, "kms-key"),
             tags=profile.all_tags,
+            opts=cloud,
         )
         pulumi.export("ci_role_arn", aws_identity.role_arn)
         return aws_identity
@@ -558,6 +582,7 @@ def for_profile(profile: Profile, name: str = "ci") -> pulumi.ComponentResource:
             bucket=resource_name(profile, "artifact-store"),
             registry=resource_name(profile, "container-registry"),
             location=profile.region,
+            opts=cloud,
         )
         pulumi.export("ci_workload_identity_provider", gcp_identity.workload_identity_provider)
         pulumi.export("ci_service_account", gcp_identity.service_account)
@@ -572,7 +597,23 @@ def for_profile(profile: Profile, name: str = "ci") -> pulumi.ComponentResource:
         registry=resource_name(profile, "container-registry"),
         storage_account=resource_name(profile, "artifact-store"),
         tags=profile.all_tags,
+        opts=cloud,
     )
     pulumi.export("ci_client_id", azure_identity.client_id)
     pulumi.export("ci_tenant_id", azure_identity.tenant_id)
     return azure_identity
+
+
+def _provider(profile: Profile) -> pulumi.ProviderResource:
+    """The profile's own cloud provider: never the ambient credentials' account or region."""
+    if profile.cloud == "aws":
+        from mlcompile.infra import aws
+
+        return aws.provider({"account": profile.account, "region": profile.region})
+    if profile.cloud == "gcp":
+        from mlcompile.infra import gcp
+
+        return gcp.provider({"project": profile.account, "region": profile.region})
+    from mlcompile.infra import azure
+
+    return azure.provider(profile.account, profile.region)

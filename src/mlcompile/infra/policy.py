@@ -439,6 +439,15 @@ _GCS_WRITERS = frozenset(
 )
 
 
+def _covers_code(resource: str) -> bool:
+    """Whether an S3 resource pattern reaches ``code/``: every object of a bucket (or of every
+    bucket) does, one named prefix such as ``image-contexts/*`` does not."""
+    if resource == "*":
+        return True
+    path = resource.removeprefix("arn:aws:s3:::")
+    return (path.endswith("/*") and "/" not in path[:-2]) or path.endswith("*/*")
+
+
 def no_code_writes(resources: Sequence[Resource]) -> Iterator[Violation]:
     """No pipeline, schedule or serving identity may write code bundles (``code/``): a role
     that writes objects by wildcard denies ``code/*``, and a GCS write grant is conditioned to
@@ -457,10 +466,7 @@ def no_code_writes(resources: Sequence[Resource]) -> Iterator[Violation]:
                 wildcard = any(
                     s.get("Effect", "Allow") == "Allow"
                     and _OBJECT_WRITES & set(_as_list(s.get("Action", [])))
-                    and any(
-                        str(r) == "*" or (str(r).endswith("/*") and not str(r).endswith("/code/*"))
-                        for r in _as_list(s.get("Resource", []))
-                    )
+                    and any(_covers_code(str(r)) for r in _as_list(s.get("Resource", [])))
                     for s in statements
                 )
                 if wildcard and not denied:
@@ -472,7 +478,15 @@ def no_code_writes(resources: Sequence[Resource]) -> Iterator[Violation]:
             and resource.inputs.get("role") in _GCS_WRITERS
         ):
             expression = str((resource.inputs.get("condition") or {}).get("expression", ""))
-            if "!resource.name.startsWith(" not in expression or "/objects/code/" not in expression:
+            excludes_code = (
+                "!resource.name.startsWith(" in expression and "/objects/code/" in expression
+            )
+            # Deploy's own grant names the prefixes it uploads to, and nothing else.
+            only_prefixes = "resource.name.startsWith(" in expression and all(
+                part.strip().startswith("resource.name.startsWith(")
+                for part in expression.split("||")
+            )
+            if not (excludes_code or only_prefixes):
                 yield Violation(
                     rule, _label(resource), "grants object writes without excluding code/"
                 )
