@@ -26,6 +26,6 @@ def test_generated_stack_runs_under_mocks_and_passes_the_rules(
 def test_a_broken_program_fails_the_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     built = compile_variant(tmp_path, "broken", profiles=("sagemaker-dev",))
     infra = built / "sagemaker-dev" / "infra"
-    (infra / "__main__.py").write_text("raise RuntimeError('no such bucket')\n")
+    (infra / "pipeline" / "__main__.py").write_text("raise RuntimeError('no such bucket')\n")
     assert mocks.main([str(infra)]) == 1
     assert "the program failed under mocks: RuntimeError: no such bucket" in capsys.readouterr().out

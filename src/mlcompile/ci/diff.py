@@ -67,9 +67,12 @@ def _files(folder: Path) -> dict[str, str]:
 
 
 def _resources(infra: Path) -> dict[str, Any]:
-    """What the generated stack creates, one entry per resource, from its ``stack.json``: a
+    """What the generated pipeline stack creates, one entry per resource, from its ``stack.json``: a
     list of named things is one resource each, a named mapping or a value is one resource."""
-    path = infra / "stack.json"
+    # The pipeline stack holds what is the pipeline's own; the platform stack is shared.
+    path = infra / "pipeline" / "stack.json"
+    if not path.is_file():
+        path = infra / "stack.json"
     if not path.is_file():
         return {}
     stack = json.loads(path.read_text(encoding="utf-8"))

@@ -27,8 +27,14 @@ def _aws_arn(token: str, name: str, account: str, region: str) -> str:
     return f"arn:aws:{service}:{region}:{account}:{kind.lower()}/{name}"
 
 
-def run(folder: Path, config: Mapping[str, str] | None = None) -> list[Resource]:
-    """Every resource ``folder/__main__.py`` registers, with its inputs."""
+def run(
+    folder: Path,
+    config: Mapping[str, str] | None = None,
+    references: Mapping[str, Mapping[str, Any]] | None = None,
+    exports: dict[str, Any] | None = None,
+) -> list[Resource]:
+    """Every resource ``folder/__main__.py`` registers, with its inputs; ``references`` answer
+    its StackReferences (by stack name) and ``exports`` receives what it exports."""
     import pulumi
     from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
     from pulumi.runtime.stack import run_pulumi_func
@@ -40,8 +46,20 @@ def run(folder: Path, config: Mapping[str, str] | None = None) -> list[Resource]
 
     class Recorder(Mocks):
         def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-            registered.append(Resource(args.typ, args.name, dict(args.inputs)))
+            registered.append(
+                Resource(
+                    args.typ,
+                    args.name,
+                    dict(args.inputs),
+                    args.provider or "",
+                    custom=bool(args.custom),
+                )
+            )
             state = dict(args.inputs)
+            if args.typ == "pulumi:pulumi:StackReference":
+                stack_name = str(state["name"])
+                outputs = dict((references or {}).get(stack_name, {}))
+                return stack_name, {"name": stack_name, "outputs": outputs, "secretOutputNames": []}
             name = str(state.get("name") or state.get("bucket") or args.name)
             if args.typ.startswith("aws:"):
                 state.setdefault("arn", _aws_arn(args.typ, name, account, region))
@@ -85,13 +103,37 @@ def run(folder: Path, config: Mapping[str, str] | None = None) -> list[Resource]
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
     settings.outputs.clear()
-    program = str(folder / "__main__.py")
+    exported: dict[str, Any] = {}
+    original_export = pulumi.export
+
+    def export(name: str, value: Any) -> None:
+        exported[name] = value
+
+    # Each project carries its own copy of the components (mlcompile_infra): import this one's.
+    for module in [m for m in sys.modules if m.split(".")[0] == "mlcompile_infra"]:
+        del sys.modules[module]
 
     def body() -> None:
-        runpy.run_path(program, run_name="__main__")
+        runpy.run_path(str(folder), run_name="__main__")
 
-    _sync_await(run_pulumi_func(body))
+    pulumi.export = export
+    try:
+        _sync_await(run_pulumi_func(body))
+    finally:
+        pulumi.export = original_export
+    if exports is not None:
+        for name, value in exported.items():
+            exports[name] = (
+                _sync_await(value.future()) if isinstance(value, pulumi.Output) else value
+            )
     return registered
+
+
+def projects(folder: Path) -> list[Path]:
+    """The Pulumi projects of an ``mlcompile infra`` folder, the platform stack first (the
+    pipeline stack reads its outputs); a folder that is one project is itself."""
+    split = [folder / "platform", folder / "pipeline"]
+    return split if all((p / "stack.json").is_file() for p in split) else [folder]
 
 
 def _placeholders(folder: Path) -> dict[str, str]:
@@ -99,7 +141,16 @@ def _placeholders(folder: Path) -> dict[str, str]:
     optional = json.loads((folder / "stack.json").read_text(encoding="utf-8")).get(
         "optional_config", {}
     )
-    return {key: f"placeholder-{key}" for key in optional}
+    # ``platform-stack`` names the stack reference, answered from the platform stack's run.
+    return {key: f"placeholder-{key}" for key in optional if key != "platform-stack"}
+
+
+def _reference_name(folder: Path, platform: Mapping[str, Any]) -> str:
+    """The stack name the pipeline stack beside ``platform`` reads it by."""
+    pipeline = folder / "pipeline" / "stack.json"
+    if pipeline.is_file():
+        return str(json.loads(pipeline.read_text(encoding="utf-8")).get("platform_stack", ""))
+    return str(platform.get("project", ""))
 
 
 def main(folders: list[str]) -> int:
@@ -108,8 +159,15 @@ def main(folders: list[str]) -> int:
     failed = 0
     for name in folders:
         folder = Path(name)
+        resources: list[Resource] = []
+        references: dict[str, Mapping[str, Any]] = {}
         try:
-            resources = run(folder, _placeholders(folder))
+            for project in projects(folder):
+                info = json.loads((project / "stack.json").read_text(encoding="utf-8"))
+                exported: dict[str, Any] = {}
+                resources += run(project, _placeholders(project), references, exported)
+                if info.get("kind") == "platform":
+                    references[_reference_name(folder, info)] = exported
         except Exception as exc:  # the program's own error, shown as the job's failure
             print(
                 f"{folder.as_posix()}: the program failed under mocks: {type(exc).__name__}: {exc}"

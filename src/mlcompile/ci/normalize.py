@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from mlcompile.platforms.kfp_spec.lower import CODE_URI_PARAMETER
+
 #: The aspects of a step a reviewer asks about, in the order they are shown.
 ASPECTS = ("image", "command", "resources", "retries", "caching", "conditions", "other")
 IR_HASH = "<ir-hash>"
@@ -69,6 +71,8 @@ def _kfp(spec: dict[str, Any], platforms: dict[str, Any]) -> Spec:
     out = Spec()
     root = spec.get("root", {})
     for name, definition in root.get("inputDefinitions", {}).get("parameters", {}).items():
+        if name == CODE_URI_PARAMETER:
+            continue  # the code bundle's address: a code change, reported as the bundle's file
         out.parameters[name] = dict(definition)
     components = spec.get("components", {})
     executors = spec.get("deploymentSpec", {}).get("executors", {})
