@@ -7,18 +7,19 @@ import json
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.report.test_pages import CHURN, cli
+from tests.report.test_pages import CHURN, churn_with_a_warning, cli
 
 
 def test_manifest_keeps_the_mapping_table_and_every_warning(tmp_path: Path) -> None:
     out = tmp_path / "build"
-    compiled = cli("compile", str(CHURN), "--target", "sagemaker-dev", "--out", str(out), "--json")
+    churn = str(churn_with_a_warning(tmp_path / "project"))
+    compiled = cli("compile", churn, "--target", "sagemaker-dev", "--out", str(out), "--json")
     assert compiled.returncode == 0, compiled.stderr
     printed = json.loads(compiled.stdout)
     manifest = json.loads((out / "manifest.json").read_text())
     assert printed["manifest"] == manifest
 
-    checked = json.loads(cli("check", str(CHURN), "--target", "sagemaker-dev", "--json").stdout)
+    checked = json.loads(cli("check", churn, "--target", "sagemaker-dev", "--json").stdout)
     assert {
         row["feature"]: {"status": row["status"], "note": row["note"]}
         for row in manifest["mapping"]
@@ -27,7 +28,7 @@ def test_manifest_keeps_the_mapping_table_and_every_warning(tmp_path: Path) -> N
 
     warnings = [d for d in checked["diagnostics"] if d["severity"] == "warning"]
     assert warnings and manifest["warnings"] == warnings == printed["warnings"]
-    text = cli("compile", str(CHURN), "--target", "sagemaker-dev", "--out", str(out))
+    text = cli("compile", churn, "--target", "sagemaker-dev", "--out", str(out))
     assert all(w["code"] in text.stderr for w in warnings)
 
 

@@ -19,6 +19,20 @@ from tests.local.helpers import run as run_local
 from tests.report.browser import ink, page_requests, render, with_class
 
 CHURN = REPO / "examples" / "churn" / "pipeline.py"
+
+
+def churn_with_a_warning(folder: Path) -> Path:
+    """The churn example with a parameter no step reads: its compile warns (MLC121)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = CHURN.read_text(encoding="utf-8").replace(
+        "def churn(\n", 'def churn(\n    notes: str = "",\n', 1
+    )
+    assert "notes: str" in source
+    path = folder / "pipeline.py"
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
 FAN_IN = REPO / "tests" / "cases" / "literal_fan_in.py"
 RETRAIN = REPO / "examples" / "retrain" / "pipeline.py"
 
@@ -59,7 +73,8 @@ def test_network_log_catches_a_page_request(tmp_path: Path) -> None:
 
 def test_build_report_renders_offline_with_every_step(tmp_path: Path) -> None:
     out = tmp_path / "build"
-    result = cli("compile", str(CHURN), "--target", "sagemaker-dev", "--out", str(out))
+    churn = churn_with_a_warning(tmp_path / "project")
+    result = cli("compile", str(churn), "--target", "sagemaker-dev", "--out", str(out))
     assert result.returncode == 0, result.stderr
     page = out / "report.html"
     html = page.read_text(encoding="utf-8")
@@ -71,7 +86,7 @@ def test_build_report_renders_offline_with_every_step(tmp_path: Path) -> None:
     assert rendered.page_requests == []
     assert_rendered(rendered.png)
     steps = with_class(rendered.dom, "g", "step")
-    assert sorted(e.attrs["data-step"] for e in steps) == sorted(step_ids(CHURN))
+    assert sorted(e.attrs["data-step"] for e in steps) == sorted(step_ids(churn))
     status = {e.attrs["data-step"]: e.attrs["data-status"] for e in steps}
     # Each step is coloured by the least portable row of the manifest's mapping table it uses.
     rank = ["mapped", "lowered", "refused"]
@@ -81,9 +96,9 @@ def test_build_report_renders_offline_with_every_step(tmp_path: Path) -> None:
     assert len(set(status.values())) > 1  # the colours tell steps apart
     # Each step links to a section with its details, and the compile's warning is shown.
     sections = with_class(rendered.dom, "section", "step-detail")
-    assert sorted(s.attrs["data-step"] for s in sections) == sorted(step_ids(CHURN))
+    assert sorted(s.attrs["data-step"] for s in sections) == sorted(step_ids(churn))
     assert [e.attrs["data-code"] for e in with_class(rendered.dom, "div", "diagnostic")] == [
-        "MLC403"
+        "MLC121"
     ]
     assert "when scored.metrics[&quot;auc&quot;] &gt;= min_auc" in html
     assert manifest["ir_hash"] in html

@@ -362,7 +362,12 @@ def test_manifest(tmp_path: Path) -> None:
     assert manifest["template"] == "pipeline.yaml"
     assert manifest["versions"]["google-cloud-pipeline-components"] == "2.22.0"
     (bundle,) = [f for f in manifest["files"] if f.startswith("code/")]
-    assert sorted(manifest["files"]) == [bundle, "pipeline.yaml", "pipeline_job.json"]
+    assert sorted(manifest["files"]) == [
+        bundle,
+        "pipeline.yaml",
+        "pipeline_job.json",
+        "report.html",
+    ]
     assert manifest["code_bundle"] == {
         "path": bundle,
         "uri": f"gs://mlc-dev-artifacts-mlc-dev-project/runs/{bundle}",
