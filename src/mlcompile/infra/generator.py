@@ -219,7 +219,12 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
         "failure_alert": resource_name(profile, "pipeline", f"{pipeline.name}-failed"),
         "latency_p99_ms": LATENCY_P99_MS,
         "alarm_names": sorted(n for e in endpoints for n in (e.error_alarm, e.latency_alarm)),
+        "monitors": _monitors(pipeline, profile),
     }
+    # The drift alarms notify the pipeline's alert topic, whose policy names every alarm.
+    context["alarm_names"] = sorted(
+        {*context["alarm_names"], *(a for m in context["monitors"] for a in m["alarms"])}
+    )
     project = pipeline_project(profile, pipeline.name)
     files["Pulumi.yaml"] = _render(
         "Pulumi.yaml.j2",
@@ -233,6 +238,7 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
     files["requirements.txt"] = _render(
         "requirements.txt.j2", pins=_pins(profile.cloud, kubernetes=kubernetes)
     )
+    drift = ["drift.py"] if context["monitors"] else []
     files["stack.json"] = json_bytes(
         {
             "kind": "pipeline",
@@ -247,12 +253,29 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
             "environment": profile.environment,
             "platform_stack": reference,
             "needs": needs.to_json(),
+            "monitors": [
+                {"endpoint": m["endpoint"], "names": m["names"]} for m in context["monitors"]
+            ],
             "optional_config": optional,
             "secrets_backend": profile.effective_secrets_backend,
         }
     )
-    files.update(_vendored(profile.cloud, kubernetes=kubernetes))
+    files.update(_vendored(profile.cloud, kubernetes=kubernetes, extra=drift))
     return files
+
+
+#: Platforms whose pipeline stack creates the drift monitors a pipeline declares. Vertex's
+#: monitoring job and Kubeflow's CronJob need values known only after a deploy (the deployed
+#: model's id, the KFP API's address), so their components are not generated yet.
+_STACK_MONITORS = frozenset({"sagemaker"})
+
+
+def _monitors(pipeline: ir.Pipeline, profile: Profile) -> list[dict[str, Any]]:
+    if profile.platform not in _STACK_MONITORS:
+        return []
+    from mlcompile.monitor.stack import monitor_context
+
+    return monitor_context(pipeline, profile)
 
 
 def _check_scope(profile: Profile, members: Sequence[Profile]) -> None:
