@@ -67,7 +67,7 @@ def fit(data: Input[Dataset], model: Output[Model]) -> None:
     model.path
 
 
-@container_step(image="busybox:1.36")
+@container_step(image="public.ecr.aws/docker/library/busybox:1.36")
 def shell(x: int) -> Command:
     return Command(command=["echo", f"{x}"])
 
@@ -124,6 +124,23 @@ CASES: dict[str, tuple[str, str]] = {
     "batch-predict": (
         "",
         "d = make().data\nbatch_predict(train(data=d).model, d)",
+    ),
+    "monitoring": (
+        "",
+        "r = register_model(train(data=make().data).model, name='churn')\n"
+        "deploy_model(r.registered_model, endpoint='churn', monitor=Monitor({'x': 'number'}))",
+    ),
+    "drift-retrain": (
+        "n: int = 1",
+        "score(x=n)\nr = register_model(train(data=make().data).model, name='churn')\n"
+        "deploy_model(\n    r.registered_model,\n    endpoint='churn',\n"
+        "    monitor=Monitor({'x': 'number'}, on_drift=Retrain(params={'n': 2})),\n)",
+    ),
+    "drift-alert": (
+        "",
+        "r = register_model(train(data=make().data).model, name='churn')\n"
+        "deploy_model(\n    r.registered_model,\n    endpoint='churn',\n"
+        "    monitor=Monitor({'x': 'number'}, on_drift=Alert()),\n)",
     ),
     "retries": ("", "score(x=1).with_options(retries=2)"),
     "retry-backoff": (

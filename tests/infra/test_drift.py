@@ -47,17 +47,19 @@ from mlcompile.infra import aws, drift
 
 place: aws.Place = {{"account": "111122223333", "region": "eu-west-1"}}
 tags = {{"team": "ml"}}
+cloud = pulumi.ResourceOptions(providers=[aws.provider(place)])
 store = aws.ArtifactStore(
     "artifacts", bucket_name="mlc-dev-artifacts", key_alias="alias/mlc-dev",
-    lifecycle={{"noncurrent_version_days": 30, "abort_incomplete_upload_days": 7}}, tags=tags,
+    lifecycle={{"noncurrent_version_days": 30, "abort_incomplete_upload_days": 7}}, keep=False,
+    tags=tags, opts=cloud,
 )
 pipeline = aws.SageMakerPipeline(
     "pipeline", name="mlc-dev-churn", definition="{{}}", role_arn="arn:aws:iam::111122223333:role/r",
-    tags=tags,
+    tags=tags, opts=cloud,
 )
 alerts = aws.Alerts(
     "alerts", name="mlc-dev-churn-alerts", rule_name="mlc-dev-churn-failed",
-    alarm_names=["mlc-dev-churn-drift"], place=place, pipeline=pipeline, tags=tags,
+    alarm_names=["mlc-dev-churn-drift"], place=place, pipeline=pipeline, tags=tags, opts=cloud,
 )
 drift.SageMakerDriftMonitor(
     "drift-churn",
@@ -67,7 +69,7 @@ drift.SageMakerDriftMonitor(
         "role": "mlc-dev-churn-monitor", "alarm": "mlc-dev-churn-drift",
         "rule": "mlc-dev-churn-drift", "trigger_role": "mlc-dev-churn-drift-trigger",
     }},
-    place=place, store=store, pipeline=pipeline, alerts=alerts, tags=tags,
+    place=place, store=store, pipeline=pipeline, alerts=alerts, tags=tags, opts=cloud,
 )
 """
 
@@ -162,25 +164,33 @@ from mlcompile.infra import gcp, drift
 
 place: gcp.Place = {{"project": "mlc-project", "region": "europe-west4"}}
 labels = {{"team": "ml"}}
+cloud = pulumi.ResourceOptions(providers=[gcp.provider(place)])
 key = gcp.EncryptionKey(
     "cmek", name="mlc-dev", place=place, existing_key=None,
-    agents=["aiplatform.googleapis.com", "pubsub.googleapis.com"], labels=labels,
+    agents=["aiplatform.googleapis.com", "pubsub.googleapis.com"], labels=labels, opts=cloud,
 )
 bucket = gcp.ArtifactBucket(
     "artifacts", name="mlc-dev-artifacts", place=place, key=key, noncurrent_version_days=30,
-    labels=labels,
+    keep=False, labels=labels, opts=cloud,
 )
 templates = gcp.Repository(
-    "templates", name="mlc-dev-churn", format="KFP", place=place, key=key, labels=labels
+    "templates", name="mlc-dev-churn", format="KFP", place=place, key=key, keep=False,
+    labels=labels, opts=cloud,
 )
 identity = gcp.PipelineServiceAccount(
     "pipeline-identity", account_id="mlc-dev-churn", place=place, bucket=bucket,
     repositories=[templates], secrets=[], workload=None,
-    project_roles=["roles/aiplatform.user"],
+    project_roles=["roles/aiplatform.user"], opts=cloud,
 )
-alerts = gcp.Alerts("alerts", name="mlc-dev-churn-alerts", pipeline="mlc-dev-churn", key=key, labels=labels)
-endpoint = gcp.VertexEndpoint("endpoint-churn", name="churn", place=place, key=key, labels=labels)
-gcp.EndpointAlerts("alerts-churn", endpoint=endpoint, alerts=alerts, labels=labels)
+alerts = gcp.Alerts(
+    "alerts", name="mlc-dev-churn-alerts", pipeline="mlc-dev-churn", key=key, labels=labels,
+    opts=cloud,
+)
+endpoint = gcp.VertexEndpoint(
+    "endpoint-churn", name="churn", endpoint_id="1234567890", place=place, key=key,
+    labels=labels, opts=cloud,
+)
+gcp.EndpointAlerts("alerts-churn", endpoint=endpoint, alerts=alerts, labels=labels, opts=cloud)
 monitor = drift.VertexDriftMonitor(
     "drift-churn",
     drift={drift},
@@ -190,7 +200,7 @@ monitor = drift.VertexDriftMonitor(
         "workflow": "mlc-dev-churn-drift", "trigger": "mlc-dev-churn-drift",
     }},
     pipeline="mlc-dev-churn", place=place, key=key, bucket=bucket, templates=templates,
-    identity=identity, endpoint=endpoint, alerts=alerts, labels=labels,
+    identity=identity, endpoint=endpoint, alerts=alerts, labels=labels, opts=cloud,
 )
 pulumi.export("monitoring_job_request", monitor.request)
 """
@@ -271,16 +281,16 @@ def test_vertex_monitoring_job_request_is_a_valid_api_message(churn: Any) -> Non
 
 KUBEFLOW = """
 import pulumi
-from mlcompile.infra import drift, kubernetes
+import pulumi_kubernetes as k8s
+from mlcompile.infra import drift
 
-ns = kubernetes.PipelineNamespace(
-    "namespace", namespace="mlc-dev", service_account="mlc-dev-churn", annotations={{}},
-    labels={{"team": "ml"}},
+cluster = pulumi.ResourceOptions(
+    providers=[k8s.Provider("cluster", kubeconfig="/home/ops/.kube/config", context="ml")]
 )
 drift.KubeflowDriftMonitor(
     "drift-churn",
     name="churn-drift",
-    namespace=ns,
+    namespace="mlc-dev",
     spec={spec},
     cron="0 * * * *",
     requests_url="http://churn-requests.mlc-dev.svc/requests",
@@ -288,6 +298,7 @@ drift.KubeflowDriftMonitor(
     kfp={{"url": "http://ml-pipeline.kubeflow.svc:8888", "pipeline_id": "pipeline-1"}},
     image="python:3.8-slim",
     labels={{"team": "ml"}},
+    opts=cluster,
 )
 """
 

@@ -607,13 +607,13 @@ def for_profile(profile: Profile, name: str = "ci") -> pulumi.ComponentResource:
 def _provider(profile: Profile) -> pulumi.ProviderResource:
     """The profile's own cloud provider: never the ambient credentials' account or region."""
     if profile.cloud == "aws":
-        from mlcompile.infra import aws
+        from . import aws
 
         return aws.provider({"account": profile.account, "region": profile.region})
     if profile.cloud == "gcp":
-        from mlcompile.infra import gcp
+        from . import gcp
 
         return gcp.provider({"project": profile.account, "region": profile.region})
-    from mlcompile.infra import azure
+    from . import azure
 
     return azure.provider(profile.account, profile.region)

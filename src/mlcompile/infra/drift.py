@@ -31,36 +31,8 @@ from typing import Any, TypedDict
 
 import pulumi
 
-#: The account of the SageMaker Model Monitor analyzer image in each region (AWS publishes it;
-#: the same table ships with the SageMaker SDK's image URIs).
-MODEL_MONITOR_ACCOUNTS: dict[str, str] = {
-    "af-south-1": "875698925577",
-    "ap-east-1": "001633400207",
-    "ap-northeast-1": "574779866223",
-    "ap-northeast-2": "709848358524",
-    "ap-northeast-3": "990339680094",
-    "ap-south-1": "126357580389",
-    "ap-southeast-1": "245545462676",
-    "ap-southeast-2": "563025443158",
-    "ap-southeast-3": "669540362728",
-    "ca-central-1": "536280801234",
-    "eu-central-1": "048819808253",
-    "eu-central-2": "590183933784",
-    "eu-north-1": "895015795356",
-    "eu-south-1": "933208885752",
-    "eu-south-2": "437450045455",
-    "eu-west-1": "468650794304",
-    "eu-west-2": "749857270468",
-    "eu-west-3": "680080141114",
-    "il-central-1": "843974653677",
-    "me-central-1": "588750061953",
-    "me-south-1": "607024016150",
-    "sa-east-1": "539772159869",
-    "us-east-1": "156813124566",
-    "us-east-2": "777275614652",
-    "us-west-1": "890145073186",
-    "us-west-2": "159807026194",
-}
+from .model_monitor import MODEL_MONITOR_ACCOUNTS, model_monitor_image
+
 #: Where Model Monitor publishes data-quality metrics of an endpoint's schedule.
 DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 
@@ -75,13 +47,6 @@ class Drift(TypedDict):
     cron: str
     #: Parameters of the retraining run, or None to alert only.
     retrain: dict[str, Any] | None
-
-
-def model_monitor_image(region: str) -> str:
-    account = MODEL_MONITOR_ACCOUNTS.get(region)
-    if account is None:
-        raise ValueError(f"SageMaker Model Monitor has no analyzer image in region {region}")
-    return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-model-monitor-analyzer"
 
 
 def _analyzer_repository(region: str) -> str:
@@ -137,10 +102,11 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
     ) -> None:
         """``names`` holds the physical names: ``job``, ``schedule``, ``role``, ``alarm``,
         ``rule`` and ``trigger_role``; ``place``, ``store``, ``pipeline`` and ``alerts`` are the
-        stack's ``aws.Place``, ``ArtifactStore``, ``SageMakerPipeline`` and ``Alerts``."""
+        stack's ``aws.Place``, artifact store (a ``StoreAccess``: the ``ArtifactStore`` or the
+        platform stack's), ``SageMakerPipeline`` and ``Alerts``."""
         import pulumi_aws as aws
 
-        from mlcompile.infra.aws import (
+        from .aws import (
             _arn,
             _log_statements,
             _metrics_statement,
@@ -153,8 +119,8 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         endpoint = drift["endpoint"]
         prefix = f"monitoring/{endpoint}/"
-        bucket_uri = pulumi.Output.concat("s3://", store.bucket.id, "/")
-        objects = pulumi.Output.concat(store.bucket.arn, "/")
+        bucket_uri = pulumi.Output.concat("s3://", store.bucket_id, "/")
+        objects = pulumi.Output.concat(store.bucket_arn, "/")
         role = _role(
             f"{resource_name}-role",
             f"{resource_name}-policy",
@@ -162,7 +128,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
             trust=_trust("sagemaker.amazonaws.com", place["account"]),
             description=f"Runs the data-quality monitoring of endpoint {endpoint}",
             statements=[
-                _statement(["s3:ListBucket", "s3:GetBucketLocation"], [store.bucket.arn]),
+                _statement(["s3:ListBucket", "s3:GetBucketLocation"], [store.bucket_arn]),
                 _statement(
                     ["s3:GetObject"],
                     [
@@ -171,7 +137,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
                     ],
                 ),
                 _statement(["s3:PutObject"], [pulumi.Output.concat(objects, prefix, "reports/*")]),
-                _statement(["kms:Decrypt", "kms:GenerateDataKey"], [store.key.arn]),
+                _statement(["kms:Decrypt", "kms:GenerateDataKey"], [store.key_arn]),
                 _statement(
                     [
                         "ecr:BatchCheckLayerAvailability",
@@ -209,7 +175,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
             },
             data_quality_job_input={"endpoint_input": {"endpoint_name": endpoint}},
             data_quality_job_output_config={
-                "kms_key_id": store.key.arn,
+                "kms_key_id": store.key_arn,
                 "monitoring_outputs": {
                     "s3_output": {
                         "s3_uri": pulumi.Output.concat(bucket_uri, prefix, "reports"),
@@ -222,7 +188,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
                     "instance_count": 1,
                     "instance_type": "ml.m5.large",
                     "volume_size_in_gb": 20,
-                    "volume_kms_key_id": store.key.arn,
+                    "volume_kms_key_id": store.key_arn,
                 }
             },
             network_config={
@@ -298,7 +264,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
     ) -> Any:
         import pulumi_aws as aws
 
-        from mlcompile.infra.aws import _role, _statement, _trust
+        from .aws import _role, _statement, _trust
 
         role = _role(
             f"{resource_name}-trigger-role",
@@ -435,8 +401,9 @@ class VertexDriftMonitor(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """``names``: ``topic``, ``trigger_account``, ``workflow``, ``trigger``. The rest are
-        the stack's ``gcp`` components: EncryptionKey, ArtifactBucket, the KFP Repository,
-        PipelineServiceAccount, VertexEndpoint and Alerts."""
+        the stack's ``gcp`` components: the key and bucket (``KeyAccess`` and ``BucketAccess``:
+        the platform stack's or its own), the KFP Repository, PipelineServiceAccount,
+        VertexEndpoint and Alerts."""
         import pulumi_gcp as gcp
 
         super().__init__("mlcompile:gcp:VertexDriftMonitor", resource_name, None, opts)
@@ -573,7 +540,7 @@ class VertexDriftMonitor(pulumi.ComponentResource):
         )
         body = pulumi.Output.all(
             templates.repository.repository_id,
-            bucket.bucket.name,
+            bucket.bucket_name,
             key.key_id,
             identity.account.email,
         ).apply(
@@ -686,7 +653,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
         resource_name: str,
         *,
         name: str,
-        namespace: Any,
+        namespace: str,
         spec: Mapping[str, Any],
         cron: str,
         requests_url: str,
@@ -696,13 +663,14 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """``namespace`` is the stack's ``PipelineNamespace``; ``spec`` the declaration as
+        """``namespace`` names the environment's shared namespace (the platform stack owns it;
+        see ``kubernetes.Namespace``); ``spec`` the declaration as
         ``MonitoredEndpoint.spec()`` gives it; ``image`` any image with ``python3``."""
         import pulumi_kubernetes as k8s
 
         super().__init__("mlcompile:kubernetes:KubeflowDriftMonitor", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        ns = namespace.namespace.metadata.name
+        ns = namespace
         meta_labels = {**dict(labels), "app.kubernetes.io/component": "drift-monitor"}
         account = k8s.core.v1.ServiceAccount(
             f"{resource_name}-account",
