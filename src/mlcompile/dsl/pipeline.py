@@ -328,7 +328,7 @@ def timezone_problem(name: object) -> str | None:
     """None when ``name`` is a time zone of the IANA database, else what is wrong with it."""
     if not isinstance(name, str) or not name:
         return "is not a time zone name"
-    import zoneinfo
+    import zoneinfo  # novermin: only the host runs this, when the pipeline is built
 
     from mlcompile.errors import did_you_mean
 

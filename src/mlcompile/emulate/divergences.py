@@ -13,6 +13,12 @@ DIVERGENCES: tuple[tuple[str, str, str], ...] = (
         "KFP task names are DNS-1123 labels; the tests compare names with `-` read as `_`",
     ),
     (
+        "kubeflow, vertex",
+        "one more task, `import-code`, runs before the steps",
+        "the importer of the pipeline's code bundle (`code/<sha256>.tar.gz` under the pipeline"
+        " root), which every step runs from; the tests leave it out",
+    ),
+    (
         "vertex",
         "built-ins run as sub-DAGs: `register-model/stage-model`, `register-model/model-upload`",
         "model registration, deployment and batch prediction are GCPC components behind a"

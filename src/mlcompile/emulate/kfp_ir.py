@@ -55,6 +55,7 @@ from mlcompile.emulate import cel
 from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
 from mlcompile.local.values import ArtifactValue
+from mlcompile.platforms.kubeflow.platform import CLUSTER_DEFAULT_ROOT
 
 #: Control-flow DAGs the KFP compiler names this way; their tasks keep their own names.
 _CONTROL = re.compile(r"^(condition|for-loop|exit-handler)(-\d+)?(-branches|-then|-else)?$")
@@ -798,6 +799,13 @@ class KfpRun:
     def local_path(self, uri: str) -> Path | None:
         """A file the compiled build holds (a code bundle) or a local folder standing in for
         the object store; None for a URI of neither kind (a service's resource name)."""
+        # What `deploy` uploads: a build's file at the same path under the pipeline root (the
+        # code bundle, ``code/<sha256>.tar.gz``); without a root, KFP uses the cluster's.
+        root = (self.root_uri or CLUSTER_DEFAULT_ROOT).rstrip("/") + "/"
+        if uri.startswith(root):
+            built = self.build_dir / uri[len(root) :]
+            if built.is_file():
+                return built
         for scheme in ("gs://", "s3://", "minio://"):
             if uri.startswith(scheme):
                 rest = uri[len(scheme) :]

@@ -152,7 +152,11 @@ def _check_result_types(func: Any, named: dict[str, Any], annotation: Annotation
         namespace = dict(vars(module)) if module is not None else {}
         try:
             raw = dict(getattr(annotation.type, "__annotations__", {}))
-            declared = {name: signature.read(value, namespace) for name, value in raw.items()}
+            declared = {
+                # a NamedTuple keeps a string annotation as a ForwardRef
+                name: signature.read(getattr(value, "__forward_arg__", value), namespace)
+                for name, value in raw.items()
+            }
         except Exception:  # an annotation that cannot be resolved here is not checked
             return
     for name, value in named.items():
