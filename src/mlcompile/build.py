@@ -140,15 +140,30 @@ def _shown(paths: list[str], limit: int = 5) -> str:
     return ", ".join(paths[:limit]) + more
 
 
+def kept_subfolders(out_dir: Path, record: str = "manifest.json") -> tuple[str, ...]:
+    """The subfolders of ``out_dir`` that other commands own and a rewrite keeps as they are:
+    :data:`KEPT_SUBFOLDERS` of a build folder (one listed by ``manifest.json``); none of other
+    outputs (the images folder is itself kept by the build it sits in)."""
+    if record != "manifest.json":
+        return ()
+    return tuple(
+        name
+        for name in KEPT_SUBFOLDERS
+        if (out_dir / name).is_dir() and not (out_dir / name).is_symlink()
+    )
+
+
 def ensure_replaceable(out_dir: Path, record: str = "manifest.json") -> None:
     """Refuse to replace ``out_dir`` unless it is absent, empty, or exactly a build mlcompile
     wrote: a ``manifest.json`` (or other ``record``) of ours listing every file in the folder
     with a matching sha256
-    (the subfolders other commands own, :data:`KEPT_SUBFOLDERS`, are kept as they are).
+    (the subfolders other commands own, :func:`kept_subfolders`, are kept as they are, so a
+    build folder holding only those, as `mlcompile images` leaves it, counts as empty).
 
     Anything else may hold the user's work; nothing in it is touched, renamed or deleted."""
     ensure_folder_path(out_dir)
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+    kept = kept_subfolders(out_dir, record) if out_dir.is_dir() else ()
+    if not out_dir.is_dir() or all(entry.name in kept for entry in out_dir.iterdir()):
         return
     shown = out_dir.as_posix()
     manifest_path = out_dir / record
@@ -170,7 +185,7 @@ def ensure_replaceable(out_dir: Path, record: str = "manifest.json") -> None:
     stray: list[str] = []
     for path in sorted(out_dir.rglob("*")):
         rel = path.relative_to(out_dir)
-        if rel.parts[0] in KEPT_SUBFOLDERS and (out_dir / rel.parts[0]).is_dir():
+        if rel.parts[0] in kept:
             continue
         name = rel.as_posix()
         if path.is_symlink() or not (path.is_file() or path.is_dir()):
@@ -289,6 +304,7 @@ def write_atomic(out_dir: Path, files: Mapping[str, bytes], record: str = "manif
     by ``record`` (a build's manifest, or the :data:`PROJECT_RECORD` of other outputs)."""
     ensure_replaceable(out_dir, record)
     out_dir = out_dir.resolve()
+    kept_here = kept_subfolders(out_dir, record) if out_dir.is_dir() else ()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     old: Path | None = None
@@ -299,8 +315,8 @@ def write_atomic(out_dir: Path, files: Mapping[str, bytes], record: str = "manif
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         if out_dir.exists():
-            for kept in KEPT_SUBFOLDERS:
-                if (out_dir / kept).is_dir() and not (stage / kept).exists():
+            for kept in kept_here:
+                if not (stage / kept).exists():
                     os.replace(out_dir / kept, stage / kept)
                     moved.append(kept)
             # A fresh empty name: rename replaces an empty folder atomically on POSIX.

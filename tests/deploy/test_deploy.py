@@ -56,6 +56,20 @@ def _account_creds(moto_url: str, account: str) -> dict[str, str]:
     }
 
 
+def ensure_artifact_bucket(s3: Any, bucket: str = "mlc-dev-artifacts-111122223333") -> None:
+    """Create the artifact bucket the platform stack owns in a real account (a deploy never
+    creates it), unless it is there already: the tests share one moto server per session."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+
+
 def _env(creds: dict[str, str]) -> dict[str, str]:
     return {
         **AWS_ENV,
@@ -72,10 +86,7 @@ def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
     creds = _account_creds(moto_url, "111122223333")
     env = _env(creds)
     s3 = boto3.client("s3", endpoint_url=moto_url, **creds)
-    s3.create_bucket(
-        Bucket="mlc-dev-artifacts-111122223333",
-        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
-    )
+    ensure_artifact_bucket(s3)
     args = ["deploy", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--no-infra"]
     args += [
         "--endpoint-url",
@@ -345,12 +356,10 @@ def test_deploy_kubeflow_versions_schedule_and_run(moto_url: str, tmp_path: Path
         == 0
     )
     manifest = json.loads((build / "manifest.json").read_text())
-    s3 = boto3.client("s3", endpoint_url=moto_url, **_creds())
+    # The profile's account, which owns the artifact bucket (the server is shared).
+    s3 = boto3.client("s3", endpoint_url=moto_url, **_account_creds(moto_url, "111122223333"))
     bucket = "mlc-dev-artifacts-111122223333"
-    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:  # the server is shared
-        s3.create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
+    ensure_artifact_bucket(s3, bucket)
     s3.delete_object(Bucket=bucket, Key=f"pipeline-root/{manifest['code_bundle']['path']}")
     client = RecordingClient()
     first = kubeflow.deploy(

@@ -129,18 +129,30 @@ def test_infra_writes_only_over_a_project_it_generated(tmp_path: Path) -> None:
     assert cli(*args).returncode == 0
     (project / "venv").mkdir()
     assert cli(*args).returncode == 0  # files of the user's beside the project are fine
-    program = project / "__main__.py"
+    # Two projects, platform/ and pipeline/, each guarded by the one record beside them.
+    program = project / "platform" / "__main__.py"
     program.write_text(program.read_text() + "# my edit\n")
     before = snapshot(tmp_path)
     result = cli(*args)
-    assert refused(result) and "__main__.py" in result.stderr
+    assert refused(result) and "platform/__main__.py" in result.stderr
     assert snapshot(tmp_path) == before
 
     program.unlink()
-    (project / "Pulumi.dev.yaml").write_text("config: [unclosed\n")
+    record_file = project / ".mlcompile-files.json"
+    saved = record_file.read_bytes()
+    record = json.loads(saved)
+    del record["files"]["pipeline/stack.json"]  # as if the user had written it
+    record_file.write_text(json.dumps(record))
     before = snapshot(tmp_path)
     result = cli(*args)
-    assert refused(result) and "Pulumi.dev.yaml" in result.stderr
+    assert refused(result) and "pipeline/stack.json (not generated" in result.stderr
+    assert snapshot(tmp_path) == before
+
+    record_file.write_bytes(saved)
+    (project / "pipeline" / "Pulumi.dev.yaml").write_text("config: [unclosed\n")
+    before = snapshot(tmp_path)
+    result = cli(*args)
+    assert refused(result) and "pipeline/Pulumi.dev.yaml" in result.stderr
     assert snapshot(tmp_path) == before
 
 

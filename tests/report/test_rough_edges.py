@@ -109,20 +109,16 @@ def test_deploy_output_is_plain_text_not_python_reprs() -> None:
 def test_deploy_prints_fields_one_a_line(moto_url: str, tmp_path: Path) -> None:
     import boto3
 
-    from tests.deploy.test_deploy import AWS_ENV
+    from tests.deploy.test_deploy import _account_creds, _env, ensure_artifact_bucket
 
-    boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).create_bucket(
-        Bucket="mlc-dev-artifacts-111122223333",
-        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
-    )
+    # Credentials for the profile's account: deploy refuses any other.
+    creds = _account_creds(moto_url, "111122223333")
+    s3 = boto3.client("s3", endpoint_url=moto_url, **creds)
+    ensure_artifact_bucket(s3, bucket := "mlc-dev-artifacts-111122223333")
+    for found in s3.list_objects_v2(Bucket=bucket).get("Contents", []):  # the server is shared
+        s3.delete_object(Bucket=bucket, Key=found["Key"])  # so the deploy has a bundle to upload
     args = ["deploy", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--no-infra"]
-    result = cli(*args, "--endpoint-url", moto_url, "--out", str(tmp_path / "b"), **AWS_ENV)
+    result = cli(*args, "--endpoint-url", moto_url, "--out", str(tmp_path / "b"), **_env(creds))
     assert result.returncode == 0, result.stderr
     assert "('" not in result.stdout and "True" not in result.stdout
     assert re.search(

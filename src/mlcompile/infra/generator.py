@@ -238,7 +238,7 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
     files["requirements.txt"] = _render(
         "requirements.txt.j2", pins=_pins(profile.cloud, kubernetes=kubernetes)
     )
-    drift = ["drift.py"] if context["monitors"] else []
+    drift = ["drift.py", "model_monitor.py"] if context["monitors"] else []
     files["stack.json"] = json_bytes(
         {
             "kind": "pipeline",

@@ -736,7 +736,7 @@ class Emitter(Reporter):
         It runs the built-in analyzer image, not our statistics: the schedule's job is that same
         analyzer, and it reads only the baseline format it writes itself.
         """
-        from mlcompile.infra.drift import model_monitor_image
+        from mlcompile.infra.model_monitor import model_monitor_image
         from mlcompile.monitor.declaration import monitored_endpoints
 
         config = builtin.config
