@@ -140,6 +140,10 @@ def _ci_demo() -> int:
         encoding="utf-8",
     )
     status = _attempt(commands.compile_pipeline, str(variant), DEMO_DIR / "variant" / "build")
+    if status == "ok":
+        status = _attempt(
+            commands.generate_infra, str(variant), DEMO_DIR / "variant" / "build" / "infra"
+        )
     if status != "ok":
         return int(status == "failed")
     before, after = DEMO_DIR / "sagemaker-dev", DEMO_DIR / "variant" / "build"
@@ -156,6 +160,14 @@ def _attempt(command: Callable[[str, str, Path, bool], int], profile: str, out: 
         print(f"  not available ({exc})")
         return "not available"
     except MlcompileError as exc:
+        codes = {d.code for d in getattr(exc, "diagnostics", [])}
+        if codes == {"MLC503"}:
+            # Production forbids installing packages at step start: the steps need images
+            # built and pushed first, which needs the profile's cloud registry.
+            steps = sorted({d.message.split("'")[1] for d in getattr(exc, "diagnostics", [])})
+            print(f"  refused, as production should be: {', '.join(steps)} need step images")
+            print(f"  (mlcompile images {SPEC} --target {profile}, then compile)")
+            return "gated"
         print(f"  failed: {exc}")
         return "failed"
     except Exception as exc:  # the demo reports every profile even when one breaks
