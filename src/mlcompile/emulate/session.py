@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from mlcompile.local.lineage import CachedStep, LineageDB
 from mlcompile.local.process import Exit
 from mlcompile.local.progress import QuietReporter, Reporter, StepView
-from mlcompile.local.runner import RunResult, jsonable
+from mlcompile.local.runner import RunResult, close_run
 from mlcompile.local.store import ArtifactStore, safe_name
 from mlcompile.local.values import ArtifactValue
 from mlcompile.local.wakeup import Wakeup
@@ -125,15 +125,7 @@ class Session:
                 signal.signal(signal.SIGINT, previous)
             report.close()
             outputs = {} if interrupted else dict(outcome.get("outputs", {}))
-            failed_steps = [v.name for v in self.views.values() if v.status == "failed"]
-            self.db.finish_run(
-                self.run_id,
-                status,
-                {k: jsonable(v) for k, v in outputs.items()},
-                ("failed: " + ", ".join(failed_steps)) if failed_steps else "",
-            )
-            self.db.close()
-            self.store.clear_scratch(self.run_id)
+            close_run(self.db, self.store, self.run_id, status, outputs, self.views.values())
             self._wakeup.close()
         return RunResult(
             self.run_id,

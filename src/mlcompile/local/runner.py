@@ -15,6 +15,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,15 +166,7 @@ class _Runner:
             self.pool.shutdown(wait=True)
             self.report.close()
             outputs = self.scheduler.outputs() if not interrupted else {}
-            failed_steps = [v.name for v in self.views.values() if v.status == "failed"]
-            self.db.finish_run(
-                self.run_id,
-                status,
-                {k: jsonable(v) for k, v in outputs.items()},
-                ("failed: " + ", ".join(failed_steps)) if failed_steps else "",
-            )
-            self.db.close()
-            self.store.clear_scratch(self.run_id)
+            close_run(self.db, self.store, self.run_id, status, outputs, self.views.values())
         return RunResult(
             self.run_id,
             self.pipeline.name,
@@ -517,6 +510,27 @@ def _is_artifact(value: Any) -> bool:
     return isinstance(value, ArtifactValue) or (
         isinstance(value, list) and bool(value) and all(isinstance(v, ArtifactValue) for v in value)
     )
+
+
+def close_run(
+    db: LineageDB,
+    store: ArtifactStore,
+    run_id: str,
+    status: str,
+    outputs: Mapping[str, Any],
+    views: Iterable[StepView],
+) -> None:
+    """Record how a run ended (its outputs, and which steps failed) and free its scratch space:
+    the embedded runner and the emulators of compiled specs end a run the same way."""
+    failed_steps = [v.name for v in views if v.status == "failed"]
+    db.finish_run(
+        run_id,
+        status,
+        {k: jsonable(v) for k, v in outputs.items()},
+        ("failed: " + ", ".join(failed_steps)) if failed_steps else "",
+    )
+    db.close()
+    store.clear_scratch(run_id)
 
 
 def jsonable(value: Any) -> Any:
