@@ -99,6 +99,16 @@ def test_sweep_fan_in_and_final_step(kfp_python: Path, tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
+def test_nested_metrics_gate_on_a_dotted_path(kfp_python: Path, tmp_path: Path) -> None:
+    """read_metric follows the dotted path into the nested evaluation file, as JsonGet does."""
+    root = tmp_path / "root"
+    result = _run(kfp_python, _compile("tests/cases/nested_metrics.py", tmp_path), root)
+    assert "error" not in result, result
+    assert _executor_output(root, "ship")["parameterValues"] == {"Output": "good"}
+    assert not list(root.glob("*/ship-2"))
+
+
 @pytest.fixture(scope="module")
 def churn_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _compile("churn", tmp_path_factory.mktemp("churn"))

@@ -399,3 +399,27 @@ def test_no_compiled_spec_installs_mlcompile() -> None:
     assert installs_mlcompile("python3 -m pip install --quiet mlcompile==0.1.0 pandas\n")
     assert installs_mlcompile('{"MLCOMPILE_PIP": "pandas mlcompile"}')
     assert not installs_mlcompile("pip install -q pandas; cd /opt/ml/mlcompile")
+
+
+def test_a_dotted_metric_key_is_a_path_into_nested_objects(tmp_path: Path) -> None:
+    """One meaning everywhere: what log_metric writes, what get reads, and SageMaker's JsonGet."""
+    from mlcompile.dsl.artifacts import Metrics
+
+    metrics = Metrics(str(tmp_path / "metrics.json"))
+    metrics.log_metric("auc", 0.9)
+    metrics.log_metric("regression_metrics.mse.value", 0.25)
+    metrics.log_metric("regression_metrics.r2.value", 0.5)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {
+        "auc": 0.9,
+        "regression_metrics": {"mse": {"value": 0.25}, "r2": {"value": 0.5}},
+    }
+    assert metrics.get("regression_metrics.mse.value") == 0.25
+    assert metrics.read() == {
+        "auc": 0.9,
+        "regression_metrics.mse.value": 0.25,
+        "regression_metrics.r2.value": 0.5,
+    }
+    with pytest.raises(KeyError, match="it logged: auc, regression_metrics.mse.value"):
+        metrics.get("regression_metrics.mae.value")
+    with pytest.raises(KeyError, match="not a number"):
+        metrics.get("regression_metrics.mse")

@@ -44,23 +44,64 @@ class RegisteredModel(Artifact):
 
 
 class Metrics(Artifact):
-    """Named numbers, stored as a JSON object at ``path``; conditions can read them by key."""
+    """Named numbers, stored as a JSON object at ``path``; conditions can read them by key.
+
+    A dot in a key is a path into nested objects on every platform, as SageMaker's JsonGet reads
+    it: ``metrics["regression_metrics.mse.value"]`` is ``{"regression_metrics": {"mse": {"value":
+    ...}}}``, the evaluation file of the platforms' own samples. ``log_metric("a.b", x)`` writes
+    the same nesting, so what a step logs and what a condition reads always agree.
+    """
 
     type_name = "Metrics"
 
     def log_metric(self, name: str, value: float) -> None:
-        values = self.read()
-        values[name] = float(value)
+        data = self._load()
+        *parents, leaf = name.split(".")
+        node = data
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[leaf] = float(value)
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         with open(self.path, "w", encoding="utf-8") as f:
-            json.dump(values, f, sort_keys=True)
+            json.dump(data, f, sort_keys=True)
 
     def read(self) -> dict[str, float]:
+        """Every number in the file, nested ones under their dotted path."""
+        found: dict[str, float] = {}
+        _flatten(self._load(), "", found)
+        return found
+
+    def get(self, key: str) -> float:
+        """The number at the dotted path ``key``; a KeyError that lists what the file has."""
+        node: Any = self._load()
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                known = ", ".join(sorted(self.read())) or "nothing"
+                raise KeyError(f"no metric {key!r} (it logged: {known})")
+            node = node[part]
+        if isinstance(node, bool) or not isinstance(node, (int, float)):
+            raise KeyError(f"metric {key!r} is {json.dumps(node)[:60]}, not a number")
+        return float(node)
+
+    def _load(self) -> dict[str, Any]:
         if not os.path.exists(self.path):
             return {}
         with open(self.path, encoding="utf-8") as f:
             data = json.load(f)
-        return {str(k): float(v) for k, v in data.items()}
+        if not isinstance(data, dict):
+            raise ValueError(f"{self.path} holds {type(data).__name__}, not a JSON object")
+        return data
+
+
+def _flatten(node: dict[str, Any], prefix: str, found: dict[str, float]) -> None:
+    for key, value in node.items():
+        if isinstance(value, dict):
+            _flatten(value, f"{prefix}{key}.", found)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found[f"{prefix}{key}"] = float(value)
 
 
 ARTIFACT_CLASSES: dict[str, type[Artifact]] = {

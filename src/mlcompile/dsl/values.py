@@ -8,12 +8,16 @@ about, with the line and the construct to use instead.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from mlcompile.dsl._ir import ir
 
 if TYPE_CHECKING:
     from mlcompile.dsl.trace import TaskBuilder
+
+#: A metric key: a name, or a dotted path into nested objects (SageMaker JsonGet's spelling).
+_METRIC_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
 class DslUsageError(Exception):
@@ -170,6 +174,13 @@ class OutputHandle(ValueHandle):
                 "MLC106",
                 f"{self.describe()} is {self.type}; only a Metrics artifact can be read by key",
                 "write Output[Metrics] in the step and index it: evaluate_task.metrics['auc']",
+            )
+        if not isinstance(key, str) or not _METRIC_KEY.fullmatch(key):
+            raise DslUsageError(
+                "MLC106",
+                f"metric key {key!r} of {self.describe()} is not a name or a dotted path",
+                "use names of letters, digits, '_' and '-', joined by '.' for nested values:"
+                " metrics['regression_metrics.mse.value']",
             )
         return MetricHandle(self, key)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from mlcompile.dsl.artifacts import Metrics
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json, content_hash
 from mlcompile.local import registry
@@ -396,7 +397,7 @@ class _Runner:
         model: ArtifactValue = inputs["model"]
         metrics: dict[str, float] = {}
         if isinstance(inputs.get("metrics"), ArtifactValue):
-            metrics = json.loads(Path(inputs["metrics"].path).read_text(encoding="utf-8"))
+            metrics = Metrics(inputs["metrics"].path).read()
         version, new = registry.register(
             self.db,
             config["model_name"],

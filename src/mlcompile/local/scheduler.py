@@ -10,13 +10,12 @@ reading a Metrics artifact for a metric condition; the runner starts the tasks i
 
 from __future__ import annotations
 
-import json
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from mlcompile.dsl.artifacts import Metrics
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.describe import condition_text
 from mlcompile.ir.walk import Scope, iter_nodes, scoped_tasks
@@ -469,12 +468,8 @@ def _metric(artifact: Any, ref: ir.MetricRef) -> float:
     if not isinstance(artifact, ArtifactValue):
         raise _Invalid(f"{ref.task}.{ref.output} is not a Metrics artifact")
     try:
-        values = json.loads(Path(artifact.path).read_text(encoding="utf-8"))
+        return Metrics(artifact.path).get(ref.key)
+    except KeyError as exc:
+        raise _Invalid(f"{ref.task}.{ref.output}: {exc.args[0]}") from None
     except (OSError, ValueError) as exc:
         raise _Invalid(f"cannot read the metrics of {ref.task}.{ref.output}: {exc}") from None
-    if not isinstance(values, dict) or ref.key not in values:
-        known = ", ".join(sorted(values)) if isinstance(values, dict) else "nothing"
-        raise _Invalid(
-            f"{ref.task}.{ref.output} has no metric {ref.key!r} (it logged: {known or 'nothing'})"
-        )
-    return float(values[ref.key])

@@ -1,0 +1,39 @@
+"""Feature cases (tests/cases) executed from each platform's compiled files agree with the
+embedded run: the same steps run, the same are skipped, the run ends the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.emulate.test_kfp_ir import _cli
+
+#: Case -> the steps that must run and the steps a condition must skip (by the embedded run's names).
+CASES = {
+    "nested_metrics": ({"evaluate", "ship"}, {"ship_2"}),
+}
+
+TARGETS = ["kubeflow-dev", "sagemaker-dev", "vertex-dev"]
+
+
+def _steps(result: dict[str, object]) -> dict[str, str]:
+    steps = result["steps"]
+    assert isinstance(steps, list)
+    return {str(s["name"]).replace("-", "_"): str(s["status"]) for s in steps}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_platform_runs_the_case_as_the_embedded_run_does(case: str, tmp_path: Path) -> None:
+    path = f"tests/cases/{case}.py"
+    ran, skipped = CASES[case]
+    embedded = _cli("run", path, "--store", str(tmp_path / "embedded"))
+    assert embedded["status"] == "succeeded", embedded
+    for target in TARGETS:
+        result = _cli("run", path, "-t", target, "--store", str(tmp_path / target))
+        assert result["status"] == embedded["status"], (target, result)
+        steps = _steps(result)
+        assert {s for s in ran if steps.get(s) == "done"} == ran, (target, steps)
+        assert {s for s in skipped if steps.get(s) == "skipped"} == skipped, (target, steps)
+        assert result["outputs"] == embedded["outputs"], target
