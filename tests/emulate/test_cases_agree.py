@@ -12,7 +12,10 @@ from tests.emulate.test_kfp_ir import _cli
 #: Case -> the steps that must run and the steps a condition must skip (by the embedded run's names).
 CASES = {
     "nested_metrics": ({"evaluate", "ship"}, {"ship_2"}),
+    "retry_own_failure": ({"flaky"}, set()),
 }
+#: Parameters a case needs, made from the test's own folder and the run's name.
+PARAMS = {"retry_own_failure": lambda folder, run: {"marker": str(folder / f"{run}.marker")}}
 
 TARGETS = ["kubeflow-dev", "sagemaker-dev", "vertex-dev"]
 
@@ -28,10 +31,15 @@ def _steps(result: dict[str, object]) -> dict[str, str]:
 def test_every_platform_runs_the_case_as_the_embedded_run_does(case: str, tmp_path: Path) -> None:
     path = f"tests/cases/{case}.py"
     ran, skipped = CASES[case]
-    embedded = _cli("run", path, "--store", str(tmp_path / "embedded"))
+
+    def params(run: str) -> list[str]:
+        made = PARAMS[case](tmp_path, run) if case in PARAMS else {}
+        return [arg for name, value in made.items() for arg in ("-p", f"{name}={value}")]
+
+    embedded = _cli("run", path, "--store", str(tmp_path / "embedded"), *params("embedded"))
     assert embedded["status"] == "succeeded", embedded
     for target in TARGETS:
-        result = _cli("run", path, "-t", target, "--store", str(tmp_path / target))
+        result = _cli("run", path, "-t", target, "--store", str(tmp_path / target), *params(target))
         assert result["status"] == embedded["status"], (target, result)
         steps = _steps(result)
         assert {s for s in ran if steps.get(s) == "done"} == ran, (target, steps)

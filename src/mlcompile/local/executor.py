@@ -15,10 +15,8 @@ from mlcompile.ir import nodes as ir
 from mlcompile.local.process import Exit, Processes
 from mlcompile.local.store import ArtifactStore
 from mlcompile.local.values import ArtifactValue
+from mlcompile.runtime.retry import delay
 
-#: Used when a step retries without saying how long to wait (seconds, factor): an immediate
-#: retry, then doubling, the IR's one default (Kubeflow and Vertex: ``backoffDuration: 0s``).
-DEFAULT_BACKOFF = (0.0, 2.0)
 _LOG_TAIL = 12
 
 
@@ -90,15 +88,9 @@ class Executor:
         )
 
     def backoff(self, retry: ir.Retry, attempt: int) -> float:
-        """The wait before ``attempt`` (2, 3, ...): base x factor^(retries so far - 1), capped."""
-        base = float(
-            retry.backoff_seconds if retry.backoff_seconds is not None else DEFAULT_BACKOFF[0]
-        )
-        factor = retry.backoff_factor if retry.backoff_factor is not None else DEFAULT_BACKOFF[1]
-        delay = base * factor ** (attempt - 2)
-        if retry.max_backoff_seconds is not None:
-            delay = min(delay, float(retry.max_backoff_seconds))
-        return delay * self.backoff_scale
+        """The wait before ``attempt`` (2, 3, ...), scaled for tests."""
+        cap = retry.max_backoff_seconds
+        return delay(attempt, retry.backoff_seconds, retry.backoff_factor, cap) * self.backoff_scale
 
     def _attempt(self, job: StepJob, attempt: int) -> StepOutcome:
         folder = job.workdir / f"attempt-{attempt}"

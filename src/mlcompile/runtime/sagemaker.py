@@ -14,6 +14,8 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
   --output NAME PATH                 where the function writes an output artifact
   --values FILE                      JSON file for the function's scalar results (a property file)
   --secret ENV NAME KEY --backend B  export a secret from its store into ENV before the call
+  --retry COUNT BASE FACTOR CAP      call the function again after a failure, up to COUNT times,
+                                     waiting as runtime.retry says ('' for an unset value)
 
 ``deploy`` creates or updates an endpoint serving a model package (the ``deploy_model`` step):
 
@@ -26,10 +28,15 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tarfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from mlcompile.runtime.invoke import ArtifactRef
 
 _ARITY = {
     "--code": 1,
@@ -44,6 +51,7 @@ _ARITY = {
     "--values": 1,
     "--secret": 3,
     "--backend": 1,
+    "--retry": 4,
     "--model-package": 1,
     "--endpoint": 1,
     "--instance-type": 1,
@@ -114,6 +122,7 @@ def run(argv: list[str]) -> int:
     from mlcompile.runtime.invoke import ArtifactRef, invoke, load_function
 
     code = function = values_file = backend = ""
+    retry = ["0", "", "", ""]
     params: dict[str, Any] = {}
     lists: dict[str, str] = {}
     inputs: dict[str, ArtifactRef | list[ArtifactRef]] = {}
@@ -153,14 +162,51 @@ def run(argv: list[str]) -> int:
             refs.append({"env": values[0], "name": values[1], "key": values[2] or None})
         elif option == "--backend":
             backend = values[0]
+        elif option == "--retry":
+            retry = values
     if refs:
         secrets.export(refs, backend)
     func = load_function(code, function, Path.cwd())
-    results, _ = invoke(func, params, inputs, outputs)
+    results = _with_retries(lambda: invoke(func, params, inputs, outputs)[0], retry, outputs)
     if values_file:
         Path(values_file).parent.mkdir(parents=True, exist_ok=True)
         Path(values_file).write_text(json.dumps(results, sort_keys=True, default=str))
     return 0
+
+
+def _with_retries(
+    call: Callable[[], dict[str, Any]], retry: list[str], outputs: dict[str, ArtifactRef]
+) -> dict[str, Any]:
+    """``call()``, again after each failure while retries are left; what a failed attempt wrote
+    is removed first, so an attempt never sees the last one's partial outputs."""
+    from mlcompile.runtime.retry import delay
+
+    count = int(retry[0])
+    base, factor, cap = (float(v) if v else None for v in retry[1:])
+    attempt = 1
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if attempt > count:
+                raise
+            attempt += 1
+            wait = delay(attempt, base, factor, cap)
+            print(
+                f"mlcompile: attempt {attempt - 1} failed ({type(exc).__name__}: {exc});"
+                f" attempt {attempt} of {count + 1} in {wait:g}s",
+                file=sys.stderr,
+            )
+            for ref in outputs.values():
+                _remove(Path(ref.path))
+            time.sleep(wait)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
 
 
 def deploy(argv: list[str]) -> int:

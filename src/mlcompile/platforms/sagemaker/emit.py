@@ -522,6 +522,7 @@ class Emitter(Reporter):
             for port in outputs:
                 args += ["--output", port.name, job.output_path(port.name, port.type)]
             args += ["--values", f"{job.values_dir()}/{VALUES_FILE}"]
+            args += _step_side_retry(o.retry)
             for secret in task.secrets:
                 args += [
                     "--secret",
@@ -1074,3 +1075,22 @@ def _cnf(c: FlatCondition | _Literal) -> list[list[_Literal]]:
         if len(clauses) > MAX_CNF_CLAUSES * 4:
             break
     return clauses
+
+
+def _step_side_retry(retry: ir.Retry) -> list[d.Expr]:
+    """The step side retries the function inside the job: SageMaker's RetryPolicies retry only
+    service faults, never the step's own failure (see "Retry Policy" in the SageMaker Pipelines
+    developer guide), and other platforms retry both."""
+    if not retry.count:
+        return []
+
+    def text(value: float | None) -> str:
+        return "" if value is None else f"{value:g}"
+
+    return [
+        "--retry",
+        str(retry.count),
+        text(retry.backoff_seconds),
+        text(retry.backoff_factor),
+        text(retry.max_backoff_seconds),
+    ]

@@ -76,7 +76,9 @@ SUPPORT: dict[str, Support] = {
     "retries": Support(
         "lowered",
         "RetryPolicies for service faults, throttling, job internal, capacity and resource "
-        "limit errors; a failure of the step's own code is not retried on SageMaker",
+        "limit errors; a failure of the step's own code is retried by the step side inside the"
+        " same job (function steps; a container step's own failure is not retried), all"
+        " attempts within the step's one MaxRuntimeInSeconds",
     ),
     "retry-backoff": Support(
         "lowered",
