@@ -262,7 +262,9 @@ def ensure_store(store: Path) -> None:
     """Refuse a ``--store`` that is a file, lies below one, or is a non-empty folder that is
     not an artifact store (no ``lineage.db``): a run writes its own folders into the store."""
     ensure_folder_path(store, "--store")
-    if store.is_dir() and any(store.iterdir()) and not (store / "lineage.db").is_file():
+    # ``buckets/`` alone is the emulators' stand-in for cloud buckets, filled before a first run.
+    holds = {p.name for p in store.iterdir()} - {"buckets"} if store.is_dir() else set()
+    if holds and not (store / "lineage.db").is_file():
         raise _refuse(
             f"--store {store.as_posix()} is a folder that is not an mlcompile artifact store "
             "(it holds no lineage.db)",

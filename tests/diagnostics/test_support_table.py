@@ -85,6 +85,10 @@ CASES: dict[str, tuple[str, str]] = {
     "nested-pipeline": ("", "inner(x=2)"),
     "pipeline-outputs": ("", "return {'s': score(x=1)}"),
     "artifacts": ("", "train(data=make().data)"),
+    "import-artifact": (
+        "uri: str = 's3://data/rows.csv'",
+        "train(data=import_artifact(uri).artifact)",
+    ),
     "condition": ("", "s = score(x=1)\nwith when(s > 0.5):\n    score(x=2)"),
     "else-branch": (
         "",

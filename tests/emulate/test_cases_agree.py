@@ -3,6 +3,7 @@ embedded run: the same steps run, the same are skipped, the run ends the same wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,29 @@ from tests.emulate.test_kfp_ir import _cli
 CASES = {
     "nested_metrics": ({"evaluate", "ship"}, {"ship_2"}),
     "retry_own_failure": ({"flaky"}, set()),
+    "import_data": ({"count_rows", "count_files", "total"}, set()),
 }
+
+
+def _import_data(folder: Path, run: str) -> dict[str, str]:
+    """The same three rows and two files: beside the test locally, in the store's stand-in for
+    the platform's bucket when the compiled spec runs."""
+    bucket = folder / run / "buckets" / "data"
+    (bucket / "parts").mkdir(parents=True)
+    (bucket / "rows.csv").write_text("a\n1\n2\n")
+    (bucket / "parts" / "one.csv").write_text("1\n")
+    (bucket / "parts" / "two.csv").write_text("2\n")
+    if run == "embedded":
+        return {"rows_uri": str(bucket / "rows.csv"), "parts_uri": str(bucket / "parts")}
+    scheme = "gs" if run.startswith("vertex") else "s3"
+    return {"rows_uri": f"{scheme}://data/rows.csv", "parts_uri": f"{scheme}://data/parts/"}
+
+
 #: Parameters a case needs, made from the test's own folder and the run's name.
-PARAMS = {"retry_own_failure": lambda folder, run: {"marker": str(folder / f"{run}.marker")}}
+PARAMS: dict[str, Callable[[Path, str], dict[str, str]]] = {
+    "retry_own_failure": lambda folder, run: {"marker": str(folder / f"{run}.marker")},
+    "import_data": _import_data,
+}
 
 TARGETS = ["kubeflow-dev", "sagemaker-dev", "vertex-dev"]
 
@@ -43,5 +64,7 @@ def test_every_platform_runs_the_case_as_the_embedded_run_does(case: str, tmp_pa
         assert result["status"] == embedded["status"], (target, result)
         steps = _steps(result)
         assert {s for s in ran if steps.get(s) == "done"} == ran, (target, steps)
+        if case == "import_data":
+            assert embedded["outputs"] == {"output": 302}
         assert {s for s in skipped if steps.get(s) == "skipped"} == skipped, (target, steps)
         assert result["outputs"] == embedded["outputs"], target

@@ -109,6 +109,26 @@ def test_nested_metrics_gate_on_a_dotted_path(kfp_python: Path, tmp_path: Path) 
     assert not list(root.glob("*/ship-2"))
 
 
+@pytest.mark.slow
+def test_imported_data_reaches_the_steps(kfp_python: Path, tmp_path: Path) -> None:
+    """kfp's runner executes the importer tasks: one object arrives as a file, a prefix as a
+    folder (local paths stand in for the bucket)."""
+    data = tmp_path / "data"
+    (data / "parts").mkdir(parents=True)
+    (data / "rows.csv").write_text("a\n1\n2\n")
+    for name in ("one.csv", "two.csv"):
+        (data / "parts" / name).write_text("1\n")
+    build = _compile("tests/cases/import_data.py", tmp_path)
+    result = _run(
+        kfp_python,
+        build,
+        tmp_path / "root",
+        rows_uri=str(data / "rows.csv"),
+        parts_uri=str(data / "parts"),
+    )
+    assert result == {"outputs": {"output": 302}}, result
+
+
 @pytest.fixture(scope="module")
 def churn_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _compile("churn", tmp_path_factory.mktemp("churn"))

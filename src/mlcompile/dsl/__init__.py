@@ -9,7 +9,13 @@ from mlcompile.dsl.artifacts import (
     Output,
     RegisteredModel,
 )
-from mlcompile.dsl.builtins import batch_predict, deploy_model, fail, register_model
+from mlcompile.dsl.builtins import (
+    batch_predict,
+    deploy_model,
+    fail,
+    import_artifact,
+    register_model,
+)
 from mlcompile.dsl.control import collect, final, for_each, merge, otherwise, when
 from mlcompile.dsl.monitoring import Alert, Monitor, Retrain
 from mlcompile.dsl.options import Resources, Retry, Secret
@@ -40,6 +46,7 @@ __all__ = [
     "fail",
     "final",
     "for_each",
+    "import_artifact",
     "merge",
     "otherwise",
     "pipeline",

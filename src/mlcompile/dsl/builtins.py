@@ -1,5 +1,6 @@
 """Portable ML operations every platform maps to its own service.
 
+``import_artifact`` brings data (or a model) that already lives at a URI into the pipeline,
 ``register_model`` puts a trained model into the platform's model registry, ``deploy_model``
 serves a registered model at an endpoint, ``batch_predict`` runs a model over a dataset, and
 ``fail`` stops the run with a message (for example in the else branch of a quality gate).
@@ -11,13 +12,17 @@ import re
 from typing import Any
 
 from mlcompile.dsl._ir import ir
+from mlcompile.dsl.artifacts import Artifact, Dataset, Metrics, RegisteredModel
 from mlcompile.dsl.location import caller_location
 from mlcompile.dsl.monitoring import Monitor, monitor_ir
 from mlcompile.dsl.options import Resources, normalize_resources
 from mlcompile.dsl.step import bind_inputs
 from mlcompile.dsl.trace import TaskBuilder, current_trace, to_value
-from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle
+from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHandle, describe_value
 
+#: URI schemes an imported artifact may have; a text without a scheme is a local path.
+URI_SCHEMES = ("s3", "gs", "abfss", "file")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval", "Rejected")
 FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow", "custom")
 _MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -63,6 +68,52 @@ def _check_name(kind: str, value: object, pattern: re.Pattern[str], example: str
             f"use lowercase letters, digits and hyphens, starting with a letter, e.g. {example!r}",
         )
     return value
+
+
+def import_artifact(uri: Any, *, artifact: type[Artifact] = Dataset) -> TaskHandle:
+    """The artifact at ``uri``: ``s3://``, ``gs://``, ``abfss://``, ``file://`` or a local path,
+    or a str pipeline parameter or step output holding one. Its ``artifact`` output is read by
+    steps like any other: the platform's importer (Kubeflow, Vertex) or a job input straight
+    from the URI (SageMaker); locally a copy in the store, hashed by content, so a changed file
+    reruns the steps that read it. A URI naming one object gives that file; a prefix, a folder.
+    """
+    if not (isinstance(artifact, type) and issubclass(artifact, Artifact)) or artifact in (
+        RegisteredModel,
+        Metrics,
+    ):
+        raise DslUsageError(
+            "MLC117",
+            f"import_artifact(artifact=...) is {getattr(artifact, '__name__', artifact)!r}",
+            "use Dataset (the default), Model or Artifact",
+        )
+    if isinstance(uri, str):
+        scheme = _SCHEME.match(uri)
+        if not uri.strip() or (scheme and scheme.group(1).lower() not in URI_SCHEMES):
+            raise DslUsageError(
+                "MLC117",
+                f"import_artifact URI {uri!r} is not one mlcompile can import",
+                "use s3://, gs://, abfss://, file:// or a local path, or a str pipeline parameter",
+            )
+        if "{" in uri or "}" in uri:
+            raise DslUsageError(
+                "MLC117",
+                f"import_artifact URI {uri!r} is built from values at run time",
+                "pass the whole URI as one str pipeline parameter or step output",
+            )
+    elif not isinstance(uri, ValueHandle) or uri.type not in ("str", "any"):
+        raise DslUsageError(
+            "MLC117",
+            f"import_artifact URI is {describe_value(uri)}",
+            "pass a str: a URI, a str pipeline parameter or a str step output",
+        )
+    return _builtin_task(
+        "import_artifact",
+        {"artifact_type": artifact.type_name},
+        [ir.Port(name="uri", type="str")],
+        [ir.Port(name="artifact", type=artifact.type_name)],
+        {"uri": uri},
+        description=f"Import the {artifact.type_name} at a URI",
+    )
 
 
 def register_model(

@@ -31,8 +31,14 @@ DIVERGENCES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "sagemaker",
-        "a step whose own code fails is not retried",
-        "RetryPolicies cover service faults, throttling and capacity errors only",
+        "an `import_artifact` has no step: it is not in the run's steps",
+        "SageMaker jobs read an S3 URI as a job input directly; nothing runs to import it",
+    ),
+    (
+        "kubeflow, vertex, sagemaker",
+        "imported cloud data is read from `<store>/buckets/<bucket>/<key>`, never the cloud",
+        "the run stands in for the platform's storage on this machine; a store holding only"
+        " `buckets/` is accepted so the data can be put there before the first run",
     ),
     (
         "sagemaker",

@@ -669,6 +669,13 @@ class KfpRun:
                 shutil.copytree(local, target)
             else:
                 shutil.copyfile(local, target)
+        elif spec.get("typeSchema", {}).get("schemaTitle", "").startswith("system."):
+            # import_artifact of data: the store's stand-in for buckets must hold it.
+            return Outcome(
+                "failed",
+                f"nothing at {uri}: the emulator reads cloud buckets from"
+                f" {self.session.store.root / 'buckets'}/<bucket>/<key>; copy the data there",
+            )
         else:
             # A resource outside any store (a Vertex endpoint): the artifact is its reference.
             target = folder / "reference.json"

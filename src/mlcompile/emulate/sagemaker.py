@@ -23,7 +23,8 @@ https://aws-sagemaker-mlops.readthedocs-hosted.com/en/latest/workflows/pipelines
   (uploaded as ``model.tar.gz``) and ``/opt/ml/output`` (training,
   https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html).
 - S3 is a moto server on 127.0.0.1 started and stopped by the run; the build's code bundles are
-  uploaded where the definition expects them, as ``deploy`` does.
+  uploaded where the definition expects them, as ``deploy`` does, and the store's stand-in
+  for cloud buckets (``<store>/buckets/<bucket>/<key>``) with them, for data the pipeline imports.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ class SageMakerRun:
                 aws_secret_access_key="local",
             )
             self._upload_bundles()
+            self._upload_buckets()
             self._run_all()
             return {"outputs": self._pipeline_outputs()}
         finally:
@@ -653,6 +655,14 @@ class SageMakerRun:
                     self._ensure_bucket(bucket)
                     self.s3.put_object(Bucket=bucket, Key=key, Body=file.read_bytes())
                     break
+
+    def _upload_buckets(self) -> None:
+        """Data the pipeline imports from S3 (an s3:// URI no step writes) comes from the
+        store's stand-in for cloud buckets, ``<store>/buckets/<bucket>/<key>``, as on the
+        Kubeflow and Vertex emulators."""
+        buckets = self.session.store.root / "buckets"
+        for folder in sorted(p for p in buckets.glob("*") if p.is_dir()):
+            self._upload(folder, f"s3://{folder.name}")
 
     def _ensure_bucket(self, bucket: str) -> None:
         try:

@@ -464,6 +464,7 @@ class ExecutionRole(pulumi.ComponentResource):
         secrets: Sequence[str],
         permissions: Permissions,
         tags: Mapping[str, str],
+        imports: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:aws:ExecutionRole", resource_name, None, opts)
@@ -529,6 +530,7 @@ class ExecutionRole(pulumi.ComponentResource):
             statements += _deploy_statements(place, store, permissions["deployments"])
         if secrets:
             statements.append(_read_secrets(place, secrets))
+        statements += _read_imports(imports)
         self.role = _role(
             resource_name,
             f"{resource_name}-policy",
@@ -540,6 +542,24 @@ class ExecutionRole(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"arn": self.role.arn})
+
+
+def _read_imports(uris: Sequence[str]) -> list[dict[str, Any]]:
+    """Reading exactly the objects the pipeline imports: the key (or prefix) of each s3:// URI."""
+    out: list[dict[str, Any]] = []
+    for uri in uris:
+        if not uri.startswith("s3://"):
+            continue
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        out.append(_statement(["s3:GetObject"], [f"arn:aws:s3:::{bucket}/{key}*"]))
+        out.append(
+            _statement(
+                ["s3:ListBucket"],
+                [f"arn:aws:s3:::{bucket}"],
+                {"StringLike": {"s3:prefix": [f"{key}*"]}},
+            )
+        )
+    return out
 
 
 def _deploy_statements(

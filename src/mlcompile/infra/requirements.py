@@ -67,6 +67,9 @@ class Requirements:
     secrets: tuple[str, ...]
     training: bool
     batch_predict: bool
+    #: URIs of the data the pipeline imports (literals, and parameters' defaults): read access
+    #: to exactly these is granted beside the artifact store.
+    imports: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -80,6 +83,7 @@ def derive(pipeline: ir.Pipeline, profile: Profile) -> Requirements:
     secrets: set[str] = set()
     models: set[str] = set()
     endpoints: dict[str, Endpoint] = {}
+    imports: set[str] = set()
     for owner, task in tasks:
         for secret in task.options.secrets:
             name = _secret_name(owner, task, secret, problems)
@@ -88,7 +92,11 @@ def derive(pipeline: ir.Pipeline, profile: Profile) -> Requirements:
         builtin = owner.components[task.component].builtin
         if builtin is None:
             continue
-        if builtin.op == "register_model":
+        if builtin.op == "import_artifact":
+            uri = _import_uri(owner, task)
+            if uri is not None:
+                imports.add(uri)
+        elif builtin.op == "register_model":
             models.add(str(builtin.config["model_name"]))
         elif builtin.op == "deploy_model":
             endpoint = _endpoint(profile, owner, task, builtin)
@@ -117,7 +125,18 @@ def derive(pipeline: ir.Pipeline, profile: Profile) -> Requirements:
         secrets=tuple(sorted(secrets)),
         training=any(task.options.role == "training" for _, task in tasks),
         batch_predict=any(_op(owner, task) == "batch_predict" for owner, task in tasks),
+        imports=tuple(sorted(imports)),
     )
+
+
+def _import_uri(owner: ir.Pipeline, task: ir.Task) -> str | None:
+    """The cloud URI an import reads: a literal, or the default of the parameter giving it."""
+    value = task.inputs.get("uri")
+    text = value.value if isinstance(value, ir.Literal) else None
+    if isinstance(value, ir.ParamRef):
+        port = owner.parameter(value.name)
+        text = port.default if port is not None else None
+    return text if isinstance(text, str) and "://" in text and not text.startswith("file:") else None
 
 
 def _all_tasks(pipeline: ir.Pipeline) -> Iterator[tuple[ir.Pipeline, ir.Task]]:

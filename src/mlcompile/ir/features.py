@@ -21,6 +21,7 @@ FEATURES: dict[str, str] = {
     "nested-pipeline": "pipeline used as a step",
     "pipeline-outputs": "pipeline outputs",
     "artifacts": "artifacts passed between steps",
+    "import-artifact": "import_artifact() of data or a model at a URI",
     "condition": "when() branch",
     "else-branch": "otherwise() branch",
     "compound-condition": "condition combined with &, | or ~",
@@ -121,6 +122,7 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         op = component.builtin.op
         yield FeatureUse(
             {
+                "import_artifact": "import-artifact",
                 "register_model": "register-model",
                 "deploy_model": "deploy-model",
                 "batch_predict": "batch-predict",

@@ -237,7 +237,9 @@ class ContainerSpec(Node):
     args: tuple[tuple[str | Placeholder, ...], ...] = ()
 
 
-BuiltinOp = TypingLiteral["register_model", "deploy_model", "batch_predict", "fail"]
+BuiltinOp = TypingLiteral[
+    "import_artifact", "register_model", "deploy_model", "batch_predict", "fail"
+]
 
 
 # ----- monitoring ---------------------------------------------------------------------------

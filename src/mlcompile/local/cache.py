@@ -15,7 +15,8 @@ from mlcompile.ir.canonical import content_hash
 from mlcompile.local.values import identity
 
 #: Built-ins with effects beyond their outputs run every time (they are idempotent instead).
-_ALWAYS_RUN = frozenset({"register_model", "deploy_model", "fail"})
+#: An import reads its URI afresh each run: the data behind a URI changes, its text does not.
+_ALWAYS_RUN = frozenset({"import_artifact", "register_model", "deploy_model", "fail"})
 
 
 def code_identity(component: ir.Component) -> dict[str, Any]:

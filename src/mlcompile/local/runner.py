@@ -25,7 +25,7 @@ from typing import Any
 from mlcompile.dsl.artifacts import Metrics
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json, content_hash
-from mlcompile.local import registry
+from mlcompile.local import imports, registry
 from mlcompile.local.cache import cache_key, code_sha256
 from mlcompile.local.executor import Executor, StepJob, StepOutcome
 from mlcompile.local.lineage import LineageDB
@@ -382,7 +382,9 @@ class _Runner:
         try:
             if op == "fail":
                 raise _StepError(as_text(inputs.get("message", "the pipeline called fail()")))
-            if op == "register_model":
+            if op == "import_artifact":
+                outputs, message = self._import(entry, inputs, config)
+            elif op == "register_model":
                 outputs, message = self._register(entry, inputs, config)
             else:
                 outputs, message = self._deploy(entry, inputs, config)
@@ -390,6 +392,22 @@ class _Runner:
             self._settle(node, entry.step_id, "failed", 1, str(exc), None)
             return
         self._settle(node, entry.step_id, "done", 1, message, None, artifacts=outputs)
+
+    def _import(
+        self, entry: _Inflight, inputs: dict[str, Any], config: dict[str, Any]
+    ) -> tuple[dict[str, tuple[ArtifactValue, int]], str]:
+        uri = as_text(inputs.get("uri"))
+        target = self.store.scratch(self.run_id) / safe_name(entry.node.name) / "imported"
+        try:
+            fetched = imports.fetch(uri, self.root, target)
+        except imports.ImportFailed as exc:
+            raise _StepError(str(exc)) from None
+        sha, size = self.store.ingest(fetched)
+        stored = self.store.path_of(sha)
+        value = ArtifactValue(
+            sha, config["artifact_type"], str(stored), stored.as_uri(), {"source_uri": uri}
+        )
+        return {"artifact": (value, size)}, f"imported {uri} (sha256 {sha[:12]})"
 
     def _register(
         self, entry: _Inflight, inputs: dict[str, Any], config: dict[str, Any]

@@ -11,6 +11,8 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
   --item NAME VALUE                  one element of a scalar list
   --input NAME PATH                  an input artifact (repeated for an artifact list)
   --archive DIR                      unpack DIR/model.tar.gz (a training job's model) in place
+  --imported NAME DIR URI            an imported artifact SageMaker downloaded from URI to DIR: the
+                                     file or folder named after the URI's last '/', else DIR
   --output NAME PATH                 where the function writes an output artifact
   --values FILE                      JSON file for the function's scalar results (a property file)
   --secret ENV NAME KEY --backend B  export a secret from its store into ENV before the call
@@ -47,6 +49,7 @@ _ARITY = {
     "--item": 2,
     "--input": 2,
     "--archive": 1,
+    "--imported": 3,
     "--output": 2,
     "--values": 1,
     "--secret": 3,
@@ -110,6 +113,14 @@ def safe_extract(tar: tarfile.TarFile, folder: str) -> None:
     tar.extractall(folder)
 
 
+def imported_path(folder: str, uri: str) -> str:
+    """Where an input from ``uri`` is: SageMaker keeps each key's name after the URI's last '/',
+    so a key is the file of that name and a prefix ending in a name the folder of it."""
+    name = uri.rsplit("/", 1)[-1] if not uri.endswith("/") else ""
+    candidate = Path(folder) / name
+    return str(candidate) if name and candidate.exists() else folder
+
+
 def _unpack(folder: str) -> None:
     archive = Path(folder) / "model.tar.gz"
     if archive.is_file():
@@ -154,6 +165,9 @@ def run(argv: list[str]) -> int:
                 target.append(ref)
             else:
                 inputs[values[0]] = ref
+        elif option == "--imported":
+            found = imported_path(values[1], values[2])
+            inputs[values[0]] = ArtifactRef(found, values[2])
         elif option == "--output":
             outputs[values[0]] = ArtifactRef(values[1], values[1])
         elif option == "--values":

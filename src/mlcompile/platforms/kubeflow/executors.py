@@ -17,6 +17,7 @@ from mlcompile.naming import resource_name
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
 from mlcompile.platforms.kfp_spec.hooks import Executor, Leaf
+from mlcompile.platforms.kfp_spec.importer import importer_executor
 from mlcompile.platforms.kubeflow.kubernetes import executor_config, in_cluster_secrets
 from mlcompile.profiles import Profile
 
@@ -49,6 +50,8 @@ class KubeflowHooks:
         self._tasks = tasks_by_name(pipeline)
 
     def executor(self, step: Step) -> Executor:
+        if step.op == "import_artifact":
+            return importer_executor(step)
         runtime = step.component.kind != "container"
         container = self._runtime_step(step) if runtime else container_command(step)
         resources = _resources(step.task.options.resources)
@@ -63,6 +66,8 @@ class KubeflowHooks:
         return Leaf(step.component.name, dict(step.interface), {"container": container}, code=True)
 
     def platform_config(self, step: Step) -> dict[str, Any] | None:
+        if step.op == "import_artifact":
+            return None  # an importer runs no pod
         return executor_config(step, self.profile, self.name, self.ir_hash)
 
     def _runtime_step(self, step: Step) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from mlcompile.ir.features import FeatureUse, Support
 from mlcompile.ir.walk import scoped_tasks
 from mlcompile.naming import resource_name
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
+from mlcompile.platforms.imports import import_rules
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
@@ -33,6 +34,10 @@ CLUSTER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"
 
 SUPPORT: dict[str, Support] = {
     **GRAPH_SUPPORT,
+    "import-artifact": Support(
+        "mapped",
+        "an importer task (dsl.importer) of an s3://, gs:// or minio:// URI; no pod runs",
+    ),
     "function-step": Support(
         "mapped", "a container running the step from the pipeline's code bundle (image: python3)"
     ),
@@ -70,12 +75,17 @@ def pipeline_root(profile: Profile) -> str | None:
     return f"{scheme}://{resource_name(profile, 'artifact-store')}/pipeline-root"
 
 
+#: What KFP's launcher reads an imported artifact from (its object-store backends).
+IMPORT_SCHEMES = ("s3", "gs", "minio")
+
+
 class KubeflowPlatform:
     name = "kubeflow"
     support: Mapping[str, Support] = SUPPORT
 
     def check(self, pipeline: ir.Pipeline, profile: Profile) -> list[Diagnostic]:
         problems = refusals(self, pipeline) + graph_rules(self.name, pipeline)
+        problems += import_rules(self.name, pipeline, IMPORT_SCHEMES)
         problems += self._rules(pipeline, profile)
         if pipeline_root(profile) is None:
             problems.append(

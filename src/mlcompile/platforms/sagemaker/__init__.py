@@ -16,6 +16,7 @@ from mlcompile.errors import Diagnostic, DiagnosticSink, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.features import Support
 from mlcompile.platforms import BuildOutput, refusals
+from mlcompile.platforms.imports import import_rules
 from mlcompile.profiles import Profile
 
 
@@ -55,6 +56,8 @@ class SageMakerPlatform:
         from mlcompile.monitor.platforms import schedule_refusals
 
         for diagnostic in schedule_refusals(self.name, pipeline):
+            sink.add(diagnostic)
+        for diagnostic in import_rules(self.name, pipeline, ("s3",)):
             sink.add(diagnostic)
         output = None
         if not sink.has_errors:

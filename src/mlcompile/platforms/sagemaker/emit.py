@@ -129,6 +129,12 @@ class Emitter(Reporter):
         self.bundle_file = bundle.file_name
         self.role = profile.sagemaker.role_arn or role_arn(profile, pipeline.name)
         self.tasks = {t.name: t for t in plan.tasks()}
+        #: import_artifact tasks: no step of their own, so nothing can depend on them.
+        self.imports = {
+            name
+            for name, t in self.tasks.items()
+            if t.component.builtin is not None and t.component.builtin.op == "import_artifact"
+        }
         self.warned_images: set[str] = set()
 
     # ----- diagnostics -------------------------------------------------------------------
@@ -193,6 +199,8 @@ class Emitter(Reporter):
         """The S3 location a consumer reads, as a property of the producing step."""
         producer = self.producer(ref)
         op = producer.component.builtin.op if producer.component.builtin else None
+        if op == "import_artifact":  # no step: the job reads the URI itself
+            return self.scalar(producer.inputs["uri"], None)
         if op == "batch_predict":
             return d.Get(f"Steps.{ref.step}.TransformOutput.S3OutputPath")
         if op == "register_model":
@@ -203,11 +211,21 @@ class Emitter(Reporter):
             f"Steps.{ref.step}.ProcessingOutputConfig.Outputs['{ref.output}'].S3Output.S3Uri"
         )
 
+    def is_import(self, ref: StepOutput) -> bool:
+        builtin = self.producer(ref).component.builtin
+        return builtin is not None and builtin.op == "import_artifact"
+
     def artifact_file(self, ref: StepOutput) -> str:
         """The file name of the artifact inside the folder a consumer downloads it to."""
         producer = self.producer(ref)
-        if producer.component.builtin and producer.component.builtin.op == "batch_predict":
+        op = producer.component.builtin.op if producer.component.builtin else None
+        if op == "batch_predict":
             return ""
+        if op == "import_artifact":
+            # A job input keeps the key's name after the URI's last '/' (a key: its file).
+            uri = producer.inputs["uri"]
+            text = uri.value if isinstance(uri, ir.Literal) else ""
+            return "" if not isinstance(text, str) else text.rsplit("/", 1)[-1]
         if producer.task.options.role == "training" and producer.component.builtin is None:
             return "model.tar.gz"
         return ref.output
@@ -327,7 +345,7 @@ class Emitter(Reporter):
     def common(self, task: FlatTask) -> dict[str, Any]:
         o = task.task.options
         return {
-            "depends_on": tuple(dict.fromkeys(task.after)),
+            "depends_on": tuple(a for a in dict.fromkeys(task.after) if a not in self.imports),
             "display_name": o.display_name,
             "description": next(iter(task.component.description.strip().splitlines()), None),
             "origin": (task.location.file, task.location.line),
@@ -495,6 +513,11 @@ class Emitter(Reporter):
                         continue
                     channel = f"{name}-{index}" if many else name
                     inputs.append((channel, self.artifact_uri(ref)))
+                    if self.is_import(ref):
+                        # The runtime finds the file or folder the URI names under the input.
+                        uri = d.as_string(self.artifact_uri(ref))
+                        args += ["--imported", name, job.input_dir(channel), uri]
+                        continue
                     file = self.artifact_file(ref)
                     path = f"{job.input_dir(channel)}/{file}".rstrip("/")
                     if file == "model.tar.gz":
@@ -722,6 +745,8 @@ class Emitter(Reporter):
                     **self.common(task),
                 )
             ]
+        if builtin.op == "import_artifact":
+            return []  # its readers take the URI as their job input
         if builtin.op == "register_model":
             return [self.register(task, builtin)]
         if builtin.op == "batch_predict":

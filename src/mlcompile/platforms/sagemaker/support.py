@@ -15,6 +15,11 @@ SUPPORT: dict[str, Support] = {
     "artifacts": Support(
         "mapped", "job inputs/outputs under s3://<artifact store>/<pipeline>/runs/<execution id>/"
     ),
+    "import-artifact": Support(
+        "lowered",
+        "no step: each job reading it takes the s3:// URI (or its parameter) as a ProcessingInput"
+        " or training channel; a key gives the step that file, a prefix a folder",
+    ),
     "condition": Support("mapped", "Condition step"),
     "else-branch": Support("mapped", "ElseSteps of the Condition step"),
     "compound-condition": Support(

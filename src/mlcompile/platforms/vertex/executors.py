@@ -28,6 +28,7 @@ from mlcompile.naming import resource_name, vertex_endpoint_id
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
 from mlcompile.platforms.kfp_spec.hooks import Composite, Executor, Leaf
+from mlcompile.platforms.kfp_spec.importer import importer_executor
 from mlcompile.platforms.kfp_spec.types import pb_value
 from mlcompile.platforms.vertex.gcpc import COMPONENTS
 from mlcompile.platforms.vertex.images import training_image
@@ -85,6 +86,8 @@ class VertexHooks:
                 self._producers.setdefault(scoped.task.name, (scoped.task, component))
 
     def executor(self, step: Step) -> Executor:
+        if step.op == "import_artifact":
+            return importer_executor(step)
         if step.op == "register_model":
             return self._register(step)
         if step.op == "deploy_model":

@@ -24,6 +24,7 @@ from mlcompile.ir.canonical import content_hash
 from mlcompile.ir.features import FeatureUse, Support
 from mlcompile.ir.walk import scoped_tasks
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
+from mlcompile.platforms.imports import import_rules
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
@@ -44,6 +45,9 @@ PLATFORM_OPTIONS = {
 
 SUPPORT: dict[str, Support] = {
     **GRAPH_SUPPORT,
+    "import-artifact": Support(
+        "mapped", "an importer task (dsl.importer) of a gs:// URI; no job runs"
+    ),
     "function-step": Support(
         "mapped", "a container task running the step from the pipeline's code bundle"
     ),
@@ -119,6 +123,7 @@ class VertexPlatform:
             refusals(self, pipeline)
             + schedule_refusals(self.name, pipeline)
             + graph_rules(self.name, pipeline)
+            + import_rules(self.name, pipeline, ("gs",))
         )
         for graph in graphs(pipeline):
             for scoped in scoped_tasks(graph):
