@@ -72,6 +72,11 @@ def shell(x: int) -> Command:
     return Command(command=["echo", f"{x}"])
 
 
+@container_step(image="public.ecr.aws/docker/library/busybox:1.36")
+def counter(n: Output[int]) -> Command:
+    return Command(command=["sh", "-c", f"echo 3 > {n.path}"])
+
+
 @pipeline
 def inner(x: int = 1) -> None:
     score(x=x)
@@ -81,6 +86,7 @@ def inner(x: int = 1) -> None:
 CASES: dict[str, tuple[str, str]] = {
     "function-step": ("", "score(x=1)"),
     "container-step": ("", "shell(x=1)"),
+    "container-outputs": ("", "score(x=counter().n)"),
     "training-step": ("", "fit(data=make().data)"),
     "nested-pipeline": ("", "inner(x=2)"),
     "pipeline-outputs": ("", "return {'s': score(x=1)}"),

@@ -28,7 +28,8 @@ _DICTS = (dict, typing.Dict)
 class Annotation:
     """What an annotation means to a step.
 
-    ``kind`` is ``scalar`` (``type`` int/float/str/bool), ``container`` (list or dict),
+    ``kind`` is ``scalar`` (``type`` int/float/str/bool), ``container`` (list or dict), either
+    with ``direction`` "out" for a value a container step writes to a file,
     ``artifact`` (``type`` the artifact class, ``direction`` "in"/"out", ``is_list`` for a
     fan-in), ``none`` (no value), ``object`` (another class, e.g. a NamedTuple) or
     ``unsupported``.
@@ -101,6 +102,9 @@ def _artifact(inner: Annotation, direction: Any) -> Annotation:
         return Annotation("artifact", inner.type, name)
     if inner.kind == "list-of-artifacts" and name == "in":
         return Annotation("artifact", inner.type, name, is_list=True)
+    if inner.kind in ("scalar", "container") and name == "out":
+        # A value a container step's command writes to a file (``Output[int]``).
+        return Annotation(inner.kind, inner.type, name)
     return UNSUPPORTED
 
 

@@ -81,7 +81,7 @@ def annotation_type(annotation: signature.Annotation | None) -> tuple[str, str |
     if annotation is None or annotation.optional:
         return None
     if annotation.kind in ("scalar", "container"):
-        return _SCALARS[annotation.type], None
+        return _SCALARS[annotation.type], "out" if annotation.direction == "out" else None
     if annotation.kind == "artifact":
         name = annotation.type.type_name
         return (f"list[{name}]" if annotation.is_list else name), annotation.direction
@@ -231,6 +231,16 @@ class StepDefinition(Generic[P, R]):
                 )
                 continue
             type_name, direction = typed
+            if direction == "out" and not ir.is_artifact_type(type_name) and not self.is_container:
+                trace.error(
+                    "MLC108",
+                    f"step {self.name!r}: Output[{type_name}] {param.name!r} is for container"
+                    " steps, whose command writes the value to a file",
+                    loc,
+                    f"return the value instead: def {self.name}(...) -> {type_name}",
+                    step=self.name,
+                )
+                continue
             if direction == "out":
                 outputs.append(ir.Port(name=param.name, type=type_name))
                 continue

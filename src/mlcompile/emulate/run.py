@@ -24,6 +24,7 @@ def run_target(
     backoff_scale: float = 1.0,
 ) -> int:
     from mlcompile.cli.commands import compile_to
+    from mlcompile.local import sigint
     from mlcompile.local.cli import finish_run
     from mlcompile.local.progress import reporter_for
     from mlcompile.params import parse_params
@@ -33,6 +34,7 @@ def run_target(
         spec, target, store / "builds" / target_dir(target)
     )
     values = parse_params(pipeline, params)
+    sigint.ignore_after_runs()  # this process reports the run as recorded, then exits
     result = execute_build(
         build,
         manifest,

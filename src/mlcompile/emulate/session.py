@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mlcompile.local import sigint
 from mlcompile.local.lineage import CachedStep, LineageDB
 from mlcompile.local.process import Exit
 from mlcompile.local.progress import QuietReporter, Reporter, StepView
@@ -72,9 +73,7 @@ class Session:
         report = self.reporter or QuietReporter()
         self.report = report
         started = time.monotonic()
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, lambda s, f: self._wakeup.interrupt())
+        previous = sigint.catch(self._wakeup.interrupt)
         self.db = LineageDB(self.store.root / "lineage.db")
         self.db.start_run(
             self.run_id, self.pipeline, self.spec, str(self.root), self.ir_hash, self.params
@@ -121,11 +120,10 @@ class Session:
                 for name, view in list(self.views.items()):
                     if view.status == "running":
                         self._view(StepView(name, "interrupted", message="interrupted"))
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
             report.close()
             outputs = {} if interrupted else dict(outcome.get("outputs", {}))
             close_run(self.db, self.store, self.run_id, status, outputs, self.views.values())
+            sigint.release(previous)
             self._wakeup.close()
         return RunResult(
             self.run_id,

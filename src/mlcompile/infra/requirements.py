@@ -136,7 +136,9 @@ def _import_uri(owner: ir.Pipeline, task: ir.Task) -> str | None:
     if isinstance(value, ir.ParamRef):
         port = owner.parameter(value.name)
         text = port.default if port is not None else None
-    return text if isinstance(text, str) and "://" in text and not text.startswith("file:") else None
+    return (
+        text if isinstance(text, str) and "://" in text and not text.startswith("file:") else None
+    )
 
 
 def _all_tasks(pipeline: ir.Pipeline) -> Iterator[tuple[ir.Pipeline, ir.Task]]:

@@ -17,6 +17,7 @@ from mlcompile.ir.walk import condition_values, iter_nodes, scoped_tasks
 FEATURES: dict[str, str] = {
     "function-step": "Python function step",
     "container-step": "container step with its own command",
+    "container-outputs": "container step output values (Output[int]) written to files",
     "training-step": "step marked kind='training'",
     "nested-pipeline": "pipeline used as a step",
     "pipeline-outputs": "pipeline outputs",
@@ -114,6 +115,8 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         yield FeatureUse("function-step", where, loc)
     elif component.kind == "container":
         yield FeatureUse("container-step", where, loc)
+        if any(not ir.is_artifact_type(port.type) for port in component.outputs):
+            yield FeatureUse("container-outputs", where, loc)
     elif component.kind == "pipeline":
         yield FeatureUse("nested-pipeline", where, loc)
         if component.pipeline is not None:

@@ -31,6 +31,7 @@ _MODEL_REF = re.compile(r"^model:([a-z][a-z0-9-]*)(?::(\d+))?$")
 def run_local(spec: str, params: list[str], store: Path, workers: int, as_json: bool) -> int:
     from mlcompile.build import ensure_store
     from mlcompile.loader import load
+    from mlcompile.local import sigint
     from mlcompile.local.progress import reporter_for
     from mlcompile.local.runner import run_pipeline
 
@@ -48,6 +49,7 @@ def run_local(spec: str, params: list[str], store: Path, workers: int, as_json: 
                 "give --workers 1 or more",
             )
         )
+    sigint.ignore_after_runs()  # this process reports the run as recorded, then exits
     result = run_pipeline(
         pipeline,
         values,

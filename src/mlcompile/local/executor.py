@@ -14,7 +14,7 @@ from typing import Any, Literal
 from mlcompile.ir import nodes as ir
 from mlcompile.local.process import Exit, Processes
 from mlcompile.local.store import ArtifactStore
-from mlcompile.local.values import ArtifactValue
+from mlcompile.local.values import ArtifactValue, parse_output_file
 from mlcompile.runtime.retry import delay
 
 _LOG_TAIL = 12
@@ -36,6 +36,8 @@ class StepJob:
     env: dict[str, str] = field(default_factory=dict)
     #: The interpreter of the step's own package environment; None runs on this one.
     python: str | None = None
+    #: A command step's output values (name -> type), each read back from a file it writes.
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,7 +100,7 @@ class Executor:
             shutil.rmtree(folder)
         out_dir = folder / "outputs"
         out_dir.mkdir(parents=True)
-        paths = {name: out_dir / name for name in job.outputs}
+        paths = {name: out_dir / name for name in (*job.outputs, *job.values)}
         if job.kind == "python":
             exit_ = self._python(job, folder, paths)
         else:
@@ -139,10 +141,20 @@ class Executor:
                 ),
                 size,
             )
+        params: dict[str, Any] = result.get("parameters", {})
+        for name, type_name in job.values.items():
+            try:
+                params[name] = parse_output_file(paths[name].read_text(encoding="utf-8"), type_name)
+            except OSError:
+                return StepOutcome(
+                    "failed",
+                    attempt,
+                    f"it did not write its output {name!r}: nothing at {name}.path",
+                )
+            except ValueError as exc:
+                return StepOutcome("failed", attempt, f"its output {name!r}: {exc}")
         shutil.rmtree(folder, ignore_errors=True)
-        return StepOutcome(
-            "done", attempt, params=result.get("parameters", {}), artifacts=artifacts
-        )
+        return StepOutcome("done", attempt, params=params, artifacts=artifacts)
 
     def _python(self, job: StepJob, folder: Path, paths: dict[str, Path]) -> Exit:
         spec = {

@@ -12,20 +12,18 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from mlcompile.dsl.artifacts import Metrics
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json, content_hash
-from mlcompile.local import imports, registry
+from mlcompile.local import imports, registry, sigint
 from mlcompile.local.cache import cache_key, code_sha256
 from mlcompile.local.executor import Executor, StepJob, StepOutcome
 from mlcompile.local.lineage import LineageDB
@@ -128,11 +126,11 @@ class _Runner:
         # Ctrl-C from here on only sets a flag the loop acts on (see wakeup.py), so it can
         # arrive at any point without leaving a run half-recorded.
         self.wakeup: Wakeup[tuple[int, Future[StepOutcome]]] = Wakeup()
-        previous = _catch_sigint(self.wakeup.interrupt)
+        previous = sigint.catch(self.wakeup.interrupt)
         try:
             return self._run()
         finally:
-            _restore_sigint(previous)
+            sigint.release(previous)
             self.wakeup.close()
 
     def _run(self) -> RunResult:
@@ -317,7 +315,8 @@ class _Runner:
                 env[ref.env] = resolve(name, "local", key=ref.key)
             except SecretUnavailable as exc:
                 raise _StepError(str(exc)) from None
-        return StepJob(kind="command", spec={}, argv=argv, env=env, **common)
+        values = {p.name: p.type for p in component.outputs if not ir.is_artifact_type(p.type)}
+        return StepJob(kind="command", spec={}, argv=argv, env=env, values=values, **common)
 
     def _check_secrets(self, node: NodeRun, refs: list[tuple[ir.SecretRef, str]]) -> None:
         """Fail before starting a process when a secret cannot be found: retrying cannot help."""
@@ -558,19 +557,3 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [jsonable(v) for v in value]
     return value
-
-
-def _catch_sigint(handler: Any) -> Any:
-    """Ctrl-C calls ``handler`` (which only sets a flag and pokes a pipe) instead of raising."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        handler()
-
-    return signal.signal(signal.SIGINT, on_signal)
-
-
-def _restore_sigint(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGINT, previous)

@@ -40,3 +40,26 @@ def as_text(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def parse_output_file(text: str, type_name: str) -> Any:
+    """A value a container step wrote to its output file, read as KFP's launcher reads one: a
+    str as written, other types as JSON (``true``/``false``, numbers, lists, objects). Raises
+    ValueError when the text is not a value of that type."""
+    if type_name in ("str", "any"):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{text.strip()[:40]!r} is not {type_name}") from None
+    expected: dict[str, tuple[type, ...]] = {
+        "int": (int,),
+        "float": (int, float),
+        "bool": (bool,),
+        "list": (list,),
+        "dict": (dict,),
+    }
+    allowed = expected.get(type_name, (object,))
+    if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
+        raise ValueError(f"{text.strip()[:40]!r} is not {type_name}")
+    return float(value) if type_name == "float" else value

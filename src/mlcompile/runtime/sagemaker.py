@@ -7,6 +7,7 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
 
   --code FILE --function NAME        the step function, FILE relative to the bundle root
   --param NAME VALUE / --null NAME   a parameter, as text (coerced by the function's annotation)
+  --param-file NAME FILE             a parameter, as the text of FILE (a container step's output)
   --list NAME TYPE                   NAME is a list (fan-in); TYPE is 'artifact' or a scalar type
   --item NAME VALUE                  one element of a scalar list
   --input NAME PATH                  an input artifact (repeated for an artifact list)
@@ -44,6 +45,7 @@ _ARITY = {
     "--code": 1,
     "--function": 1,
     "--param": 2,
+    "--param-file": 2,
     "--null": 1,
     "--list": 2,
     "--item": 2,
@@ -146,6 +148,8 @@ def run(argv: list[str]) -> int:
             function = values[0]
         elif option == "--param":
             params[values[0]] = values[1]
+        elif option == "--param-file":
+            params[values[0]] = Path(values[1]).read_text(encoding="utf-8")
         elif option == "--null":
             params[values[0]] = None
         elif option == "--list":

@@ -9,6 +9,9 @@ from mlcompile.ir.features import FeatureUse, Support
 
 GRAPH_SUPPORT: dict[str, Support] = {
     "container-step": Support("mapped", "a container with KFP placeholders"),
+    "container-outputs": Support(
+        "mapped", "output parameters: the launcher reads each value from its output_file"
+    ),
     "nested-pipeline": Support("mapped", "a graph component"),
     "pipeline-outputs": Support("mapped", "root DAG outputs"),
     "condition": Support("mapped", "a condition group with a CEL triggerPolicy"),

@@ -211,6 +211,16 @@ class Emitter(Reporter):
             f"Steps.{ref.step}.ProcessingOutputConfig.Outputs['{ref.output}'].S3Output.S3Uri"
         )
 
+    def is_file_value(self, ref: StepOutput) -> bool:
+        """A value a container step's command wrote to a file (``Output[int]``)."""
+        producer = self.producer(ref)
+        return producer.component.kind == "container" and not self.is_artifact(ref)
+
+    def value_file_uri(self, ref: StepOutput) -> d.Expr:
+        return d.Get(
+            f"Steps.{ref.step}.ProcessingOutputConfig.Outputs['{ref.output}'].S3Output.S3Uri"
+        )
+
     def is_import(self, ref: StepOutput) -> bool:
         builtin = self.producer(ref).component.builtin
         return builtin is not None and builtin.op == "import_artifact"
@@ -249,6 +259,20 @@ class Emitter(Reporter):
             producer = self.producer(value)
             if self.is_artifact(value):
                 return self.artifact_uri(value)
+            if self.is_file_value(value):
+                where = task or producer
+                self.error(
+                    "MLC401",
+                    f"sagemaker reads output {value.output!r} of container step"
+                    f" {producer.task.name!r} only in a Python step: the value is a file in S3,"
+                    " and conditions, container arguments and pipeline outputs take values from"
+                    " JSON property files",
+                    where.location,
+                    "pass it to a Python step input, or have the container write a Metrics"
+                    " file and compare metrics['name']",
+                    where.task.name,
+                )
+                return ""
             if producer.task.options.role == "training" and task is not None:
                 self.error(
                     "MLC403",
@@ -537,6 +561,12 @@ class Emitter(Reporter):
                     args += ["--item", name, d.as_string(self.scalar(item, task))]
             elif isinstance(value, ir.Literal) and value.value is None:
                 args += ["--null", name]
+            elif isinstance(value, StepOutput) and self.is_file_value(value):
+                # A value a container step wrote to a file: the job downloads the file and the
+                # runtime reads it as the parameter.
+                channel = f"{name}-value"
+                inputs.append((channel, self.value_file_uri(value)))
+                args += ["--param-file", name, f"{job.input_dir(channel)}/{value.output}"]
             else:
                 args += ["--param", name, d.as_string(self.scalar(value, task))]
         outputs = [p for p in task.component.outputs if ir.is_artifact_type(p.type)]
@@ -583,6 +613,8 @@ class Emitter(Reporter):
             out_names = [p.name for p in outputs]
             if command is None and scalars:
                 out_names.append(VALUES_OUTPUT)
+            elif scalars:  # a container step writes each value to a file of its own
+                out_names += [p.name for p in scalars]
             arguments = self.processing_args(task, image, entrypoint, args, inputs, out_names, env)
             property_files = tuple(
                 d.PropertyFile(metrics_file(p.name), p.name, p.name)

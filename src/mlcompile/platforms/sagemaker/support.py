@@ -9,6 +9,12 @@ SUPPORT: dict[str, Support] = {
         "mapped", "Processing step running the step runtime from the code bundle"
     ),
     "container-step": Support("mapped", "Processing step with the step's image and command"),
+    "container-outputs": Support(
+        "lowered",
+        "each value file is a ProcessingOutput; a Python step reading it downloads the file and"
+        " the runtime parses it (conditions, container arguments and pipeline outputs cannot"
+        " read it: they take JSON property files, and compile refuses them)",
+    ),
     "training-step": Support("mapped", "Training step; its one Output[Model] is the model archive"),
     "nested-pipeline": Support("lowered", "inlined; step names prefixed with the step's name"),
     "pipeline-outputs": Support("lowered", "recorded in the definition Metadata as expressions"),
