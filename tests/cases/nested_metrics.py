@@ -24,8 +24,8 @@ def ship(note: str) -> str:
 def nested_metrics(max_mse: float = 1.0) -> None:
     """Ship when the nested error is small and the nested score, logged by log_metric, is high."""
     scored = evaluate()
-    with when(scored.metrics["regression_metrics.mse.value"] <= max_mse):
-        with when(scored.metrics["regression_metrics.r2.value"] > 0.5):
-            ship(note="good")
+    small = scored.metrics["regression_metrics.mse.value"] <= max_mse
+    with when(small), when(scored.metrics["regression_metrics.r2.value"] > 0.5):
+        ship(note="good")
     with when(scored.metrics["regression_metrics.mse.value"] > max_mse):
         ship(note="bad")

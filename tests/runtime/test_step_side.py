@@ -419,7 +419,7 @@ def test_a_dotted_metric_key_is_a_path_into_nested_objects(tmp_path: Path) -> No
         "regression_metrics.mse.value": 0.25,
         "regression_metrics.r2.value": 0.5,
     }
-    with pytest.raises(KeyError, match="it logged: auc, regression_metrics.mse.value"):
+    with pytest.raises(KeyError, match=r"it logged: auc, regression_metrics\.mse\.value"):
         metrics.get("regression_metrics.mae.value")
     with pytest.raises(KeyError, match="not a number"):
         metrics.get("regression_metrics.mse")

@@ -10,6 +10,7 @@ listing endpoints) and in key policies, where ``"*"`` means the key itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,8 @@ VARIANT = "main"
 _PIPELINE_JOBS = "pipelines-*"
 #: Where deploy uploads code bundles (``code/<sha256>.tar.gz``).
 CODE_PREFIX = "code/"
+#: The longest definition CreatePipeline takes inline (bytes); a longer one goes through S3.
+INLINE_DEFINITION_LIMIT = 1024 * 1024
 _SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
@@ -643,7 +646,11 @@ def _deploy_statements(
 
 
 class SageMakerPipeline(pulumi.ComponentResource):
-    """The SageMaker pipeline, holding the definition ``mlcompile compile`` produced."""
+    """The SageMaker pipeline, holding the definition ``mlcompile compile`` produced.
+
+    CreatePipeline takes a definition of at most 1 MB inline (``PipelineDefinition`` in the API
+    reference); a larger one is stored in the artifact bucket, encrypted with its key, and
+    given as ``PipelineDefinitionS3Location``, as ``mlcompile deploy`` does."""
 
     pipeline: aws.sagemaker.Pipeline
 
@@ -655,17 +662,40 @@ class SageMakerPipeline(pulumi.ComponentResource):
         definition: str,
         role_arn: pulumi.Input[str],
         tags: Mapping[str, str],
+        store: StoreAccess | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:aws:SageMakerPipeline", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        source: dict[str, Any] = {"pipeline_definition": definition}
+        if len(definition.encode()) > INLINE_DEFINITION_LIMIT:
+            if store is None:
+                raise ValueError(f"the definition of {name} is over 1 MB: give the store")
+            digest = hashlib.sha256(definition.encode()).hexdigest()
+            stored = aws.s3.BucketObjectv2(
+                f"{resource_name}-definition",
+                bucket=store.bucket_id,
+                key=f"{name}/definitions/{digest}.json",
+                content=definition,
+                content_type="application/json",
+                server_side_encryption="aws:kms",
+                kms_key_id=store.key_arn,
+                tags=dict(tags),
+                opts=child,
+            )
+            source = {
+                "pipeline_definition_s3_location": aws.sagemaker.PipelinePipelineDefinitionS3LocationArgs(
+                    bucket=stored.bucket, object_key=stored.key, version_id=stored.version_id
+                )
+            }
         self.pipeline = aws.sagemaker.Pipeline(
             resource_name,
             pipeline_name=name,
             pipeline_display_name=name,
-            pipeline_definition=definition,
             role_arn=role_arn,
             tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
+            **source,
         )
         self.register_outputs({"arn": self.pipeline.arn})
 
