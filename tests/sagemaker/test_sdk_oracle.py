@@ -1,5 +1,6 @@
 """The SageMaker SDK as an oracle: its definition of the minimal example has the same steps,
-types, parameters, property files and dependencies as ours."""
+types, parameters, property files and dependencies as ours, and where pipeline parameters drive
+a job (instance type, an imported input's URI) both write the same expressions."""
 
 from __future__ import annotations
 
@@ -58,9 +59,9 @@ def _shape(definition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_minimal_matches_the_sdk() -> None:
+def _sdk(script: str) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "sagemaker" / "sdk_oracle.py")],
+        [sys.executable, str(REPO / "tests" / "sagemaker" / script)],
         env={**os.environ, **OFFLINE},
         capture_output=True,
         text=True,
@@ -68,7 +69,30 @@ def test_minimal_matches_the_sdk() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    sdk = json.loads(result.stdout.strip().splitlines()[-1])
+    definition: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return definition
+
+
+def test_minimal_matches_the_sdk() -> None:
+    sdk = _sdk("sdk_oracle.py")
     ours = json.loads(compiled("example-minimal")[1]["pipeline.json"])
     assert _shape(ours) == _shape(sdk)
     assert sdk["Version"] == ours["Version"]
+
+
+def test_parameters_driving_a_job_match_the_sdk() -> None:
+    sdk = _sdk("sdk_oracle_parameters.py")
+    ours = json.loads(compiled("case-platform_parameters")[1]["pipeline.json"])
+    assert _shape(ours) == _shape(sdk)
+    (theirs,) = sdk["Steps"]
+    (mine,) = ours["Steps"]
+
+    def resources(step: dict[str, Any]) -> Any:
+        return step["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceType"]
+
+    def data_uri(step: dict[str, Any]) -> Any:
+        inputs = step["Arguments"]["ProcessingInputs"]
+        return next(i["S3Input"]["S3Uri"] for i in inputs if i["InputName"] == "data")
+
+    assert resources(mine) == resources(theirs) == {"Get": "Parameters.instance"}
+    assert data_uri(mine) == data_uri(theirs) == {"Get": "Parameters.rows_uri"}

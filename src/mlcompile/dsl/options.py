@@ -495,12 +495,13 @@ def normalize_platform_options(
                 step=step,
             )
             continue
+        value = {k: _parameter_marker(v) for k, v in value.items()}
         runtime = runtime_value_in(value)
         if runtime is not None:
             sink.error(
                 "MLC208",
                 f"step {step!r}: platform_options[{platform!r}] holds {runtime}; platform "
-                "options are fixed when the pipeline is compiled",
+                "options take literals or a pipeline parameter as a whole value",
                 loc,
                 "give a literal value (per environment, through the profile's instance_types), "
                 "or pass the run-time value to the step as an input",
@@ -520,6 +521,14 @@ def normalize_platform_options(
             continue
         out[platform] = value
     return out
+
+
+def _parameter_marker(value: object) -> object:
+    from mlcompile.dsl.values import ParamHandle
+
+    if isinstance(value, ParamHandle):
+        return {ir.PARAMETER_MARKER: value.name, "type": value.type}
+    return value
 
 
 def _non_json(value: object) -> str | None:

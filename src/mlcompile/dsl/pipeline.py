@@ -176,6 +176,8 @@ class PipelineDefinition(Generic[P, R]):
             if isinstance(data, dict):
                 if data.get("kind") == "param" and isinstance(data.get("name"), str):
                     used.add(data["name"])
+                if ir.option_parameter(data) is not None:  # a platform option
+                    used.add(str(ir.option_parameter(data)))
                 for value in data.values():
                     visit(value)
             elif isinstance(data, (list, tuple)):

@@ -191,6 +191,19 @@ class SecretRef(Node):
 StepRole = TypingLiteral["processing", "training"]
 
 
+#: A platform option given by a pipeline parameter is held as ``{PARAMETER_MARKER: name, "type":
+#: type}`` in ``platform_options``; a platform maps it to a run-time value where its spec has one
+#: (SageMaker's ``Get Parameters.<name>``) and refuses it where not.
+PARAMETER_MARKER = "mlcompile_parameter"
+
+
+def option_parameter(value: object) -> str | None:
+    """The pipeline parameter a platform option names, or None for a literal option."""
+    if isinstance(value, dict) and isinstance(value.get(PARAMETER_MARKER), str):
+        return str(value[PARAMETER_MARKER])
+    return None
+
+
 class StepOptions(Node):
     image: str | None = None
     packages: tuple[str, ...] = ()

@@ -81,7 +81,7 @@ def _s3(bucket: str, key: str, target: Path, uri: str) -> Path:
 
 def _gcs(bucket: str, name: str, target: Path, uri: str) -> Path:
     try:
-        from google.cloud import storage  # type: ignore[attr-defined]
+        from google.cloud import storage
     except ImportError:
         raise ImportFailed(
             f"reading {uri} needs google-cloud-storage: pip install 'mlcompile[vertex]'"

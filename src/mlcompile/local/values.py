@@ -49,7 +49,7 @@ def parse_output_file(text: str, type_name: str) -> Any:
     if type_name in ("str", "any"):
         return text
     try:
-        value = json.loads(text)
+        value: Any = json.loads(text)
     except ValueError:
         raise ValueError(f"{text.strip()[:40]!r} is not {type_name}") from None
     expected: dict[str, tuple[type, ...]] = {

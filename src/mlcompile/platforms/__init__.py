@@ -106,12 +106,30 @@ def refusal(platform: str, use: FeatureUse, hint: str) -> Diagnostic:
     )
 
 
-def unknown_options(platform: str, known: Mapping[str, str], task: ir.Task) -> list[Diagnostic]:
+def unknown_options(
+    platform: str, known: Mapping[str, str], task: ir.Task, runtime: tuple[str, ...] = ()
+) -> list[Diagnostic]:
     """MLC205 for each key of ``platform_options[platform]`` the platform does not read, with
-    every option it does read (``known``: name to what it sets) in the hint."""
+    every option it does read (``known``: name to what it sets) in the hint; MLC208 for an
+    option given by a pipeline parameter that is not one of ``runtime``, the options the
+    platform's spec resolves when a run starts."""
     given = task.options.platform_options.get(platform, {})
     hint = f"{platform} options: " + "; ".join(f"{k}: {v}" for k, v in sorted(known.items()))
-    return [
+    fixed = [
+        Diagnostic(
+            "MLC208",
+            f"step {task.name!r}: platform_options[{platform!r}][{key!r}] is pipeline parameter"
+            f" {ir.option_parameter(value)!r}; {platform} fixes it when the pipeline is compiled",
+            task.location.source(),
+            f"give {key} a literal"
+            + (f" ({', '.join(runtime)} can take a parameter)" if runtime else ""),
+            platform=platform,
+            step=task.name,
+        )
+        for key, value in sorted(given.items())
+        if key in known and key not in runtime and ir.option_parameter(value) is not None
+    ]
+    return fixed + [
         Diagnostic(
             "MLC205",
             f"step {task.name!r}: platform_options[{platform!r}] has no option {key!r}."

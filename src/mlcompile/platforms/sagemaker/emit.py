@@ -63,7 +63,8 @@ JOB_FAULTS = (
 )
 MAX_CNF_CLAUSES = 16
 SAGEMAKER_OPTIONS = {
-    "instance_type": "the job's instance type, over the resources table",
+    "instance_type": "the job's instance type, over the resources table (a literal or a str"
+    " pipeline parameter)",
     "volume_size_gb": "the job's storage volume in GB",
     "arguments": "a dict deep-merged over the step's API arguments",
 }
@@ -352,7 +353,7 @@ class Emitter(Reporter):
     def task(self, task: FlatTask) -> list[d.Step]:
         component = task.component
         sm_options = task.task.options.platform_options.get("sagemaker", {})
-        for problem in unknown_options(PLATFORM, SAGEMAKER_OPTIONS, task.task):
+        for problem in unknown_options(PLATFORM, SAGEMAKER_OPTIONS, task.task, ("instance_type",)):
             self.sink.add(replace(problem, location=task.location.source()))
         if component.builtin is not None:
             steps = self.builtin(task, component.builtin)
@@ -397,7 +398,11 @@ class Emitter(Reporter):
             policies.append(d.RetryPolicy(JOB_FAULTS, **kw))  # type: ignore[arg-type]
         return tuple(policies)
 
-    def instance(self, task: FlatTask, options: ir.StepOptions | None = None) -> str:
+    def instance(self, task: FlatTask, options: ir.StepOptions | None = None) -> d.Expr:
+        chosen = (options or task.task.options).platform_options.get("sagemaker", {})
+        parameter = ir.option_parameter(chosen.get("instance_type"))
+        if parameter is not None:
+            return self.option_parameter(task, "instance_type", parameter, "str")
         try:
             return instance_type(
                 task.name, task.task.name, options or task.task.options, self.profile
@@ -411,6 +416,23 @@ class Emitter(Reporter):
                 task.task.name,
             )
             return "ml.m5.large"
+
+    def option_parameter(self, task: FlatTask, option: str, name: str, wanted: str) -> d.Expr:
+        """``Get Parameters.<name>``: SageMaker resolves job settings from pipeline parameters
+        at run time (the SDK's ParameterString instance types); the parameter must be the
+        pipeline's own and of the type the field takes."""
+        port = self.p.parameter(name)
+        if port is None or port.type != wanted:
+            self.error(
+                "MLC208",
+                f"step {task.task.name!r}: platform_options['sagemaker'][{option!r}] is"
+                f" {'not a pipeline parameter' if port is None else f'a {port.type} parameter'};"
+                f" SageMaker takes a {wanted} parameter of the pipeline itself here",
+                task.location,
+                f"declare a {wanted} parameter on the pipeline you compile and pass it",
+                task.task.name,
+            )
+        return d.Get(f"Parameters.{name}")
 
     def image(self, task: FlatTask, image: str) -> str:
         """The image, refused unless SageMaker can pull it (Amazon ECR only)."""

@@ -225,7 +225,28 @@ class _Flattener(Reporter):
             FlatSecret(s.env, self.value(s.name, scope), s.key) for s in task.options.secrets
         )
         scope.produced.setdefault(task.name, []).append((iteration, _Produced(name, {}, (name,))))
+        task = self.resolve_options(task, scope)
         return [FlatTask(name, task, component, inputs, after, secrets)]
+
+    def resolve_options(self, task: ir.Task, scope: _Scope) -> ir.Task:
+        """Platform options given by a nested pipeline's parameter, as what the enclosing
+        pipeline passed: a literal, or a parameter of the pipeline being compiled."""
+        given = task.options.platform_options.get("sagemaker", {})
+        resolved = dict(given)
+        for key, value in given.items():
+            name = ir.option_parameter(value)
+            if name is None:
+                continue
+            found = self.value(ir.ParamRef(name=name), scope)
+            if isinstance(found, ir.Literal):
+                resolved[key] = found.value
+            elif isinstance(found, ir.ParamRef):
+                resolved[key] = {**value, ir.PARAMETER_MARKER: found.name}
+        if resolved == given:
+            return task
+        platform_options = {**task.options.platform_options, "sagemaker": resolved}
+        options = task.options.model_copy(update={"platform_options": platform_options})
+        return task.model_copy(update={"options": options})
 
     def _matching(self, task: str, scope: _Scope) -> list[_Produced]:
         found = []
