@@ -3,7 +3,6 @@ container component writing output parameters to files (Output[int]) compile to 
 executor specs, interfaces and placeholders as ours. (No postponed annotations here: kfp reads
 the components' annotations as types.)"""
 
-
 from pathlib import Path
 from typing import Any
 
