@@ -53,6 +53,11 @@ def total(values: list) -> float:
 
 
 @step
+def naming() -> str:
+    return "warehouse-token"
+
+
+@step
 def listing() -> list:
     return [1, 2]
 
@@ -166,6 +171,10 @@ CASES: dict[str, tuple[str, str]] = {
     "secret-name-parameter": (
         "name: str = 'warehouse-token'",
         "score(x=1).with_options(secrets=[Secret(name, env='TOKEN')])",
+    ),
+    "secret-name-output": (
+        "",
+        "n = naming()\nscore(x=1).with_options(secrets=[Secret(n.output, env='TOKEN')])",
     ),
     "packages": ("", "score(x=1).with_options(packages=['pandas'])"),
     "schedule": ("", "score(x=1)"),

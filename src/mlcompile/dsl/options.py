@@ -15,7 +15,7 @@ from mlcompile.dsl._ir import ir
 from mlcompile.errors import DiagnosticSink, SourceLocation, did_you_mean
 
 if TYPE_CHECKING:
-    from mlcompile.dsl.values import ParamHandle
+    from mlcompile.dsl.values import OutputHandle, ParamHandle
 
 
 _SECRET_LIKE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_?KEY|CREDENTIAL)", re.I)
@@ -126,10 +126,12 @@ class Retry:
 
 @dataclass(frozen=True)
 class Secret:
-    """A secret by reference. ``name`` is its name in the platform's secret store (a literal or a
-    pipeline parameter); the step sees its value in the environment variable ``env``."""
+    """A secret by reference. ``name`` is its name in the platform's secret store: a literal, a
+    pipeline parameter, or (where the platform resolves it at run time: Kubeflow's Kubernetes
+    secrets) a str output of an earlier step; ``key`` picks one key of a secret holding several.
+    The step sees the value in the environment variable ``env``."""
 
-    name: str | ParamHandle
+    name: str | ParamHandle | OutputHandle
     env: str | None = None
     key: str | None = None
 
@@ -414,7 +416,7 @@ def normalize_env(
 def normalize_secrets(
     secrets: Any, sink: DiagnosticSink, loc: SourceLocation, step: str
 ) -> tuple[ir.SecretRef, ...]:
-    from mlcompile.dsl.values import ParamHandle
+    from mlcompile.dsl.values import OutputHandle, ParamHandle
 
     refs: list[ir.SecretRef] = []
     for secret in secrets or ():
@@ -428,8 +430,11 @@ def normalize_secrets(
                 step=step,
             )
             continue
-        name: ir.Literal | ir.ParamRef
-        if isinstance(secret.name, ParamHandle):
+        name: ir.Literal | ir.ParamRef | ir.OutputRef
+        if isinstance(secret.name, OutputHandle) and secret.name.type in ("str", "any"):
+            name = ir.OutputRef(task=secret.name.task.name, output=secret.name.output)
+            default_env = None
+        elif isinstance(secret.name, ParamHandle):
             if secret.name.type != "str":
                 sink.error(
                     "MLC207",
@@ -447,7 +452,8 @@ def normalize_secrets(
         else:
             sink.error(
                 "MLC207",
-                f"step {step!r}: Secret name {secret.name!r} is neither a string nor a parameter",
+                f"step {step!r}: Secret name {secret.name!r} is not a string, a str parameter"
+                " or a str step output",
                 loc,
                 'write Secret("warehouse-token") or Secret(name=<str pipeline parameter>, env="X")',
                 step=step,

@@ -98,6 +98,8 @@ class Execution:
     output_uris: dict[str, str] = field(default_factory=dict)
     output_params: dict[str, str] = field(default_factory=dict)
     output_file: str = ""
+    #: Variables the platform sets beyond the container's own (Kubernetes secrets).
+    env: dict[str, str] = field(default_factory=dict)
 
     def executor_input(self) -> dict[str, Any]:
         """The JSON ``{{$}}`` stands for (kfp's ``ExecutorInput`` message)."""
@@ -144,9 +146,12 @@ class KfpRun:
         backoff_scale: float = 1.0,
         project: str = "",
         location: str = "",
+        kubernetes: dict[str, Any] | None = None,
     ) -> None:
         self.session = session
         self.spec = spec
+        #: The platform document's Kubernetes executor configs, by executor label.
+        self.kubernetes = kubernetes or {}
         self.params = params
         self.build_dir = build_dir
         self.gcpc = gcpc
@@ -309,7 +314,41 @@ class KfpRun:
             ):
                 return self._loop(name, task, component, params, artifacts, child, suffix)
             return self._dag(component, params, artifacts, child, suffix)
-        return self._container(name, task, component, params, artifacts, prefix, suffix)
+        try:
+            env = self._secret_env(name, component, states, scope_params)
+        except EmulationError as exc:
+            self._record_failed(name, task, prefix, suffix, str(exc))
+            return TaskState("failed", message=str(exc))
+        return self._container(name, task, component, params, artifacts, prefix, suffix, env)
+
+    def _secret_env(
+        self,
+        name: str,
+        component: dict[str, Any],
+        states: dict[str, TaskState],
+        scope: dict[str, Any],
+    ) -> dict[str, str]:
+        """Kubernetes secrets the task gets as environment variables (kfp-kubernetes
+        ``secretAsEnv``): the driver resolves ``secretNameParameter`` in the task's DAG when the
+        task starts, then reads each key; here the values come from MLCOMPILE_SECRET_<NAME>."""
+        from mlcompile.runtime.secrets import SecretUnavailable, resolve
+
+        config = self.kubernetes.get(component.get("executorLabel", ""), {})
+        env: dict[str, str] = {}
+        for entry in config.get("secretAsEnv", []):
+            spec = entry.get("secretNameParameter")
+            secret = entry.get("secretName", "")
+            if spec is not None:
+                secret = str(self._parameter(name, "secretNameParameter", spec, states, scope))
+            for item in entry.get("keyToEnv", []):
+                key = item.get("secretKey")
+                try:
+                    env[item["envVar"]] = resolve(
+                        secret, "local", key=None if key in (None, "value") else key
+                    )
+                except SecretUnavailable as exc:
+                    raise EmulationError(f"task {name!r}: {exc}") from None
+        return env
 
     def _component(self, name: str, task: dict[str, Any]) -> dict[str, Any]:
         ref = task.get("componentRef", {}).get("name", "")
@@ -476,6 +515,7 @@ class KfpRun:
         artifacts: dict[str, Any],
         prefix: str,
         suffix: str,
+        env: dict[str, str] | None = None,
     ) -> TaskState:
         display = prefix + _display(task.get("taskInfo", {}).get("name", name)) + suffix
         label = component.get("executorLabel", "")
@@ -519,7 +559,9 @@ class KfpRun:
                 )
                 return TaskState("done", dict(hit.params), dict(hit.artifacts))
         started = time.monotonic()
-        outcome = self._attempts(display, name, task, component, executor, params, artifacts)
+        outcome = self._attempts(
+            display, name, task, component, executor, params, artifacts, env or {}
+        )
         stored = {n: (a, _size(Path(a.path))) for n, a in outcome.artifacts.items()}
         session.call(
             lambda: session.finish_step(
@@ -545,6 +587,7 @@ class KfpRun:
         executor: dict[str, Any],
         params: dict[str, Any],
         artifacts: dict[str, Any],
+        env: dict[str, str],
     ) -> Outcome:
         policy = task.get("retryPolicy", {})
         retries = int(policy.get("maxRetryCount", 0))
@@ -564,7 +607,7 @@ class KfpRun:
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
             execution = Execution(
-                display, name, component, executor, params, artifacts, folder, log
+                display, name, component, executor, params, artifacts, folder, log, env=env
             )
             outcome = self._execute(execution)
             outcome.attempts = attempt
@@ -596,7 +639,7 @@ class KfpRun:
         if self.gcpc is not None and _is_gcpc(command):
             return self.gcpc(self, execution)
         argv = self.fill(command, execution)
-        env = self.step_env(container)
+        env = {**self.step_env(container), **execution.env}
         exit_ = self.session.run_process(
             argv, env=env, cwd=execution.folder, log=execution.log, timeout=None
         )

@@ -83,6 +83,7 @@ def execute_build(
 
         project = location = ""
         gcpc = None
+        kubernetes: dict[str, Any] = {}
         if platform == "vertex":
             from mlcompile.emulate import gcpc as vertex_ops
 
@@ -93,7 +94,15 @@ def execute_build(
             gcpc = vertex_ops.run_operation
             project, location = vertex_ops.project_and_location(job)
         else:
-            ir_spec = next(yaml.safe_load_all(spec_file.read_text(encoding="utf-8")))
+            docs = list(yaml.safe_load_all(spec_file.read_text(encoding="utf-8")))
+            ir_spec = docs[0]
+            platform_doc = docs[1] if len(docs) > 1 else {}
+            kubernetes = (
+                platform_doc.get("platforms", {})
+                .get("kubernetes", {})
+                .get("deploymentSpec", {})
+                .get("executors", {})
+            )
         kfp = KfpRun(
             session,
             ir_spec,
@@ -103,6 +112,7 @@ def execute_build(
             backoff_scale=backoff_scale,
             project=project,
             location=location,
+            kubernetes=kubernetes,
         )
         return session.execute(kfp.walk)
     if platform == "sagemaker":

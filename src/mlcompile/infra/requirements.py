@@ -158,9 +158,13 @@ def _op(owner: ir.Pipeline, task: ir.Task) -> str | None:
 def _secret_name(
     owner: ir.Pipeline, task: ir.Task, secret: ir.SecretRef, problems: list[Diagnostic]
 ) -> str | None:
-    """A literal name, or the default of the parameter that names the secret."""
+    """A literal name, or the default of the parameter that names the secret; None for a name
+    a step gives at run time (Kubernetes secrets only, which the stack does not grant one by
+    one)."""
     if isinstance(secret.name, ir.Literal):
         return str(secret.name.value)
+    if isinstance(secret.name, ir.OutputRef):
+        return None
     port = owner.parameter(secret.name.name)
     if port is not None and port.has_default and isinstance(port.default, str):
         return port.default

@@ -51,6 +51,7 @@ FEATURES: dict[str, str] = {
     "env": "environment variables",
     "secrets": "secrets by reference",
     "secret-name-parameter": "secret named by a pipeline parameter",
+    "secret-name-output": "secret named by an earlier step's output",
     "packages": "pip packages per step",
     "schedule": "cron schedule",
     "after": "explicit ordering with .after()",
@@ -170,6 +171,8 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         yield FeatureUse("secrets", where, loc)
         if any(isinstance(s.name, ir.ParamRef) for s in o.secrets):
             yield FeatureUse("secret-name-parameter", where, loc)
+        if any(isinstance(s.name, ir.OutputRef) for s in o.secrets):
+            yield FeatureUse("secret-name-output", where, loc)
     if o.packages:
         yield FeatureUse("packages", where, loc)
     if task.after:

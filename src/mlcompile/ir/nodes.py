@@ -183,7 +183,7 @@ class Retry(Node):
 class SecretRef(Node):
     """A secret by reference: its name in the platform's store, never its value."""
 
-    name: Literal | ParamRef
+    name: Literal | ParamRef | OutputRef
     env: str
     key: str | None = None
 

@@ -66,10 +66,12 @@ def _missing_secrets(
         for ref in task.options.secrets:
             if isinstance(ref.name, ir.Literal):
                 name = str(ref.name.value)
-            elif params is not None and ref.name.name in params:
+            elif (
+                isinstance(ref.name, ir.ParamRef) and params is not None and ref.name.name in params
+            ):
                 name = str(params[ref.name.name])
             else:
-                continue  # named by a nested pipeline's input: the step checks it when it starts
+                continue  # named by a nested pipeline's input or a step: checked when it starts
             if ref.env not in os.environ and local_variable(name) not in os.environ:
                 needed.setdefault(name, []).append((task, ref))
     problems = []

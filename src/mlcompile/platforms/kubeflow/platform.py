@@ -62,6 +62,11 @@ SUPPORT: dict[str, Support] = {
     "gpu": Support("mapped", "accelerator count, GPU model as a node selector"),
     "secrets": Support("mapped", "Kubernetes Secret as env (kfp-kubernetes secretAsEnv)"),
     "secret-name-parameter": Support("mapped", "secretNameParameter from the pipeline parameter"),
+    "secret-name-output": Support(
+        "mapped",
+        "secretNameParameter from the producing task's output (resolved by the driver when the"
+        " step starts; the task depends on the producer); needs secrets_backend: kubernetes",
+    ),
     "schedule": Support("mapped", "schedule.yaml, a KFP recurring run"),
     "platform-options": Support("mapped", ", ".join(sorted(PLATFORM_OPTIONS))),
 }
@@ -135,6 +140,18 @@ class KubeflowPlatform:
                     f"with secrets_backend {profile.effective_secrets_backend} the step reads "
                     "the secret itself and needs its name at compile time: use a literal name, "
                     "or secrets_backend: kubernetes",
+                )
+            )
+        if profile.effective_secrets_backend != "kubernetes" and any(
+            isinstance(s.name, ir.OutputRef) for s in options.secrets
+        ):
+            out.append(
+                refusal(
+                    self.name,
+                    FeatureUse("secret-name-output", task.name, task.location),
+                    f"with secrets_backend {profile.effective_secrets_backend} the stack grants"
+                    " (or syncs) exactly the secrets the pipeline names: use secrets_backend:"
+                    " kubernetes, whose driver reads the named Secret when the step starts",
                 )
             )
         return out + unknown_options(self.name, PLATFORM_OPTIONS, task)

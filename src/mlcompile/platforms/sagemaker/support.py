@@ -105,6 +105,10 @@ SUPPORT: dict[str, Support] = {
     "env": Support("mapped", "job Environment"),
     "secrets": Support("mapped", "names passed to the runtime, read from AWS Secrets Manager"),
     "secret-name-parameter": Support("mapped", "the name comes from the pipeline parameter"),
+    "secret-name-output": Support(
+        "refused",
+        "the stack grants the pipeline's identity exactly the secrets it names, so a name known only when the run reaches the step cannot be granted: name it with a literal or a pipeline parameter with a default",
+    ),
     "packages": Support("mapped", "pip-installed by the step before it runs"),
     "schedule": Support("lowered", "an EventBridge Scheduler schedule in the infra stack"),
     "after": Support("mapped", "DependsOn"),

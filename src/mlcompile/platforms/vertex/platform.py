@@ -98,6 +98,10 @@ SUPPORT: dict[str, Support] = {
     "secret-name-parameter": Support(
         "mapped", "the name reaches the step as an input substituted into its secret reference"
     ),
+    "secret-name-output": Support(
+        "refused",
+        "the stack grants the pipeline's identity exactly the secrets it names, so a name known only when the run reaches the step cannot be granted: name it with a literal or a pipeline parameter with a default",
+    ),
     "schedule": Support(
         "lowered", "a Cloud Scheduler job in the generated stack creates the pipeline job"
     ),
