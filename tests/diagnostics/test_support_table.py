@@ -53,6 +53,11 @@ def total(values: list) -> float:
 
 
 @step
+def status_report(status: RunStatus, note: str) -> None:
+    print(status.state, note)
+
+
+@step
 def naming() -> str:
     return "warehouse-token"
 
@@ -125,6 +130,7 @@ CASES: dict[str, tuple[str, str]] = {
         "    b = score(x=3)\nshow(v=merge(a, b))",
     ),
     "final-step": ("", "score(x=1)\nfinal(score(x=2))"),
+    "final-status": ("", "score(x=1)\nfinal(status_report(note='x'))"),
     "fail": ("", "s = score(x=1)\nwith when(s < 0.5):\n    fail('too low')"),
     "register-model": ("", "register_model(train(data=make().data).model, name='churn')"),
     "model-approval-parameter": (

@@ -72,3 +72,20 @@ def test_every_platform_runs_the_case_as_the_embedded_run_does(case: str, tmp_pa
             assert embedded["outputs"] == EXPECTED[case]
         assert {s for s in skipped if steps.get(s) == "skipped"} == skipped, (target, steps)
         assert result["outputs"] == embedded["outputs"], target
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fail_it", [False, True])
+def test_the_final_step_reads_how_the_run_went(fail_it: bool, tmp_path: Path) -> None:
+    """Embedded, Kubeflow and Vertex give the final step the same RunStatus (SageMaker has no
+    exit handler: the support table refuses final())."""
+    path = "tests/cases/final_status.py"
+    expected = "FAILED" if fail_it else "SUCCEEDED"
+    for target in ("", "kubeflow-dev", "vertex-dev"):
+        run = target or "embedded"
+        note = tmp_path / f"{run}.txt"
+        args = ["run", path, "--store", str(tmp_path / run), "-p", f"note={note}"]
+        args += ["-p", f"fail_it={str(fail_it).lower()}"]
+        result = _cli(*args, *(["-t", target] if target else []))
+        assert result["status"] == ("failed" if fail_it else "succeeded"), (run, result)
+        assert note.read_text() == expected, run

@@ -24,8 +24,17 @@ SECRET = {"MLCOMPILE_SECRET_DB_EU": json.dumps({"password": "s3cr3t-value", "use
 
 def _run(*args: str, store: Path) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-m", "mlcompile", "run", str(CASE), *args, "--store", str(store)]
-        + ["--json"],
+        [
+            sys.executable,
+            "-m",
+            "mlcompile",
+            "run",
+            str(CASE),
+            *args,
+            "--store",
+            str(store),
+            "--json",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

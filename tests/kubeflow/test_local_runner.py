@@ -129,6 +129,19 @@ def test_imported_data_reaches_the_steps(kfp_python: Path, tmp_path: Path) -> No
     assert result == {"outputs": {"output": 302}}, result
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("fail_it", [False, True])
+def test_the_final_step_gets_the_run_status(
+    kfp_python: Path, tmp_path: Path, fail_it: bool
+) -> None:
+    """kfp's runner fills the TASK_FINAL_STATUS input from the exit handler, and the step side
+    reads it as a RunStatus."""
+    note = tmp_path / "note.txt"
+    build = _compile("tests/cases/final_status.py", tmp_path)
+    _run(kfp_python, build, tmp_path / "root", fail_it=fail_it, note=str(note))
+    assert note.read_text() == ("FAILED" if fail_it else "SUCCEEDED")
+
+
 @pytest.fixture(scope="module")
 def churn_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _compile("churn", tmp_path_factory.mktemp("churn"))

@@ -8,6 +8,7 @@ from mlcompile.dsl.artifacts import (
     Model,
     Output,
     RegisteredModel,
+    RunStatus,
 )
 from mlcompile.dsl.builtins import (
     batch_predict,
@@ -37,6 +38,7 @@ __all__ = [
     "Resources",
     "Retrain",
     "Retry",
+    "RunStatus",
     "Secret",
     "StepDefinition",
     "batch_predict",

@@ -104,6 +104,40 @@ def _flatten(node: dict[str, Any], prefix: str, found: dict[str, float]) -> None
             found[f"{prefix}{key}"] = float(value)
 
 
+class RunStatus:
+    """How the run went, for the ``final()`` step: annotate a parameter ``status: RunStatus``
+    and final() fills it in. ``state`` is ``SUCCEEDED``, ``FAILED`` or ``CANCELLED``;
+    ``error_message`` says what failed. The shape of KFP's PipelineTaskFinalStatus, which
+    Kubeflow and Vertex pass; the local runner and emulators pass the same."""
+
+    def __init__(
+        self, state: str, error_message: str = "", error_code: int = 0, task_name: str = ""
+    ) -> None:
+        self.state = state
+        self.error_message = error_message
+        self.error_code = error_code
+        self.task_name = task_name
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "SUCCEEDED"
+
+    @classmethod
+    def from_value(cls, value: Any) -> RunStatus:
+        """From the platform's struct (camelCase keys, or the snake_case kfp's runner uses)."""
+        data = json.loads(value) if isinstance(value, str) else dict(value or {})
+        error = data.get("error") or {}
+        return cls(
+            str(data.get("state") or "SUCCEEDED"),
+            str(error.get("message") or ""),
+            int(error.get("code") or 0),
+            str(data.get("pipelineTaskName") or data.get("pipeline_task_name") or ""),
+        )
+
+    def __repr__(self) -> str:
+        return f"RunStatus(state={self.state!r}, error_message={self.error_message!r})"
+
+
 ARTIFACT_CLASSES: dict[str, type[Artifact]] = {
     cls.type_name: cls for cls in (Artifact, Dataset, Model, RegisteredModel, Metrics)
 }

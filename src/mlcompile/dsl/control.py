@@ -183,4 +183,8 @@ def final(task: TaskHandle) -> TaskHandle:
         )
     trace.body.remove(builder)
     trace.final = builder
+    component = trace.components[builder.component]
+    for port in component.inputs:
+        if port.type == ir.RUN_STATUS and port.name not in builder.inputs:
+            builder.inputs[port.name] = ir.RunStatusRef()
     return task

@@ -16,7 +16,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from mlcompile.dsl.artifacts import INPUT, OUTPUT, Artifact, artifact_annotation
+from mlcompile.dsl.artifacts import INPUT, OUTPUT, Artifact, RunStatus, artifact_annotation
 
 SCALARS = (int, float, str, bool)
 CONTAINERS = (list, dict)
@@ -31,7 +31,8 @@ class Annotation:
     ``kind`` is ``scalar`` (``type`` int/float/str/bool), ``container`` (list or dict), either
     with ``direction`` "out" for a value a container step writes to a file,
     ``artifact`` (``type`` the artifact class, ``direction`` "in"/"out", ``is_list`` for a
-    fan-in), ``none`` (no value), ``object`` (another class, e.g. a NamedTuple) or
+    fan-in), ``run-status`` (the run's status, given to the final step), ``none`` (no value),
+    ``object`` (another class, e.g. a NamedTuple) or
     ``unsupported``.
     """
 
@@ -92,6 +93,8 @@ def _read_object(obj: Any, namespace: dict[str, Any]) -> Annotation:
     if isinstance(obj, type):
         if issubclass(obj, Artifact):
             return Annotation("artifact-class", obj)
+        if obj is RunStatus:
+            return Annotation("run-status", obj)
         return Annotation("object", obj)
     return UNSUPPORTED
 

@@ -82,6 +82,8 @@ def annotation_type(annotation: signature.Annotation | None) -> tuple[str, str |
         return None
     if annotation.kind in ("scalar", "container"):
         return _SCALARS[annotation.type], "out" if annotation.direction == "out" else None
+    if annotation.kind == "run-status":
+        return ir.RUN_STATUS, None
     if annotation.kind == "artifact":
         name = annotation.type.type_name
         return (f"list[{name}]" if annotation.is_list else name), annotation.direction

@@ -436,7 +436,16 @@ class KfpRun:
         if "runtimeValue" in spec:
             return spec["runtimeValue"].get("constant")
         if "taskFinalStatus" in spec:
-            return {"state": "SUCCEEDED", "pipelineJobResourceName": self.job_id}
+            # PipelineTaskFinalStatus of the exit handler DAG the final task runs after.
+            producer = spec["taskFinalStatus"]["producerTask"]
+            state = states.get(producer)
+            failed = state is not None and state.status in ("failed", "upstream_failed")
+            return {
+                "state": "FAILED" if failed else "SUCCEEDED",
+                "pipelineJobResourceName": self.job_id,
+                "pipelineTaskName": producer,
+                "error": {"code": 1, "message": state.message} if failed and state else {},
+            }
         raise EmulationError(f"task {task_name!r} input {key!r}: unknown source {sorted(spec)}")
 
     # ----- loops ---------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ FEATURES: dict[str, str] = {
     "fan-in": "collect() of a loop's outputs",
     "merge": "merge() of branch outputs",
     "final-step": "final() step that always runs",
+    "final-status": "final() step reading the run's status (RunStatus)",
     "fail": "fail() with a message",
     "register-model": "register_model()",
     "model-approval-parameter": "register_model approval from a parameter",
@@ -107,6 +108,8 @@ def _uses(p: ir.Pipeline) -> Iterator[FeatureUse]:
         yield from _task_uses(p, scoped.task)
     if p.final is not None:
         yield FeatureUse("final-step", p.final.name, p.final.location)
+        if any(isinstance(v, ir.RunStatusRef) for v in p.final.inputs.values()):
+            yield FeatureUse("final-status", p.final.name, p.final.location)
 
 
 def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:

@@ -106,6 +106,16 @@ class MetricRef(Node):
     key: str
 
 
+#: The type of a final step's input that receives the run's status (``status: RunStatus``).
+RUN_STATUS = "RunStatus"
+
+
+class RunStatusRef(Node):
+    """How the run's other steps ended, given to the final step (KFP's taskFinalStatus)."""
+
+    kind: TypingLiteral["run_status"] = "run_status"
+
+
 class TemplateRef(Node):
     """A string built at run time from literal text and values."""
 
@@ -125,6 +135,7 @@ Value = Annotated[
     | CollectedRef
     | OneOfRef
     | MetricRef
+    | RunStatusRef
     | TemplateRef,
     Field(discriminator="kind"),
 ]

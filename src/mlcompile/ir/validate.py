@@ -122,6 +122,8 @@ class _Validator:
                 if not isinstance(part, str):
                     self.value_type(part, consumer)
             return "str"
+        if isinstance(value, ir.RunStatusRef):
+            return ir.RUN_STATUS
         if isinstance(value, ir.OutputRef | ir.MetricRef):
             port_type = self.output_type(value.task, value.output, consumer)
             if port_type is None:
@@ -355,7 +357,16 @@ class _Validator:
             for d in self.sink.diagnostics
         )
         for port in component.inputs:
-            if port.name not in task.inputs and not port.has_default and not already:
+            if port.type == ir.RUN_STATUS and port.name not in task.inputs:
+                self.error(
+                    "MLC114",
+                    f"step {task.name!r} takes the run's status ({port.name}: RunStatus), which"
+                    " only the final step receives",
+                    task.location,
+                    f"call it as final({component.name}(...)), or drop the {port.name} parameter",
+                    task.name,
+                )
+            elif port.name not in task.inputs and not port.has_default and not already:
                 self.error(
                     "MLC102",
                     f"step {task.name!r}: required input {port.name!r} ({port.type}) is not given",

@@ -332,6 +332,11 @@ class Scheduler:
 
     # ----- values ------------------------------------------------------------------------------
 
+    def _run_status(self) -> dict[str, Any]:
+        """How every step but the final one ended (the final step starts after all settled)."""
+        failed = [n for n in _failed(self.root) if not n.final]
+        return _status(failed)
+
     def resolve(self, scope: ScopeRun, value: ir.Value) -> Any:
         """A value as the consuming step sees it; raises while it is not known yet."""
         if isinstance(value, ir.Literal):
@@ -345,6 +350,8 @@ class Scheduler:
             if not isinstance(item, dict) or value.key not in item:
                 raise _Invalid(f"the item {as_text(item)} of {value.loop} has no key {value.key!r}")
             return item[value.key]
+        if isinstance(value, ir.RunStatusRef):
+            return self._run_status()
         if isinstance(value, ir.OutputRef):
             return self._output(self._find(scope, value.task)[0], value.output)
         if isinstance(value, ir.CollectedRef):
@@ -447,6 +454,16 @@ def _fill(scope: ScopeRun, body: tuple[ir.BodyNode, ...]) -> None:
     for node in body:
         key = ("task:" + node.name) if isinstance(node, ir.Task) else ("node:" + node.id)
         scope.nodes[key] = NodeRun(node, scope)
+
+
+def _status(failed: list[NodeRun]) -> dict[str, Any]:
+    """The run's status as the final step receives it: KFP's PipelineTaskFinalStatus shape."""
+    error: dict[str, Any] = {}
+    if failed:
+        names = ", ".join(n.name for n in failed)
+        error = {"code": 1, "message": f"failed: {names}"}
+    state = "FAILED" if failed else "SUCCEEDED"
+    return {"state": state, "pipelineTaskName": "exit-handler", "error": error}
 
 
 def _failed(scope: ScopeRun) -> list[NodeRun]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.dsl import signature
-from mlcompile.dsl.artifacts import ARTIFACT_CLASSES, Artifact
+from mlcompile.dsl.artifacts import ARTIFACT_CLASSES, Artifact, RunStatus
 from mlcompile.dsl.signature import Annotation
 
 
@@ -68,6 +68,8 @@ def _artifact_class(annotation: Annotation | None) -> tuple[type[Artifact] | Non
 def _coerce(value: Any, annotation: Annotation | None) -> Any:
     """Platforms pass parameters as strings or floats (Vertex turns 100 into 100.0)."""
     kind = annotation.type if annotation is not None else None
+    if kind is RunStatus:
+        return RunStatus.from_value(value)
     if value is None:
         return value
     if kind is bool and isinstance(value, str):

@@ -263,6 +263,8 @@ class _Graph:
         self.keys: set[str] = set()
         self.oneofs: dict[str, _Source] = {}
         self.metrics: dict[tuple[int, str, str, str], _Source] = {}
+        #: The key of the exit-handler DAG whose status a final step may read.
+        self.exit_handler = ""
         self._all: list[_Group] = []
         self._by_key: dict[str, _Group] = {}
         self._tasks = {st.task.name: st.task for st in scoped_tasks(pipeline)}
@@ -275,6 +277,7 @@ class _Graph:
         body_group = self.root
         if p.final is not None:
             body_group = self._group(self.root, "exit-handler", "exit", "exit-handler")
+            self.exit_handler = body_group.key
             self.placed[p.final.name] = (self.root, self._key(p.final.name))
         self._place(p.body, body_group)
         self._lower(p.body, body_group)
@@ -438,6 +441,10 @@ class _Graph:
         """The task input spec reading ``value`` in ``group``, and the value's type."""
         if isinstance(value, ir.Literal):
             return {"runtimeValue": {"constant": pb_value(value.value)}}, _literal_type(value.value)
+        if isinstance(value, ir.RunStatusRef):
+            # The exit handler's status: the final task depends on it already.
+            status = {"taskFinalStatus": {"producerTask": self.exit_handler}}
+            return status, {"parameterType": "TASK_FINAL_STATUS"}
         src = self._metric(group, value) if isinstance(value, ir.MetricRef) else self._source(value)
         src = self._bring(src, group)
         if src.producer is not None:

@@ -25,6 +25,9 @@ GRAPH_SUPPORT: dict[str, Support] = {
     "fan-in": Support("mapped", "a loop DAG output collected as a list"),
     "merge": Support("mapped", "valueFromOneof over the branches"),
     "final-step": Support("mapped", "an exit handler"),
+    "final-status": Support(
+        "mapped", "a TASK_FINAL_STATUS input reading the exit handler's taskFinalStatus"
+    ),
     "fail": Support("lowered", "a step that exits non-zero with the message"),
     "retries": Support("mapped", "retryPolicy"),
     "retry-backoff": Support("mapped", "retryPolicy backoff"),

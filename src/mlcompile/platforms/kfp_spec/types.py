@@ -22,6 +22,8 @@ PARAMETER_TYPES: dict[str, str] = {
     "dict": "STRUCT",
     # A loop item whose type is known only at run time travels as JSON text.
     "any": "STRING",
+    # The final step's status input: KFP's PipelineTaskFinalStatus.
+    "RunStatus": "TASK_FINAL_STATUS",
 }
 
 #: RegisteredModel is a Model whose metadata names its registry entry; a platform whose registry

@@ -60,6 +60,9 @@ SUPPORT: dict[str, Support] = {
         "SageMaker Pipelines has no exit handler, so a step that must run whatever happened "
         "cannot be guaranteed; react to the execution status with an EventBridge rule instead",
     ),
+    "final-status": Support(
+        "refused", "SageMaker Pipelines has no exit handler, so no step receives the run's status"
+    ),
     "fail": Support("mapped", "Fail step; the message built with Std:Join"),
     "register-model": Support(
         "mapped", "RegisterModel step (CreateModelPackage) in the profile's model package group"
