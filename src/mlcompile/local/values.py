@@ -62,4 +62,4 @@ def parse_output_file(text: str, type_name: str) -> Any:
     allowed = expected.get(type_name, (object,))
     if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
         raise ValueError(f"{text.strip()[:40]!r} is not {type_name}")
-    return float(value) if type_name == "float" else value
+    return float(value) if type_name == "float" and isinstance(value, int | float) else value

@@ -1,7 +1,7 @@
 # class: runtime-value-in-option
-# command: check {case}
+# command: check {case} -t {targets}/sagemaker-dev.yaml
 # exit: 2
-# expect: MLC208 {case}:16
+# expect: MLC208 {case}:15
 from mlcompile import pipeline, step
 
 
@@ -11,7 +11,7 @@ def train(n: int) -> int:
 
 
 @pipeline
-def flow(instance: str = "ml.m5.xlarge"):
+def flow(size: int = 50):
     train(n=1).with_options(
-        platform_options={"sagemaker": {"instance_type": instance}},
+        platform_options={"sagemaker": {"volume_size_gb": size}},
     )

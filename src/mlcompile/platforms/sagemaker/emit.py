@@ -1033,6 +1033,17 @@ class Emitter(Reporter):
             )
         endpoint = resource_name(self.profile, "endpoint", str(config["endpoint"]))
         instance = self.instance(task)
+        if not isinstance(instance, str):
+            self.error(
+                "MLC208",
+                f"step {task.task.name!r}: the endpoint's instance type is a pipeline parameter;"
+                " whether its volume takes the stack's key depends on the type, so SageMaker"
+                " endpoints need it when the pipeline is compiled",
+                task.location,
+                "give the deploy step's instance_type as a literal",
+                task.task.name,
+            )
+            instance = "ml.m5.large"
         # Captured requests and the endpoint's volume are encrypted with the stack's key, named
         # through its alias so the spec needs no key id; the model runs as the endpoint's own
         # serving role, not the pipeline's (unless the profile brings one role for everything).

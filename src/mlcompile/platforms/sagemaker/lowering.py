@@ -290,6 +290,8 @@ class _Flattener(Reporter):
             return ir.Literal(value=None)
         if isinstance(value, ir.OneOfRef):
             return OneOf(tuple(self.value(o, scope) for o in value.options))
+        if isinstance(value, ir.RunStatusRef):  # final() is refused: nothing reads it here
+            return ir.Literal(value=None)
         return Template(
             tuple(p if isinstance(p, str) else self.value(p, scope) for p in value.parts)
         )
