@@ -88,7 +88,7 @@ def monitor_context(pipeline: ir.Pipeline, profile: Profile) -> list[dict[str, A
             "workflow": base,
             "trigger": base,
             "dataset": _dataset_id(f"{base}_requests"),
-            "cron_job": f"{found.endpoint}-drift"[:52],
+            "cron_job": f"{endpoint}-drift"[:52].rstrip("-"),
             "sink": sink_name(endpoint),
         }
         entry: dict[str, Any] = {
