@@ -385,3 +385,62 @@ def test_main_prints_one_structured_log_line(
     (line,) = capsys.readouterr().out.splitlines()
     printed = json.loads(line)
     assert printed["severity"] == "WARNING" and printed["report"]["drifted"] is True
+
+
+# ----- the baseline the pipeline publishes, and where the compiled pipelines publish it ---------
+
+
+def test_publish_baseline_puts_the_data_set_where_the_job_reads_it(
+    request_sink: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlcompile.dsl.artifacts import Dataset
+    from mlcompile.runtime.ops import shared
+
+    monkeypatch.delenv(shared.NO_SERVICES_VARIABLE, raising=False)
+    folder = tmp_path / "train"
+    folder.mkdir()
+    (folder / "part-0.csv").write_bytes(baseline_csv(50).encode())
+    shared.publish_baseline(Dataset(str(folder)), "churn", f"{request_sink}/baseline")
+    with urllib.request.urlopen(f"{request_sink}/baseline", timeout=10) as response:
+        assert response.read().decode() == baseline_csv(50)
+    # gs:// is written through the step's storage mount (/gcs/ on Vertex).
+    monkeypatch.setattr(shared, "local_path", lambda uri: str(tmp_path / uri[len("gs://") :]))
+    shared.publish_baseline(Dataset(str(folder)), "churn", "gs://b/monitoring/churn/baseline.csv")
+    assert (tmp_path / "b/monitoring/churn/baseline.csv").read_bytes() == baseline_csv(50).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        (
+            "vertex-dev",
+            "gs://mlc-dev-artifacts-mlc-dev-project/monitoring/mlc-dev-churn/baseline.csv",
+        ),
+        (
+            "kubeflow-dev",
+            "http://mlc-dev-kubeflow-churn-requests.ml-dev.svc.cluster.local/baseline",
+        ),
+    ],
+)
+def test_compiled_pipeline_publishes_the_training_data_after_the_deploy(
+    name: str, target: str
+) -> None:
+    """The baseline step reads the training data set (the monitor's default baseline) and runs
+    after the deploy step, with the target the stack's monitoring job reads."""
+    import yaml
+
+    from mlcompile import platforms
+    from tests.conftest import profile
+
+    prof = profile(name)
+    built = platforms.get(prof.platform).compile(build_example("churn"), prof)
+    spec = next(yaml.safe_load_all(built.files["pipeline.yaml"]))
+    dags = [c["dag"]["tasks"] for c in spec["components"].values() if "dag" in c]
+    dags.append(spec["root"]["dag"]["tasks"])
+    (task,) = [t["deploy-model-baseline"] for t in dags if "deploy-model-baseline" in t]
+    assert task["dependentTasks"] == ["deploy-model"]
+    assert task["inputs"]["parameters"]["endpoint"]["runtimeValue"]["constant"] == "churn"
+    assert "data" in task["inputs"]["artifacts"]
+    executor = spec["deploymentSpec"]["executors"]["exec-publish-baseline"]["container"]
+    config = json.loads(executor["args"][executor["args"].index("--config") + 1])
+    assert config == {"target": target}

@@ -858,6 +858,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
         kfp: Kfp,
         image: str,
         labels: Mapping[str, str],
+        keep: bool = False,
         storage: str = "1Gi",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -865,7 +866,8 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
         see ``kubernetes.Namespace``); ``sink`` the sink's Deployment and Service (the
         InferenceService's logger URL is ``http://SINK.NAMESPACE.svc.cluster.local``); ``spec``
         the declaration as ``MonitoredEndpoint.spec()`` gives it; ``image`` any image with
-        ``python3``; ``storage`` the size of the sink's volume."""
+        ``python3``; ``storage`` the size of the sink's volume, protected and retained with
+        ``keep`` (production)."""
         import pulumi_kubernetes as k8s
 
         super().__init__("mlcompile:kubernetes:KubeflowDriftMonitor", resource_name, None, opts)
@@ -910,7 +912,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                 "access_modes": ["ReadWriteOnce"],
                 "resources": {"requests": {"storage": storage}},
             },
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
         )
         self.sink = k8s.apps.v1.Deployment(
             f"{resource_name}-sink",

@@ -137,7 +137,9 @@ def bigquery_rows(
     for _ in range(10000):
         if answer.get("jobComplete", False):
             for row in answer.get("rows", []):
-                for cell in row["f"][0].get("v") or []:
+                # A REPEATED column is a list of cells; a plain STRING one, the value itself.
+                value = row["f"][0].get("v") or []
+                for cell in [value] if isinstance(value, str) else value:
                     payload = cell.get("v") if isinstance(cell, dict) else cell
                     if payload:
                         rows.extend(_rows_of(json.loads(payload)))
