@@ -553,16 +553,19 @@ class VertexDriftMonitor(pulumi.ComponentResource):
                 indent=2,
             )
         )
+        # The code under code/, which only the deployer writes; the sink module is Kubeflow's.
+        sources = job_files()
         objects: list[pulumi.Resource] = [
             gcp.storage.BucketObject(
-                f"{resource_name}-code-{key_}",
+                f"{resource_name}-code-{file}",
                 bucket=bucket.bucket_name,
                 name=f"{code_prefix}{path}",
-                content=text or "\n",
+                content=sources[file] or "\n",
                 content_type="text/x-python",
                 opts=child,
             )
-            for key_, (path, _src), text in ((k, v, job_files()[k]) for k, v in _JOB_FILES.items())
+            for file, (path, _name) in _JOB_FILES.items()
+            if file != "sink"
         ]
         objects.append(
             gcp.storage.BucketObject(
