@@ -421,7 +421,7 @@ class VertexRequestLog(pulumi.ComponentResource):
         self.register_outputs({"table": self.table})
 
 
-def _prefix_condition(bucket: str, prefixes: Sequence[str]) -> dict[str, str]:
+def _prefix_condition(bucket: str, prefixes: Sequence[str]) -> Any:
     """Objects under ``prefixes`` only, listing included (list calls carry the prefix as the
     ``objectListPrefix`` attribute, since their resource is the bucket)."""
     reads = [
@@ -577,7 +577,7 @@ class VertexDriftMonitor(pulumi.ComponentResource):
                 opts=child,
             )
         )
-        limits = {"cpu": "1", "memory": "512Mi"}
+        limits: Any = {"cpu": "1", "memory": "512Mi"}
         self.job = gcp.cloudrunv2.Job(
             f"{resource_name}-job",
             name=names["job"],
@@ -815,12 +815,14 @@ def _workflow_source(url: str, body: Mapping[str, Any]) -> str:
 
 _MOUNT = "/opt/mlcompile"
 _TOKEN = "/var/run/secrets/kubeflow/pipelines/token"
-_RESTRICTED = {
+#: Shared parts of the pod specs, typed Any: a provider input's TypedDict union is checked
+#: against each literal where it is used.
+_RESTRICTED: Any = {
     "allow_privilege_escalation": False,
     "read_only_root_filesystem": True,
     "capabilities": {"drop": ["ALL"]},
 }
-_POD_SECURITY = {
+_POD_SECURITY: Any = {
     "run_as_non_root": True,
     "run_as_user": 65532,
     "run_as_group": 65532,
@@ -893,13 +895,13 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
             data={**job_files(), "config": json.dumps(config, sort_keys=True, indent=2)},
             opts=child,
         )
-        code_volume = {"name": "code", "config_map": {"name": name, "items": items}}
-        code_mount = {"name": "code", "mount_path": _MOUNT, "read_only": True}
-        python_env = [
+        code_volume: Any = {"name": "code", "config_map": {"name": name, "items": items}}
+        code_mount: Any = {"name": "code", "mount_path": _MOUNT, "read_only": True}
+        python_env: Any = [
             {"name": "PYTHONPATH", "value": _MOUNT},
             {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
         ]
-        requests = {"cpu": "250m", "memory": "256Mi"}
+        requests: Any = {"cpu": "250m", "memory": "256Mi"}
 
         # The sink: its own account, no API access, reachable from this namespace only.
         k8s.core.v1.ServiceAccount(
@@ -984,7 +986,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                 "policy_types": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [
+                        "from_": [
                             {
                                 "namespace_selector": {
                                     "match_labels": {"kubernetes.io/metadata.name": ns}
