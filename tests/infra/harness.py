@@ -103,6 +103,9 @@ class Recorder(Mocks):
         if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
             email = "service-1@gs-project-accounts.iam.gserviceaccount.com"
             return {"emailAddress": email, "member": f"serviceAccount:{email}"}, []
+        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+            email = "bq-1@bigquery-encryption.iam.gserviceaccount.com"
+            return {"email": email, "member": f"serviceAccount:{email}"}, []
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "tenantId": "00000000-0000-0000-0000-0000000000aa",

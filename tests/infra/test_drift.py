@@ -4,6 +4,7 @@ taken from the ConfigMap it registers, runs on the system python3 against a stan
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -17,7 +18,8 @@ from typing import Any, ClassVar
 import pytest
 
 from mlcompile.infra import policy
-from mlcompile.infra.drift import monitoring_cron, vertex_monitoring_job
+from mlcompile.infra.drift import monitoring_cron
+from mlcompile.monitor import job as job_module
 from mlcompile.monitor.declaration import monitored_endpoints
 from tests.conftest import build_example
 from tests.infra.harness import Recorder, run_program
@@ -182,71 +184,226 @@ identity = gcp.PipelineServiceAccount(
     repositories=[templates], secrets=[], workload=None,
     project_roles=["roles/aiplatform.user"], opts=cloud,
 )
+gcp.PipelineSchedule(
+    "schedule", name="mlc-dev-churn-schedule", pipeline="mlc-dev-churn", place=place,
+    when={{"cron": "0 3 * * *", "timezone": "Etc/UTC"}}, templates=templates, bucket=bucket,
+    key=key, identity=identity, labels=labels, opts=cloud,
+)
 alerts = gcp.Alerts(
     "alerts", name="mlc-dev-churn-alerts", pipeline="mlc-dev-churn", key=key, labels=labels,
     opts=cloud,
 )
+log = drift.VertexRequestLog(
+    "requests-churn", name="mlc_dev_churn_requests", endpoint="churn", place=place, key=key,
+    keep=False, labels=labels, opts=cloud,
+)
 endpoint = gcp.VertexEndpoint(
     "endpoint-churn", name="churn", endpoint_id="1234567890", place=place, key=key,
-    labels=labels, opts=cloud,
+    labels=labels, request_log=log.uri, opts=cloud,
 )
 gcp.EndpointAlerts("alerts-churn", endpoint=endpoint, alerts=alerts, labels=labels, opts=cloud)
-monitor = drift.VertexDriftMonitor(
+drift.VertexDriftMonitor(
     "drift-churn",
     drift={drift},
-    kinds={kinds},
+    spec={spec},
+    window_hours=1,
     names={{
-        "topic": "mlc-dev-churn-drift", "trigger_account": "mlc-dev-churn-drift",
-        "workflow": "mlc-dev-churn-drift", "trigger": "mlc-dev-churn-drift",
+        "job": "mlc-dev-churn-churn-drift", "schedule": "mlc-dev-churn-churn-drift-schedule",
+        "role": "mlc-dev-churn-monitor", "topic": "mlc-dev-churn-churn-drift",
+        "trigger_account": "mlc-dev-churn-drift", "workflow": "mlc-dev-churn-churn-drift",
+        "trigger": "mlc-dev-churn-churn-drift",
     }},
     pipeline="mlc-dev-churn", place=place, key=key, bucket=bucket, templates=templates,
-    identity=identity, endpoint=endpoint, alerts=alerts, labels=labels, opts=cloud,
+    identity=identity, log=log, alerts=alerts, image="docker.io/library/python:3.11-slim",
+    labels=labels, opts=cloud,
 )
-pulumi.export("monitoring_job_request", monitor.request)
 """
 
 
-def test_vertex_anomaly_alert_and_retraining_workflow(churn: Any, tmp_path: Path) -> None:
-    recorder = _run(
-        tmp_path,
-        VERTEX.format(drift=repr(churn.drift()), kinds=repr(churn.kinds())),
-        "churn",
-        "mlc-project",
-        "europe-west4",
+@pytest.fixture(scope="module")
+def vertex(churn: Any, tmp_path_factory: pytest.TempPathFactory) -> Recorder:
+    program = VERTEX.format(drift=repr(churn.drift()), spec=repr(churn.spec()))
+    return _run(tmp_path_factory.mktemp("vertex"), program, "churn", "mlc-project", "europe-west4")
+
+
+def _named(recorder: Recorder, token: str) -> dict[str, dict[str, Any]]:
+    return {r.name: dict(r.inputs) for r in recorder.resources if r.type == token}
+
+
+def test_vertex_monitor_is_private_encrypted_and_least_privilege(vertex: Recorder) -> None:
+    assert policy.check(vertex.resources) == []
+    (dataset,) = _named(vertex, "gcp:bigquery/dataset:Dataset").values()
+    assert dataset["defaultEncryptionConfiguration"]["kmsKeyName"]
+    (endpoint,) = _named(vertex, "gcp:vertex/aiEndpoint:AiEndpoint").values()
+    logging = endpoint["predictRequestResponseLoggingConfig"]
+    assert logging["enabled"] is True and logging["samplingRate"] == 1.0
+    assert logging["bigqueryDestination"]["outputUri"] == (
+        "bq://mlc-project.mlc_dev_churn_requests.request_response_logging"
     )
-    assert policy.check(recorder.resources) == []
-    policies = {
-        r.inputs["displayName"]: r.inputs
-        for r in recorder.resources
-        if r.type == "gcp:monitoring/alertPolicy:AlertPolicy"
+    monitor = "serviceAccount:mlc-dev-churn-monitor@mlc-project.iam.gserviceaccount.com"
+    granted = sorted(
+        (r.type.split("/")[1].split(":")[0], r.inputs["role"])
+        for r in vertex.resources
+        if r.inputs.get("member") == monitor
+    )
+    assert granted == [
+        ("bucketIAMMember", "roles/storage.objectViewer"),
+        ("datasetIamMember", "roles/bigquery.dataViewer"),
+        ("iAMMember", "roles/bigquery.jobUser"),
+        ("jobIamMember", "roles/run.invoker"),
+        ("topicIAMMember", "roles/pubsub.publisher"),
+        ("topicIAMMember", "roles/pubsub.publisher"),
+    ]
+    (reads,) = [
+        r.inputs
+        for r in vertex.resources
+        if r.type == "gcp:storage/bucketIAMMember:BucketIAMMember" and r.inputs["member"] == monitor
+    ]
+    expression = reads["condition"]["expression"]
+    assert "objects/code/monitoring/churn/" in expression
+    assert "objects/monitoring/churn/" in expression and "objectListPrefix" in expression
+    topics = {r.inputs["topic"] for r in vertex.resources if r.inputs.get("member") == monitor
+              and r.type == "gcp:pubsub/topicIAMMember:TopicIAMMember"}  # fmt: skip
+    assert topics == {"mlc-dev-churn-alerts", "mlc-dev-churn-churn-drift"}
+
+
+def _content(bucket_object: dict[str, Any]) -> str:
+    """A BucketObject's content, which the provider marks secret (wrapped on the wire)."""
+    content = bucket_object["content"]
+    return str(content["value"] if isinstance(content, dict) else content)
+
+
+def test_vertex_job_runs_its_own_code_on_schedule(vertex: Recorder, churn: Any) -> None:
+    (run_job,) = _named(vertex, "gcp:cloudrunv2/job:Job").values()
+    task = run_job["template"]["template"]
+    (container,) = task["containers"]
+    assert container["commands"] == ["python3"]
+    assert container["args"] == ["-m", "mlcompile.monitor.job", "/opt/mlcompile/config.json"]
+    assert task["serviceAccount"] == "mlc-dev-churn-monitor@mlc-project.iam.gserviceaccount.com"
+    assert task["executionEnvironment"] == "EXECUTION_ENVIRONMENT_GEN2"
+    mounts = {v["name"]: v["gcs"] for v in task["volumes"]}
+    assert mounts["code"]["mountOptions"] == ["only-dir=code/monitoring/churn"]
+    assert mounts["data"]["mountOptions"] == ["only-dir=monitoring/churn"]
+    assert all(m["readOnly"] for m in mounts.values())
+    objects = {
+        o["name"]: o for o in _named(vertex, "gcp:storage/bucketObject:BucketObject").values()
     }
-    drift_alert = policies["churn: requests drifted from the baseline"]
-    log_filter = drift_alert["conditions"][0]["conditionMatchedLog"]["filter"]
-    assert "model_monitoring_anomaly" in log_filter and "ModelDeploymentMonitoringJob" in log_filter
-    assert len(drift_alert["notificationChannels"]) == 2  # the stack's channel and the trigger's
-    topics = {
-        r.inputs["name"]: r.inputs for r in recorder.resources if r.type == "gcp:pubsub/topic:Topic"
+    config = json.loads(_content(objects["code/monitoring/churn/config.json"]))
+    assert config["spec"] == churn.spec()
+    assert config["baseline_url"] == "/mnt/monitoring/baseline.csv"  # monitoring/churn/baseline.csv
+    assert config["bigquery"] == {
+        "table": "mlc-project.mlc_dev_churn_requests.request_response_logging",
+        "hours": 1,
     }
-    assert topics["mlc-dev-churn-drift"]["kmsKeyName"]
-    trigger = _one(recorder, "gcp:eventarc/trigger:Trigger")
+    assert config["pubsub"] == {
+        "alert_topic": "projects/mlc-project/topics/mlc-dev-churn-alerts",
+        "retrain_topic": "projects/mlc-project/topics/mlc-dev-churn-churn-drift",
+    }
+    code = _content(objects["code/monitoring/churn/mlcompile/monitor/job.py"])
+    assert code == Path(job_module.__file__).read_text(encoding="utf-8")
+    schedules = _named(vertex, "gcp:cloudscheduler/job:Job")
+    target = schedules["drift-churn-schedule"]["httpTarget"]
+    assert schedules["drift-churn-schedule"]["schedule"] == "0 * * * *"
+    assert target["uri"] == (
+        "https://run.googleapis.com/v2/projects/mlc-project/locations/europe-west4/jobs/"
+        "mlc-dev-churn-churn-drift:run"
+    )
+    assert target["oauthToken"]["serviceAccountEmail"] == task["serviceAccount"]
+    policies = _named(vertex, "gcp:monitoring/alertPolicy:AlertPolicy")
+    failed = policies["drift-churn-failed"]
+    assert (
+        'resource.labels.job_name="mlc-dev-churn-churn-drift"'
+        in (failed["conditions"][0]["conditionMatchedLog"]["filter"])
+    )
+
+
+class _Aiplatform(BaseHTTPRequestHandler):
+    """Records the pipeline jobs created through it."""
+
+    created: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.created.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
+        body = json.dumps({"name": "projects/mlc-project/pipelineJobs/run-1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_vertex_drift_topic_starts_the_schedules_pipeline_job_with_the_parameters(
+    vertex: Recorder, churn: Any
+) -> None:
+    import urllib.parse
+    import urllib.request
+
+    trigger = _one(vertex, "gcp:eventarc/trigger:Trigger")
+    (topic,) = [
+        r for r in vertex.resources
+        if r.type == "gcp:pubsub/topic:Topic" and r.inputs["name"] == "mlc-dev-churn-churn-drift"
+    ]  # fmt: skip
+    assert topic.inputs["kmsKeyName"]
     assert trigger["transport"]["pubsub"]["topic"] == "projects/mlc-project/drift-churn-topic"
     assert trigger["destination"]["workflow"] == "projects/mlc-project/drift-churn-workflow"
-    workflow = _one(recorder, "gcp:workflows/workflow:Workflow")
-    steps = json.loads(workflow["sourceContents"])["main"]["steps"]
-    call = steps[0]["create"]["args"]
-    assert call["url"] == (
-        "https://europe-west4-aiplatform.googleapis.com/v1/projects/mlc-project/locations/"
-        "europe-west4/pipelineJobs"
-    )
-    assert call["body"]["runtimeConfig"]["parameterValues"] == {
-        "approval": "PendingManualApproval",
-        "rows": 4000,
-        "seed": 8,
+    assert trigger["serviceAccount"] == "mlc-dev-churn-drift@mlc-project.iam.gserviceaccount.com"
+    workflow = _one(vertex, "gcp:workflows/workflow:Workflow")
+    (create, _done) = json.loads(workflow["sourceContents"])["main"]["steps"]
+    call = create["create"]
+    assert call["call"] == "http.post" and call["args"]["auth"] == {"type": "OAuth2"}
+    url = urllib.parse.urlsplit(call["args"]["url"])
+    assert url.netloc == "europe-west4-aiplatform.googleapis.com"
+
+    # What the Workflow's http.post sends, sent to a recording stand-in of the API.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Aiplatform)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Aiplatform.created = []
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_address[1]}{url.path}",
+            data=json.dumps(call["args"]["body"]).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["name"].endswith("/run-1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    ((created),) = _Aiplatform.created
+    assert created["path"] == "/v1/projects/mlc-project/locations/europe-west4/pipelineJobs"
+    body = created["body"]
+    assert body["runtimeConfig"]["parameterValues"] == churn.retrain_params()
+    assert body["labels"]["mlcompile-trigger"] == "drift"
+    # The same request the schedule sends, with the parameters added.
+    (schedule,) = [
+        r.inputs for r in vertex.resources
+        if r.type == "gcp:cloudscheduler/job:Job" and r.name == "schedule"
+    ]  # fmt: skip
+    scheduled = json.loads(base64.b64decode(schedule["httpTarget"]["body"]))
+    assert schedule["httpTarget"]["uri"] == call["args"]["url"]
+    assert {k: v for k, v in body.items() if k not in ("runtimeConfig", "labels")} == {
+        k: v for k, v in scheduled.items() if k not in ("runtimeConfig", "labels")
     }
-    assert call["body"]["templateUri"].endswith("/mlc-dev-churn/latest")
+    assert (
+        body["runtimeConfig"]["gcsOutputDirectory"]
+        == scheduled["runtimeConfig"]["gcsOutputDirectory"]
+    )
+    aiplatform_v1 = pytest.importorskip("google.cloud.aiplatform_v1")
+    from google.protobuf import json_format
+
+    message = aiplatform_v1.PipelineJob.pb()()
+    json_format.ParseDict(body, message)  # raises on any unknown field or wrong type
+    assert message.template_uri.endswith("/mlc-dev-churn/latest")
+    assert message.service_account == "mlc-dev-churn@mlc-project.iam.gserviceaccount.com"
+    assert dict(message.runtime_config.parameter_values)["rows"].number_value == 4000
     roles = sorted(
         r.inputs["role"]
-        for r in recorder.resources
+        for r in vertex.resources
         if r.name.startswith("drift-churn-trigger") and "role" in r.inputs
     )
     assert roles == [
@@ -255,28 +412,6 @@ def test_vertex_anomaly_alert_and_retraining_workflow(churn: Any, tmp_path: Path
         "roles/iam.serviceAccountUser",
         "roles/workflows.invoker",
     ]
-
-
-def test_vertex_monitoring_job_request_is_a_valid_api_message(churn: Any) -> None:
-    aiplatform_v1 = pytest.importorskip("google.cloud.aiplatform_v1")
-    from google.protobuf import json_format
-
-    request = vertex_monitoring_job(
-        display_name="churn-drift",
-        endpoint="projects/p/locations/europe-west4/endpoints/123",
-        deployed_model_id="456",
-        drift=churn.drift(),
-        kinds=churn.kinds(),
-        notification_channels=["projects/p/notificationChannels/7"],
-        kms_key="projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k",
-        labels={"team": "ml"},
-    )
-    message = aiplatform_v1.ModelDeploymentMonitoringJob.pb()()
-    json_format.ParseDict(request, message)  # raises on any unknown field or wrong type
-    config = message.model_deployment_monitoring_objective_configs[0].objective_config
-    thresholds = config.prediction_drift_detection_config.drift_thresholds
-    assert sorted(thresholds) == sorted(churn.drift()["features"])
-    assert message.model_deployment_monitoring_schedule_config.monitor_interval.seconds == 3600
 
 
 KUBEFLOW = """
@@ -289,14 +424,20 @@ cluster = pulumi.ResourceOptions(
 )
 drift.KubeflowDriftMonitor(
     "drift-churn",
-    name="churn-drift",
-    namespace="mlc-dev",
+    name="mlc-dev-kubeflow-churn-drift",
+    sink="mlc-dev-kubeflow-churn-requests",
+    namespace="ml-dev",
     spec={spec},
     cron="0 * * * *",
-    requests_url="http://churn-requests.mlc-dev.svc/requests",
-    baseline_url="http://churn-requests.mlc-dev.svc/baseline.csv",
-    kfp={{"url": "http://ml-pipeline.kubeflow.svc:8888", "pipeline_id": "pipeline-1"}},
-    image="python:3.8-slim",
+    window_hours=1,
+    kfp={{
+        "url": "http://ml-pipeline.kubeflow.svc.cluster.local:8888",
+        "namespace": "ml-dev",
+        "pipeline": "mlc-dev-kubeflow-churn",
+        "experiment": "mlc-dev-kubeflow-churn",
+        "service_account": "mlc-dev-kubeflow-churn-exec",
+    }},
+    image="docker.io/library/python:3.11-slim",
     labels={{"team": "ml"}},
     opts=cluster,
 )
@@ -310,8 +451,9 @@ class _Stand(BaseHTTPRequestHandler):
     runs: ClassVar[list[tuple[dict[str, Any], str]]] = []
 
     def do_GET(self) -> None:
-        body = self.files.get(self.path, "").encode()
-        self.send_response(200 if self.path in self.files else 404)
+        path = self.path.split("?", 1)[0]
+        body = self.files.get(path, "").encode()
+        self.send_response(200 if path in self.files else 404)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -358,10 +500,39 @@ def test_kubeflow_cron_job_runs_its_own_code_and_creates_a_run(
         "python3", "-m", "mlcompile.monitor.job", "/opt/mlcompile/config.json"
     ]  # fmt: skip
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert pod["serviceAccountName"] == "churn-drift"
+    assert pod["serviceAccountName"] == "mlc-dev-kubeflow-churn-drift"
+    assert pod["automountServiceAccountToken"] is False  # only the KFP-audience token
     role = _one(recorder, "kubernetes:rbac.authorization.k8s.io/v1:Role")
     assert role["rules"] == [
-        {"apiGroups": ["pipelines.kubeflow.org"], "resources": ["runs"], "verbs": ["create", "get"]}
+        {
+            "apiGroups": ["pipelines.kubeflow.org"],
+            "resources": ["runs"],
+            "verbs": ["create", "get"],
+        },
+        {
+            "apiGroups": ["pipelines.kubeflow.org"],
+            "resources": ["pipelines", "experiments"],
+            "verbs": ["get", "list"],
+        },
+    ]
+    # The sink KServe's logger posts to: its own account without API access, a volume, a
+    # Service on port 80, and ingress from the namespace only.
+    deployment = _one(recorder, "kubernetes:apps/v1:Deployment")
+    sink_pod = deployment["spec"]["template"]["spec"]
+    (sink_container,) = sink_pod["containers"]
+    assert sink_container["command"] == ["python3", "-m", "mlcompile.monitor.sink"]
+    assert sink_container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert sink_pod["automountServiceAccountToken"] is False
+    assert sink_pod["serviceAccountName"] == "mlc-dev-kubeflow-churn-requests"
+    service = _one(recorder, "kubernetes:core/v1:Service")
+    assert service["metadata"]["name"] == "mlc-dev-kubeflow-churn-requests"
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http"}]
+    ingress = _one(recorder, "kubernetes:networking.k8s.io/v1:NetworkPolicy")["spec"]["ingress"]
+    assert ingress[0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ml-dev"}}}
+    ]
+    assert _one(recorder, "kubernetes:core/v1:PersistentVolumeClaim")["spec"]["accessModes"] == [
+        "ReadWriteOnce"
     ]
 
     # Lay the ConfigMap out as the pod's volume does, and run it on the system interpreter.
@@ -373,10 +544,13 @@ def test_kubeflow_cron_job_runs_its_own_code_and_creates_a_run(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(config_map["data"][item["key"]], encoding="utf-8")
     config = json.loads((mount / "config.json").read_text())
+    sink = "http://mlc-dev-kubeflow-churn-requests.ml-dev.svc.cluster.local"
+    assert config["requests_url"] == f"{sink}/requests?hours=1"
+    assert config["baseline_url"] == f"{sink}/baseline"
     (tmp_path / "token").write_text("projected-token\n")
     config.update(
-        requests_url=f"{stand}/requests",
-        baseline_url=f"{stand}/baseline.csv",
+        requests_url=f"{stand}/requests?hours=1",
+        baseline_url=f"{stand}/baseline",
         kfp={**config["kfp"], "url": stand, "token_file": str(tmp_path / "token")},
     )
     (mount / "config.json").write_text(json.dumps(config))
@@ -390,7 +564,12 @@ def test_kubeflow_cron_job_runs_its_own_code_and_creates_a_run(
         + "\n"
         for t in range(1, 201)
     )
-    _Stand.files = {"/baseline.csv": baseline, "/requests": shifted}
+    _Stand.files = {
+        "/baseline": baseline,
+        "/requests": shifted,
+        "/apis/v2beta1/pipelines": json.dumps({"pipelines": [{"pipeline_id": "pipeline-1"}]}),
+        "/apis/v2beta1/experiments": json.dumps({"experiments": []}),
+    }
     _Stand.runs = []
     python3 = shutil.which("python3", path="/usr/bin:/bin")
     if python3 is None:
@@ -415,6 +594,7 @@ def test_kubeflow_cron_job_runs_its_own_code_and_creates_a_run(
     assert auth == "Bearer projected-token"
     assert body["pipeline_version_reference"] == {"pipeline_id": "pipeline-1"}
     assert body["runtime_config"]["parameters"] == churn.retrain_params()
+    assert body["service_account"] == "mlc-dev-kubeflow-churn-exec"
 
 
 @pytest.mark.parametrize("name", ["sagemaker-dev", "vertex-dev", "kubeflow-dev"])
@@ -427,7 +607,12 @@ def test_stack_inputs_name_every_resource_validly(name: str) -> None:
     (entry,) = monitor_context(build_example("churn"), profile(name))
     assert entry["drift"]["endpoint"] == entry["spec"]["endpoint"] != "churn"  # physical name
     for purpose, value in entry["names"].items():
+        if purpose == "dataset":  # a BigQuery dataset id: letters, digits, underscores
+            assert re.fullmatch(r"[A-Za-z0-9_]{1,1024}", value), value
+            continue
         assert re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", value), (purpose, value)
+    assert len(entry["names"]["cron_job"]) <= 52 and len(entry["names"]["sink"]) <= 52
     if name.startswith("vertex"):
         assert 6 <= len(entry["names"]["trigger_account"]) <= 30
+        assert 6 <= len(entry["names"]["role"]) <= 30
     assert entry["alarms"] == ([entry["names"]["alarm"]] if name.startswith("sagemaker") else [])

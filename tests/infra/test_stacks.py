@@ -106,11 +106,12 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
     if prof.platform == "vertex":
         (bucket,) = shared.of_type("gcp:storage/bucket:Bucket")
         assert bucket.inputs["name"] == needs["artifact_store"]
-        jobs = stack.of_type("gcp:cloudscheduler/job:Job")
+        jobs = [j for j in stack.of_type("gcp:cloudscheduler/job:Job") if not _monitoring(j)]
         assert len(jobs) == (needs["schedule"] is not None)
         grants = shared.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
         assert {g.name.rsplit("-", 1)[-1] for g in grants} == {
             "storage",
+            "bigquery",
             "aiplatform",
             "artifactregistry",
             "pubsub",
@@ -120,11 +121,19 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
         accounts = {
             a.inputs["metadata"]["name"] for a in stack.of_type("kubernetes:core/v1:ServiceAccount")
         }
-        # The pipeline's own, and one that serves its models (read-only) when it has endpoints.
-        assert needs["identity"] in accounts and len(accounts) == 1 + bool(needs["endpoints"])
+        # The pipeline's own, and one that serves its models (read-only) when it has endpoints;
+        # a monitored endpoint's request sink and drift check have one each.
+        monitors = stack.info.get("monitors", [])
+        assert needs["identity"] in accounts
+        assert len(accounts) == 1 + bool(needs["endpoints"]) + 2 * len(monitors)
     if prof.cloud == "azure":
         (registry,) = shared.of_type("azure-native:containerregistry:Registry")
         assert registry.inputs["adminUserEnabled"] is False
+
+
+def _monitoring(resource: Resource) -> bool:
+    """A resource of a drift monitor (tested in tests/infra/test_drift.py), by logical name."""
+    return resource.name.startswith(("drift-", "requests-"))
 
 
 def _drift_resources(stack: Stack) -> list[Resource]:
@@ -174,11 +183,13 @@ def _assert_aws_alerts(stack: Stack) -> None:
 def _assert_gcp_alerts(stack: Stack) -> None:
     """A CMEK Pub/Sub topic behind a pubsub channel, an alert on failed runs, and an error
     alert per endpoint."""
-    (topic,) = stack.of_type("gcp:pubsub/topic:Topic")
+    (topic,) = [t for t in stack.of_type("gcp:pubsub/topic:Topic") if not _monitoring(t)]
     assert topic.inputs["kmsKeyName"]
     (channel,) = stack.of_type("gcp:monitoring/notificationChannel:NotificationChannel")
     assert channel.inputs["type"] == "pubsub"
-    policies = stack.of_type("gcp:monitoring/alertPolicy:AlertPolicy")
+    policies = [
+        p for p in stack.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if not _monitoring(p)
+    ]
     logs = [p for p in policies if "conditionMatchedLog" in p.inputs["conditions"][0]]
     (failed,) = logs
     assert (

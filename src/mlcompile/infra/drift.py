@@ -9,17 +9,19 @@ One ``Monitor`` declaration becomes each platform's own mechanism:
   their maximum against the KS threshold and notifies the alert topic, and an EventBridge rule on
   that alarm starts the pipeline with the declared parameters, through a role that may only start
   that pipeline.
-- Vertex AI: pulumi-gcp has no ModelDeploymentMonitoringJob resource (the endpoint's
-  ``model_deployment_monitoring_job`` is output only), and the job needs the deployed model's id,
-  which exists only after the pipeline deploys it. So the stack owns everything around the job:
-  an alert policy on the job's anomaly log entries that notifies the stack's channel and a drift
-  topic, and an Eventarc trigger on that topic running a Workflow that creates the pipeline job
-  (``pipelineJobs.create``, the request the scheduler uses) with the declared parameters. The
-  job's request is built here (:func:`vertex_monitoring_job`) and exported for the deploy step.
-- Kubeflow: a CronJob in the pipeline's namespace runs ``mlcompile.monitor.job`` (standard
-  library only, mounted from a ConfigMap, so any ``python3`` image runs it) over the
-  InferenceService's logged requests and creates a run through the KFP API on drift, as a service
-  account allowed only to create runs in that namespace.
+- Vertex AI: the endpoint logs its requests to a BigQuery dataset under the CMEK key; a Cloud
+  Run job, started by Cloud Scheduler on the monitor's schedule, runs ``mlcompile.monitor.job``
+  (standard library only, mounted with its config and the baseline from the artifact bucket)
+  over the window's rows with the declared statistics and thresholds; on drift it publishes to
+  the stack's alert topic and, to retrain, to a drift topic whose Eventarc trigger runs a
+  Workflow creating the pipeline job (``pipelineJobs.create``, the request the schedule sends)
+  with the declared parameters. Why not Vertex's own model monitoring: see below.
+- Kubeflow: KServe's request logger posts each request of the InferenceService to a small sink
+  in the namespace (``mlcompile.monitor.sink``, which also keeps the baseline the pipeline
+  publishes); a CronJob runs ``mlcompile.monitor.job`` over the window's requests and creates a
+  run through the KFP API on drift, as a service account that may only find the pipeline and
+  create runs in that namespace. Both mount the standard-library code from a ConfigMap, so any
+  ``python3`` image runs them.
 """
 
 from __future__ import annotations
@@ -311,83 +313,147 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
         return rule
 
 
-# ----- Vertex AI --------------------------------------------------------------------------------
+# ----- the monitoring job's code, as the stacks ship it ----------------------------------------
 
-#: Vertex model monitoring writes each anomaly it finds to this log (when logging is enabled).
-VERTEX_ANOMALY_LOG = "aiplatform.googleapis.com%2Fmodel_monitoring_anomaly"
+#: The standard-library monitoring code the Vertex and Kubeflow jobs run, by key, with its path
+#: under the job's ``PYTHONPATH`` and its source file (``""``: an empty package marker).
+_JOB_FILES = {
+    "init": ("mlcompile/__init__.py", ""),
+    "monitor-init": ("mlcompile/monitor/__init__.py", ""),
+    "stats": ("mlcompile/monitor/stats.py", "stats.py"),
+    "compare": ("mlcompile/monitor/compare.py", "compare.py"),
+    "job": ("mlcompile/monitor/job.py", "job.py"),
+    "sink": ("mlcompile/monitor/sink.py", "sink.py"),
+}
+#: Where a generated project carries those files (``mlcompile_infra/monitor_job/``); in the
+#: mlcompile source tree they are read from ``mlcompile/monitor/`` itself.
+JOB_FOLDER = "monitor_job"
 
 
-def vertex_monitoring_job(
-    *,
-    display_name: str,
-    endpoint: str,
-    deployed_model_id: str,
-    drift: Drift,
-    kinds: Mapping[str, str],
-    notification_channels: Sequence[str],
-    kms_key: str,
-    labels: Mapping[str, str],
-) -> dict[str, Any]:
-    """The ``modelDeploymentMonitoringJobs.create`` request: drift detection on the declared
-    features (numbers by Jensen-Shannon divergence, categories by L-infinity distance, both
-    against the declared PSI threshold as the closest), every ``cron`` hour, anomalies logged
-    and sent to the stack's channels."""
-    hours = _interval_hours(drift["cron"])
-    threshold = drift["thresholds"].get("psi", 0.2)
+def job_files() -> dict[str, str]:
+    """Keys to file contents: the standard-library monitoring code."""
+    here = Path(__file__).resolve().parent
+    source = here / JOB_FOLDER
+    if not source.is_dir():
+        source = here.parent / "monitor"
     return {
-        "displayName": display_name,
-        "endpoint": endpoint,
-        "modelDeploymentMonitoringObjectiveConfigs": [
-            {
-                "deployedModelId": deployed_model_id,
-                "objectiveConfig": {
-                    "predictionDriftDetectionConfig": {
-                        "driftThresholds": {
-                            name: {"value": threshold} for name in sorted(drift["features"])
-                        },
-                    },
-                },
-            }
-        ],
-        "modelDeploymentMonitoringScheduleConfig": {"monitorInterval": f"{hours * 3600}s"},
-        "loggingSamplingStrategy": {"randomSampleConfig": {"sampleRate": 1.0}},
-        "modelMonitoringAlertConfig": {
-            "enableLogging": True,
-            "notificationChannels": list(notification_channels),
-        },
-        "encryptionSpec": {"kmsKeyName": kms_key},
-        "labels": {**dict(labels), "mlcompile-kinds": _kinds_label(kinds)},
+        key: (source / name).read_text(encoding="utf-8") if name else ""
+        for key, (_path, name) in _JOB_FILES.items()
     }
 
 
-def _kinds_label(kinds: Mapping[str, str]) -> str:
-    numbers = sum(1 for k in kinds.values() if k == "number")
-    return f"{numbers}n{len(kinds) - numbers}c"
+# ----- Vertex AI --------------------------------------------------------------------------------
+#
+# pulumi-gcp has no model-monitoring resource (``vertex.AiEndpoint`` reports its
+# ``model_deployment_monitoring_job`` as an output only), and Vertex's own model monitoring
+# could not honour the declaration anyway: it measures Jensen-Shannon divergence and L-infinity
+# distance (not PSI or Kolmogorov-Smirnov), needs the deployed model's id, which exists only
+# after the pipeline deploys, and compares with the training data only as "skew". So the stack
+# runs mlcompile's own statistics: the endpoint logs every request to a BigQuery table
+# (``predictRequestResponseLoggingConfig``), a Cloud Run job runs ``mlcompile.monitor.job`` over
+# the window's rows on the monitor's schedule (Cloud Scheduler calling the Cloud Run Admin API's
+# ``jobs.run``, as Cloud Run documents for scheduled jobs), and on drift it publishes to the
+# stack's alert topic and, to retrain, to a drift topic whose Eventarc trigger runs a Workflow
+# that creates the pipeline job: the same request the pipeline's schedule sends.
+
+#: The table Vertex creates in the log dataset when given only ``bq://PROJECT.DATASET``.
+VERTEX_LOG_TABLE = "request_response_logging"
+#: Where the job's code and its data (the baseline) are mounted in the Cloud Run job.
+_CODE_MOUNT, _DATA_MOUNT = "/opt/mlcompile", "/mnt/monitoring"
 
 
-def _interval_hours(cron: str) -> int:
-    """Vertex monitors every N hours: hourly for ``0 * * * *``, N for ``0 */N``, 24 for daily."""
-    hour = cron.split()[1]
-    if hour == "*":
-        return 1
-    if hour.startswith("*/") and hour[2:].isdigit():
-        return int(hour[2:])
-    return 24
+class VertexRequestLog(pulumi.ComponentResource):
+    """The BigQuery dataset (CMEK) an endpoint logs its requests to; Vertex creates the table."""
+
+    dataset: Any
+    table: pulumi.Output[str]
+    uri: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        endpoint: str,
+        place: Any,
+        key: Any,
+        keep: bool,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """``name`` is the dataset id; ``key`` the stack's ``KeyAccess``."""
+        import pulumi_gcp as gcp
+
+        super().__init__("mlcompile:gcp:VertexRequestLog", resource_name, None, opts)
+        project = place["project"]
+        self.dataset = gcp.bigquery.Dataset(
+            resource_name,
+            dataset_id=name,
+            project=project,
+            location=place["region"],
+            description=f"Requests endpoint {endpoint} served, for its drift monitor",
+            default_encryption_configuration={"kms_key_name": key.key_id},
+            delete_contents_on_destroy=False,
+            labels=dict(labels),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=keep, retain_on_delete=keep, depends_on=key.grants
+            ),
+        )
+        agent = gcp.projects.ServiceIdentity(
+            f"{resource_name}-vertex-agent",
+            project=project,
+            service="aiplatform.googleapis.com",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Vertex writes the log as its service agent: editor of this dataset only.
+        gcp.bigquery.DatasetIamMember(
+            f"{resource_name}-vertex-writes",
+            project=project,
+            dataset_id=self.dataset.dataset_id,
+            role="roles/bigquery.dataEditor",
+            member=agent.member,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.table = pulumi.Output.concat(
+            project, ".", self.dataset.dataset_id, ".", VERTEX_LOG_TABLE
+        )
+        self.uri = pulumi.Output.concat("bq://", self.table)
+        self.register_outputs({"table": self.table})
+
+
+def _prefix_condition(bucket: str, prefixes: Sequence[str]) -> Any:
+    """Objects under ``prefixes`` only, listing included (list calls carry the prefix as the
+    ``objectListPrefix`` attribute, since their resource is the bucket)."""
+    reads = [
+        f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{p}")' for p in prefixes
+    ]
+    lists = [
+        f'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("{p}")'
+        for p in prefixes
+    ]
+    return {
+        "title": "monitoring-objects",
+        "description": "The monitoring job's code and baseline only",
+        "expression": " || ".join(reads + lists),
+    }
 
 
 class VertexDriftMonitor(pulumi.ComponentResource):
-    """An alert on the endpoint's monitoring anomalies, and the retraining trigger."""
+    """The monitoring job over an endpoint's request log, its schedule, and the retraining
+    trigger."""
 
+    job: Any
+    schedule: Any
     topic: Any | None
     workflow: Any | None
-    request: pulumi.Output[str]
 
     def __init__(
         self,
         resource_name: str,
         *,
         drift: Drift,
-        kinds: Mapping[str, str],
+        spec: Mapping[str, Any],
+        window_hours: int,
         names: Mapping[str, str],
         pipeline: str,
         place: Any,
@@ -395,24 +461,74 @@ class VertexDriftMonitor(pulumi.ComponentResource):
         bucket: Any,
         templates: Any,
         identity: Any,
-        endpoint: Any,
+        log: VertexRequestLog,
         alerts: Any,
+        image: str,
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """``names``: ``topic``, ``trigger_account``, ``workflow``, ``trigger``. The rest are
-        the stack's ``gcp`` components: the key and bucket (``KeyAccess`` and ``BucketAccess``:
-        the platform stack's or its own), the KFP Repository, PipelineServiceAccount,
-        VertexEndpoint and Alerts."""
+        """``names``: ``job``, ``schedule``, ``role`` (the monitor's service account id),
+        ``topic``, ``trigger_account``, ``workflow``, ``trigger``. ``spec`` is the declaration
+        (``MonitoredEndpoint.spec()``), ``window_hours`` how much of the log one check reads,
+        ``image`` any image with ``python3``. The rest are the stack's ``gcp`` components: the
+        key and bucket (``KeyAccess``, ``BucketAccess``), the KFP Repository, the
+        PipelineServiceAccount, the endpoint's VertexRequestLog and the Alerts."""
         import pulumi_gcp as gcp
+
+        from .gcp import CODE_PREFIX
 
         super().__init__("mlcompile:gcp:VertexDriftMonitor", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         project, region = place["project"], place["region"]
-        channels: list[pulumi.Input[str]] = [alerts.channel.name]
+        endpoint = drift["endpoint"]
+        data_prefix = f"monitoring/{endpoint}/"
+        code_prefix = f"{CODE_PREFIX}monitoring/{endpoint}/"
+        account = gcp.serviceaccount.Account(
+            f"{resource_name}-account",
+            account_id=names["role"],
+            display_name=f"Drift monitor of endpoint {endpoint}",
+            project=project,
+            opts=child,
+        )
+        # Query jobs can only be granted on the project; the rows are read from this log only.
+        gcp.projects.IAMMember(
+            f"{resource_name}-bigquery-jobs",
+            project=project,
+            role="roles/bigquery.jobUser",
+            member=account.member,
+            opts=child,
+        )
+        gcp.bigquery.DatasetIamMember(
+            f"{resource_name}-reads-log",
+            project=project,
+            dataset_id=log.dataset.dataset_id,
+            role="roles/bigquery.dataViewer",
+            member=account.member,
+            opts=child,
+        )
+        gcp.storage.BucketIAMMember(
+            f"{resource_name}-reads-objects",
+            bucket=bucket.bucket_name,
+            role="roles/storage.objectViewer",
+            member=account.member,
+            condition=pulumi.Output.from_input(bucket.bucket_name).apply(
+                lambda b: _prefix_condition(b, [code_prefix, data_prefix])
+            ),
+            opts=child,
+        )
+        alert_topic = pulumi.Output.concat("projects/", project, "/topics/", alerts.topic.name)
+        gcp.pubsub.TopicIAMMember(
+            f"{resource_name}-publishes-alerts",
+            project=project,
+            topic=alerts.topic.name,
+            role="roles/pubsub.publisher",
+            member=account.member,
+            opts=child,
+        )
         self.topic = self.workflow = None
+        retrain_topic: pulumi.Output[str] | None = None
         if drift["retrain"] is not None:
-            trigger = self._trigger(
+            retrain_topic = self._trigger(
                 resource_name,
                 drift["retrain"],
                 names,
@@ -422,48 +538,149 @@ class VertexDriftMonitor(pulumi.ComponentResource):
                 bucket,
                 templates,
                 identity,
+                account,
                 labels,
             )
-            channels.append(trigger)
-        anomalies = (
-            f'logName="projects/{project}/logs/{VERTEX_ANOMALY_LOG}"'
-            ' AND resource.type="aiplatform.googleapis.com/ModelDeploymentMonitoringJob"'
-            f' AND labels.endpoint_id="{endpoint.endpoint_id}"'
+        config = pulumi.Output.all(log.table, alert_topic, retrain_topic).apply(
+            lambda v: json.dumps(
+                {
+                    "spec": dict(spec),
+                    "baseline_url": f"{_DATA_MOUNT}/baseline.csv",
+                    "bigquery": {"table": v[0], "hours": window_hours},
+                    "pubsub": {"alert_topic": v[1], "retrain_topic": v[2]},
+                },
+                sort_keys=True,
+                indent=2,
+            )
+        )
+        # The code under code/, which only the deployer writes; the sink module is Kubeflow's.
+        sources = job_files()
+        objects: list[pulumi.Resource] = [
+            gcp.storage.BucketObject(
+                f"{resource_name}-code-{file}",
+                bucket=bucket.bucket_name,
+                name=f"{code_prefix}{path}",
+                content=sources[file] or "\n",
+                content_type="text/x-python",
+                opts=child,
+            )
+            for file, (path, _name) in _JOB_FILES.items()
+            if file != "sink"
+        ]
+        objects.append(
+            gcp.storage.BucketObject(
+                f"{resource_name}-config",
+                bucket=bucket.bucket_name,
+                name=f"{code_prefix}config.json",
+                content=config,
+                content_type="application/json",
+                opts=child,
+            )
+        )
+        limits: Any = {"cpu": "1", "memory": "512Mi"}
+        self.job = gcp.cloudrunv2.Job(
+            f"{resource_name}-job",
+            name=names["job"],
+            project=project,
+            location=region,
+            deletion_protection=False,
+            labels=dict(labels),
+            template={
+                "task_count": 1,
+                "labels": dict(labels),
+                "template": {
+                    "service_account": account.email,
+                    "max_retries": 0,
+                    "timeout": "1800s",
+                    # Cloud Storage volumes need the second-generation environment.
+                    "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
+                    "containers": [
+                        {
+                            "image": image,
+                            "commands": ["python3"],
+                            "args": ["-m", "mlcompile.monitor.job", f"{_CODE_MOUNT}/config.json"],
+                            "envs": [
+                                {"name": "PYTHONPATH", "value": _CODE_MOUNT},
+                                {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+                            ],
+                            "resources": {"limits": limits},
+                            "volume_mounts": [
+                                {"name": "code", "mount_path": _CODE_MOUNT},
+                                {"name": "data", "mount_path": _DATA_MOUNT},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {
+                            "name": name,
+                            "gcs": {
+                                "bucket": bucket.bucket_name,
+                                "read_only": True,
+                                "mount_options": [f"only-dir={prefix.rstrip('/')}"],
+                            },
+                        }
+                        for name, prefix in (("code", code_prefix), ("data", data_prefix))
+                    ],
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=objects),
+        )
+        # The schedule runs the job as the monitor's account, which may run this job only.
+        invoker = gcp.cloudrunv2.JobIamMember(
+            f"{resource_name}-runs-job",
+            project=project,
+            location=region,
+            name=self.job.name,
+            role="roles/run.invoker",
+            member=account.member,
+            opts=child,
+        )
+        self.schedule = gcp.cloudscheduler.Job(
+            f"{resource_name}-schedule",
+            name=names["schedule"],
+            project=project,
+            region=region,
+            description=f"Checks endpoint {endpoint} for drift",
+            schedule=drift["cron"],
+            time_zone="Etc/UTC",
+            attempt_deadline="320s",
+            http_target={
+                "uri": pulumi.Output.concat(
+                    f"https://run.googleapis.com/v2/projects/{project}/locations/{region}/jobs/",
+                    self.job.name,
+                    ":run",
+                ),
+                "http_method": "POST",
+                "oauth_token": {
+                    "service_account_email": account.email,
+                    "scope": "https://www.googleapis.com/auth/cloud-platform",
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[invoker]),
+        )
+        # A check that could not run or act logs an error: the stack's channel hears of it.
+        failures = (
+            'resource.type="cloud_run_job" AND severity>=ERROR'
+            f' AND resource.labels.job_name="{names["job"]}"'
         )
         gcp.monitoring.AlertPolicy(
-            f"{resource_name}-drift",
+            f"{resource_name}-failed",
             project=project,
-            display_name=f"{endpoint.name}: requests drifted from the baseline",
+            display_name=f"{endpoint}: the drift check failed",
             combiner="OR",
-            severity="WARNING",
+            severity="ERROR",
             conditions=[
                 {
-                    "display_name": "Model monitoring found an anomaly",
-                    "condition_matched_log": {"filter": anomalies},
+                    "display_name": "Drift check logged an error",
+                    "condition_matched_log": {"filter": failures},
                 }
             ],
             alert_strategy={"notification_rate_limit": {"period": "3600s"}},
-            notification_channels=channels,
+            notification_channels=[alerts.channel.name],
             user_labels=dict(labels),
             opts=child,
         )
-        endpoint_path = f"projects/{project}/locations/{region}/endpoints/{endpoint.endpoint_id}"
-        self.request = pulumi.Output.all(key.key_id, alerts.channel.name).apply(
-            lambda v: json.dumps(
-                vertex_monitoring_job(
-                    display_name=f"{endpoint.name}-drift",
-                    endpoint=endpoint_path,
-                    deployed_model_id="DEPLOYED_MODEL_ID",
-                    drift=drift,
-                    kinds=kinds,
-                    notification_channels=[v[1]],
-                    kms_key=v[0],
-                    labels=labels,
-                ),
-                sort_keys=True,
-            )
-        )
-        self.register_outputs({"monitoring_job_request": self.request})
+        self.register_outputs({"job": self.job.name, "schedule": self.schedule.name})
 
     def _trigger(
         self,
@@ -476,11 +693,14 @@ class VertexDriftMonitor(pulumi.ComponentResource):
         bucket: Any,
         templates: Any,
         identity: Any,
+        monitor: Any,
         labels: Mapping[str, str],
     ) -> pulumi.Output[str]:
-        """Drift topic -> Eventarc -> a Workflow creating the pipeline job; returns the
-        notification channel that publishes to the topic."""
+        """Drift topic -> Eventarc -> a Workflow creating the pipeline job; returns the topic's
+        full name, which the monitor's account may publish to."""
         import pulumi_gcp as gcp
+
+        from .gcp import pipeline_job_request, pipeline_jobs_url
 
         child = pulumi.ResourceOptions(parent=self)
         project, region = place["project"], place["region"]
@@ -493,27 +713,13 @@ class VertexDriftMonitor(pulumi.ComponentResource):
             labels=dict(labels),
             opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
         )
-        agent = gcp.projects.ServiceIdentity(
-            f"{resource_name}-monitoring-agent",
-            project=project,
-            service="monitoring.googleapis.com",
-            opts=child,
-        )
-        publisher = gcp.pubsub.TopicIAMMember(
-            f"{resource_name}-monitoring-publishes",
+        gcp.pubsub.TopicIAMMember(
+            f"{resource_name}-monitor-publishes",
             project=project,
             topic=self.topic.name,
             role="roles/pubsub.publisher",
-            member=agent.member,
+            member=monitor.member,
             opts=child,
-        )
-        channel = gcp.monitoring.NotificationChannel(
-            f"{resource_name}-channel",
-            project=project,
-            display_name=f"Drift trigger of {pipeline}",
-            type="pubsub",
-            labels={"topic": self.topic.id},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[publisher]),
         )
         account = gcp.serviceaccount.Account(
             f"{resource_name}-trigger",
@@ -538,25 +744,17 @@ class VertexDriftMonitor(pulumi.ComponentResource):
             member=account.member,
             opts=child,
         )
-        body = pulumi.Output.all(
-            templates.repository.repository_id,
-            bucket.bucket_name,
-            key.key_id,
-            identity.account.email,
-        ).apply(
-            lambda v: {
-                "displayName": pipeline,
-                "templateUri": f"https://{region}-kfp.pkg.dev/{project}/{v[0]}/{pipeline}/latest",
-                "runtimeConfig": {
-                    "gcsOutputDirectory": f"gs://{v[1]}/runs",
-                    "parameterValues": dict(sorted(params.items())),
-                },
-                "encryptionSpec": {"kmsKeyName": v[2]},
-                "serviceAccount": v[3],
-                "labels": {**dict(labels), "mlcompile-trigger": "drift"},
-            }
+        body = pipeline_job_request(
+            pipeline=pipeline,
+            place=place,
+            templates=templates,
+            bucket=bucket,
+            key=key,
+            identity=identity,
+            labels={**dict(labels), "mlcompile-trigger": "drift"},
+            parameters=params,
         )
-        url = f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/pipelineJobs"
+        url = pipeline_jobs_url(place)
         self.workflow = gcp.workflows.Workflow(
             f"{resource_name}-workflow",
             name=names["workflow"],
@@ -568,6 +766,7 @@ class VertexDriftMonitor(pulumi.ComponentResource):
             labels=dict(labels),
             opts=child,
         )
+        # pulumi-gcp has no IAM resource on one workflow: invoker on the project.
         gcp.projects.IAMMember(
             f"{resource_name}-trigger-invoker",
             project=project,
@@ -589,7 +788,7 @@ class VertexDriftMonitor(pulumi.ComponentResource):
             labels=dict(labels),
             opts=child,
         )
-        return channel.name
+        return pulumi.Output.concat("projects/", project, "/topics/", self.topic.name)
 
 
 def _workflow_source(url: str, body: Mapping[str, Any]) -> str:
@@ -614,38 +813,41 @@ def _workflow_source(url: str, body: Mapping[str, Any]) -> str:
 
 # ----- Kubeflow ---------------------------------------------------------------------------------
 
-#: The monitoring code the CronJob runs, mounted from the ConfigMap as a package.
-_JOB_FILES = {
-    "init": ("mlcompile/__init__.py", ""),
-    "monitor-init": ("mlcompile/monitor/__init__.py", ""),
-    "stats": ("mlcompile/monitor/stats.py", "stats.py"),
-    "compare": ("mlcompile/monitor/compare.py", "compare.py"),
-    "job": ("mlcompile/monitor/job.py", "job.py"),
-}
 _MOUNT = "/opt/mlcompile"
 _TOKEN = "/var/run/secrets/kubeflow/pipelines/token"
-
-
-def job_files() -> dict[str, str]:
-    """ConfigMap keys to file contents: the standard-library monitoring code."""
-    here = Path(__file__).resolve().parents[1] / "monitor"
-    return {
-        key: (here / source).read_text(encoding="utf-8") if source else ""
-        for key, (_path, source) in _JOB_FILES.items()
-    }
+#: Shared parts of the pod specs, typed Any: a provider input's TypedDict union is checked
+#: against each literal where it is used.
+_RESTRICTED: Any = {
+    "allow_privilege_escalation": False,
+    "read_only_root_filesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+_POD_SECURITY: Any = {
+    "run_as_non_root": True,
+    "run_as_user": 65532,
+    "run_as_group": 65532,
+    "fs_group": 65532,
+    "seccomp_profile": {"type": "RuntimeDefault"},
+}
 
 
 class Kfp(TypedDict):
-    """Where the KFP API is and which pipeline a drift run starts."""
+    """Where the KFP API is, and the pipeline (by name) a drift run starts, in which experiment
+    and as which service account."""
 
     url: str
-    pipeline_id: str
+    namespace: str
+    pipeline: str
+    experiment: str
+    service_account: str
 
 
 class KubeflowDriftMonitor(pulumi.ComponentResource):
-    """A CronJob that checks the InferenceService's logged requests and starts a KFP run."""
+    """The request sink KServe's logger posts to, and a CronJob that checks what it logged and
+    starts a KFP run."""
 
     config_map: Any
+    sink: Any
     cron_job: Any
 
     def __init__(
@@ -653,32 +855,159 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
         resource_name: str,
         *,
         name: str,
+        sink: str,
         namespace: str,
         spec: Mapping[str, Any],
         cron: str,
-        requests_url: str,
-        baseline_url: str,
+        window_hours: int,
         kfp: Kfp,
         image: str,
         labels: Mapping[str, str],
+        keep: bool = False,
+        storage: str = "1Gi",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """``namespace`` names the environment's shared namespace (the platform stack owns it;
-        see ``kubernetes.Namespace``); ``spec`` the declaration as
-        ``MonitoredEndpoint.spec()`` gives it; ``image`` any image with ``python3``."""
+        see ``kubernetes.Namespace``); ``sink`` the sink's Deployment and Service (the
+        InferenceService's logger URL is ``http://SINK.NAMESPACE.svc.cluster.local``); ``spec``
+        the declaration as ``MonitoredEndpoint.spec()`` gives it; ``image`` any image with
+        ``python3``; ``storage`` the size of the sink's volume, protected and retained with
+        ``keep`` (production)."""
         import pulumi_kubernetes as k8s
 
         super().__init__("mlcompile:kubernetes:KubeflowDriftMonitor", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = namespace
         meta_labels = {**dict(labels), "app.kubernetes.io/component": "drift-monitor"}
+        sink_labels = {**dict(labels), "app.kubernetes.io/component": "request-sink"}
+        sink_selector = {"app.kubernetes.io/name": sink}
+        items: list[Any] = [{"key": k, "path": path} for k, (path, _src) in _JOB_FILES.items()]
+        sink_url = f"http://{sink}.{ns}.svc.cluster.local"
+        config = {
+            "spec": dict(spec),
+            "requests_url": f"{sink_url}/requests?hours={window_hours}",
+            "baseline_url": f"{sink_url}/baseline",
+            "kfp": {**dict(kfp), "token_file": _TOKEN},
+        }
+        self.config_map = k8s.core.v1.ConfigMap(
+            f"{resource_name}-code",
+            metadata={"name": name, "namespace": ns, "labels": meta_labels},
+            data={**job_files(), "config": json.dumps(config, sort_keys=True, indent=2)},
+            opts=child,
+        )
+        code_volume: Any = {"name": "code", "config_map": {"name": name, "items": items}}
+        code_mount: Any = {"name": "code", "mount_path": _MOUNT, "read_only": True}
+        python_env: Any = [
+            {"name": "PYTHONPATH", "value": _MOUNT},
+            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+        ]
+        requests: Any = {"cpu": "250m", "memory": "256Mi"}
+
+        # The sink: its own account, no API access, reachable from this namespace only.
+        k8s.core.v1.ServiceAccount(
+            f"{resource_name}-sink-account",
+            metadata={"name": sink, "namespace": ns, "labels": sink_labels},
+            automount_service_account_token=False,
+            opts=child,
+        )
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{resource_name}-sink-data",
+            metadata={"name": sink, "namespace": ns, "labels": sink_labels},
+            spec={
+                "access_modes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": storage}},
+            },
+            opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
+        )
+        self.sink = k8s.apps.v1.Deployment(
+            f"{resource_name}-sink",
+            metadata={"name": sink, "namespace": ns, "labels": sink_labels},
+            spec={
+                "replicas": 1,
+                # One writer of the volume: the old pod stops before the new one starts.
+                "strategy": {"type": "Recreate"},
+                "selector": {"match_labels": sink_selector},
+                "template": {
+                    "metadata": {"labels": {**sink_labels, **sink_selector}},
+                    "spec": {
+                        "service_account_name": sink,
+                        "automount_service_account_token": False,
+                        "security_context": _POD_SECURITY,
+                        "containers": [
+                            {
+                                "name": "sink",
+                                "image": image,
+                                "command": ["python3", "-m", "mlcompile.monitor.sink"],
+                                "args": ["--dir", "/data", "--port", "8080"],
+                                "env": python_env,
+                                "ports": [{"name": "http", "container_port": 8080}],
+                                "readiness_probe": {
+                                    "http_get": {"path": "/healthz", "port": "http"}
+                                },
+                                "liveness_probe": {
+                                    "http_get": {"path": "/healthz", "port": "http"},
+                                    "period_seconds": 30,
+                                },
+                                "resources": {"requests": requests, "limits": requests},
+                                "security_context": _RESTRICTED,
+                                "volume_mounts": [
+                                    code_mount,
+                                    {"name": "data", "mount_path": "/data"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            code_volume,
+                            {
+                                "name": "data",
+                                "persistent_volume_claim": {"claim_name": sink},
+                            },
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.config_map, claim]),
+        )
+        k8s.core.v1.Service(
+            f"{resource_name}-sink-service",
+            metadata={"name": sink, "namespace": ns, "labels": sink_labels},
+            spec={
+                "type": "ClusterIP",
+                "selector": sink_selector,
+                "ports": [{"name": "http", "port": 80, "target_port": "http"}],
+            },
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_name}-sink-ingress",
+            metadata={"name": sink, "namespace": ns, "labels": sink_labels},
+            spec={
+                "pod_selector": {"match_labels": sink_selector},
+                "policy_types": ["Ingress"],
+                "ingress": [
+                    {
+                        "from_": [
+                            {
+                                "namespace_selector": {
+                                    "match_labels": {"kubernetes.io/metadata.name": ns}
+                                }
+                            }
+                        ],
+                        "ports": [{"protocol": "TCP", "port": 8080}],
+                    }
+                ],
+            },
+            opts=child,
+        )
+
+        # The check: an account that may only find the pipeline and create runs in KFP.
         account = k8s.core.v1.ServiceAccount(
             f"{resource_name}-account",
             metadata={"name": name, "namespace": ns, "labels": meta_labels},
             automount_service_account_token=False,
             opts=child,
         )
-        # KFP authorises run creation by a SubjectAccessReview on pipelines.kubeflow.org.
+        # KFP authorises each call by a SubjectAccessReview on pipelines.kubeflow.org.
         role = k8s.rbac.v1.Role(
             f"{resource_name}-role",
             metadata={"name": name, "namespace": ns, "labels": meta_labels},
@@ -687,7 +1016,12 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                     "api_groups": ["pipelines.kubeflow.org"],
                     "resources": ["runs"],
                     "verbs": ["create", "get"],
-                }
+                },
+                {
+                    "api_groups": ["pipelines.kubeflow.org"],
+                    "resources": ["pipelines", "experiments"],
+                    "verbs": ["get", "list"],
+                },
             ],
             opts=child,
         )
@@ -698,22 +1032,6 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": name, "namespace": ns}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role, account]),
         )
-        config = {
-            "spec": dict(spec),
-            "requests_url": requests_url,
-            "baseline_url": baseline_url,
-            "kfp": {**dict(kfp), "token_file": _TOKEN},
-        }
-        self.config_map = k8s.core.v1.ConfigMap(
-            f"{resource_name}-code",
-            metadata={"name": name, "namespace": ns, "labels": meta_labels},
-            data={**job_files(), "config": json.dumps(config, sort_keys=True, indent=2)},
-            immutable=False,
-            opts=child,
-        )
-        items: list[Any] = [{"key": k, "path": path} for k, (path, _src) in _JOB_FILES.items()]
-        items.append({"key": "config", "path": "config.json"})
-        requests = {"cpu": "250m", "memory": "256Mi"}
         self.cron_job = k8s.batch.v1.CronJob(
             resource_name,
             metadata={"name": name, "namespace": ns, "labels": meta_labels},
@@ -733,11 +1051,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                                 "service_account_name": name,
                                 "automount_service_account_token": False,
                                 "restart_policy": "Never",
-                                "security_context": {
-                                    "run_as_non_root": True,
-                                    "run_as_user": 65532,
-                                    "seccomp_profile": {"type": "RuntimeDefault"},
-                                },
+                                "security_context": _POD_SECURITY,
                                 "containers": [
                                     {
                                         "name": "monitor",
@@ -748,22 +1062,11 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                                             "mlcompile.monitor.job",
                                             f"{_MOUNT}/config.json",
                                         ],
-                                        "env": [
-                                            {"name": "PYTHONPATH", "value": _MOUNT},
-                                            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-                                        ],
+                                        "env": python_env,
                                         "resources": {"requests": requests, "limits": requests},
-                                        "security_context": {
-                                            "allow_privilege_escalation": False,
-                                            "read_only_root_filesystem": True,
-                                            "capabilities": {"drop": ["ALL"]},
-                                        },
+                                        "security_context": _RESTRICTED,
                                         "volume_mounts": [
-                                            {
-                                                "name": "code",
-                                                "mount_path": _MOUNT,
-                                                "read_only": True,
-                                            },
+                                            code_mount,
                                             {
                                                 "name": "kfp-token",
                                                 "mount_path": str(Path(_TOKEN).parent),
@@ -775,7 +1078,13 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                                 "volumes": [
                                     {
                                         "name": "code",
-                                        "config_map": {"name": name, "items": items},
+                                        "config_map": {
+                                            "name": name,
+                                            "items": [
+                                                *items,
+                                                {"key": "config", "path": "config.json"},
+                                            ],
+                                        },
                                     },
                                     {
                                         "name": "kfp-token",
@@ -799,4 +1108,4 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.config_map]),
         )
-        self.register_outputs({"cron_job": self.cron_job.metadata.name})
+        self.register_outputs({"cron_job": self.cron_job.metadata.name, "sink": sink_url})

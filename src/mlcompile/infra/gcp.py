@@ -26,11 +26,15 @@ _ENCRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 _SERVICES = (
     "aiplatform.googleapis.com",
     "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
     "cloudkms.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "eventarc.googleapis.com",
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",
+    "run.googleapis.com",
     "secretmanager.googleapis.com",
+    "workflows.googleapis.com",
 )
 
 
@@ -130,7 +134,12 @@ class EncryptionKey(pulumi.ComponentResource, KeyAccess):
         else:
             self.key_id = pulumi.Output.from_input(existing_key)
         storage_agent = gcp.storage.get_project_service_account_output(project=place["project"])
-        members: list[tuple[str, pulumi.Input[str]]] = [("storage", storage_agent.member)]
+        # BigQuery encrypts a dataset's tables (an endpoint's request log) as its own account.
+        bigquery_agent = gcp.bigquery.get_default_service_account_output(project=place["project"])
+        members: list[tuple[str, pulumi.Input[str]]] = [
+            ("storage", storage_agent.member),
+            ("bigquery", bigquery_agent.member),
+        ]
         for service in agents:
             agent = gcp.projects.ServiceIdentity(
                 f"{resource_name}-{service.split('.')[0]}-agent",
@@ -357,8 +366,11 @@ class VertexEndpoint(pulumi.ComponentResource):
         place: Place,
         key: KeyAccess,
         labels: Mapping[str, str],
+        request_log: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``request_log``: the BigQuery table (``bq://PROJECT.DATASET.TABLE``, the dataset
+        existing and the table not) Vertex logs every request and response to, for a monitor."""
         super().__init__("mlcompile:gcp:VertexEndpoint", resource_name, None, opts)
         # The id comes from the name (mlcompile.naming.vertex_endpoint_id), so the compiled
         # pipeline deploys to the endpoint this creates.
@@ -371,10 +383,59 @@ class VertexEndpoint(pulumi.ComponentResource):
             region=place["region"],
             project=place["project"],
             encryption_spec={"kms_key_name": key.key_id},
+            predict_request_response_logging_config=None
+            if request_log is None
+            else {
+                "enabled": True,
+                "sampling_rate": 1.0,
+                "bigquery_destination": {"output_uri": request_log},
+            },
             labels=dict(labels),
             opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
         )
         self.register_outputs({"id": self.endpoint.id})
+
+
+def pipeline_jobs_url(place: Place) -> str:
+    """The ``pipelineJobs.create`` REST method of the project and region."""
+    project, region = place["project"], place["region"]
+    return f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/pipelineJobs"
+
+
+def pipeline_job_request(
+    *,
+    pipeline: str,
+    place: Place,
+    templates: Repository,
+    bucket: BucketAccess,
+    key: KeyAccess,
+    identity: PipelineServiceAccount,
+    labels: Mapping[str, str],
+    parameters: Mapping[str, object] | None = None,
+) -> pulumi.Output[dict[str, object]]:
+    """The PipelineJob a schedule or a trigger creates: the latest template, the run folder in
+    the bucket, the CMEK key and the pipeline's service account, with ``parameters`` if any."""
+    project, region = place["project"], place["region"]
+
+    def body(v: list[str]) -> dict[str, object]:
+        runtime: dict[str, object] = {"gcsOutputDirectory": f"gs://{v[1]}/runs"}
+        if parameters:
+            runtime["parameterValues"] = dict(sorted(parameters.items()))
+        return {
+            "displayName": pipeline,
+            "templateUri": f"https://{region}-kfp.pkg.dev/{project}/{v[0]}/{pipeline}/latest",
+            "runtimeConfig": runtime,
+            "encryptionSpec": {"kmsKeyName": v[2]},
+            "serviceAccount": v[3],
+            "labels": dict(labels),
+        }
+
+    return pulumi.Output.all(
+        templates.repository.repository_id,
+        bucket.bucket_name,
+        key.key_id,
+        identity.account.email,
+    ).apply(body)
 
 
 class PipelineSchedule(pulumi.ComponentResource):
@@ -400,24 +461,15 @@ class PipelineSchedule(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlcompile:gcp:PipelineSchedule", resource_name, None, opts)
         project, region = place["project"], place["region"]
-        request = pulumi.Output.all(
-            templates.repository.repository_id,
-            bucket.bucket_name,
-            key.key_id,
-            identity.account.email,
-        ).apply(
-            lambda v: json.dumps(
-                {
-                    "displayName": pipeline,
-                    "templateUri": f"https://{region}-kfp.pkg.dev/{project}/{v[0]}/{pipeline}/latest",
-                    "runtimeConfig": {"gcsOutputDirectory": f"gs://{v[1]}/runs"},
-                    "encryptionSpec": {"kmsKeyName": v[2]},
-                    "serviceAccount": v[3],
-                    "labels": dict(labels),
-                },
-                sort_keys=True,
-            )
-        )
+        request = pipeline_job_request(
+            pipeline=pipeline,
+            place=place,
+            templates=templates,
+            bucket=bucket,
+            key=key,
+            identity=identity,
+            labels=labels,
+        ).apply(lambda body: json.dumps(body, sort_keys=True))
         self.job = gcp.cloudscheduler.Job(
             resource_name,
             name=name,
@@ -427,7 +479,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             time_zone=when["timezone"],
             attempt_deadline="320s",
             http_target={
-                "uri": f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/pipelineJobs",
+                "uri": pipeline_jobs_url(place),
                 "http_method": "POST",
                 "headers": {"Content-Type": "application/json"},
                 "body": request.apply(lambda text: base64.b64encode(text.encode()).decode()),
@@ -451,6 +503,7 @@ class Alerts(pulumi.ComponentResource):
     """
 
     channel: gcp.monitoring.NotificationChannel
+    topic: gcp.pubsub.Topic
 
     def __init__(
         self,
@@ -465,7 +518,7 @@ class Alerts(pulumi.ComponentResource):
         super().__init__("mlcompile:gcp:Alerts", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         project = key.place["project"]
-        topic = gcp.pubsub.Topic(
+        self.topic = topic = gcp.pubsub.Topic(
             resource_name,
             name=name,
             project=project,

@@ -19,6 +19,7 @@ from mlcompile.build import json_bytes, package_version
 from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.infra.requirements import Endpoint, derive
 from mlcompile.ir import nodes as ir
+from mlcompile.monitor.declaration import monitored_endpoints
 from mlcompile.naming import (
     pipeline_project,
     platform_project,
@@ -194,6 +195,10 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
         files["pipeline.json"] = _compiled(pipeline, profile, "pipeline.json")
     endpoints = [_served(profile, e) for e in needs.endpoints]
     optional = _optional_config(profile, endpoints)
+    if profile.platform == "kubeflow" and monitored_endpoints(pipeline):
+        optional["kfp-url"] = (
+            f"the KFP API as pods in the namespace reach it, if not {KFP_IN_CLUSTER}"
+        )
     reference = platform_stack_reference(profile)
     context: dict[str, Any] = {
         "pipeline": pipeline.name,
@@ -220,7 +225,10 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
         "latency_p99_ms": LATENCY_P99_MS,
         "alarm_names": sorted(n for e in endpoints for n in (e.error_alarm, e.latency_alarm)),
         "monitors": _monitors(pipeline, profile),
+        "monitor_image": monitor_image(profile),
+        "kfp_url": KFP_IN_CLUSTER,
     }
+    context["monitor_of"] = {m["endpoint"]: m for m in context["monitors"]}
     # The drift alarms notify the pipeline's alert topic, whose policy names every alarm.
     context["alarm_names"] = sorted(
         {*context["alarm_names"], *(a for m in context["monitors"] for a in m["alarms"])}
@@ -238,7 +246,7 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
     files["requirements.txt"] = _render(
         "requirements.txt.j2", pins=_pins(profile.cloud, kubernetes=kubernetes)
     )
-    drift = ["drift.py", "model_monitor.py"] if context["monitors"] else []
+    drift = ["drift.py", "model_monitor.py", *_JOB_FILES] if context["monitors"] else []
     files["stack.json"] = json_bytes(
         {
             "kind": "pipeline",
@@ -264,10 +272,31 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
     return files
 
 
-#: Platforms whose pipeline stack creates the drift monitors a pipeline declares. Vertex's
-#: monitoring job and Kubeflow's CronJob need values known only after a deploy (the deployed
-#: model's id, the KFP API's address), so their components are not generated yet.
-_STACK_MONITORS = frozenset({"sagemaker"})
+#: Platforms whose pipeline stack creates the drift monitors a pipeline declares (all of them:
+#: SageMaker's Model Monitor, Vertex's Cloud Run job, Kubeflow's CronJob; see ``drift``).
+_STACK_MONITORS = frozenset({"sagemaker", "vertex", "kubeflow"})
+#: The KFP API inside a cluster where Kubeflow Pipelines is installed in ``kubeflow``.
+KFP_IN_CLUSTER = "http://ml-pipeline.kubeflow.svc.cluster.local:8888"
+#: The standard-library monitoring code a generated project ships for its monitoring jobs,
+#: under ``mlcompile_infra/monitor_job/`` (drift.JOB_FOLDER).
+_JOB_FILES = (
+    "monitor_job/stats.py",
+    "monitor_job/compare.py",
+    "monitor_job/job.py",
+    "monitor_job/sink.py",
+)
+
+
+def monitor_image(profile: Profile) -> str:
+    """The image the monitoring job (and the Kubeflow sink) runs in: any with ``python3``; the
+    profile's default image, else the slim Python steps use, named in full for Cloud Run."""
+    from mlcompile.platforms.kubeflow.executors import SLIM_PYTHON
+
+    image = profile.default_image or SLIM_PYTHON
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return image
+    return f"docker.io/{image if '/' in image else 'library/' + image}"
 
 
 def _monitors(pipeline: ir.Pipeline, profile: Profile) -> list[dict[str, Any]]:
@@ -327,6 +356,8 @@ def _platform_outputs(cloud: str) -> tuple[str, ...]:
 
 
 def _component_source(name: str) -> bytes:
+    if name.startswith("monitor_job/"):
+        return (resources.files("mlcompile.monitor") / name.split("/", 1)[1]).read_bytes()
     return (resources.files("mlcompile.infra") / name).read_bytes()
 
 

@@ -178,8 +178,11 @@ class InferenceService(pulumi.ComponentResource):
         storage_uri: str | None,
         config_key: str,
         replicas: Replicas,
+        logger_url: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``logger_url``: where KServe's inference logger posts each request (a CloudEvent),
+        the request sink of the endpoint's drift monitor."""
         super().__init__("mlcompile:kubernetes:InferenceService", resource_name, None, opts)
         if storage_uri is None:
             pulumi.log.warn(
@@ -190,23 +193,24 @@ class InferenceService(pulumi.ComponentResource):
             self.register_outputs({})
             return
         requests = {"cpu": replicas["cpu"], "memory": replicas["memory"]}
+        predictor: dict[str, object] = {
+            "serviceAccountName": namespace.service_account.metadata.name,
+            "minReplicas": replicas["min_replicas"],
+            "maxReplicas": replicas["max_replicas"],
+            "model": {
+                "modelFormat": {"name": model_format},
+                "storageUri": storage_uri,
+                "resources": {"requests": requests, "limits": requests},
+            },
+        }
+        if logger_url is not None:
+            predictor["logger"] = {"mode": "request", "url": logger_url}
         k8s.apiextensions.CustomResource(
             resource_name,
             api_version="serving.kserve.io/v1beta1",
             kind="InferenceService",
             metadata={"name": name, "namespace": namespace.namespace},
-            spec={
-                "predictor": {
-                    "serviceAccountName": namespace.service_account.metadata.name,
-                    "minReplicas": replicas["min_replicas"],
-                    "maxReplicas": replicas["max_replicas"],
-                    "model": {
-                        "modelFormat": {"name": model_format},
-                        "storageUri": storage_uri,
-                        "resources": {"requests": requests, "limits": requests},
-                    },
-                }
-            },
+            spec={"predictor": predictor},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})

@@ -116,6 +116,9 @@ def encryption(resources: Sequence[Resource]) -> Iterator[Violation]:
             i.get("encryption", {}).get("defaultKmsKeyName")
         ),
         "gcp:artifactregistry/repository:Repository": lambda i: bool(i.get("kmsKeyName")),
+        "gcp:bigquery/dataset:Dataset": lambda i: bool(
+            i.get("defaultEncryptionConfiguration", {}).get("kmsKeyName")
+        ),
         "gcp:vertex/aiEndpoint:AiEndpoint": lambda i: bool(
             i.get("encryptionSpec", {}).get("kmsKeyName")
         ),
@@ -392,6 +395,8 @@ STATEFUL = frozenset(
         "gcp:storage/bucket:Bucket",
         "gcp:kms/cryptoKey:CryptoKey",
         "gcp:artifactregistry/repository:Repository",
+        "gcp:bigquery/dataset:Dataset",
+        "kubernetes:core/v1:PersistentVolumeClaim",
         "azure-native:resources:ResourceGroup",
         "azure-native:keyvault:Vault",
         "azure-native:keyvault:Key",

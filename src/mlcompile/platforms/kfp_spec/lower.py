@@ -21,6 +21,7 @@ from mlcompile.errors import InternalError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import canonical_json
 from mlcompile.ir.walk import scoped_tasks
+from mlcompile.monitor.declaration import monitored_endpoints
 from mlcompile.platforms.kfp_spec.command import CODE_INPUT
 from mlcompile.platforms.kfp_spec.hooks import Composite, Hooks, Leaf, Step, TemplateParts
 from mlcompile.platforms.kfp_spec.types import (
@@ -51,6 +52,15 @@ _READ_METRIC = ir.Component(
     description="Read one number from a Metrics artifact so a condition can compare it",
     inputs=(ir.Port(name="metrics", type="Metrics"), ir.Port(name="key", type="str")),
     outputs=(ir.Port(name="output", type="float"),),
+    location=ir.Location(file="<mlcompile>", line=0),
+)
+#: After the deploy step of a monitored endpoint: its baseline data set, copied to where the
+#: stack's monitoring job reads it (each platform's hooks say where).
+_PUBLISH_BASELINE = ir.Component(
+    name="publish_baseline",
+    kind="builtin",
+    description="Publish the baseline data set of a monitored endpoint for its monitoring job",
+    inputs=(ir.Port(name="data", type="Dataset"), ir.Port(name="endpoint", type="str")),
     location=ir.Location(file="<mlcompile>", line=0),
 )
 
@@ -268,6 +278,12 @@ class _Graph:
         self._all: list[_Group] = []
         self._by_key: dict[str, _Group] = {}
         self._tasks = {st.task.name: st.task for st in scoped_tasks(pipeline)}
+        #: Deploy steps of monitored endpoints whose baseline is a step of this graph.
+        self.monitored = {
+            m.task.name: m
+            for m in monitored_endpoints(pipeline)
+            if m.baseline is not None and m.baseline.task in self._tasks
+        }
 
     # ----- structure ---------------------------------------------------------------------
 
@@ -338,6 +354,8 @@ class _Graph:
             if isinstance(node, ir.Task):
                 _, key = self.placed[node.name]
                 self._leaf(group, key, node)
+                if node.name in self.monitored:
+                    self._publish_baseline(group, node)
             elif isinstance(node, ir.Condition):
                 ident = kebab(node.id)
                 if node.otherwise is None:
@@ -355,6 +373,23 @@ class _Graph:
                 loop = self.loops[node.id]
                 self._loop(node, loop)
                 self._lower(node.body, loop)
+
+    def _publish_baseline(self, group: _Group, deploy: ir.Task) -> None:
+        """The ``publish_baseline`` step after a monitored endpoint's deploy step."""
+        found = self.monitored[deploy.name]
+        assert found.baseline is not None  # check_monitors reported a missing one
+        task = ir.Task(
+            name=f"{deploy.name}_baseline",
+            component=_PUBLISH_BASELINE.name,
+            inputs={"data": found.baseline, "endpoint": ir.Literal(value=found.endpoint)},
+            after=(deploy.name,),
+            options=ir.StepOptions(cache=deploy.options.cache),
+            location=deploy.location,
+        )
+        key = self._key(task.name)
+        group.tasks[key] = {}
+        self.placed[task.name] = (group, key)
+        self._leaf(group, key, task, _PUBLISH_BASELINE, "publish_baseline")
 
     def _trigger(self, group: _Group, condition: str) -> None:
         assert group.parent is not None

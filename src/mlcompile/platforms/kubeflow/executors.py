@@ -13,6 +13,8 @@ from typing import Any
 
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.walk import tasks_by_name
+from mlcompile.monitor.declaration import monitored_endpoints
+from mlcompile.monitor.stack import baseline_target, sink_url
 from mlcompile.naming import resource_name
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
@@ -27,6 +29,7 @@ _OPS_MODULE = {
     "register_model": "mlcompile.runtime.ops.shared",
     "deploy_model": "mlcompile.runtime.ops.kubeflow",
     "batch_predict": "mlcompile.runtime.ops.kubeflow",
+    "publish_baseline": "mlcompile.runtime.ops.shared",
 }
 
 #: Replaced by the launcher with the run's artifact root (where versioned models go).
@@ -48,6 +51,7 @@ class KubeflowHooks:
         self.ir_hash = ir_hash
         self.bundle_sha256 = bundle_sha256
         self._tasks = tasks_by_name(pipeline)
+        self._monitored = {m.endpoint for m in monitored_endpoints(pipeline)}
 
     def executor(self, step: Step) -> Executor:
         if step.op == "import_artifact":
@@ -109,6 +113,8 @@ class KubeflowHooks:
         return options.image or self.profile.default_image or SLIM_PYTHON, options.packages
 
     def _op_config(self, step: Step) -> dict[str, Any]:
+        if step.op == "publish_baseline":
+            return {"target": baseline_target(self.profile, _endpoint(step))}
         if step.component.builtin is None:
             return {}
         config = {k: v for k, v in step.component.builtin.config.items() if v is not None}
@@ -119,7 +125,16 @@ class KubeflowHooks:
             config["endpoint_name"] = resource_name(self.profile, "endpoint", endpoint)
             config["namespace"] = resource_name(self.profile, "namespace")
             config["serving_resources"] = quantities(step.task.options.resources)
+            if endpoint in self._monitored:
+                # KServe's logger posts each request to the stack's sink for the monitor.
+                config["logger_url"] = sink_url(self.profile, config["endpoint_name"])
         return config
+
+
+def _endpoint(step: Step) -> str:
+    value = step.task.inputs["endpoint"]
+    assert isinstance(value, ir.Literal)
+    return str(value.value)
 
 
 def _resources(r: ir.Resources) -> dict[str, Any]:

@@ -48,10 +48,16 @@ SUPPORT: dict[str, Support] = {
     "deploy-model": Support("lowered", "a step applying a KServe InferenceService"),
     "monitoring": Support(
         "mapped",
-        "a CronJob in the namespace running mlcompile's own statistics (standard library,"
-        " mounted from a ConfigMap) over the InferenceService's logged requests",
+        "KServe's request logger posts the InferenceService's requests to a sink in the"
+        " namespace, which also keeps the baseline a publish_baseline step after the deploy step"
+        " sends it; a CronJob runs mlcompile's own statistics over the window's requests"
+        " (standard library, mounted from a ConfigMap)",
     ),
-    "drift-retrain": Support("mapped", "the monitoring job creates a run through the KFP API"),
+    "drift-retrain": Support(
+        "mapped",
+        "the CronJob creates a run of the pipeline with the parameters through the KFP API, as a"
+        " service account that may only find pipelines and create runs in the namespace",
+    ),
     "drift-alert": Support(
         "lowered",
         "the monitoring Job fails on drift (exit code 3), for the cluster's failed-Job alerting",

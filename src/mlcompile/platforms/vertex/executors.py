@@ -24,6 +24,7 @@ from typing import Any
 
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.walk import scoped_tasks
+from mlcompile.monitor.stack import baseline_target
 from mlcompile.naming import resource_name, vertex_endpoint_id
 from mlcompile.platforms.kfp_spec import Step, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
@@ -97,6 +98,11 @@ class VertexHooks:
         runtime = step.component.kind != "container"
         if not runtime:
             container = container_command(step)
+        elif step.op == "publish_baseline":
+            endpoint = step.task.inputs["endpoint"]
+            assert isinstance(endpoint, ir.Literal)
+            target = baseline_target(self.profile, str(endpoint.value))
+            container = self._runtime(step, f"module:{_SHARED_OPS}:{step.op}", {"target": target})
         elif step.op is not None:
             builtin = step.component.builtin
             config = dict(builtin.config) if builtin is not None else {}

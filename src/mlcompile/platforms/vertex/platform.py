@@ -65,16 +65,22 @@ SUPPORT: dict[str, Support] = {
     ),
     "monitoring": Support(
         "lowered",
-        "a Vertex model monitoring job (prediction drift per feature against the psi threshold,"
-        " by Jensen-Shannon divergence or L-infinity distance); the stack exports its request,"
-        " created once a model is deployed, and alerts on its anomaly logs",
+        "the endpoint logs its requests to a CMEK BigQuery dataset; a Cloud Run job, run by Cloud"
+        " Scheduler on the monitor's schedule, computes mlcompile's own statistics and thresholds"
+        " over the window's requests against the baseline a publish_baseline step after the"
+        " deploy step copies to monitoring/<endpoint>/ in the artifact bucket (Vertex's model"
+        " monitoring measures other distances, so it is not used)",
     ),
     "drift-retrain": Support(
         "mapped",
-        "the anomaly alert publishes to a Pub/Sub topic; Eventarc runs a Workflow that creates"
-        " the pipeline job with the parameters",
+        "on drift the job publishes to a drift Pub/Sub topic; Eventarc runs a Workflow that"
+        " creates the pipeline job (the schedule's request) with the parameters",
     ),
-    "drift-alert": Support("mapped", "the anomaly alert notifies the stack's channel"),
+    "drift-alert": Support(
+        "mapped",
+        "on drift the job publishes its report to the stack's alert topic; a failed check alerts"
+        " the stack's channel",
+    ),
     "deploy-model": Support(
         "mapped", "GCPC ModelDeployOp onto the stack's endpoint, imported as google.VertexEndpoint"
     ),

@@ -37,10 +37,14 @@ def inference_service(
     namespace: str,
     resources: dict[str, str],
     replicas: tuple[int, int],
+    logger_url: str = "",
 ) -> dict[str, Any]:
-    """The KServe v1beta1 InferenceService serving ``model``."""
+    """The KServe v1beta1 InferenceService serving ``model``; with ``logger_url``, KServe's
+    request logger posts each request there (a CloudEvent) for the endpoint's monitor."""
     meta = model.metadata
     predictor: dict[str, Any] = {"minReplicas": replicas[0], "maxReplicas": replicas[1]}
+    if logger_url:
+        predictor["logger"] = {"mode": "request", "url": logger_url}
     serving: dict[str, Any] = {"storageUri": model.uri}
     if resources:
         serving["resources"] = {"requests": resources, "limits": resources}
@@ -75,10 +79,16 @@ def deploy_model(
     min_replicas: int = 1,
     max_replicas: int = 1,
     serving_resources: dict[str, str] | None = None,
+    logger_url: str = "",
 ) -> None:
     """Create or update the endpoint (server-side apply), and record its manifest."""
     manifest = inference_service(
-        model, endpoint_name, namespace, serving_resources or {}, (min_replicas, max_replicas)
+        model,
+        endpoint_name,
+        namespace,
+        serving_resources or {},
+        (min_replicas, max_replicas),
+        logger_url,
     )
     Path(endpoint.path).parent.mkdir(parents=True, exist_ok=True)
     Path(endpoint.path).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")

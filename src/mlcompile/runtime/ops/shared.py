@@ -12,7 +12,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from mlcompile.dsl.artifacts import Input, Metrics, Model, Output, RegisteredModel
+from mlcompile.dsl.artifacts import Dataset, Input, Metrics, Model, Output, RegisteredModel
 from mlcompile.runtime.kfp import local_path
 
 MODEL_FILE = "model.pkl"
@@ -77,3 +77,41 @@ def register_model(
             "metrics": metrics.read() if metrics is not None else {},
         }
     )
+
+
+#: The switch the emulators and local runners set: no cluster or cloud service to publish to.
+NO_SERVICES_VARIABLE = "MLCOMPILE_KSERVE_DRY_RUN"
+
+
+def baseline_bytes(path: Path) -> bytes:
+    """A Dataset artifact's content: the file, or the one data file of its folder."""
+    if path.is_file():
+        return path.read_bytes()
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if len(files) != 1:
+        raise ValueError(f"baseline {path} holds {len(files)} files; monitoring needs one CSV")
+    return files[0].read_bytes()
+
+
+def publish_baseline(data: Input[Dataset], endpoint: str, target: str = "") -> None:
+    """Copy the monitor's baseline to where the stack's monitoring job of ``endpoint`` reads it:
+    an object of the artifact bucket (``gs://``, through the step's storage mount) or the
+    in-cluster request sink (``http://``, a PUT)."""
+    import os
+    import urllib.request
+
+    body = baseline_bytes(Path(data.path))
+    if os.environ.get(NO_SERVICES_VARIABLE) == "1":
+        print(f"{NO_SERVICES_VARIABLE}=1: baseline of {endpoint} ({len(body)} bytes) not published")
+        return
+    if target.startswith(("http://", "https://")):
+        request = urllib.request.Request(
+            target, data=body, method="PUT", headers={"Content-Type": "text/csv"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            print(f"baseline of {endpoint} published to {target}: HTTP {response.status}")
+        return
+    destination = Path(local_path(target))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_bytes(body)
+    print(f"baseline of {endpoint} published to {target}")
