@@ -278,6 +278,7 @@ class PipelineServiceAccount(pulumi.ComponentResource):
         workload: str | None,
         project_roles: Sequence[str],
         read_only: bool = False,
+        imports: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:gcp:PipelineServiceAccount", resource_name, None, opts)
@@ -315,6 +316,24 @@ class PipelineServiceAccount(pulumi.ComponentResource):
             member=member,
             opts=child,
         )
+        # The data the pipeline imports: reading the named object (or prefix) only. A condition
+        # on a bucket binding needs the bucket's uniform bucket-level access.
+        for index, uri in enumerate(u for u in imports if u.startswith("gs://")):
+            data_bucket, _, key = uri[len("gs://") :].partition("/")
+            gcp.storage.BucketIAMMember(
+                f"{resource_name}-import-{index}",
+                bucket=data_bucket,
+                role="roles/storage.objectViewer",
+                member=member,
+                condition={
+                    "title": "imported data",
+                    "description": f"Objects under {uri}",
+                    "expression": (
+                        f'resource.name.startsWith("projects/_/buckets/{data_bucket}/objects/{key}")'
+                    ),
+                },
+                opts=child,
+            )
         for repository in repositories:
             gcp.artifactregistry.RepositoryIamMember(
                 f"{resource_name}-{repository.label}",
