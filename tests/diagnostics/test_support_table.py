@@ -178,6 +178,7 @@ CASES: dict[str, tuple[str, str]] = {
         "name: str = 'warehouse-token'",
         "score(x=1).with_options(secrets=[Secret(name, env='TOKEN')])",
     ),
+    "container-secrets": ("", "shell(x=1).with_options(secrets=[Secret('token', env='T')])"),
     "secret-name-output": (
         "",
         "n = naming()\nscore(x=1).with_options(secrets=[Secret(n.output, env='TOKEN')])",

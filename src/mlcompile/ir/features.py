@@ -51,6 +51,7 @@ FEATURES: dict[str, str] = {
     "gpu": "GPU requests",
     "env": "environment variables",
     "secrets": "secrets by reference",
+    "container-secrets": "secrets given to a container step",
     "secret-name-parameter": "secret named by a pipeline parameter",
     "secret-name-output": "secret named by an earlier step's output",
     "packages": "pip packages per step",
@@ -172,6 +173,8 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         yield FeatureUse("env", where, loc)
     if o.secrets:
         yield FeatureUse("secrets", where, loc)
+        if p.components[task.component].kind == "container":
+            yield FeatureUse("container-secrets", where, loc)
         if any(isinstance(s.name, ir.ParamRef) for s in o.secrets):
             yield FeatureUse("secret-name-parameter", where, loc)
         if any(isinstance(s.name, ir.OutputRef) for s in o.secrets):

@@ -67,6 +67,12 @@ SUPPORT: dict[str, Support] = {
     "resources": Support("mapped", "cpu and memory requests = limits; disk is refused"),
     "gpu": Support("mapped", "accelerator count, GPU model as a node selector"),
     "secrets": Support("mapped", "Kubernetes Secret as env (kfp-kubernetes secretAsEnv)"),
+    "container-secrets": Support(
+        "mapped",
+        "secretAsEnv on the container's pod, with secrets_backend kubernetes or azure-key-vault"
+        " (synced into Kubernetes Secrets); with a cloud secret manager only mlcompile's step"
+        " side can read them, so a container step's secrets are refused",
+    ),
     "secret-name-parameter": Support("mapped", "secretNameParameter from the pipeline parameter"),
     "secret-name-output": Support(
         "mapped",
@@ -121,10 +127,11 @@ class KubeflowPlatform:
             )
         for graph in _graphs(pipeline):
             for scoped in scoped_tasks(graph):
-                out += self._task_rules(scoped.task, profile)
+                kind = graph.components[scoped.task.component].kind
+                out += self._task_rules(scoped.task, kind, profile)
         return out
 
-    def _task_rules(self, task: ir.Task, profile: Profile) -> list[Diagnostic]:
+    def _task_rules(self, task: ir.Task, kind: str, profile: Profile) -> list[Diagnostic]:
         out: list[Diagnostic] = []
         options = task.options
         if options.resources.disk_bytes:
@@ -146,6 +153,17 @@ class KubeflowPlatform:
                     f"with secrets_backend {profile.effective_secrets_backend} the step reads "
                     "the secret itself and needs its name at compile time: use a literal name, "
                     "or secrets_backend: kubernetes",
+                )
+            )
+        if options.secrets and kind == "container" and not in_cluster_secrets(profile):
+            out.append(
+                refusal(
+                    self.name,
+                    FeatureUse("container-secrets", task.name, task.location),
+                    f"with secrets_backend {profile.effective_secrets_backend} a step reads its"
+                    " secrets through mlcompile's step side, which a container step does not"
+                    " run: use secrets_backend: kubernetes, or read the secret in the"
+                    " container's own code",
                 )
             )
         if profile.effective_secrets_backend != "kubernetes" and any(

@@ -107,6 +107,12 @@ SUPPORT: dict[str, Support] = {
     "gpu": Support("lowered", "a GPU instance type for the GPU type and count"),
     "env": Support("mapped", "job Environment"),
     "secrets": Support("mapped", "names passed to the runtime, read from AWS Secrets Manager"),
+    "container-secrets": Support(
+        "refused",
+        "a container step runs its own command, not mlcompile's step side that reads Secrets"
+        " Manager, and a job's environment cannot reference a secret: read the secret in the"
+        " container's own code, or use a Python step",
+    ),
     "secret-name-parameter": Support("mapped", "the name comes from the pipeline parameter"),
     "secret-name-output": Support(
         "refused",

@@ -104,6 +104,12 @@ SUPPORT: dict[str, Support] = {
     "secret-name-parameter": Support(
         "mapped", "the name reaches the step as an input substituted into its secret reference"
     ),
+    "container-secrets": Support(
+        "refused",
+        "a Vertex container task has no way to receive a secret, and a container step runs its"
+        " own command, not mlcompile's step side that reads Secret Manager: read the secret in"
+        " a Python step, or in the container's command",
+    ),
     "secret-name-output": Support(
         "refused",
         "the stack grants the pipeline's identity exactly the secrets it names, so a name known only when the run reaches the step cannot be granted: name it with a literal or a pipeline parameter with a default",
@@ -146,17 +152,7 @@ class VertexPlatform:
         component = graph.components[task.component]
         op = component.builtin.op if component.builtin is not None else None
         backend = profile.effective_secrets_backend
-        if options.secrets and component.kind == "container":
-            out.append(
-                refusal(
-                    self.name,
-                    FeatureUse("secrets", task.name, task.location),
-                    "a Vertex container task has no way to receive a secret, and a container "
-                    "step runs its own command, not mlcompile's runtime that reads Secret "
-                    "Manager: read the secret in a Python step, or in the container's command",
-                )
-            )
-        elif options.secrets and backend != _BACKEND:
+        if options.secrets and component.kind != "container" and backend != _BACKEND:
             out.append(
                 refusal(
                     self.name,
