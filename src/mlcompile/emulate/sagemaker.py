@@ -309,7 +309,7 @@ class SageMakerRun:
                 )
             return source.property_files[file]
         if prop not in source.properties:
-            known = ", ".join(sorted(source.properties)) or "none"
+            known = ", ".join(sorted(p for p in source.properties if p[0] != "_")) or "none"
             raise EmulationError(
                 f"step {step!r} reads {ref!r}: step {name!r} ({source.spec['Type']}) has no such"
                 f" property (it has: {known})"
@@ -410,17 +410,51 @@ class SageMakerRun:
     def _model(self, step: _Step) -> None:
         args = self.value(step.name, step.spec["Arguments"])
         step.properties["ModelName"] = f"{step.name}-{self.execution_id}"
-        step.properties["PrimaryContainer.ModelDataUrl"] = args.get("PrimaryContainer", {}).get(
-            "ModelDataUrl", ""
-        )
+        container = dict(args.get("PrimaryContainer", {}))
+        package = container.get("ModelPackageName")
+        if package:
+            # A model of a package serves the package's own container and model data.
+            registered = next(
+                (s for s in self.steps.values() if s.properties.get("ModelPackageArn") == package),
+                None,
+            )
+            if registered is None:
+                raise EmulationError(
+                    f"step {step.name!r} makes a model of package {package!r}, which no step registered"
+                )
+            container = registered.properties["_container"]
+        step.properties["_container"] = container
+        for key in _MODEL_DATA:
+            if _dig(container, key):
+                step.properties[f"PrimaryContainer.{key}"] = _dig(container, key)
         self._record_done(step, {}, "model " + step.properties["ModelName"])
+
+    def _model_file(self, step: str, container: dict[str, Any]) -> Path:
+        """The model file a container definition serves: an archive (``ModelDataUrl``) or an
+        uncompressed S3 prefix (``ModelDataSource``)."""
+        if container.get("ModelDataUrl"):
+            return self._download_model(str(container["ModelDataUrl"]))
+        source = _dig(container, "ModelDataSource.S3DataSource.S3Uri")
+        if source:
+            with self._models_lock:
+                folder = self.session.scratch("_models") / content_hash(str(source))[:16]
+                if not folder.exists():
+                    self._download(str(source), folder / "model", prefix=True)
+                return self._pick_model(folder / "model", str(source))
+        raise EmulationError(f"step {step!r}: the model container names no model data")
 
     def _register(self, step: _Step) -> None:
         args = self.value(step.name, step.spec["Arguments"])
         group = str(args.get("ModelPackageGroupName", "model"))
         container = (args.get("InferenceSpecification", {}).get("Containers") or [{}])[0]
-        model_uri = str(container.get("ModelDataUrl", ""))
-        model_file = self._download_model(model_uri)
+        model_file = self._model_file(step.name, container)
+        # The step's properties are DescribeModelPackage's response: the container it was given.
+        step.properties["_container"] = container
+        for key in _MODEL_DATA:
+            if _dig(container, key):
+                step.properties[f"InferenceSpecification.Containers[0].{key}"] = _dig(
+                    container, key
+                )
         session = self.session
         copy = session.scratch(step.name) / model_file.name
         shutil.copyfile(model_file, copy)  # ingest moves the file; a Transform may need it too
@@ -451,9 +485,7 @@ class SageMakerRun:
             raise EmulationError(
                 f"step {step.name!r} transforms with model {args.get('ModelName')!r}, which no step created"
             )
-        model_file = self._download_model(
-            str(model_step.properties["PrimaryContainer.ModelDataUrl"])
-        )
+        model_file = self._model_file(step.name, model_step.properties["_container"])
         source = args["TransformInput"]
         content_type = str(source.get("ContentType", "text/csv"))
         uri = str(source["DataSource"]["S3DataSource"]["S3Uri"])
@@ -480,7 +512,10 @@ class SageMakerRun:
             self._download(uri, archive)
             with tarfile.open(archive) as tar:
                 tar.extractall(folder / "model", filter="data")
-        files = sorted(p for p in (folder / "model").rglob("*") if p.is_file())
+        return self._pick_model(folder / "model", uri)
+
+    def _pick_model(self, folder: Path, uri: str) -> Path:
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
         if not files:
             raise EmulationError(f"no model in {uri}")
         pickled = [f for f in files if f.suffix in (".pkl", ".joblib")] or files
@@ -727,6 +762,16 @@ class SageMakerRun:
 
 class _JobFailed(EmulationError):
     pass
+
+
+#: Where a model container definition names its model data.
+_MODEL_DATA = ("ModelDataUrl", "ModelDataSource.S3DataSource.S3Uri")
+
+
+def _dig(data: Any, path: str) -> Any:
+    for key in path.split("."):
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
 
 
 def _map(text: str, job: Path) -> str:

@@ -10,7 +10,8 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
   --list NAME TYPE                   NAME is a list (fan-in); TYPE is 'artifact' or a scalar type
   --item NAME VALUE                  one element of a scalar list
   --input NAME PATH                  an input artifact (repeated for an artifact list)
-  --archive DIR                      unpack DIR/model.tar.gz (a training job's model) in place
+  --archive DIR                      unpack DIR/model.tar.gz or DIR/output.tar.gz (what a training
+                                     job wrote) in place
   --output NAME PATH                 where the function writes an output artifact
   --values FILE                      JSON file for the function's scalar results (a property file)
   --secret ENV NAME KEY --backend B  export a secret from its store into ENV before the call
@@ -102,11 +103,17 @@ def safe_extract(tar: tarfile.TarFile, folder: str) -> None:
     tar.extractall(folder)
 
 
+#: What SageMaker packs a training job's /opt/ml/model and /opt/ml/output/data into
+#: (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html).
+ARCHIVES = ("model.tar.gz", "output.tar.gz")
+
+
 def _unpack(folder: str) -> None:
-    archive = Path(folder) / "model.tar.gz"
-    if archive.is_file():
-        with tarfile.open(archive) as tar:
-            safe_extract(tar, folder)
+    for name in ARCHIVES:
+        archive = Path(folder) / name
+        if archive.is_file():
+            with tarfile.open(archive) as tar:
+                safe_extract(tar, folder)
 
 
 def run(argv: list[str]) -> int:

@@ -46,6 +46,7 @@ from mlcompile.platforms.sagemaker.lowering import (
     StepOutput,
     Template,
 )
+from mlcompile.platforms.sagemaker.names import renamed, shortened
 from mlcompile.profiles import Profile
 
 PLATFORM = "sagemaker"
@@ -53,6 +54,8 @@ VALUES = "values"  # property file of a step's scalar results
 VALUES_OUTPUT = "mlc-values"  # its processing output (a hyphen: no clash with Python names)
 VALUES_FILE = "values.json"
 CODE_INPUT = "mlc-code"
+#: What SageMaker packs a training job's /opt/ml/model into, next to the job's output data.
+MODEL_ARCHIVE = "model.tar.gz"
 #: Exception types SageMaker retries, per step kind (anything else, like a failure of the
 #: step's own code, is never retried).
 STEP_FAULTS = ("Step.SERVICE_FAULT", "Step.THROTTLING")
@@ -62,6 +65,9 @@ JOB_FAULTS = (
     "SageMaker.RESOURCE_LIMIT",
 )
 MAX_CNF_CLAUSES = 16
+#: The most a RetryPolicy's MaxAttempts may be (the SDK's StepRetryPolicy checks 1..20; see
+#: https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html).
+MAX_ATTEMPTS = 20
 SAGEMAKER_OPTIONS = {
     "instance_type": "the job's instance type, over the resources table",
     "volume_size_gb": "the job's storage volume in GB",
@@ -80,6 +86,17 @@ _OPS: dict[str, d.BinaryCondition] = {
     "<": "LessThan",
     "<=": "LessThanOrEqualTo",
 }
+
+
+@dataclass(frozen=True)
+class Download:
+    """How a job reads an artifact: the S3 URI its input channel downloads, the archive in the
+    channel's folder to unpack first ("" for none), and where the artifact is in that folder
+    then ("" for the folder itself)."""
+
+    uri: d.Expr
+    archive: str
+    path: str
 
 
 def metrics_file(output: str) -> str:
@@ -130,6 +147,10 @@ class Emitter(Reporter):
         self.role = profile.sagemaker.role_arn or role_arn(profile, pipeline.name)
         self.tasks = {t.name: t for t in plan.tasks()}
         self.warned_images: set[str] = set()
+        #: Lowered step names too long for SageMaker, each with the name the definition uses.
+        self.shortened: dict[str, str] = {}
+        #: Each IR step (as runs show it) with the SageMaker steps it became.
+        self.step_names: dict[str, list[str]] = {}
 
     # ----- diagnostics -------------------------------------------------------------------
 
@@ -137,9 +158,18 @@ class Emitter(Reporter):
 
     def definition(self) -> d.Definition:
         steps = tuple(self.nodes(self.plan.body))
+        outputs = {name: self.output_expr(v) for name, v in sorted(self.plan.outputs.items())}
+        # Names past SageMaker's 64 characters are shortened here, once every step exists, so
+        # each reference to a step is renamed with it.
+        every = d.Definition((), steps).all_steps()
+        self.shortened = shortened([s.name for s in every])
+        steps = renamed(steps, self.shortened)
+        self.step_names = {
+            path: [self.shortened.get(n, n) for n in names]
+            for path, names in sorted(self.step_names.items())
+        }
         metadata = {"mlcompile-ir-hash": content_hash(self.p), "mlcompile-pipeline": self.p.name}
-        for name, value in sorted(self.plan.outputs.items()):
-            expr = self.output_expr(value)
+        for name, expr in renamed(outputs, self.shortened).items():
             metadata[f"mlcompile-output-{name}"] = json.dumps(
                 d.to_json(expr), sort_keys=True, separators=(",", ":")
             )
@@ -171,10 +201,9 @@ class Emitter(Reporter):
     def nodes(self, nodes: list[FlatNode]) -> list[d.Step]:
         out: list[d.Step] = []
         for node in nodes:
-            if isinstance(node, FlatBranch):
-                out.append(self.condition_step(node))
-            else:
-                out.extend(self.task(node))
+            made = [self.condition_step(node)] if isinstance(node, FlatBranch) else self.task(node)
+            self.step_names.setdefault(node.path, []).extend(s.name for s in made)
+            out.extend(made)
         return out
 
     # ----- values ------------------------------------------------------------------------
@@ -204,13 +233,39 @@ class Emitter(Reporter):
         )
 
     def artifact_file(self, ref: StepOutput) -> str:
-        """The file name of the artifact inside the folder a consumer downloads it to."""
+        """The file a consumer finds in the folder its input is downloaded to: the artifact
+        itself, or the archive holding it ("" for the folder itself)."""
+        found = self.download(ref)
+        return found.archive or found.path
+
+    def download(self, ref: StepOutput) -> Download:
+        """How a job's input channel reads the artifact ``ref``.
+
+        A registered model is read as the model files the registry holds: the model package's
+        ARN (``ModelPackageArn``) is no S3 URI, and CreateProcessingJob refuses it as an
+        input's ``S3Uri``. The RegisterModel step's properties are DescribeModelPackage's
+        response (https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-propertyfile.html,
+        "Data dependency"), whose ``InferenceSpecification.Containers[0]`` holds the model data
+        the package was registered with: the training job's archive (``ModelDataUrl``), or the
+        folder a processing step wrote (``ModelDataSource.S3DataSource.S3Uri``). Reading the
+        property keeps the consumer after the registration, as the IR says.
+        """
         producer = self.producer(ref)
-        if producer.component.builtin and producer.component.builtin.op == "batch_predict":
-            return ""
-        if producer.task.options.role == "training" and producer.component.builtin is None:
-            return "model.tar.gz"
-        return ref.output
+        op = producer.component.builtin.op if producer.component.builtin else None
+        if op == "batch_predict":
+            return Download(self.artifact_uri(ref), "", "")
+        if op == "register_model":
+            model = producer.inputs.get("model")
+            if not isinstance(model, StepOutput):
+                return Download(self.artifact_uri(ref), "", "")
+            source = self.download(model)
+            container = f"Steps.{ref.step}.InferenceSpecification.Containers[0]"
+            if source.archive:
+                return replace(source, uri=d.Get(f"{container}.ModelDataUrl"))
+            return replace(source, uri=d.Get(f"{container}.ModelDataSource.S3DataSource.S3Uri"))
+        if producer.task.options.role == "training" and op is None:
+            return Download(self.artifact_uri(ref), MODEL_ARCHIVE, ref.output)
+        return Download(self.artifact_uri(ref), "", ref.output)
 
     def run_prefix(self, *parts: str) -> d.Join:
         execution = d.Get("Execution.PipelineExecutionId")
@@ -337,16 +392,17 @@ class Emitter(Reporter):
         r = task.task.options.retry
         if not r.count:
             return ()
-        if r.count > 20:
-            self.error(
-                "MLC403",
-                f"step {task.task.name!r} retries {r.count} times; SageMaker allows at most 20",
+        if r.count > MAX_ATTEMPTS:
+            self.warn(
+                "MLC405",
+                f"step {task.task.name!r} retries {r.count} times; SageMaker's RetryPolicies allow "
+                f"at most {MAX_ATTEMPTS} attempts (MaxAttempts), so it retries {MAX_ATTEMPTS} times",
                 task.location,
-                "use retries=20 or fewer",
+                f"use retries={MAX_ATTEMPTS} or fewer to run the same on every platform",
                 task.task.name,
             )
         kw = {
-            "max_attempts": min(r.count, 20),
+            "max_attempts": min(r.count, MAX_ATTEMPTS),
             "interval_seconds": r.backoff_seconds or 1,
             "backoff_rate": r.backoff_factor or 2.0,
         }
@@ -451,6 +507,7 @@ class Emitter(Reporter):
                 else:
                     value = task.inputs.get(part.name, ir.Literal(value=None))
                     if part.kind == "input_path" and isinstance(value, StepOutput):
+                        # A container command unpacks no archive itself: it gets the archive.
                         parts.append(
                             f"{job.input_dir(part.name)}/{self.artifact_file(value)}".rstrip("/")
                         )
@@ -494,13 +551,11 @@ class Emitter(Reporter):
                     if not isinstance(ref, StepOutput):
                         continue
                     channel = f"{name}-{index}" if many else name
-                    inputs.append((channel, self.artifact_uri(ref)))
-                    file = self.artifact_file(ref)
-                    path = f"{job.input_dir(channel)}/{file}".rstrip("/")
-                    if file == "model.tar.gz":
+                    found = self.download(ref)
+                    inputs.append((channel, found.uri))
+                    if found.archive:
                         args += ["--archive", job.input_dir(channel)]
-                        path = f"{job.input_dir(channel)}/{ref.output}"
-                    args += ["--input", name, path]
+                    args += ["--input", name, f"{job.input_dir(channel)}/{found.path}".rstrip("/")]
             elif command is not None:
                 continue
             elif isinstance(value, Collected):
@@ -803,7 +858,7 @@ class Emitter(Reporter):
 
     def model_data(self, ref: StepOutput) -> dict[str, Any]:
         """A model container's data: a training job's archive, or a processing step's folder."""
-        if self.artifact_file(ref) == "model.tar.gz":
+        if self.download(ref).archive:
             return {"ModelDataUrl": self.artifact_uri(ref)}
         return {
             "ModelDataSource": {

@@ -88,6 +88,8 @@ class FlatTask:
     inputs: dict[str, FlatValue]
     after: tuple[str, ...]
     secrets: tuple[FlatSecret, ...]
+    #: The IR step as runs show it: ``outer/inner`` in a nested pipeline, ``step[2]`` in a loop.
+    path: str = ""
 
     @property
     def location(self) -> ir.Location:
@@ -101,6 +103,7 @@ class FlatBranch:
     then: list[FlatNode]
     otherwise: list[FlatNode]
     location: ir.Location
+    path: str = ""
 
 
 FlatNode = FlatTask | FlatBranch
@@ -146,12 +149,18 @@ class _Scope:
     prefix: str
     params: dict[str, FlatValue]
     after: tuple[str, ...] = ()
+    #: What runs show in front of this scope's step names (``outer/`` in a nested pipeline).
+    display: str = ""
     iteration: dict[str, int] = field(default_factory=dict)
     items: dict[str, Any] = field(default_factory=dict)
     produced: dict[str, list[tuple[dict[str, int], _Produced]]] = field(default_factory=dict)
 
     def suffix(self) -> str:
         return "".join(f"-{i}" for i in self.iteration.values())
+
+    def path(self, name: str) -> str:
+        """``name`` as runs show it: ``outer/`` in front, ``[i]`` for each enclosing loop."""
+        return self.display + name + "".join(f"[{i}]" for i in self.iteration.values())
 
 
 class Reporter:
@@ -161,6 +170,11 @@ class Reporter:
 
     def error(self, code: str, message: str, where: ir.Location, hint: str, step: str) -> None:
         self.sink.error(code, message, where.source(), hint, platform=PLATFORM, step=step)
+
+    def warn(self, code: str, message: str, where: ir.Location, hint: str, step: str) -> None:
+        from mlcompile.errors import Diagnostic
+
+        self.sink.add(Diagnostic(code, message, where.source(), hint, "warning", PLATFORM, step))
 
 
 class _Flattener(Reporter):
@@ -181,6 +195,7 @@ class _Flattener(Reporter):
                         then=self.body(node.then, scope),
                         otherwise=self.body(node.otherwise or (), scope),
                         location=node.location,
+                        path=scope.path(node.id),
                     )
                 )
             else:
@@ -213,7 +228,7 @@ class _Flattener(Reporter):
             params = {
                 p.name: inputs.get(p.name, ir.Literal(value=p.default)) for p in nested.parameters
             }
-            inner = _Scope(nested, f"{name}-", params, after)
+            inner = _Scope(nested, f"{name}-", params, after, f"{scope.path(task.name)}/")
             body = self.body(nested.body, inner)
             outputs = {o.name: self.value(o.source, inner) for o in nested.outputs}
             steps = tuple(t.name for t in Plan(body, {}).tasks())
@@ -225,7 +240,7 @@ class _Flattener(Reporter):
             FlatSecret(s.env, self.value(s.name, scope), s.key) for s in task.options.secrets
         )
         scope.produced.setdefault(task.name, []).append((iteration, _Produced(name, {}, (name,))))
-        return [FlatTask(name, task, component, inputs, after, secrets)]
+        return [FlatTask(name, task, component, inputs, after, secrets, scope.path(task.name))]
 
     def _matching(self, task: str, scope: _Scope) -> list[_Produced]:
         found = []

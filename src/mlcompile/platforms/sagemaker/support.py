@@ -10,7 +10,11 @@ SUPPORT: dict[str, Support] = {
     ),
     "container-step": Support("mapped", "Processing step with the step's image and command"),
     "training-step": Support("mapped", "Training step; its one Output[Model] is the model archive"),
-    "nested-pipeline": Support("lowered", "inlined; step names prefixed with the step's name"),
+    "nested-pipeline": Support(
+        "lowered",
+        "inlined; step names prefixed with the step's name (one past 64 characters is shortened"
+        " with a hash; the manifest's sagemaker.step_names maps each step)",
+    ),
     "pipeline-outputs": Support("lowered", "recorded in the definition Metadata as expressions"),
     "artifacts": Support(
         "mapped", "job inputs/outputs under s3://<artifact store>/<pipeline>/runs/<execution id>/"
@@ -21,7 +25,11 @@ SUPPORT: dict[str, Support] = {
         "lowered", "conditions list (and), Or and Not; And inside Or distributed"
     ),
     "metric-condition": Support("mapped", "Std:JsonGet on a property file of the Metrics output"),
-    "fan-out-literal": Support("lowered", "unrolled: one step per item, named <step>-<index>"),
+    "fan-out-literal": Support(
+        "lowered",
+        "unrolled: one step per item, named <step>-<index> (shortened with a hash past 64"
+        " characters)",
+    ),
     "fan-out-parameter": Support(
         "refused",
         "SageMaker Pipelines cannot loop: the list is known only at run time; "
@@ -76,7 +84,8 @@ SUPPORT: dict[str, Support] = {
     "retries": Support(
         "lowered",
         "RetryPolicies for service faults, throttling, job internal, capacity and resource "
-        "limit errors; a failure of the step's own code is not retried on SageMaker",
+        "limit errors; a failure of the step's own code is not retried on SageMaker; more than"
+        " 20 retries are capped at 20 (MaxAttempts' limit), with a warning",
     ),
     "retry-backoff": Support(
         "lowered",

@@ -1,0 +1,229 @@
+"""Pipelines SageMaker once refused or got wrong, now lowered (``tests/sagemaker/lowered``).
+
+Each is compiled through the real compiler and checked by the same validators as the golden
+cases (botocore's request shapes, references, names, the typed ``Get`` resolver); where the
+emulator can run it, the compiled definition runs on this machine and gives what the embedded
+runner gives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlcompile.errors import Diagnostic, DiagnosticSink
+from mlcompile.loader import load
+from mlcompile.platforms import get
+from mlcompile.platforms.sagemaker.definition import Definition
+from mlcompile.platforms.sagemaker.properties import check as check_expressions
+from mlcompile.platforms.sagemaker.validate import OPERATIONS, check_arguments, validate
+from tests.conftest import REPO, profile
+from tests.emulate.test_kfp_ir import _cli
+
+LOWERED_DIR = REPO / "tests" / "sagemaker" / "lowered"
+LOWERED = sorted(p.name for p in LOWERED_DIR.glob("*.py"))
+
+
+@cache
+def compiled(file: str) -> tuple[list[Diagnostic], dict[str, Any], dict[str, object]]:
+    """(diagnostics, definition JSON, manifest extra) of a lowered case; it must compile."""
+    platform = get("sagemaker")
+    pipeline = load(str(LOWERED_DIR / file)).build()
+    diagnostics = platform.check(pipeline, profile("sagemaker-dev"))
+    errors = [str(d) for d in diagnostics if d.severity == "error"]
+    assert not errors, "\n".join(errors)
+    output = platform.compile(pipeline, profile("sagemaker-dev"))
+    return diagnostics, json.loads(output.files["pipeline.json"]), output.manifest_extra
+
+
+def typed(file: str) -> Definition:
+    """The typed definition of a lowered case (the validators take step models)."""
+    from mlcompile.bundle import code_bundle
+    from mlcompile.platforms.sagemaker.emit import Emitter
+    from mlcompile.platforms.sagemaker.lowering import lower
+
+    pipeline = load(str(LOWERED_DIR / file)).build()
+    sink = DiagnosticSink()
+    emitter = Emitter(
+        pipeline, lower(pipeline, sink), profile("sagemaker-dev"), code_bundle(pipeline), sink
+    )
+    return emitter.definition()
+
+
+def steps_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+
+    def visit(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            out[str(step["Name"])] = step
+            if step["Type"] == "Condition":
+                visit(step["Arguments"]["IfSteps"] + step["Arguments"]["ElseSteps"])
+
+    visit(definition["Steps"])
+    return out
+
+
+def emulated(file: str, tmp_path: Path) -> dict[str, Any]:
+    rel = f"tests/sagemaker/lowered/{file}"
+    return _cli("run", rel, "-t", "sagemaker-dev", "--store", str(tmp_path / "sagemaker"))
+
+
+def embedded(file: str, tmp_path: Path) -> dict[str, Any]:
+    rel = f"tests/sagemaker/lowered/{file}"
+    return _cli("run", rel, "--store", str(tmp_path / "embedded"))
+
+
+@pytest.mark.parametrize("file", LOWERED)
+def test_lowered_case_compiles_and_validates(file: str) -> None:
+    compiled(file)
+    definition = typed(file)
+    sink = DiagnosticSink()
+    validate(definition, sink)
+    assert [str(d) for d in sink.diagnostics] == []
+    assert check_expressions(definition) == []
+    for step in definition.all_steps():
+        if step.type in OPERATIONS:
+            assert check_arguments(step) == [], step.name
+
+
+# ----- retries above SageMaker's 20 ------------------------------------------------------------
+
+
+def test_retries_above_twenty_are_capped_with_a_warning() -> None:
+    diagnostics, definition, _ = compiled("retries_capped.py")
+    (warning,) = [d for d in diagnostics if d.code == "MLC405"]
+    assert warning.severity == "warning" and warning.step == "flaky"
+    assert "retries 25 times" in warning.message and "at most 20" in warning.message
+    assert warning.location is not None and warning.location.line == 15
+    policies = steps_of(definition)["flaky"]["RetryPolicies"]
+    assert [p["MaxAttempts"] for p in policies] == [20, 20]
+
+
+def test_the_capped_retries_warning_is_in_the_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from mlcompile.cli.main import app
+
+    monkeypatch.chdir(REPO)
+    rel = "tests/sagemaker/lowered/retries_capped.py"
+    result = CliRunner().invoke(
+        app, ["compile", rel, "-t", "sagemaker-dev", "--out", str(tmp_path)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [w["code"] for w in manifest["warnings"]] == ["MLC405"]
+
+
+# ----- names past 64 characters ----------------------------------------------------------------
+
+
+def test_long_lowered_names_are_shortened_uniquely_and_recorded() -> None:
+    _, definition, extra = compiled("long_names.py")
+    names = list(steps_of(definition))
+    assert len(names) == len(set(names)) and all(len(n) <= 64 for n in names)
+    info = extra["sagemaker"]
+    assert isinstance(info, dict)
+    recorded = info["step_names"]
+    inner = recorded[
+        "feature_preparation_stage/a_step_with_a_rather_long_descriptive_name_for_clarity"
+    ]
+    looped = [
+        recorded[f"a_step_with_a_rather_long_descriptive_name_for_clarity_and_more[{i}]"]
+        for i in (0, 1)
+    ]
+    assert inner[0].startswith("feature_preparation_stage-a_step_with") and len(inner[0]) == 64
+    assert looped[0] != looped[1]
+    # Every reference follows the new names: the condition and the reader of the loop.
+    text = json.dumps(definition)
+    referenced = set(re.findall(r'"Get": "Steps\.([^."]+)\.', text))
+    assert referenced <= set(names)
+    assert {*inner, *looped[0], *looped[1]} <= referenced
+
+
+def test_shortening_is_stable_and_keeps_short_names() -> None:
+    from mlcompile.platforms.sagemaker.names import step_name
+
+    long = "x" * 70
+    assert step_name(long) == step_name(long) and len(step_name(long)) == 64
+    assert step_name(long) != step_name(long + "y")
+    assert step_name("fit-0") == "fit-0"
+    assert step_name("a" * 64) == "a" * 64
+
+
+def test_long_names_run_on_the_emulator_as_embedded(tmp_path: Path) -> None:
+    sagemaker, local = emulated("long_names.py", tmp_path), embedded("long_names.py", tmp_path)
+    assert sagemaker["status"] == local["status"] == "succeeded", sagemaker
+    assert sagemaker["outputs"] == local["outputs"] == {"second": 4}
+    # The manifest names the SageMaker steps each IR step became, in the embedded run's terms.
+    info = compiled("long_names.py")[2]["sagemaker"]
+    assert isinstance(info, dict)
+    statuses = {s["name"]: s["status"] for s in sagemaker["steps"]}
+    for step in local["steps"]:
+        (name,) = info["step_names"][step["name"]]
+        assert statuses[name] == step["status"], name
+
+
+# ----- a registered model read as a step's model -----------------------------------------------
+
+
+def test_a_registered_model_is_read_from_the_registered_model_data() -> None:
+    _, definition, _ = compiled("registered_model_input.py")
+    steps = steps_of(definition)
+    uris = {
+        name: step["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"]
+        for name, step in steps.items()
+        if name.startswith("inspect")
+    }
+    container = "InferenceSpecification.Containers[0]"
+    assert uris == {
+        "inspect": {"Get": f"Steps.register_model.{container}.ModelDataUrl"},
+        "inspect_2": {
+            "Get": f"Steps.register_model_2.{container}.ModelDataSource.S3DataSource.S3Uri"
+        },
+    }
+    args = steps["inspect"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--archive") + 1] == "/opt/ml/processing/input/model"
+    assert args[args.index("--input") + 2] == "/opt/ml/processing/input/model/model"
+    assert "ModelPackageArn" not in json.dumps(definition)
+
+
+def test_the_resolver_refuses_a_model_package_arn_as_an_s3_uri() -> None:
+    from dataclasses import replace
+
+    from mlcompile.platforms.sagemaker import definition as d
+
+    def arn(value: Any) -> Any:
+        if isinstance(value, d.Get) and ".InferenceSpecification." in value.path:
+            return d.Get(value.path.split(".InferenceSpecification.")[0] + ".ModelPackageArn")
+        if isinstance(value, dict):
+            return {k: arn(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [arn(v) for v in value]
+        return value
+
+    definition = typed("registered_model_input.py")
+    broken = replace(
+        definition,
+        steps=tuple(replace(s, arguments=arn(dict(s.arguments))) for s in definition.steps),
+    )
+    problems = check_expressions(broken)
+    assert {(p.step, p.field) for p in problems} == {
+        ("inspect", "ProcessingInputs[1].S3Input.S3Uri"),
+        ("inspect_2", "ProcessingInputs[1].S3Input.S3Uri"),
+    }
+    assert all("ModelPackageArn" in p.message and "refuses" in p.message for p in problems)
+
+
+def test_a_registered_model_runs_on_the_emulator(tmp_path: Path) -> None:
+    run = emulated("registered_model_input.py", tmp_path)
+    assert run["status"] == "succeeded", run
+    # The step reads the model's own file: the training job's archive, unpacked, and the
+    # processing step's folder.
+    assert run["outputs"] == {"trained": 20, "packed": 0}
