@@ -68,14 +68,33 @@ def steps_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def emulated(file: str, tmp_path: Path) -> dict[str, Any]:
+def emulated(file: str, tmp_path: Path, *params: str) -> dict[str, Any]:
     rel = f"tests/sagemaker/lowered/{file}"
-    return _cli("run", rel, "-t", "sagemaker-dev", "--store", str(tmp_path / "sagemaker"))
+    given = [a for p in params for a in ("-p", p)]
+    return _cli("run", rel, "-t", "sagemaker-dev", "--store", str(tmp_path / "sagemaker"), *given)
 
 
-def embedded(file: str, tmp_path: Path) -> dict[str, Any]:
+def embedded(file: str, tmp_path: Path, *params: str) -> dict[str, Any]:
     rel = f"tests/sagemaker/lowered/{file}"
-    return _cli("run", rel, "--store", str(tmp_path / "embedded"))
+    given = [a for p in params for a in ("-p", p)]
+    return _cli("run", rel, "--store", str(tmp_path / "embedded"), *given)
+
+
+def agree(file: str, sagemaker: dict[str, Any], local: dict[str, Any]) -> None:
+    """The emulated run did what the embedded run did: the same outputs, and each IR step's
+    SageMaker steps (by the manifest's step_names) ended as it did; of the copies of a step
+    placed in both branches of a condition, one ran and the other was skipped."""
+    assert sagemaker["status"] == local["status"], sagemaker
+    assert sagemaker["outputs"] == local["outputs"]
+    info = compiled(file)[2]["sagemaker"]
+    assert isinstance(info, dict)
+    statuses = {s["name"]: s["status"] for s in sagemaker["steps"]}
+    for step in local["steps"]:
+        made = [statuses[n] for n in info["step_names"][step["name"]] if n in statuses]
+        if len(made) == 2 and step["status"] == "done":
+            assert sorted(made) == ["done", "skipped"], step["name"]
+        else:
+            assert set(made) == {step["status"]}, step["name"]
 
 
 @pytest.mark.parametrize("file", LOWERED)
@@ -159,15 +178,8 @@ def test_shortening_is_stable_and_keeps_short_names() -> None:
 
 def test_long_names_run_on_the_emulator_as_embedded(tmp_path: Path) -> None:
     sagemaker, local = emulated("long_names.py", tmp_path), embedded("long_names.py", tmp_path)
-    assert sagemaker["status"] == local["status"] == "succeeded", sagemaker
-    assert sagemaker["outputs"] == local["outputs"] == {"second": 4}
-    # The manifest names the SageMaker steps each IR step became, in the embedded run's terms.
-    info = compiled("long_names.py")[2]["sagemaker"]
-    assert isinstance(info, dict)
-    statuses = {s["name"]: s["status"] for s in sagemaker["steps"]}
-    for step in local["steps"]:
-        (name,) = info["step_names"][step["name"]]
-        assert statuses[name] == step["status"], name
+    assert sagemaker["status"] == "succeeded" and sagemaker["outputs"] == {"second": 4}
+    agree("long_names.py", sagemaker, local)
 
 
 # ----- a registered model read as a step's model -----------------------------------------------
@@ -227,3 +239,40 @@ def test_a_registered_model_runs_on_the_emulator(tmp_path: Path) -> None:
     # The step reads the model's own file: the training job's archive, unpacked, and the
     # processing step's folder.
     assert run["outputs"] == {"trained": 20, "packed": 0}
+
+
+# ----- a merged value read by more than one step -----------------------------------------------
+
+
+def test_every_reader_of_a_merge_and_of_its_readers_is_placed_in_both_branches() -> None:
+    _, definition, extra = compiled("merges.py")
+    info = extra["sagemaker"]
+    assert isinstance(info, dict)
+    names = info["step_names"]
+    for ir_step in ("label_3", "shout", "both", "condition_2", "label_4", "label_5"):
+        assert names[ir_step] == [f"{names[ir_step][0][:-3]}-if", f"{names[ir_step][0][:-3]}-else"]
+    (gate,) = definition["Steps"]
+    branches = {"if": gate["Arguments"]["IfSteps"], "else": gate["Arguments"]["ElseSteps"]}
+    for side, body in branches.items():
+        steps = {s["Name"]: s for s in body}
+        reads = json.dumps(steps[f"both-{side}"]["Arguments"])
+        assert f"Steps.label_3-{side}." in reads and f"Steps.shout-{side}." in reads
+        assert steps[f"label_5-{side}"]["DependsOn"] == [f"both-{side}"]
+        gate_inner = json.dumps(steps[f"condition_2-{side}"]["Arguments"]["Conditions"])
+        assert f"Steps.both-{side}." in gate_inner
+        source = "label" if side == "if" else "label_2"
+        assert f"Steps.{source}.PropertyFiles" in json.dumps(steps[f"label_3-{side}"])
+    outputs = json.loads(definition["Metadata"]["mlcompile-output-joined"])
+    assert [o["Std:JsonGet"]["PropertyFile"]["Get"] for o in outputs["mlcompile:OneOf"]] == [
+        "Steps.both-if.PropertyFiles.values",
+        "Steps.both-else.PropertyFiles.values",
+    ]
+
+
+@pytest.mark.parametrize("go", ["true", "false"])
+def test_merges_run_on_the_emulator_as_embedded(tmp_path: Path, go: str) -> None:
+    sagemaker = emulated("merges.py", tmp_path, f"go={go}")
+    local = embedded("merges.py", tmp_path, f"go={go}")
+    said = "yes" if go == "true" else "no"
+    assert sagemaker["outputs"] == {"said": said, "joined": f"{said} {said.upper()}!"}
+    agree("merges.py", sagemaker, local)

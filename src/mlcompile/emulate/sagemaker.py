@@ -183,6 +183,9 @@ class SageMakerRun:
                         cond = self.steps[step.branch_of[0]]
                         if cond.status in ("pending", "running"):
                             continue
+                        if cond.status == "skipped":  # a condition in a branch not taken
+                            self._unrun(step, "skipped", f"{cond.name} was skipped")
+                            continue
                         if cond.status != "done":
                             self._unrun(step, "upstream_failed", f"{cond.name} did not succeed")
                             continue
@@ -380,7 +383,8 @@ class SageMakerRun:
     def _holds(self, step: str, cond: dict[str, Any]) -> bool:
         kind = cond["Type"]
         if kind == "Not":
-            return not self._holds(step, cond["Expression"])
+            # The SDK's ConditionNot wrote "Expression" (2.x) and writes "Condition" (3.x).
+            return not self._holds(step, cond.get("Condition", cond.get("Expression")))
         if kind == "Or":
             return any(self._holds(step, c) for c in cond["Conditions"])
         if kind == "In":
@@ -752,12 +756,24 @@ class SageMakerRun:
             if not key.startswith("mlcompile-output-"):
                 continue
             try:
-                out[key[len("mlcompile-output-") :]] = self.value(
-                    "pipeline outputs", json.loads(text)
-                )
+                out[key[len("mlcompile-output-") :]] = self._output(json.loads(text))
             except (EmulationError, ValueError):
                 continue
         return out
+
+    def _output(self, expr: Any) -> Any:
+        """A pipeline output as the compiler describes it: ``{"mlcompile:OneOf": [...]}`` is
+        the first of its values whose step ran (a merge: the other branch did not run)."""
+        if isinstance(expr, dict) and set(expr) == {"mlcompile:OneOf"}:
+            for option in expr["mlcompile:OneOf"]:
+                try:
+                    return self._output(option)
+                except EmulationError:
+                    continue
+            raise EmulationError("no branch of a merged output ran")
+        if isinstance(expr, list):
+            return [self._output(v) for v in expr]
+        return self.value("pipeline outputs", expr)
 
 
 class _JobFailed(EmulationError):

@@ -54,6 +54,8 @@ VALUES = "values"  # property file of a step's scalar results
 VALUES_OUTPUT = "mlc-values"  # its processing output (a hyphen: no clash with Python names)
 VALUES_FILE = "values.json"
 CODE_INPUT = "mlc-code"
+#: A pipeline output in the Metadata that is whichever of its values a step that ran gives.
+ONE_OF = "mlcompile:OneOf"
 #: What SageMaker packs a training job's /opt/ml/model into, next to the job's output data.
 MODEL_ARCHIVE = "model.tar.gz"
 #: Exception types SageMaker retries, per step kind (anything else, like a failure of the
@@ -176,8 +178,11 @@ class Emitter(Reporter):
         return d.Definition(tuple(self.parameter(p) for p in self.p.parameters), steps, metadata)
 
     def output_expr(self, value: FlatValue) -> Any:
+        """How a pipeline output is read from an execution (the definition's Metadata): an
+        expression, a list of them (fan-in), or ``{"mlcompile:OneOf": [...]}``, the value of
+        whichever of them a step that ran gives (a merge, whose other branch did not run)."""
         if isinstance(value, OneOf):
-            return [self.output_expr(v) for v in value.options]
+            return {ONE_OF: [self.output_expr(v) for v in value.options]}
         if isinstance(value, StepOutput) and self.is_artifact(value):
             return self.artifact_uri(value)
         if isinstance(value, Collected):

@@ -50,7 +50,9 @@ SUPPORT: dict[str, Support] = {
     ),
     "merge": Support(
         "lowered",
-        "the consuming (last) step is placed in both branches, reading that branch's value",
+        "every step reading the merged value, and every later step reading those (or a"
+        " condition on them), is placed in both branches as <step>-if and <step>-else, each"
+        " reading its branch's value; one step reading merges of two conditions is refused",
     ),
     "final-step": Support(
         "refused",
