@@ -276,3 +276,43 @@ def test_merges_run_on_the_emulator_as_embedded(tmp_path: Path, go: str) -> None
     said = "yes" if go == "true" else "no"
     assert sagemaker["outputs"] == {"said": said, "joined": f"{said} {said.upper()}!"}
     agree("merges.py", sagemaker, local)
+
+
+# ----- collect() into a container step ---------------------------------------------------------
+
+
+def test_a_collected_list_is_joined_into_the_container_argument() -> None:
+    _, definition, _ = compiled("collect_into_container.py")
+    steps = steps_of(definition)
+    command = steps["show"]["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
+    scores = command[3]["Std:Join"]["Values"]
+    assert scores[0] == "[" and scores[-1] == "]" and scores[2] == ", "
+    assert scores[1] == {
+        "Std:JsonGet": {
+            "Path": "output",
+            "PropertyFile": {"Get": "Steps.score-0.PropertyFiles.values-json"},
+        }
+    }
+    producer = steps["word-1"]
+    assert {
+        "PropertyFileName": "values-json",
+        "OutputName": "mlc-values",
+        "FilePath": "values-json.json",
+    } in producer["PropertyFiles"]
+    args = producer["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--json-values") + 1].endswith("/mlc-values/values-json.json")
+    models = steps["count"]["Arguments"]["AppSpecification"]["ContainerEntrypoint"][3]
+    assert json.loads(models) == [f"/opt/ml/processing/input/models-{i}/model" for i in range(3)]
+    # Steps no container reads in a list write no JSON text.
+    assert "--json-values" not in json.dumps(steps["read"])
+
+
+def test_collected_lists_give_the_container_the_embedded_runs_text(tmp_path: Path) -> None:
+    sagemaker = emulated("collect_into_container.py", tmp_path)
+    local = embedded("collect_into_container.py", tmp_path)
+    agree("collect_into_container.py", sagemaker, local)
+    assert sagemaker["outputs"]["counted"] == "3"
+    scores, words, fits = sagemaker["outputs"]["shown"].split(" | ")
+    assert json.loads(scores) == [1.0, 2.0, 5.0]
+    assert json.loads(words) == [f'rate "{r}"\\n' for r in (0.5, 1.0, 2.5)]
+    assert json.loads(fits) == [{"ok": True, "rate": r} for r in (0.5, 1.0, 2.5)]

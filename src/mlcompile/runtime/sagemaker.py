@@ -14,6 +14,8 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
                                      job wrote) in place
   --output NAME PATH                 where the function writes an output artifact
   --values FILE                      JSON file for the function's scalar results (a property file)
+  --json-values FILE                 the same results, each as its JSON text (json.dumps), for a
+                                     container that reads them inside a list
   --secret ENV NAME KEY --backend B  export a secret from its store into ENV before the call
 
 ``deploy`` creates or updates an endpoint serving a model package (the ``deploy_model`` step):
@@ -43,6 +45,7 @@ _ARITY = {
     "--archive": 1,
     "--output": 2,
     "--values": 1,
+    "--json-values": 1,
     "--secret": 3,
     "--backend": 1,
     "--model-package": 1,
@@ -120,7 +123,7 @@ def run(argv: list[str]) -> int:
     from mlcompile.runtime import secrets
     from mlcompile.runtime.invoke import ArtifactRef, invoke, load_function
 
-    code = function = values_file = backend = ""
+    code = function = values_file = json_file = backend = ""
     params: dict[str, Any] = {}
     lists: dict[str, str] = {}
     inputs: dict[str, ArtifactRef | list[ArtifactRef]] = {}
@@ -156,6 +159,8 @@ def run(argv: list[str]) -> int:
             outputs[values[0]] = ArtifactRef(values[1], values[1])
         elif option == "--values":
             values_file = values[0]
+        elif option == "--json-values":
+            json_file = values[0]
         elif option == "--secret":
             refs.append({"env": values[0], "name": values[1], "key": values[2] or None})
         elif option == "--backend":
@@ -167,6 +172,10 @@ def run(argv: list[str]) -> int:
     if values_file:
         Path(values_file).parent.mkdir(parents=True, exist_ok=True)
         Path(values_file).write_text(json.dumps(results, sort_keys=True, default=str))
+    if json_file:
+        texts = {k: json.dumps(v, sort_keys=True, default=str) for k, v in results.items()}
+        Path(json_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_file).write_text(json.dumps(texts, sort_keys=True))
     return 0
 
 

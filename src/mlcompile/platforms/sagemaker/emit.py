@@ -53,6 +53,8 @@ PLATFORM = "sagemaker"
 VALUES = "values"  # property file of a step's scalar results
 VALUES_OUTPUT = "mlc-values"  # its processing output (a hyphen: no clash with Python names)
 VALUES_FILE = "values.json"
+JSON_VALUES = "values-json"  # property file of the same results, each as its JSON text
+JSON_VALUES_FILE = "values-json.json"
 CODE_INPUT = "mlc-code"
 #: A pipeline output in the Metadata that is whichever of its values a step that ran gives.
 ONE_OF = "mlcompile:OneOf"
@@ -148,6 +150,17 @@ class Emitter(Reporter):
         self.bundle_file = bundle.file_name
         self.role = profile.sagemaker.role_arn or role_arn(profile, pipeline.name)
         self.tasks = {t.name: t for t in plan.tasks()}
+        #: Steps whose results a container reads inside a collected list: they also write each
+        #: result as JSON text (the ``values-json`` property file), for the list's text.
+        self.json_values = {
+            item.step
+            for t in self.tasks.values()
+            if t.component.kind == "container"
+            for value in t.inputs.values()
+            if isinstance(value, Collected)
+            for item in value.items
+            if isinstance(item, StepOutput) and not self.is_artifact(item)
+        }
         self.warned_images: set[str] = set()
         #: Lowered step names too long for SageMaker, each with the name the definition uses.
         self.shortened: dict[str, str] = {}
@@ -516,6 +529,8 @@ class Emitter(Reporter):
                         parts.append(
                             f"{job.input_dir(part.name)}/{self.artifact_file(value)}".rstrip("/")
                         )
+                    elif isinstance(value, Collected):
+                        parts.extend(self.list_text(task, part.name, value, job))
                     else:
                         parts.append(d.as_string(self.scalar(value, task)))
             if all(isinstance(p, str) for p in parts):
@@ -532,6 +547,42 @@ class Emitter(Reporter):
                 task.task.name,
             )
         return [render(a) for a in spec.command], [render(a) for a in spec.args]
+
+    def list_text(self, task: FlatTask, name: str, value: Collected, job: _Job) -> list[d.Expr]:
+        """A collected list as a container argument: the JSON text other platforms give it
+        (``json.dumps(values, sort_keys=True)``), joined at run time from each value's own
+        JSON text; for artifacts, the JSON list of their paths in the job's input folders.
+
+        The loop was unrolled, so each value is a known step's result. ``Std:Join`` renders a
+        string bare, so a step's result is read from the JSON text its step side wrote beside
+        it (the ``values-json`` property file), which quotes and escapes as ``json.dumps``.
+        """
+        port = task.component.input(name)
+        if port is not None and ir.is_artifact_type(port.type):
+            paths = [
+                f"{job.input_dir(f'{name}-{i}')}/{self.artifact_file(ref)}".rstrip("/")
+                for i, ref in enumerate(value.items)
+                if isinstance(ref, StepOutput)
+            ]
+            return [json.dumps(paths)]
+        parts: list[d.Expr] = ["["]
+        for index, item in enumerate(value.items):
+            if index:
+                parts.append(", ")
+            if isinstance(item, StepOutput) and item.step in self.json_values:
+                parts.append(d.JsonGet(item.step, JSON_VALUES, item.output))
+            elif isinstance(item, ir.Literal):
+                parts.append(json.dumps(item.value, sort_keys=True))
+            elif isinstance(item, ir.ParamRef) and self.param_type(item.name) == "str":
+                parts += ['"', d.Get(f"Parameters.{item.name}"), '"']
+            else:
+                parts.append(d.as_string(self.scalar(item, task)))
+        parts.append("]")
+        return parts
+
+    def param_type(self, name: str) -> str:
+        port = self.p.parameter(name)
+        return port.type if port else "str"
 
     def job(self, task: FlatTask, command: tuple[list[d.Expr], list[d.Expr]] | None) -> d.Step:
         o = task.task.options
@@ -582,6 +633,8 @@ class Emitter(Reporter):
             for port in outputs:
                 args += ["--output", port.name, job.output_path(port.name, port.type)]
             args += ["--values", f"{job.values_dir()}/{VALUES_FILE}"]
+            if task.name in self.json_values:
+                args += ["--json-values", f"{job.values_dir()}/{JSON_VALUES_FILE}"]
             for secret in task.secrets:
                 args += [
                     "--secret",
@@ -628,6 +681,11 @@ class Emitter(Reporter):
             if command is None and scalars:
                 property_files = (
                     d.PropertyFile(VALUES, VALUES_OUTPUT, VALUES_FILE),
+                    *property_files,
+                )
+            if command is None and scalars and task.name in self.json_values:
+                property_files = (
+                    d.PropertyFile(JSON_VALUES, VALUES_OUTPUT, JSON_VALUES_FILE),
                     *property_files,
                 )
         return d.Step(

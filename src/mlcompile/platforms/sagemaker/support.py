@@ -46,7 +46,10 @@ SUPPORT: dict[str, Support] = {
         "(it then limits the whole pipeline, not only the loop)",
     ),
     "fan-in": Support(
-        "lowered", "one input per unrolled step (artifacts) or one value each (scalars)"
+        "lowered",
+        "one input per unrolled step (artifacts) or one value each (scalars); a container"
+        " argument gets the list's JSON text, joined from each step's result as JSON (artifacts:"
+        " the JSON list of their paths)",
     ),
     "merge": Support(
         "lowered",
