@@ -502,6 +502,7 @@ class SageMakerRun:
             # A transform job sends each input file to the model and writes <file>.out.
             predict.batch(model_file, file, out / (file.name + ".out"), content_type)
         self._upload(out, out_prefix)
+        step.properties["TransformOutput.S3OutputPath"] = out_prefix
         artifact = self._artifact(out, "Dataset")
         self._record_done(step, {"predictions": artifact}, "")
 

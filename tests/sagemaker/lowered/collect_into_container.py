@@ -65,6 +65,8 @@ def collect_into_container() -> dict:
         scored = score(rate=rate)
         said = word(rate=rate)
         fitted = fit(rate=rate)
-    shown = show(scores=collect(scored.output), words=collect(said.output), fits=collect(fitted.output))
+    shown = show(
+        scores=collect(scored.output), words=collect(said.output), fits=collect(fitted.output)
+    )
     counted = count(models=collect(fitted.model))
     return {"shown": read(data=shown.said).output, "counted": read(data=counted.counted).output}

@@ -933,7 +933,11 @@ class Emitter(Reporter):
             }
         }
 
-    def serving_image_for(self, task: FlatTask, config: Mapping[str, Any]) -> str:
+    def serving_image_for(
+        self, task: FlatTask, config: Mapping[str, Any], op: str = "register_model"
+    ) -> str:
+        """The image serving a model of ``config``'s framework (a register_model's, or a
+        batch_predict's), or its own ``serving_image``."""
         image = config.get("serving_image") or serving_image(
             str(config.get("framework")), config.get("framework_version"), self.profile.region
         )
@@ -943,7 +947,7 @@ class Emitter(Reporter):
                 f"step {task.task.name!r}: SageMaker has no first-party serving image for "
                 f"framework {config.get('framework')!r} in {self.profile.region}",
                 task.location,
-                "give register_model(..., serving_image='<ECR image>')",
+                f"give {op}(..., serving_image='<ECR image>')",
                 task.task.name,
             )
             return ""
@@ -1003,19 +1007,25 @@ class Emitter(Reporter):
         if isinstance(model, StepOutput) and self.port_type(model) == "RegisteredModel":
             container["ModelPackageName"] = self.artifact_uri(model)
         elif isinstance(model, StepOutput):
+            # The serving image: what batch_predict says, else what the pipeline registers
+            # this model with.
             registration = self.registration_of(model)
-            if registration is None or registration.component.builtin is None:
+            if builtin.config.get("framework") or builtin.config.get("serving_image"):
+                container["Image"] = self.serving_image_for(task, builtin.config, "batch_predict")
+            elif registration is not None and registration.component.builtin is not None:
+                container["Image"] = self.serving_image_for(
+                    registration, registration.component.builtin.config
+                )
+            else:
                 self.error(
                     "MLC403",
                     f"step {task.task.name!r}: a SageMaker transform job needs a serving image, "
                     "and nothing says which framework this model uses",
                     task.location,
-                    "pass a registered model (register_model(...).registered_model), or register this model in the pipeline",
+                    "say it: batch_predict(model, data, framework='sklearn') (or xgboost, or "
+                    "serving_image='<ECR image>'); or pass a registered model "
+                    "(register_model(...).registered_model)",
                     task.task.name,
-                )
-            else:
-                container["Image"] = self.serving_image_for(
-                    registration, registration.component.builtin.config
                 )
             container.update(self.model_data(model))
         common = self.common(task)

@@ -85,7 +85,12 @@ SUPPORT: dict[str, Support] = {
         "lowered",
         "Processing step whose runtime creates or updates the endpoint from the model package",
     ),
-    "batch-predict": Support("lowered", "Model step, then a Transform step"),
+    "batch-predict": Support(
+        "lowered",
+        "Model step, then a Transform step; a model nothing registers is served by the image of"
+        " batch_predict's framework= (or serving_image=), else of the pipeline's register_model"
+        " of it, else refused",
+    ),
     "retries": Support(
         "lowered",
         "RetryPolicies for service faults, throttling, job internal, capacity and resource "
