@@ -377,3 +377,135 @@ def test_batch_predict_framework_runs_on_the_emulator(tmp_path: Path) -> None:
     local = embedded("batch_predict_framework.py", tmp_path)
     assert sagemaker["outputs"] == {"rows": 12}
     agree("batch_predict_framework.py", sagemaker, local)
+
+
+# ----- a training step with metrics, other artifacts and returned values -----------------------
+
+
+def test_a_training_step_reports_its_numbers_as_metrics_and_archives_the_rest() -> None:
+    _, definition, _ = compiled("training_outputs.py")
+    steps = steps_of(definition)
+    fit = steps["fit"]["Arguments"]
+    spec = fit["AlgorithmSpecification"]
+    assert spec["MetricDefinitions"] == [
+        {"Name": "rows", "Regex": "mlcompile-metric rows=(.*?);"},
+        {"Name": "loss", "Regex": "mlcompile-metric loss=(.*?);"},
+        {"Name": "metrics:auc", "Regex": "mlcompile-metric metrics:auc=(.*?);"},
+    ]
+    args = spec["ContainerArguments"]
+    assert "--metrics" in args
+    outputs = {args[i + 1]: args[i + 2] for i, a in enumerate(args) if a == "--output"}
+    assert outputs == {
+        "model": "/opt/ml/model/model",
+        "metrics": "/opt/ml/output/data/metrics",
+        "report": "/opt/ml/output/data/report",
+    }
+    archive = {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                {"Get": "Steps.fit.OutputDataConfig.S3OutputPath"},
+                {"Get": "Steps.fit.TrainingJobName"},
+                "output",
+                "output.tar.gz",
+            ],
+        }
+    }
+    check = steps["check"]["Arguments"]
+    uris = {i["InputName"]: i["S3Input"]["S3Uri"] for i in check["ProcessingInputs"]}
+    # One channel per archive, whatever number of inputs read it.
+    assert uris == {
+        "mlc-code": uris["mlc-code"],
+        "auc": archive,
+        "model": {"Get": "Steps.fit.ModelArtifacts.S3ModelArtifacts"},
+    }
+    argv = check["AppSpecification"]["ContainerArguments"]
+    folder = "/opt/ml/processing/input/auc"
+    assert argv.count("--archive") == 2
+    for name, file in (("rows", "values.json"), ("label", "values.json"), ("auc", "metrics")):
+        at = argv.index(name, argv.index("--value"))
+        assert argv[at - 1 : at + 3] == ["--value", name, f"{folder}/{file}", name]
+    (gate,) = [s for s in steps.values() if s["Type"] == "Condition"]
+    reads = json.dumps(gate["Arguments"]["Conditions"])
+    assert "Steps.fit.FinalMetricDataList['metrics:auc'].Value" in reads
+    assert "Steps.fit.FinalMetricDataList['rows'].Value" in reads
+    loss = json.loads(definition["Metadata"]["mlcompile-output-loss"])
+    assert loss == {
+        "mlcompile:ArchiveGet": {"S3Uri": archive, "File": "values.json", "Path": "loss"}
+    }
+
+
+def test_a_metric_the_training_step_does_not_define_is_an_unresolved_reference() -> None:
+    from dataclasses import replace
+
+    from mlcompile.platforms.sagemaker import definition as d
+
+    definition = typed("training_outputs.py")
+
+    def unknown(value: Any) -> Any:
+        if isinstance(value, d.Get) and "FinalMetricDataList" in value.path:
+            return d.Get(value.path.replace("metrics:auc", "metrics:f1-score"))
+        if isinstance(value, d.Compare):
+            return d.Compare(value.type, unknown(value.left), unknown(value.right))
+        if isinstance(value, d.OrCondition):
+            return d.OrCondition(tuple(unknown(c) for c in value.operands))
+        if isinstance(value, list):
+            return [unknown(v) for v in value]
+        return value
+
+    steps = tuple(
+        replace(s, arguments={**s.arguments, "Conditions": unknown(s.arguments["Conditions"])})
+        if s.type == "Condition"
+        else s
+        for s in definition.steps
+    )
+    (problem,) = check_expressions(replace(definition, steps=steps))
+    assert (
+        problem.kind == "unresolved"
+        and "is not a metric that training step defines" in problem.message
+    )
+
+
+@pytest.mark.parametrize("min_auc", ["0.8", "0.9"])
+def test_training_outputs_run_on_the_emulator_as_embedded(tmp_path: Path, min_auc: str) -> None:
+    sagemaker = emulated("training_outputs.py", tmp_path, f"min_auc={min_auc}")
+    local = embedded("training_outputs.py", tmp_path, f"min_auc={min_auc}")
+    agree("training_outputs.py", sagemaker, local)
+    assert sagemaker["status"] == ("succeeded" if min_auc == "0.8" else "failed")
+    checked = json.loads(sagemaker["outputs"]["checked"])
+    # Exact values, however the metrics round them: read from the job's output.tar.gz.
+    assert checked == {
+        "auc": 0.8125,
+        "classes": ["0", "1"],
+        "label": 'fitted "well"',
+        "loss": 0.123456789,
+        "metrics": {"auc": 0.8125, "f1-score": 0.7},
+        "model": 20,
+        "report": 20,
+        "rows": 20,
+    }
+    assert sagemaker["outputs"]["loss"] == 0.123456789
+
+
+def test_the_step_side_prints_what_the_metric_definitions_find(tmp_path: Path) -> None:
+    import contextlib
+    import io
+
+    from mlcompile.dsl.artifacts import Metrics
+    from mlcompile.emulate.sagemaker import _final_metrics
+    from mlcompile.platforms.sagemaker.training import METRIC_LINE, metric_definition
+    from mlcompile.runtime import sagemaker as step_side
+
+    assert step_side.METRIC_LINE == METRIC_LINE
+    metrics = Metrics(str(tmp_path / "metrics"))
+    metrics.log_metric("auc", 0.1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        step_side.print_metrics({"rows": 3, "ok": True, "name": "x"}, {"metrics": metrics})
+    log = out.getvalue()
+    assert log.splitlines() == ["mlcompile-metric rows=3.0;", "mlcompile-metric metrics:auc=0.1;"]
+    definitions = [metric_definition(n) for n in ("rows", "metrics:auc", "ok")]
+    found = _final_metrics(definitions, "noise\n" + log)
+    assert found["rows"] == 3.0 and "ok" not in found
+    # The API's MetricData.Value is a 32-bit float: 0.1 comes back rounded.
+    assert found["metrics:auc"] != 0.1 and abs(found["metrics:auc"] - 0.1) < 1e-7

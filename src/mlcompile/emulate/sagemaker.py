@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import sys
 import tarfile
 import threading
@@ -582,16 +583,29 @@ class SageMakerRun:
             (job / sub).mkdir(parents=True, exist_ok=True)
         argv = [*algo.get("ContainerEntrypoint", []), *algo.get("ContainerArguments", [])]
         self._job(step, job, argv, args.get("Environment", {}))
-        out_path = str(args["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
+        given = str(args["OutputDataConfig"]["S3OutputPath"])
+        out_path = given.rstrip("/")
         job_name = f"{step.name}-{self.execution_id}"
-        archive = io.BytesIO()
-        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-            for file in sorted(p for p in (job / "model").rglob("*") if p.is_file()):
-                tar.add(file, arcname=file.relative_to(job / "model").as_posix())
-        model_uri = f"{out_path}/{job_name}/output/model.tar.gz"
-        self._put(model_uri, archive.getvalue())
-        step.properties["ModelArtifacts.S3ModelArtifacts"] = model_uri
+        # /opt/ml/model and /opt/ml/output/data are each uploaded as one archive, side by side
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html).
+        for folder, archive_name in (("model", "model.tar.gz"), ("output/data", "output.tar.gz")):
+            archive = io.BytesIO()
+            with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+                for file in sorted(p for p in (job / folder).rglob("*") if p.is_file()):
+                    tar.add(file, arcname=file.relative_to(job / folder).as_posix())
+            self._put(f"{out_path}/{job_name}/output/{archive_name}", archive.getvalue())
+        step.properties["ModelArtifacts.S3ModelArtifacts"] = (
+            f"{out_path}/{job_name}/output/model.tar.gz"
+        )
         step.properties["TrainingJobName"] = job_name
+        step.properties["OutputDataConfig.S3OutputPath"] = given
+        log = self.session.log_path(step.name)
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        for name, value in _final_metrics(algo.get("MetricDefinitions", []), text).items():
+            step.properties[f"FinalMetricDataList['{name}'].Value"] = value
+        values = job / "output" / "data" / "values.json"
+        if values.is_file():
+            step.properties["_values"] = json.loads(values.read_text(encoding="utf-8"))
         artifacts = {"model": self._artifact(job / "model", "Model")}
         self._record_done(step, artifacts, "")
 
@@ -647,7 +661,7 @@ class SageMakerRun:
         sid = step.properties.pop("_sid", None)
         started = step.properties.pop("_started", time.monotonic())
         attempts = int(step.properties.pop("_attempts", 1))
-        params = {}
+        params: dict[str, Any] = {"values": step.properties.pop("_values", {})}
         for name, file in step.property_files.items():
             try:
                 params[name] = self._read_json(file["uri"])
@@ -772,9 +786,28 @@ class SageMakerRun:
                 except EmulationError:
                     continue
             raise EmulationError("no branch of a merged output ran")
+        if isinstance(expr, dict) and set(expr) == {"mlcompile:ArchiveGet"}:
+            return self._archive_get(expr["mlcompile:ArchiveGet"])
         if isinstance(expr, list):
             return [self._output(v) for v in expr]
         return self.value("pipeline outputs", expr)
+
+    def _archive_get(self, spec: dict[str, Any]) -> Any:
+        """An entry of a JSON file inside a training job's output.tar.gz."""
+        uri = str(self.value("pipeline outputs", spec["S3Uri"]))
+        bucket, key = _split(uri)
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception:
+            raise EmulationError(f"no archive at {uri}") from None
+        with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+            member = tar.extractfile(str(spec["File"]))
+            if member is None:
+                raise EmulationError(f"{uri} holds no file {spec['File']!r}")
+            data = json.loads(member.read())
+        if str(spec["Path"]) not in data:
+            raise EmulationError(f"{spec['File']!r} in {uri} has no {spec['Path']!r}")
+        return data[str(spec["Path"])]
 
 
 class _JobFailed(EmulationError):
@@ -789,6 +822,21 @@ def _dig(data: Any, path: str) -> Any:
     for key in path.split("."):
         data = data.get(key) if isinstance(data, dict) else None
     return data
+
+
+def _final_metrics(definitions: list[dict[str, Any]], log: str) -> dict[str, float]:
+    """Each defined metric's last value in the job's log, as DescribeTrainingJob's
+    FinalMetricDataList has it: the regular expression's first group, as the API's 32-bit
+    float (MetricData.Value); a value that is not a number is not recorded."""
+    found: dict[str, float] = {}
+    for definition in definitions:
+        for match in re.finditer(str(definition["Regex"]), log):
+            try:
+                value = float(match.group(1))
+            except (IndexError, ValueError):
+                continue
+            found[str(definition["Name"])] = struct.unpack("f", struct.pack("f", value))[0]
+    return found
 
 
 def _map(text: str, job: Path) -> str:
@@ -849,7 +897,7 @@ def _flatten(files: dict[str, Any]) -> dict[str, Any]:
     """A step's values as parameters: the mlc-values property file's entries, by name."""
     flat: dict[str, Any] = {}
     for name, data in files.items():
-        if isinstance(data, dict):
+        if isinstance(data, dict) and name != "values-json":  # the same values, as JSON text
             for key, value in data.items():
                 flat[key if name == "values" else f"{name}.{key}"] = value
     return flat

@@ -12,10 +12,15 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
   --input NAME PATH                  an input artifact (repeated for an artifact list)
   --archive DIR                      unpack DIR/model.tar.gz or DIR/output.tar.gz (what a training
                                      job wrote) in place
+  --value NAME FILE KEY              parameter NAME (or one more element of list NAME) is entry KEY
+                                     of the JSON file FILE (a training job's values or metrics)
   --output NAME PATH                 where the function writes an output artifact
   --values FILE                      JSON file for the function's scalar results (a property file)
   --json-values FILE                 the same results, each as its JSON text (json.dumps), for a
                                      container that reads them inside a list
+  --metrics                          print each returned number and each entry of each Metrics
+                                     output as "mlcompile-metric NAME=VALUE;" for the training
+                                     job's MetricDefinitions (NAME is OUTPUT:KEY for an entry)
   --secret ENV NAME KEY --backend B  export a secret from its store into ENV before the call
 
 ``deploy`` creates or updates an endpoint serving a model package (the ``deploy_model`` step):
@@ -29,6 +34,7 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
 from __future__ import annotations
 
 import json
+import numbers
 import sys
 import tarfile
 from pathlib import Path
@@ -43,6 +49,8 @@ _ARITY = {
     "--item": 2,
     "--input": 2,
     "--archive": 1,
+    "--value": 3,
+    "--metrics": 0,
     "--output": 2,
     "--values": 1,
     "--json-values": 1,
@@ -56,6 +64,8 @@ _ARITY = {
     "--capture": 2,
     "--volume-key": 1,
 }
+#: What each metric line starts with (the compiler's MetricDefinitions search for it).
+METRIC_LINE = "mlcompile-metric"
 #: The production variant every deployed endpoint config has; the stack's alarms watch it.
 VARIANT = "main"
 #: Requests a minute one serving instance takes before autoscaling adds another.
@@ -119,11 +129,37 @@ def _unpack(folder: str) -> None:
                 safe_extract(tar, folder)
 
 
+def _entry(file: str, key: str) -> Any:
+    with open(file, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or key not in data:
+        raise ValueError(f"{file} has no entry {key!r}")
+    return data[key]
+
+
+def print_metrics(results: dict[str, Any], produced: dict[str, Any]) -> None:
+    """One line per number the step returned and per entry of its Metrics outputs, for the
+    regular expressions of the training job's MetricDefinitions to find in its log."""
+    from mlcompile.dsl.artifacts import Metrics
+
+    lines = [
+        (name, float(value))
+        for name, value in sorted(results.items())
+        if isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ]
+    for name, artifact in sorted(produced.items()):
+        if isinstance(artifact, Metrics):
+            lines += [(f"{name}:{key}", value) for key, value in sorted(artifact.read().items())]
+    for name, value in lines:
+        print(f"{METRIC_LINE} {name}={value!r};", flush=True)
+
+
 def run(argv: list[str]) -> int:
     from mlcompile.runtime import secrets
     from mlcompile.runtime.invoke import ArtifactRef, invoke, load_function
 
     code = function = values_file = json_file = backend = ""
+    report_metrics = False
     params: dict[str, Any] = {}
     lists: dict[str, str] = {}
     inputs: dict[str, ArtifactRef | list[ArtifactRef]] = {}
@@ -148,6 +184,14 @@ def run(argv: list[str]) -> int:
             params[values[0]].append(_scalar(values[1], lists[values[0]]))
         elif option == "--archive":
             _unpack(values[0])
+        elif option == "--value":
+            value = _entry(values[1], values[2])
+            if values[0] in lists:
+                params[values[0]].append(value)
+            else:
+                params[values[0]] = value
+        elif option == "--metrics":
+            report_metrics = True
         elif option == "--input":
             ref = ArtifactRef(values[1], values[1])
             target = inputs.get(values[0])
@@ -168,7 +212,9 @@ def run(argv: list[str]) -> int:
     if refs:
         secrets.export(refs, backend)
     func = load_function(code, function, Path.cwd())
-    results, _ = invoke(func, params, inputs, outputs)
+    results, produced = invoke(func, params, inputs, outputs)
+    if report_metrics:
+        print_metrics(results, produced)
     if values_file:
         Path(values_file).parent.mkdir(parents=True, exist_ok=True)
         Path(values_file).write_text(json.dumps(results, sort_keys=True, default=str))

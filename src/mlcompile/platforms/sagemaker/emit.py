@@ -47,6 +47,19 @@ from mlcompile.platforms.sagemaker.lowering import (
     Template,
 )
 from mlcompile.platforms.sagemaker.names import renamed, shortened
+from mlcompile.platforms.sagemaker.training import (
+    MAX_METRICS,
+    MODEL_ARCHIVE,
+    NUMBERS,
+    OUTPUT_ARCHIVE,
+    final_metric,
+    is_training,
+    metric_definition,
+    metric_name,
+    model_output,
+    output_archive,
+    valid_metric_name,
+)
 from mlcompile.profiles import Profile
 
 PLATFORM = "sagemaker"
@@ -58,8 +71,8 @@ JSON_VALUES_FILE = "values-json.json"
 CODE_INPUT = "mlc-code"
 #: A pipeline output in the Metadata that is whichever of its values a step that ran gives.
 ONE_OF = "mlcompile:OneOf"
-#: What SageMaker packs a training job's /opt/ml/model into, next to the job's output data.
-MODEL_ARCHIVE = "model.tar.gz"
+#: A pipeline output in the Metadata read from a file in a training job's output.tar.gz.
+ARCHIVE_GET = "mlcompile:ArchiveGet"
 #: Exception types SageMaker retries, per step kind (anything else, like a failure of the
 #: step's own code, is never retried).
 STEP_FAULTS = ("Step.SERVICE_FAULT", "Step.THROTTLING")
@@ -118,11 +131,10 @@ class _Job:
             return f"/opt/ml/input/data/{name}"
         return f"/opt/ml/processing/input/{name}"
 
-    def output_path(self, name: str, port_type: str) -> str:
+    def output_path(self, name: str, model: bool) -> str:
+        """Where a job writes output ``name``; ``model``: the training job's model."""
         if self.kind == "training":
-            return (
-                f"/opt/ml/model/{name}" if port_type == "Model" else f"/opt/ml/output/data/{name}"
-            )
+            return f"/opt/ml/model/{name}" if model else f"/opt/ml/output/data/{name}"
         return f"/opt/ml/processing/output/{name}/{name}"
 
     def values_dir(self) -> str:
@@ -159,8 +171,12 @@ class Emitter(Reporter):
             for value in t.inputs.values()
             if isinstance(value, Collected)
             for item in value.items
-            if isinstance(item, StepOutput) and not self.is_artifact(item)
+            if isinstance(item, StepOutput)
+            and not self.is_artifact(item)
+            and not self.training(item.step)
         }
+        #: Each training step's metrics: its returned numbers, and the Metrics entries read.
+        self.metrics = self.training_metrics()
         self.warned_images: set[str] = set()
         #: Lowered step names too long for SageMaker, each with the name the definition uses.
         self.shortened: dict[str, str] = {}
@@ -198,6 +214,11 @@ class Emitter(Reporter):
             return {ONE_OF: [self.output_expr(v) for v in value.options]}
         if isinstance(value, StepOutput) and self.is_artifact(value):
             return self.artifact_uri(value)
+        archived = self.archived_value(value)
+        if archived is not None:
+            # The exact value, from the file in output.tar.gz (the metric is a 32-bit float).
+            step, file, key = archived
+            return {ARCHIVE_GET: {"S3Uri": output_archive(step), "File": file, "Path": key}}
         if isinstance(value, Collected):
             return [self.output_expr(v) for v in value.items]
         return self.scalar(value, None)
@@ -236,6 +257,44 @@ class Emitter(Reporter):
     def is_artifact(self, ref: StepOutput) -> bool:
         return ir.is_artifact_type(self.port_type(ref))
 
+    def training(self, step: str) -> bool:
+        """Whether the step ``step`` is a training job (a function or container step)."""
+        task = self.tasks.get(step)
+        return task is not None and is_training(task.task, task.component)
+
+    def in_model(self, ref: StepOutput) -> bool:
+        """Whether ``ref`` is the output a training job packs into model.tar.gz."""
+        return ref.output == model_output(self.producer(ref).component)
+
+    def archived_value(self, value: FlatValue) -> tuple[str, str, str] | None:
+        """(training step, file in its output.tar.gz, key) of a value a training step gives
+        other than its model: a returned value (values.json), or a Metrics entry."""
+        if isinstance(value, StepMetric) and self.training(value.step):
+            return value.step, value.output, value.key
+        if (
+            isinstance(value, StepOutput)
+            and self.training(value.step)
+            and not self.is_artifact(value)
+        ):
+            return value.step, VALUES_FILE, value.output
+        return None
+
+    def training_metrics(self) -> dict[str, list[str]]:
+        """Each training step's metric names: every number it returns, and every entry of its
+        Metrics artifacts that the pipeline reads (the entries exist only at run time)."""
+        out: dict[str, list[str]] = {}
+        for task in self.tasks.values():
+            if is_training(task.task, task.component):
+                out[task.name] = [
+                    metric_name(p.name) for p in task.component.outputs if p.type in NUMBERS
+                ]
+        for value in _plan_values(self.plan):
+            if isinstance(value, StepMetric) and value.step in out:
+                name = metric_name(value.output, value.key)
+                if valid_metric_name(name) and name not in out[value.step]:
+                    out[value.step].append(name)
+        return out
+
     def artifact_uri(self, ref: StepOutput) -> d.Expr:
         """The S3 location a consumer reads, as a property of the producing step."""
         producer = self.producer(ref)
@@ -244,8 +303,10 @@ class Emitter(Reporter):
             return d.Get(f"Steps.{ref.step}.TransformOutput.S3OutputPath")
         if op == "register_model":
             return d.Get(f"Steps.{ref.step}.ModelPackageArn")
-        if producer.task.options.role == "training" and op is None:
-            return d.Get(f"Steps.{ref.step}.ModelArtifacts.S3ModelArtifacts")
+        if self.training(ref.step):
+            if self.in_model(ref):
+                return d.Get(f"Steps.{ref.step}.ModelArtifacts.S3ModelArtifacts")
+            return output_archive(ref.step)
         return d.Get(
             f"Steps.{ref.step}.ProcessingOutputConfig.Outputs['{ref.output}'].S3Output.S3Uri"
         )
@@ -281,16 +342,72 @@ class Emitter(Reporter):
             if source.archive:
                 return replace(source, uri=d.Get(f"{container}.ModelDataUrl"))
             return replace(source, uri=d.Get(f"{container}.ModelDataSource.S3DataSource.S3Uri"))
-        if producer.task.options.role == "training" and op is None:
-            return Download(self.artifact_uri(ref), MODEL_ARCHIVE, ref.output)
+        if self.training(ref.step):
+            archive = MODEL_ARCHIVE if self.in_model(ref) else OUTPUT_ARCHIVE
+            return Download(self.artifact_uri(ref), archive, ref.output)
         return Download(self.artifact_uri(ref), "", ref.output)
+
+    def refuse(self, reader: FlatTask | FlatBranch, code: str, message: str, hint: str) -> None:
+        self.error(code, message, reader.location, hint, _reader(reader))
+
+    def training_metric(self, value: StepMetric | StepOutput, reader: Any) -> d.Expr:
+        """A training step's number as the pipeline reads it: the job's final metric."""
+        producer = self.producer(value)
+        if isinstance(value, StepMetric):
+            name = metric_name(value.output, value.key)
+            what = f"{value.output}[{value.key!r}]"
+            problem = (
+                ""
+                if valid_metric_name(name)
+                else f"a metric is named {name!r}, and a name has only letters, digits and _ . : -"
+            )
+        else:
+            name = metric_name(value.output)
+            what = repr(value.output)
+            kind = self.port_type(value)
+            problem = "" if kind in NUMBERS else f"{what} is a {kind}, not a number"
+        if problem and reader is not None:
+            self.refuse(
+                reader,
+                "MLC403",
+                f"{_reader(reader)} reads {what} of training step {producer.task.name!r}; "
+                f"SageMaker reads a training job's values only as its metrics, and {problem}",
+                "read it in a function step (it gets the exact value from the job's output), or "
+                "return it from a processing step (drop kind='training')",
+            )
+        elif producer.component.container is not None and reader is not None:
+            self.refuse(
+                reader,
+                "MLC403",
+                f"{_reader(reader)} reads {what} of container training step "
+                f"{producer.task.name!r}; SageMaker reads a training job's numbers from the "
+                "metrics its log prints, which only the step runtime of a function step prints",
+                "read it in a function step, or make the training step a function step",
+            )
+        return final_metric(value.step, name)
+
+    def not_archived(self, task: FlatTask, ref: StepOutput, what: str) -> None:
+        """Refuse an artifact a service reads from S3 as a file, when a training job packed it
+        into output.tar.gz."""
+        if self.training(ref.step) and not self.in_model(ref):
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r} passes {ref.output!r} of training step "
+                f"{self.producer(ref).task.name!r} as {what}; SageMaker packs a training job's "
+                "outputs other than its model into output.tar.gz, which that service does not "
+                "unpack",
+                task.location,
+                "write it from a processing step (drop kind='training' on the step making it)",
+                task.task.name,
+            )
 
     def run_prefix(self, *parts: str) -> d.Join:
         execution = d.Get("Execution.PipelineExecutionId")
         return d.Join("/", ("s3:/", self.bucket, self.name, "runs", execution, *parts))
 
-    def scalar(self, value: FlatValue, task: FlatTask | None) -> d.Expr:
-        """A value as a definition expression; problems are reported against ``task``."""
+    def scalar(self, value: FlatValue, task: FlatTask | FlatBranch | None) -> d.Expr:
+        """A value as a definition expression; problems are reported against ``task`` (the
+        step or condition reading it)."""
         if isinstance(value, ir.Literal):
             v = value.value
             if isinstance(v, str | int | float | bool):
@@ -298,21 +415,13 @@ class Emitter(Reporter):
             return json.dumps(v, sort_keys=True)
         if isinstance(value, ir.ParamRef):
             return d.Get(f"Parameters.{value.name}")
+        if self.archived_value(value) is not None:
+            return self.training_metric(value, task)  # type: ignore[arg-type]
         if isinstance(value, StepMetric):
             return d.JsonGet(value.step, metrics_file(value.output), value.key)
         if isinstance(value, StepOutput):
-            producer = self.producer(value)
             if self.is_artifact(value):
                 return self.artifact_uri(value)
-            if producer.task.options.role == "training" and task is not None:
-                self.error(
-                    "MLC403",
-                    f"step {task.task.name!r} reads {value.output!r} returned by training step "
-                    f"{producer.task.name!r}; a SageMaker training job has no property files",
-                    task.location,
-                    "return the value from a processing step (drop kind='training'), or pass it as a Metrics artifact",
-                    task.task.name,
-                )
             return d.JsonGet(value.step, VALUES, value.output)
         if isinstance(value, Template):
             return d.Join(
@@ -320,13 +429,12 @@ class Emitter(Reporter):
                 tuple(p if isinstance(p, str) else self.scalar(p, task) for p in value.parts),
             )
         if task is not None:
-            self.error(
+            self.refuse(
+                task,
                 "MLC401",
                 f"sagemaker cannot pass a {'merged' if isinstance(value, OneOf) else 'collected'} "
-                f"value here (used by {task.task.name})",
-                task.location,
+                f"value here (used by {_reader(task)})",
                 "pass it to a function step input",
-                task.task.name,
             )
         return ""
 
@@ -372,7 +480,7 @@ class Emitter(Reporter):
                     "compare a parameter, a step result or a metric",
                     node.name,
                 )
-            sides.append(self.scalar(side, None))
+            sides.append(self.scalar(side, None if isinstance(side, OneOf | Collected) else node))
         cond: d.Condition = d.Compare(_OPS[compare.op], sides[0], sides[1])
         if negated != (compare.op == "!="):
             cond = d.NotCondition(cond)
@@ -520,8 +628,8 @@ class Emitter(Reporter):
                 if isinstance(part, str):
                     parts.append(part)
                 elif part.kind == "output_path":
-                    port = task.component.output(part.name)
-                    parts.append(job.output_path(part.name, port.type if port else "Artifact"))
+                    model = job.kind == "training" and part.name == model_output(task.component)
+                    parts.append(job.output_path(part.name, model))
                 else:
                     value = task.inputs.get(part.name, ir.Literal(value=None))
                     if part.kind == "input_path" and isinstance(value, StepOutput):
@@ -589,7 +697,21 @@ class Emitter(Reporter):
         training = o.role == "training"
         job = _Job("training" if training else "processing")
         inputs: list[tuple[str, d.Expr]] = []  # (input/channel name, S3 URI)
+        #: The channel of each archive downloaded: one per archive, however many inputs read it.
+        archives: dict[d.Expr, str] = {}
         args: list[d.Expr] = []
+
+        def channel_of(uri: d.Expr, archive: str, name: str) -> tuple[str, list[d.Expr]]:
+            """The channel downloading ``uri`` (a new one named ``name``), and the step side's
+            arguments unpacking it the first time."""
+            if archive and uri in archives:
+                return archives[uri], []
+            inputs.append((name, uri))
+            if not archive:
+                return name, []
+            archives[uri] = name
+            return name, ["--archive", job.input_dir(name)]
+
         if command is None:
             fn = task.component.function
             assert fn is not None
@@ -606,12 +728,12 @@ class Emitter(Reporter):
                 for index, ref in enumerate(refs):
                     if not isinstance(ref, StepOutput):
                         continue
-                    channel = f"{name}-{index}" if many else name
                     found = self.download(ref)
-                    inputs.append((channel, found.uri))
-                    if found.archive:
-                        args += ["--archive", job.input_dir(channel)]
-                    args += ["--input", name, f"{job.input_dir(channel)}/{found.path}".rstrip("/")]
+                    channel, unpack = channel_of(
+                        found.uri, found.archive, f"{name}-{index}" if many else name
+                    )
+                    args += [*unpack, "--input", name]
+                    args.append(f"{job.input_dir(channel)}/{found.path}".rstrip("/"))
             elif command is not None:
                 continue
             elif isinstance(value, Collected):
@@ -621,18 +743,35 @@ class Emitter(Reporter):
                     else "str"
                 )
                 args += ["--list", name, element]
-                for item in value.items:
-                    args += ["--item", name, d.as_string(self.scalar(item, task))]
+                for index, item in enumerate(value.items):
+                    archived = self.archived_value(item)
+                    if archived is not None:
+                        step, file, key = archived
+                        channel, unpack = channel_of(
+                            output_archive(step), OUTPUT_ARCHIVE, f"{name}-{index}"
+                        )
+                        args += [*unpack, "--value", name, f"{job.input_dir(channel)}/{file}", key]
+                    else:
+                        args += ["--item", name, d.as_string(self.scalar(item, task))]
+            elif (archived := self.archived_value(value)) is not None:
+                # A value a training step left in its output.tar.gz: the archive as an input
+                # channel, unpacked, and the value read from its file.
+                step, file, key = archived
+                channel, unpack = channel_of(output_archive(step), OUTPUT_ARCHIVE, name)
+                args += [*unpack, "--value", name, f"{job.input_dir(channel)}/{file}", key]
             elif isinstance(value, ir.Literal) and value.value is None:
                 args += ["--null", name]
             else:
                 args += ["--param", name, d.as_string(self.scalar(value, task))]
         outputs = [p for p in task.component.outputs if ir.is_artifact_type(p.type)]
         scalars = [p for p in task.component.outputs if not ir.is_artifact_type(p.type)]
+        model = model_output(task.component) if training else None
         if command is None:
             for port in outputs:
-                args += ["--output", port.name, job.output_path(port.name, port.type)]
+                args += ["--output", port.name, job.output_path(port.name, port.name == model)]
             args += ["--values", f"{job.values_dir()}/{VALUES_FILE}"]
+            if self.metrics.get(task.name):
+                args += ["--metrics"]  # print them for the job's MetricDefinitions
             if task.name in self.json_values:
                 args += ["--json-values", f"{job.values_dir()}/{JSON_VALUES_FILE}"]
             for secret in task.secrets:
@@ -665,7 +804,6 @@ class Emitter(Reporter):
         else:
             entrypoint, args = command
         if training:
-            self.check_training_outputs(task, outputs)
             arguments = self.training_args(task, image, entrypoint, args, inputs, env)
             property_files: tuple[d.PropertyFile, ...] = ()
         else:
@@ -697,18 +835,6 @@ class Emitter(Reporter):
             property_files=property_files,
             **self.common(task),
         )
-
-    def check_training_outputs(self, task: FlatTask, outputs: list[ir.Port]) -> None:
-        if len(outputs) > 1 or any(p.type != "Model" for p in outputs):
-            self.error(
-                "MLC403",
-                f"training step {task.task.name!r} writes "
-                f"{', '.join(f'{p.name}: {p.type}' for p in outputs)}; a SageMaker training job "
-                "outputs one model archive",
-                task.location,
-                "give it a single Output[Model], or drop kind='training' to run it as a processing job",
-                task.task.name,
-            )
 
     def processing_args(
         self,
@@ -818,6 +944,21 @@ class Emitter(Reporter):
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": o.timeout_seconds or 86400},
         }
+        metrics = self.metrics.get(task.name, [])
+        if len(metrics) > MAX_METRICS:
+            self.error(
+                "MLC403",
+                f"training step {task.task.name!r} reports {len(metrics)} metrics (its returned "
+                f"numbers and the Metrics entries read); a SageMaker training job defines at most "
+                f"{MAX_METRICS}",
+                task.location,
+                "return fewer numbers, or read the others in a function step from a Metrics artifact",
+                task.task.name,
+            )
+        if metrics and task.component.function is not None:
+            arguments["AlgorithmSpecification"]["MetricDefinitions"] = [
+                metric_definition(m) for m in metrics[:MAX_METRICS]
+            ]
         if not args:
             del arguments["AlgorithmSpecification"]["ContainerArguments"]
         if not inputs:
@@ -863,6 +1004,7 @@ class Emitter(Reporter):
         ref = found.baseline
         assert ref is not None  # check_monitors reported a missing baseline before lowering
         source = StepOutput(ref.task, ref.output)
+        self.not_archived(task, source, "the monitor's baseline data set")
         local = "/opt/ml/processing/input/baseline_dataset_input"
         arguments: dict[str, Any] = {
             "ProcessingResources": {
@@ -975,6 +1117,7 @@ class Emitter(Reporter):
             arguments["ModelPackageDescription"] = config["description"]
         metrics = task.inputs.get("metrics")
         if isinstance(metrics, StepOutput):
+            self.not_archived(task, metrics, "register_model's metrics (ModelQuality statistics)")
             arguments["ModelMetrics"] = {
                 "ModelQuality": {
                     "Statistics": {
@@ -1028,6 +1171,8 @@ class Emitter(Reporter):
                     task.task.name,
                 )
             container.update(self.model_data(model))
+        if isinstance(data, StepOutput):
+            self.not_archived(task, data, "the data a transform job scores")
         common = self.common(task)
         model_step = d.Step(
             name=model_name,
@@ -1202,3 +1347,52 @@ def _cnf(c: FlatCondition | _Literal) -> list[list[_Literal]]:
         if len(clauses) > MAX_CNF_CLAUSES * 4:
             break
     return clauses
+
+
+def _reader(reader: FlatTask | FlatBranch) -> str:
+    """How a diagnostic names what reads a value: a step, or a condition."""
+    if isinstance(reader, FlatTask):
+        return f"step {reader.task.name!r}"
+    return f"condition {reader.name!r}"
+
+
+def _plan_values(plan: Plan) -> list[FlatValue]:
+    """Every value the plan reads: step inputs, conditions, pipeline outputs (and the values
+    inside templates, lists and merges)."""
+    found: list[FlatValue] = []
+
+    def add(value: FlatValue) -> None:
+        found.append(value)
+        if isinstance(value, Template):
+            for part in value.parts:
+                if not isinstance(part, str):
+                    add(part)
+        elif isinstance(value, Collected):
+            for item in value.items:
+                add(item)
+        elif isinstance(value, OneOf):
+            for option in value.options:
+                add(option)
+
+    def condition(c: FlatCondition) -> None:
+        if isinstance(c, FlatCompare):
+            add(c.left)
+            add(c.right)
+        else:
+            for operand in c.operands:
+                condition(operand)
+
+    def visit(nodes: list[FlatNode]) -> None:
+        for node in nodes:
+            if isinstance(node, FlatTask):
+                for value in node.inputs.values():
+                    add(value)
+            else:
+                condition(node.condition)
+                visit(node.then)
+                visit(node.otherwise)
+
+    visit(plan.body)
+    for value in plan.outputs.values():
+        add(value)
+    return found

@@ -9,7 +9,14 @@ SUPPORT: dict[str, Support] = {
         "mapped", "Processing step running the step runtime from the code bundle"
     ),
     "container-step": Support("mapped", "Processing step with the step's image and command"),
-    "training-step": Support("mapped", "Training step; its one Output[Model] is the model archive"),
+    "training-step": Support(
+        "mapped",
+        "Training step; its first Output[Model] is model.tar.gz, its other outputs and returned"
+        " values are written to output.tar.gz, which steps reading them unpack; its returned"
+        " numbers and the Metrics entries the pipeline reads are also its metrics"
+        " (MetricDefinitions), which conditions, container arguments and fail() messages read"
+        " as 32-bit floats; text it returns is read by function steps only",
+    ),
     "nested-pipeline": Support(
         "lowered",
         "inlined; step names prefixed with the step's name (one past 64 characters is shortened"
@@ -24,7 +31,11 @@ SUPPORT: dict[str, Support] = {
     "compound-condition": Support(
         "lowered", "conditions list (and), Or and Not; And inside Or distributed"
     ),
-    "metric-condition": Support("mapped", "Std:JsonGet on a property file of the Metrics output"),
+    "metric-condition": Support(
+        "mapped",
+        "Std:JsonGet on a property file of the Metrics output; of a training step's, its final"
+        " metric (FinalMetricDataList)",
+    ),
     "fan-out-literal": Support(
         "lowered",
         "unrolled: one step per item, named <step>-<index> (shortened with a hash past 64"
