@@ -385,7 +385,7 @@ class SageMakerRun:
         kind = cond["Type"]
         if kind == "Not":
             # The SDK's ConditionNot wrote "Expression" (2.x) and writes "Condition" (3.x).
-            return not self._holds(step, cond.get("Condition", cond.get("Expression")))
+            return not self._holds(step, cond.get("Condition") or cond["Expression"])
         if kind == "Or":
             return any(self._holds(step, c) for c in cond["Conditions"])
         if kind == "In":

@@ -35,7 +35,10 @@ def count(predictions: Input[Dataset]) -> int:
     files = (
         [os.path.join(path, n) for n in sorted(os.listdir(path))] if os.path.isdir(path) else [path]
     )
-    lines = [line for name in files for line in open(name).read().splitlines() if line.strip()]
+    lines = []
+    for name in files:
+        with open(name) as f:
+            lines += [line for line in f.read().splitlines() if line.strip()]
     return len([line for line in lines if line != "prediction"])
 
 

@@ -7,7 +7,7 @@ import json
 import pickle
 from typing import NamedTuple
 
-from mlcompile import Dataset, Input, Metrics, Model, Output, fail, otherwise, pipeline, step, when
+from mlcompile import Dataset, Input, Metrics, Model, Output, fail, pipeline, step, when
 
 
 class Fitted(NamedTuple):

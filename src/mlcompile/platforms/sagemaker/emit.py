@@ -5,8 +5,9 @@ code bundle and run ``python -m mlcompile.runtime sagemaker run ...``; container
 own command. Artifacts live under an execution-scoped prefix
 ``s3://<artifact store>/<pipeline>/runs/<PipelineExecutionId>/<step>/<output>`` and are read by
 consumers through the producer's properties; scalar results go to a ``values`` property file read
-with ``Std:JsonGet``. Builtins map to RegisterModel, Model + Transform and Fail steps; deploy
-runs the runtime's ``deploy`` command in a small Processing job.
+with ``Std:JsonGet``. A training job's outputs besides its model, and its values, are in its
+``output.tar.gz`` and its metrics (:mod:`.training`). Builtins map to RegisterModel, Model +
+Transform and Fail steps; deploy runs the runtime's ``deploy`` command in a small Processing job.
 """
 
 from __future__ import annotations
@@ -350,7 +351,9 @@ class Emitter(Reporter):
     def refuse(self, reader: FlatTask | FlatBranch, code: str, message: str, hint: str) -> None:
         self.error(code, message, reader.location, hint, _reader(reader))
 
-    def training_metric(self, value: StepMetric | StepOutput, reader: Any) -> d.Expr:
+    def training_metric(
+        self, value: StepMetric | StepOutput, reader: FlatTask | FlatBranch | None
+    ) -> d.Expr:
         """A training step's number as the pipeline reads it: the job's final metric."""
         producer = self.producer(value)
         if isinstance(value, StepMetric):
@@ -415,8 +418,8 @@ class Emitter(Reporter):
             return json.dumps(v, sort_keys=True)
         if isinstance(value, ir.ParamRef):
             return d.Get(f"Parameters.{value.name}")
-        if self.archived_value(value) is not None:
-            return self.training_metric(value, task)  # type: ignore[arg-type]
+        if isinstance(value, StepMetric | StepOutput) and self.archived_value(value) is not None:
+            return self.training_metric(value, task)
         if isinstance(value, StepMetric):
             return d.JsonGet(value.step, metrics_file(value.output), value.key)
         if isinstance(value, StepOutput):
@@ -433,7 +436,7 @@ class Emitter(Reporter):
                 task,
                 "MLC401",
                 f"sagemaker cannot pass a {'merged' if isinstance(value, OneOf) else 'collected'} "
-                f"value here (used by {_reader(task)})",
+                f"value here (used by {task.task.name if isinstance(task, FlatTask) else task.name})",
                 "pass it to a function step input",
             )
         return ""

@@ -2,10 +2,12 @@
 
 SageMaker has no loops, no nested pipelines and no merge of branch outputs, so this pass
 unrolls literal fan-outs (``fit-0``, ``fit-1``, ...), inlines nested pipelines under a prefix
-(``prepare-split``), resolves every reference to the step that really produces it, and moves a
-step that reads ``merge(a, b)`` into both branches of the condition (``announce-if`` reads
-``a``, ``announce-else`` reads ``b``; exactly one of them runs). What cannot be lowered becomes
-a located diagnostic; refusals of whole features are the support table's job.
+(``prepare-split``), resolves every reference to the step that really produces it, and moves
+the steps that read ``merge(a, b)``, with the later steps and conditions reading them, into both
+branches of the condition (``announce-if`` reads ``a``, ``announce-else`` reads ``b``; exactly
+one of them runs). What cannot be lowered becomes a located diagnostic; refusals of whole
+features are the support table's job. Names past SageMaker's 64 characters are shortened when
+the definition is emitted (:mod:`.names`).
 """
 
 from __future__ import annotations
@@ -520,9 +522,10 @@ def _push_merges(plan: Plan, nodes: list[FlatNode], reporter: Reporter) -> None:
         if isinstance(node, FlatBranch):
             _push_merges(plan, node.then, reporter)
             _push_merges(plan, node.otherwise, reporter)
-    left = [n for n in nodes if _one_ofs(n) and isinstance(n, FlatTask)]
+    left: list[FlatNode] = [n for n in nodes if isinstance(n, FlatTask) and _one_ofs(n)]
     if left:
         for node in left:
+            assert isinstance(node, FlatTask)
             reporter.error(
                 "MLC401",
                 f"sagemaker does not support merge() here (used by {node.task.name}): its values"

@@ -86,6 +86,8 @@ _SAMPLES = (
 _FREE_TEXT = "any text, with spaces"
 _EXPRESSIONS = ("Get", "Std:Join", "Std:JsonGet")
 _TOKEN = re.compile(r"([A-Za-z0-9_]+)|\[([^\]]*)\]|(\.)")
+#: Members joined by single dots, each with any number of [index] after it.
+_PATH = re.compile(r"[A-Za-z0-9_]+(\[[^\]]*\])*(\.[A-Za-z0-9_]+(\[[^\]]*\])*)*")
 _NUMBERS = ("integer", "float")
 
 
@@ -206,6 +208,8 @@ class Resolver:
         """Walk ``prop`` through the Describe response shape of ``target``'s API."""
         shape = service_model().shape_for(DESCRIBE[target.type])
         where = f"{target.type} step {target.name!r}"
+        if not _PATH.fullmatch(prop):
+            raise Unresolved(f"is not a property path of a {where}")
         trail: list[str] = []
         position = 0
         for match in _TOKEN.finditer(prop):
@@ -389,9 +393,9 @@ def _check_condition(resolver: Resolver, step: d.Step, condition: Any) -> Iterat
             yield Problem(step.name, "unresolved", f"{kind}.{side}", str(exc))
     if len(sides) != 2:
         return
-    for side in sides:
-        if side.kind in ("property-file", "list", "map", "structure", "blob"):
-            message = f"it compares {side.what}, a {side.kind}, which is not a value"
+    for found in sides:
+        if found.kind in ("property-file", "list", "map", "structure", "blob"):
+            message = f"it compares {found.what}, a {found.kind}, which is not a value"
             yield Problem(step.name, "mismatch", str(kind), message)
             return
     families = {_family(s) for s in sides} - {"json"}  # a JSON value may be of either kind

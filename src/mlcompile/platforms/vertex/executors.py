@@ -361,7 +361,9 @@ class VertexHooks:
             framework = config.get("framework") or _framework(
                 producer[0].options if producer else step.task.options
             )
-            serving = {k: config[k] for k in ("framework_version", "serving_image") if k in config}
+            serving: dict[str, Any] = {
+                k: config[k] for k in ("framework_version", "serving_image") if k in config
+            }
             stage = self._stage_model(step, step.key, {"framework": framework, **serving}, {})
             leaves.append(stage)
             tasks["stage-model"] = _task(
