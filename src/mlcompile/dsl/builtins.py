@@ -116,6 +116,46 @@ def import_artifact(uri: Any, *, artifact: type[Artifact] = Dataset) -> TaskHand
     )
 
 
+def _check_serving(
+    op: str,
+    framework: object,
+    framework_version: object,
+    serving_image: object,
+    description: object = "",
+) -> None:
+    """The options that choose a model's serving image are literals, and name a framework."""
+    from mlcompile.dsl.options import runtime_value_in
+
+    for option, value in (
+        ("serving_image", serving_image),
+        ("framework", framework),
+        ("framework_version", framework_version),
+        ("description", description),
+    ):
+        runtime = runtime_value_in(value)
+        if runtime is not None:
+            raise DslUsageError(
+                "MLC208",
+                f"{op} {option} is {runtime}; it is fixed when the pipeline is compiled",
+                f"give {option} as a literal string (one per environment through the profile, "
+                "or one pipeline per serving image)",
+            )
+    if framework is None:
+        return
+    if framework not in FRAMEWORKS:
+        raise DslUsageError(
+            "MLC117",
+            f"{op} framework {framework!r} is not supported",
+            f"use one of {', '.join(FRAMEWORKS)} (custom needs serving_image=...)",
+        )
+    if framework == "custom" and not serving_image:
+        raise DslUsageError(
+            "MLC117",
+            f"{op}(framework='custom') needs serving_image",
+            "give the image that serves the model",
+        )
+
+
 def register_model(
     model: Any,
     *,
@@ -133,34 +173,7 @@ def register_model(
     Returns a task whose ``registered_model`` output can be deployed.
     """
     _check_name("model name", name, _MODEL_NAME, "churn")
-    from mlcompile.dsl.options import runtime_value_in
-
-    for option, value in (
-        ("serving_image", serving_image),
-        ("framework", framework),
-        ("framework_version", framework_version),
-        ("description", description),
-    ):
-        runtime = runtime_value_in(value)
-        if runtime is not None:
-            raise DslUsageError(
-                "MLC208",
-                f"register_model {option} is {runtime}; it is fixed when the pipeline is compiled",
-                f"give {option} as a literal string (one per environment through the profile, "
-                "or one pipeline per serving image)",
-            )
-    if framework not in FRAMEWORKS:
-        raise DslUsageError(
-            "MLC117",
-            f"register_model framework {framework!r} is not supported",
-            f"use one of {', '.join(FRAMEWORKS)} (custom needs serving_image=...)",
-        )
-    if framework == "custom" and not serving_image:
-        raise DslUsageError(
-            "MLC117",
-            "register_model(framework='custom') needs serving_image",
-            "give the image that serves the model",
-        )
+    _check_serving("register_model", framework, framework_version, serving_image, description)
     if isinstance(approval, str) and approval not in APPROVAL_STATUSES:
         raise DslUsageError(
             "MLC117",
@@ -228,19 +241,41 @@ def deploy_model(
 
 
 def batch_predict(
-    model: Any, data: Any, *, resources: Resources | None = None, content_type: str = "text/csv"
+    model: Any,
+    data: Any,
+    *,
+    resources: Resources | None = None,
+    content_type: str = "text/csv",
+    framework: str | None = None,
+    framework_version: str | None = None,
+    serving_image: str | None = None,
 ) -> TaskHandle:
     """Run ``model`` (trained or registered) over ``data``; the task's ``predictions`` output
-    holds one prediction per input row."""
+    holds one prediction per input row.
+
+    A registered model is served as it was registered. For a model that is not, platforms that
+    serve it in a framework's image (SageMaker, Vertex AI) take the image from ``framework``
+    (and ``framework_version``, or ``serving_image``), as ``register_model`` does.
+    """
     if content_type not in ("text/csv", "application/jsonlines"):
         raise DslUsageError(
             "MLC117",
             f"batch_predict content_type {content_type!r} is not supported",
             "use text/csv or application/jsonlines",
         )
+    _check_serving("batch_predict", framework, framework_version, serving_image)
+    config: dict[str, Any] = {"content_type": content_type}
+    # Only what is given: a pipeline that names no framework keeps the IR (and hash) it had.
+    for key, value in (
+        ("framework", framework),
+        ("framework_version", framework_version),
+        ("serving_image", serving_image),
+    ):
+        if value is not None:
+            config[key] = value
     return _builtin_task(
         "batch_predict",
-        {"content_type": content_type},
+        config,
         [ir.Port(name="model", type="Model"), ir.Port(name="data", type="Dataset")],
         [ir.Port(name="predictions", type="Dataset")],
         {"model": model, "data": data},

@@ -34,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import sys
 import tarfile
 import threading
@@ -185,6 +186,9 @@ class SageMakerRun:
                         cond = self.steps[step.branch_of[0]]
                         if cond.status in ("pending", "running"):
                             continue
+                        if cond.status == "skipped":  # a condition in a branch not taken
+                            self._unrun(step, "skipped", f"{cond.name} was skipped")
+                            continue
                         if cond.status != "done":
                             self._unrun(step, "upstream_failed", f"{cond.name} did not succeed")
                             continue
@@ -311,7 +315,7 @@ class SageMakerRun:
                 )
             return source.property_files[file]
         if prop not in source.properties:
-            known = ", ".join(sorted(source.properties)) or "none"
+            known = ", ".join(sorted(p for p in source.properties if p[0] != "_")) or "none"
             raise EmulationError(
                 f"step {step!r} reads {ref!r}: step {name!r} ({source.spec['Type']}) has no such"
                 f" property (it has: {known})"
@@ -382,7 +386,8 @@ class SageMakerRun:
     def _holds(self, step: str, cond: dict[str, Any]) -> bool:
         kind = cond["Type"]
         if kind == "Not":
-            return not self._holds(step, cond["Expression"])
+            # The SDK's ConditionNot wrote "Expression" (2.x) and writes "Condition" (3.x).
+            return not self._holds(step, cond.get("Condition") or cond["Expression"])
         if kind == "Or":
             return any(self._holds(step, c) for c in cond["Conditions"])
         if kind == "In":
@@ -412,17 +417,51 @@ class SageMakerRun:
     def _model(self, step: _Step) -> None:
         args = self.value(step.name, step.spec["Arguments"])
         step.properties["ModelName"] = f"{step.name}-{self.execution_id}"
-        step.properties["PrimaryContainer.ModelDataUrl"] = args.get("PrimaryContainer", {}).get(
-            "ModelDataUrl", ""
-        )
+        container = dict(args.get("PrimaryContainer", {}))
+        package = container.get("ModelPackageName")
+        if package:
+            # A model of a package serves the package's own container and model data.
+            registered = next(
+                (s for s in self.steps.values() if s.properties.get("ModelPackageArn") == package),
+                None,
+            )
+            if registered is None:
+                raise EmulationError(
+                    f"step {step.name!r} makes a model of package {package!r}, which no step registered"
+                )
+            container = registered.properties["_container"]
+        step.properties["_container"] = container
+        for key in _MODEL_DATA:
+            if _dig(container, key):
+                step.properties[f"PrimaryContainer.{key}"] = _dig(container, key)
         self._record_done(step, {}, "model " + step.properties["ModelName"])
+
+    def _model_file(self, step: str, container: dict[str, Any]) -> Path:
+        """The model file a container definition serves: an archive (``ModelDataUrl``) or an
+        uncompressed S3 prefix (``ModelDataSource``)."""
+        if container.get("ModelDataUrl"):
+            return self._download_model(str(container["ModelDataUrl"]))
+        source = _dig(container, "ModelDataSource.S3DataSource.S3Uri")
+        if source:
+            with self._models_lock:
+                folder = self.session.scratch("_models") / content_hash(str(source))[:16]
+                if not folder.exists():
+                    self._download(str(source), folder / "model", prefix=True)
+                return self._pick_model(folder / "model", str(source))
+        raise EmulationError(f"step {step!r}: the model container names no model data")
 
     def _register(self, step: _Step) -> None:
         args = self.value(step.name, step.spec["Arguments"])
         group = str(args.get("ModelPackageGroupName", "model"))
         container = (args.get("InferenceSpecification", {}).get("Containers") or [{}])[0]
-        model_uri = str(container.get("ModelDataUrl", ""))
-        model_file = self._download_model(model_uri)
+        model_file = self._model_file(step.name, container)
+        # The step's properties are DescribeModelPackage's response: the container it was given.
+        step.properties["_container"] = container
+        for key in _MODEL_DATA:
+            if _dig(container, key):
+                step.properties[f"InferenceSpecification.Containers[0].{key}"] = _dig(
+                    container, key
+                )
         session = self.session
         copy = session.scratch(step.name) / model_file.name
         shutil.copyfile(model_file, copy)  # ingest moves the file; a Transform may need it too
@@ -453,9 +492,7 @@ class SageMakerRun:
             raise EmulationError(
                 f"step {step.name!r} transforms with model {args.get('ModelName')!r}, which no step created"
             )
-        model_file = self._download_model(
-            str(model_step.properties["PrimaryContainer.ModelDataUrl"])
-        )
+        model_file = self._model_file(step.name, model_step.properties["_container"])
         source = args["TransformInput"]
         content_type = str(source.get("ContentType", "text/csv"))
         uri = str(source["DataSource"]["S3DataSource"]["S3Uri"])
@@ -468,6 +505,7 @@ class SageMakerRun:
             # A transform job sends each input file to the model and writes <file>.out.
             predict.batch(model_file, file, out / (file.name + ".out"), content_type)
         self._upload(out, out_prefix)
+        step.properties["TransformOutput.S3OutputPath"] = out_prefix
         artifact = self._artifact(out, "Dataset")
         self._record_done(step, {"predictions": artifact}, "")
 
@@ -482,7 +520,10 @@ class SageMakerRun:
             self._download(uri, archive)
             with tarfile.open(archive) as tar:
                 tar.extractall(folder / "model", filter="data")
-        files = sorted(p for p in (folder / "model").rglob("*") if p.is_file())
+        return self._pick_model(folder / "model", uri)
+
+    def _pick_model(self, folder: Path, uri: str) -> Path:
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
         if not files:
             raise EmulationError(f"no model in {uri}")
         pickled = [f for f in files if f.suffix in (".pkl", ".joblib")] or files
@@ -544,16 +585,29 @@ class SageMakerRun:
             (job / sub).mkdir(parents=True, exist_ok=True)
         argv = [*algo.get("ContainerEntrypoint", []), *algo.get("ContainerArguments", [])]
         self._job(step, job, argv, args.get("Environment", {}))
-        out_path = str(args["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
+        given = str(args["OutputDataConfig"]["S3OutputPath"])
+        out_path = given.rstrip("/")
         job_name = f"{step.name}-{self.execution_id}"
-        archive = io.BytesIO()
-        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-            for file in sorted(p for p in (job / "model").rglob("*") if p.is_file()):
-                tar.add(file, arcname=file.relative_to(job / "model").as_posix())
-        model_uri = f"{out_path}/{job_name}/output/model.tar.gz"
-        self._put(model_uri, archive.getvalue())
-        step.properties["ModelArtifacts.S3ModelArtifacts"] = model_uri
+        # /opt/ml/model and /opt/ml/output/data are each uploaded as one archive, side by side
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html).
+        for folder, archive_name in (("model", "model.tar.gz"), ("output/data", "output.tar.gz")):
+            archive = io.BytesIO()
+            with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+                for file in sorted(p for p in (job / folder).rglob("*") if p.is_file()):
+                    tar.add(file, arcname=file.relative_to(job / folder).as_posix())
+            self._put(f"{out_path}/{job_name}/output/{archive_name}", archive.getvalue())
+        step.properties["ModelArtifacts.S3ModelArtifacts"] = (
+            f"{out_path}/{job_name}/output/model.tar.gz"
+        )
         step.properties["TrainingJobName"] = job_name
+        step.properties["OutputDataConfig.S3OutputPath"] = given
+        log = self.session.log_path(step.name)
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        for name, value in _final_metrics(algo.get("MetricDefinitions", []), text).items():
+            step.properties[f"FinalMetricDataList['{name}'].Value"] = value
+        values = job / "output" / "data" / "values.json"
+        if values.is_file():
+            step.properties["_values"] = json.loads(values.read_text(encoding="utf-8"))
         artifacts = {"model": self._artifact(job / "model", "Model")}
         self._record_done(step, artifacts, "")
 
@@ -609,7 +663,7 @@ class SageMakerRun:
         sid = step.properties.pop("_sid", None)
         started = step.properties.pop("_started", time.monotonic())
         attempts = int(step.properties.pop("_attempts", 1))
-        params = {}
+        params: dict[str, Any] = {"values": step.properties.pop("_values", {})}
         for name, file in step.property_files.items():
             try:
                 params[name] = self._read_json(file["uri"])
@@ -727,16 +781,72 @@ class SageMakerRun:
             if not key.startswith("mlcompile-output-"):
                 continue
             try:
-                out[key[len("mlcompile-output-") :]] = self.value(
-                    "pipeline outputs", json.loads(text)
-                )
+                out[key[len("mlcompile-output-") :]] = self._output(json.loads(text))
             except (EmulationError, ValueError):
                 continue
         return out
 
+    def _output(self, expr: Any) -> Any:
+        """A pipeline output as the compiler describes it: ``{"mlcompile:OneOf": [...]}`` is
+        the first of its values whose step ran (a merge: the other branch did not run)."""
+        if isinstance(expr, dict) and set(expr) == {"mlcompile:OneOf"}:
+            for option in expr["mlcompile:OneOf"]:
+                try:
+                    return self._output(option)
+                except EmulationError:
+                    continue
+            raise EmulationError("no branch of a merged output ran")
+        if isinstance(expr, dict) and set(expr) == {"mlcompile:ArchiveGet"}:
+            return self._archive_get(expr["mlcompile:ArchiveGet"])
+        if isinstance(expr, list):
+            return [self._output(v) for v in expr]
+        return self.value("pipeline outputs", expr)
+
+    def _archive_get(self, spec: dict[str, Any]) -> Any:
+        """An entry of a JSON file inside a training job's output.tar.gz."""
+        uri = str(self.value("pipeline outputs", spec["S3Uri"]))
+        bucket, key = _split(uri)
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception:
+            raise EmulationError(f"no archive at {uri}") from None
+        with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+            member = tar.extractfile(str(spec["File"]))
+            if member is None:
+                raise EmulationError(f"{uri} holds no file {spec['File']!r}")
+            data = json.loads(member.read())
+        if str(spec["Path"]) not in data:
+            raise EmulationError(f"{spec['File']!r} in {uri} has no {spec['Path']!r}")
+        return data[str(spec["Path"])]
+
 
 class _JobFailed(EmulationError):
     pass
+
+
+#: Where a model container definition names its model data.
+_MODEL_DATA = ("ModelDataUrl", "ModelDataSource.S3DataSource.S3Uri")
+
+
+def _dig(data: Any, path: str) -> Any:
+    for key in path.split("."):
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _final_metrics(definitions: list[dict[str, Any]], log: str) -> dict[str, float]:
+    """Each defined metric's last value in the job's log, as DescribeTrainingJob's
+    FinalMetricDataList has it: the regular expression's first group, as the API's 32-bit
+    float (MetricData.Value); a value that is not a number is not recorded."""
+    found: dict[str, float] = {}
+    for definition in definitions:
+        for match in re.finditer(str(definition["Regex"]), log):
+            try:
+                value = float(match.group(1))
+            except (IndexError, ValueError):
+                continue
+            found[str(definition["Name"])] = struct.unpack("f", struct.pack("f", value))[0]
+    return found
 
 
 def _map(text: str, job: Path) -> str:
@@ -797,7 +907,7 @@ def _flatten(files: dict[str, Any]) -> dict[str, Any]:
     """A step's values as parameters: the mlc-values property file's entries, by name."""
     flat: dict[str, Any] = {}
     for name, data in files.items():
-        if isinstance(data, dict):
+        if isinstance(data, dict) and name != "values-json":  # the same values, as JSON text
             for key, value in data.items():
                 flat[key if name == "values" else f"{name}.{key}"] = value
     return flat

@@ -345,6 +345,10 @@ class _Runner:
                 if value is None:
                     port = component.input(part.name)
                     value = port.default if port is not None else None
+                if isinstance(value, list) and all(isinstance(v, ArtifactValue) for v in value):
+                    # collect() of artifacts: the JSON list of their paths, as on SageMaker.
+                    parts.append(json.dumps([v.path for v in value]))
+                    continue
                 parts.append(value.path if isinstance(value, ArtifactValue) else as_text(value))
             argv.append(tuple(parts))
         program = "".join(p for p in argv[0] if isinstance(p, str))

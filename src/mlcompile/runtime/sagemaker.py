@@ -14,8 +14,17 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
   --archive DIR                      unpack DIR/model.tar.gz (a training job's model) in place
   --imported NAME DIR URI            an imported artifact SageMaker downloaded from URI to DIR: the
                                      file or folder named after the URI's last '/', else DIR
+  --archive DIR                      unpack DIR/model.tar.gz or DIR/output.tar.gz (what a training
+                                     job wrote) in place
+  --value NAME FILE KEY              parameter NAME (or one more element of list NAME) is entry KEY
+                                     of the JSON file FILE (a training job's values or metrics)
   --output NAME PATH                 where the function writes an output artifact
   --values FILE                      JSON file for the function's scalar results (a property file)
+  --json-values FILE                 the same results, each as its JSON text (json.dumps), for a
+                                     container that reads them inside a list
+  --metrics                          print each returned number and each entry of each Metrics
+                                     output as "mlcompile-metric NAME=VALUE;" for the training
+                                     job's MetricDefinitions (NAME is OUTPUT:KEY for an entry)
   --secret ENV NAME KEY --backend B  export a secret from its store into ENV before the call
   --retry COUNT BASE FACTOR CAP      call the function again after a failure, up to COUNT times,
                                      waiting as runtime.retry says ('' for an unset value)
@@ -31,15 +40,18 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
 from __future__ import annotations
 
 import json
+import numbers
 import shutil
 import sys
 import tarfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 if TYPE_CHECKING:
     from mlcompile.runtime.invoke import ArtifactRef
+
+T = TypeVar("T")
 
 _ARITY = {
     "--code": 1,
@@ -52,8 +64,11 @@ _ARITY = {
     "--input": 2,
     "--archive": 1,
     "--imported": 3,
+    "--value": 3,
+    "--metrics": 0,
     "--output": 2,
     "--values": 1,
+    "--json-values": 1,
     "--secret": 3,
     "--backend": 1,
     "--retry": 4,
@@ -65,6 +80,8 @@ _ARITY = {
     "--capture": 2,
     "--volume-key": 1,
 }
+#: What each metric line starts with (the compiler's MetricDefinitions search for it).
+METRIC_LINE = "mlcompile-metric"
 #: The production variant every deployed endpoint config has; the stack's alarms watch it.
 VARIANT = "main"
 #: Requests a minute one serving instance takes before autoscaling adds another.
@@ -123,11 +140,42 @@ def imported_path(folder: str, uri: str) -> str:
     return str(candidate) if name and candidate.exists() else folder
 
 
+#: What SageMaker packs a training job's /opt/ml/model and /opt/ml/output/data into
+#: (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html).
+ARCHIVES = ("model.tar.gz", "output.tar.gz")
+
+
 def _unpack(folder: str) -> None:
-    archive = Path(folder) / "model.tar.gz"
-    if archive.is_file():
-        with tarfile.open(archive) as tar:
-            safe_extract(tar, folder)
+    for name in ARCHIVES:
+        archive = Path(folder) / name
+        if archive.is_file():
+            with tarfile.open(archive) as tar:
+                safe_extract(tar, folder)
+
+
+def _entry(file: str, key: str) -> Any:
+    with open(file, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or key not in data:
+        raise ValueError(f"{file} has no entry {key!r}")
+    return data[key]
+
+
+def print_metrics(results: dict[str, Any], produced: dict[str, Any]) -> None:
+    """One line per number the step returned and per entry of its Metrics outputs, for the
+    regular expressions of the training job's MetricDefinitions to find in its log."""
+    from mlcompile.dsl.artifacts import Metrics
+
+    lines = [
+        (name, float(value))
+        for name, value in sorted(results.items())
+        if isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ]
+    for name, artifact in sorted(produced.items()):
+        if isinstance(artifact, Metrics):
+            lines += [(f"{name}:{key}", value) for key, value in sorted(artifact.read().items())]
+    for name, value in lines:
+        print(f"{METRIC_LINE} {name}={value!r};", flush=True)
 
 
 def run(argv: list[str]) -> int:
@@ -136,6 +184,8 @@ def run(argv: list[str]) -> int:
 
     code = function = values_file = backend = ""
     retry = ["0", "", "", ""]
+    code = function = values_file = json_file = backend = ""
+    report_metrics = False
     params: dict[str, Any] = {}
     lists: dict[str, str] = {}
     inputs: dict[str, ArtifactRef | list[ArtifactRef]] = {}
@@ -162,6 +212,14 @@ def run(argv: list[str]) -> int:
             params[values[0]].append(_scalar(values[1], lists[values[0]]))
         elif option == "--archive":
             _unpack(values[0])
+        elif option == "--value":
+            value = _entry(values[1], values[2])
+            if values[0] in lists:
+                params[values[0]].append(value)
+            else:
+                params[values[0]] = value
+        elif option == "--metrics":
+            report_metrics = True
         elif option == "--input":
             ref = ArtifactRef(values[1], values[1])
             target = inputs.get(values[0])
@@ -176,6 +234,8 @@ def run(argv: list[str]) -> int:
             outputs[values[0]] = ArtifactRef(values[1], values[1])
         elif option == "--values":
             values_file = values[0]
+        elif option == "--json-values":
+            json_file = values[0]
         elif option == "--secret":
             refs.append({"env": values[0], "name": values[1], "key": values[2] or None})
         elif option == "--backend":
@@ -185,16 +245,20 @@ def run(argv: list[str]) -> int:
     if refs:
         secrets.export(refs, backend)
     func = load_function(code, function, Path.cwd())
-    results = _with_retries(lambda: invoke(func, params, inputs, outputs)[0], retry, outputs)
+    results, produced = _with_retries(lambda: invoke(func, params, inputs, outputs), retry, outputs)
+    if report_metrics:
+        print_metrics(results, produced)
     if values_file:
         Path(values_file).parent.mkdir(parents=True, exist_ok=True)
         Path(values_file).write_text(json.dumps(results, sort_keys=True, default=str))
+    if json_file:
+        texts = {k: json.dumps(v, sort_keys=True, default=str) for k, v in results.items()}
+        Path(json_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_file).write_text(json.dumps(texts, sort_keys=True))
     return 0
 
 
-def _with_retries(
-    call: Callable[[], dict[str, Any]], retry: list[str], outputs: dict[str, ArtifactRef]
-) -> dict[str, Any]:
+def _with_retries(call: Callable[[], T], retry: list[str], outputs: dict[str, ArtifactRef]) -> T:
     """``call()``, again after each failure while retries are left; what a failed attempt wrote
     is removed first, so an attempt never sees the last one's partial outputs."""
     from mlcompile.runtime.retry import delay

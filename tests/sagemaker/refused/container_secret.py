@@ -12,4 +12,4 @@ def ping(host: str) -> Command:
 @pipeline
 def container_secret(host: str = "example.com") -> None:
     """One container step with a secret."""
-    ping(host=host).with_options(secrets=[Secret("token", env="TOKEN")])  # expect: MLC403
+    ping(host=host).with_options(secrets=[Secret("token", env="TOKEN")])  # expect: MLC401

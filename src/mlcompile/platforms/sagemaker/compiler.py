@@ -41,6 +41,9 @@ def build(pipeline: ir.Pipeline, profile: Profile, sink: DiagnosticSink) -> Buil
             "code_prefix": f"{emitter.name}/code",
             "bundles": [f"code/{bundle.file_name}"],
             "max_parallel_steps": plan.parallelism,
+            # Each IR step, as runs show it (outer/inner, step[2]), with the SageMaker steps it
+            # became; a name past SageMaker's 64 characters is shortened with a hash.
+            "step_names": emitter.step_names,
             "tags": pipeline_tags(pipeline, profile),
         },
         "sdk_versions": {"botocore": package_version("botocore")},

@@ -5,8 +5,9 @@ code bundle and run ``python -m mlcompile.runtime sagemaker run ...``; container
 own command. Artifacts live under an execution-scoped prefix
 ``s3://<artifact store>/<pipeline>/runs/<PipelineExecutionId>/<step>/<output>`` and are read by
 consumers through the producer's properties; scalar results go to a ``values`` property file read
-with ``Std:JsonGet``. Builtins map to RegisterModel, Model + Transform and Fail steps; deploy
-runs the runtime's ``deploy`` command in a small Processing job.
+with ``Std:JsonGet``. A training job's outputs besides its model, and its values, are in its
+``output.tar.gz`` and its metrics (:mod:`.training`). Builtins map to RegisterModel, Model +
+Transform and Fail steps; deploy runs the runtime's ``deploy`` command in a small Processing job.
 """
 
 from __future__ import annotations
@@ -46,13 +47,33 @@ from mlcompile.platforms.sagemaker.lowering import (
     StepOutput,
     Template,
 )
+from mlcompile.platforms.sagemaker.names import renamed, shortened
+from mlcompile.platforms.sagemaker.training import (
+    MAX_METRICS,
+    MODEL_ARCHIVE,
+    NUMBERS,
+    OUTPUT_ARCHIVE,
+    final_metric,
+    is_training,
+    metric_definition,
+    metric_name,
+    model_output,
+    output_archive,
+    valid_metric_name,
+)
 from mlcompile.profiles import Profile
 
 PLATFORM = "sagemaker"
 VALUES = "values"  # property file of a step's scalar results
 VALUES_OUTPUT = "mlc-values"  # its processing output (a hyphen: no clash with Python names)
 VALUES_FILE = "values.json"
+JSON_VALUES = "values-json"  # property file of the same results, each as its JSON text
+JSON_VALUES_FILE = "values-json.json"
 CODE_INPUT = "mlc-code"
+#: A pipeline output in the Metadata that is whichever of its values a step that ran gives.
+ONE_OF = "mlcompile:OneOf"
+#: A pipeline output in the Metadata read from a file in a training job's output.tar.gz.
+ARCHIVE_GET = "mlcompile:ArchiveGet"
 #: Exception types SageMaker retries, per step kind (anything else, like a failure of the
 #: step's own code, is never retried).
 STEP_FAULTS = ("Step.SERVICE_FAULT", "Step.THROTTLING")
@@ -62,6 +83,9 @@ JOB_FAULTS = (
     "SageMaker.RESOURCE_LIMIT",
 )
 MAX_CNF_CLAUSES = 16
+#: The most a RetryPolicy's MaxAttempts may be (the SDK's StepRetryPolicy checks 1..20; see
+#: https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html).
+MAX_ATTEMPTS = 20
 SAGEMAKER_OPTIONS = {
     "instance_type": "the job's instance type, over the resources table (a literal or a str"
     " pipeline parameter)",
@@ -83,6 +107,17 @@ _OPS: dict[str, d.BinaryCondition] = {
 }
 
 
+@dataclass(frozen=True)
+class Download:
+    """How a job reads an artifact: the S3 URI its input channel downloads, the archive in the
+    channel's folder to unpack first ("" for none), and where the artifact is in that folder
+    then ("" for the folder itself)."""
+
+    uri: d.Expr
+    archive: str
+    path: str
+
+
 def metrics_file(output: str) -> str:
     return f"metrics-{output}"
 
@@ -98,11 +133,10 @@ class _Job:
             return f"/opt/ml/input/data/{name}"
         return f"/opt/ml/processing/input/{name}"
 
-    def output_path(self, name: str, port_type: str) -> str:
+    def output_path(self, name: str, model: bool) -> str:
+        """Where a job writes output ``name``; ``model``: the training job's model."""
         if self.kind == "training":
-            return (
-                f"/opt/ml/model/{name}" if port_type == "Model" else f"/opt/ml/output/data/{name}"
-            )
+            return f"/opt/ml/model/{name}" if model else f"/opt/ml/output/data/{name}"
         return f"/opt/ml/processing/output/{name}/{name}"
 
     def values_dir(self) -> str:
@@ -136,7 +170,26 @@ class Emitter(Reporter):
             for name, t in self.tasks.items()
             if t.component.builtin is not None and t.component.builtin.op == "import_artifact"
         }
+        #: Steps whose results a container reads inside a collected list: they also write each
+        #: result as JSON text (the ``values-json`` property file), for the list's text.
+        self.json_values = {
+            item.step
+            for t in self.tasks.values()
+            if t.component.kind == "container"
+            for value in t.inputs.values()
+            if isinstance(value, Collected)
+            for item in value.items
+            if isinstance(item, StepOutput)
+            and not self.is_artifact(item)
+            and not self.training(item.step)
+        }
+        #: Each training step's metrics: its returned numbers, and the Metrics entries read.
+        self.metrics = self.training_metrics()
         self.warned_images: set[str] = set()
+        #: Lowered step names too long for SageMaker, each with the name the definition uses.
+        self.shortened: dict[str, str] = {}
+        #: Each IR step (as runs show it) with the SageMaker steps it became.
+        self.step_names: dict[str, list[str]] = {}
 
     # ----- diagnostics -------------------------------------------------------------------
 
@@ -144,19 +197,36 @@ class Emitter(Reporter):
 
     def definition(self) -> d.Definition:
         steps = tuple(self.nodes(self.plan.body))
+        outputs = {name: self.output_expr(v) for name, v in sorted(self.plan.outputs.items())}
+        # Names past SageMaker's 64 characters are shortened here, once every step exists, so
+        # each reference to a step is renamed with it.
+        every = d.Definition((), steps).all_steps()
+        self.shortened = shortened([s.name for s in every])
+        steps = renamed(steps, self.shortened)
+        self.step_names = {
+            path: [self.shortened.get(n, n) for n in names]
+            for path, names in sorted(self.step_names.items())
+        }
         metadata = {"mlcompile-ir-hash": content_hash(self.p), "mlcompile-pipeline": self.p.name}
-        for name, value in sorted(self.plan.outputs.items()):
-            expr = self.output_expr(value)
+        for name, expr in renamed(outputs, self.shortened).items():
             metadata[f"mlcompile-output-{name}"] = json.dumps(
                 d.to_json(expr), sort_keys=True, separators=(",", ":")
             )
         return d.Definition(tuple(self.parameter(p) for p in self.p.parameters), steps, metadata)
 
     def output_expr(self, value: FlatValue) -> Any:
+        """How a pipeline output is read from an execution (the definition's Metadata): an
+        expression, a list of them (fan-in), or ``{"mlcompile:OneOf": [...]}``, the value of
+        whichever of them a step that ran gives (a merge, whose other branch did not run)."""
         if isinstance(value, OneOf):
-            return [self.output_expr(v) for v in value.options]
+            return {ONE_OF: [self.output_expr(v) for v in value.options]}
         if isinstance(value, StepOutput) and self.is_artifact(value):
             return self.artifact_uri(value)
+        archived = self.archived_value(value)
+        if archived is not None:
+            # The exact value, from the file in output.tar.gz (the metric is a 32-bit float).
+            step, file, key = archived
+            return {ARCHIVE_GET: {"S3Uri": output_archive(step), "File": file, "Path": key}}
         if isinstance(value, Collected):
             return [self.output_expr(v) for v in value.items]
         return self.scalar(value, None)
@@ -178,10 +248,9 @@ class Emitter(Reporter):
     def nodes(self, nodes: list[FlatNode]) -> list[d.Step]:
         out: list[d.Step] = []
         for node in nodes:
-            if isinstance(node, FlatBranch):
-                out.append(self.condition_step(node))
-            else:
-                out.extend(self.task(node))
+            made = [self.condition_step(node)] if isinstance(node, FlatBranch) else self.task(node)
+            self.step_names.setdefault(node.path, []).extend(s.name for s in made)
+            out.extend(made)
         return out
 
     # ----- values ------------------------------------------------------------------------
@@ -196,6 +265,44 @@ class Emitter(Reporter):
     def is_artifact(self, ref: StepOutput) -> bool:
         return ir.is_artifact_type(self.port_type(ref))
 
+    def training(self, step: str) -> bool:
+        """Whether the step ``step`` is a training job (a function or container step)."""
+        task = self.tasks.get(step)
+        return task is not None and is_training(task.task, task.component)
+
+    def in_model(self, ref: StepOutput) -> bool:
+        """Whether ``ref`` is the output a training job packs into model.tar.gz."""
+        return ref.output == model_output(self.producer(ref).component)
+
+    def archived_value(self, value: FlatValue) -> tuple[str, str, str] | None:
+        """(training step, file in its output.tar.gz, key) of a value a training step gives
+        other than its model: a returned value (values.json), or a Metrics entry."""
+        if isinstance(value, StepMetric) and self.training(value.step):
+            return value.step, value.output, value.key
+        if (
+            isinstance(value, StepOutput)
+            and self.training(value.step)
+            and not self.is_artifact(value)
+        ):
+            return value.step, VALUES_FILE, value.output
+        return None
+
+    def training_metrics(self) -> dict[str, list[str]]:
+        """Each training step's metric names: every number it returns, and every entry of its
+        Metrics artifacts that the pipeline reads (the entries exist only at run time)."""
+        out: dict[str, list[str]] = {}
+        for task in self.tasks.values():
+            if is_training(task.task, task.component):
+                out[task.name] = [
+                    metric_name(p.name) for p in task.component.outputs if p.type in NUMBERS
+                ]
+        for value in _plan_values(self.plan):
+            if isinstance(value, StepMetric) and value.step in out:
+                name = metric_name(value.output, value.key)
+                if valid_metric_name(name) and name not in out[value.step]:
+                    out[value.step].append(name)
+        return out
+
     def artifact_uri(self, ref: StepOutput) -> d.Expr:
         """The S3 location a consumer reads, as a property of the producing step."""
         producer = self.producer(ref)
@@ -206,8 +313,10 @@ class Emitter(Reporter):
             return d.Get(f"Steps.{ref.step}.TransformOutput.S3OutputPath")
         if op == "register_model":
             return d.Get(f"Steps.{ref.step}.ModelPackageArn")
-        if producer.task.options.role == "training" and op is None:
-            return d.Get(f"Steps.{ref.step}.ModelArtifacts.S3ModelArtifacts")
+        if self.training(ref.step):
+            if self.in_model(ref):
+                return d.Get(f"Steps.{ref.step}.ModelArtifacts.S3ModelArtifacts")
+            return output_archive(ref.step)
         return d.Get(
             f"Steps.{ref.step}.ProcessingOutputConfig.Outputs['{ref.output}'].S3Output.S3Uri"
         )
@@ -227,26 +336,110 @@ class Emitter(Reporter):
         return builtin is not None and builtin.op == "import_artifact"
 
     def artifact_file(self, ref: StepOutput) -> str:
-        """The file name of the artifact inside the folder a consumer downloads it to."""
+        """The file a consumer finds in the folder its input is downloaded to: the artifact
+        itself, or the archive holding it ("" for the folder itself)."""
+        found = self.download(ref)
+        return found.archive or found.path
+
+    def download(self, ref: StepOutput) -> Download:
+        """How a job's input channel reads the artifact ``ref``.
+
+        A registered model is read as the model files the registry holds: the model package's
+        ARN (``ModelPackageArn``) is no S3 URI, and CreateProcessingJob refuses it as an
+        input's ``S3Uri``. The RegisterModel step's properties are DescribeModelPackage's
+        response (https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-propertyfile.html,
+        "Data dependency"), whose ``InferenceSpecification.Containers[0]`` holds the model data
+        the package was registered with: the training job's archive (``ModelDataUrl``), or the
+        folder a processing step wrote (``ModelDataSource.S3DataSource.S3Uri``). Reading the
+        property keeps the consumer after the registration, as the IR says.
+        """
         producer = self.producer(ref)
         op = producer.component.builtin.op if producer.component.builtin else None
-        if op == "batch_predict":
-            return ""
         if op == "import_artifact":
             # A job input keeps the key's name after the URI's last '/' (a key: its file).
             uri = producer.inputs["uri"]
             text = uri.value if isinstance(uri, ir.Literal) else ""
-            return "" if not isinstance(text, str) else text.rsplit("/", 1)[-1]
-        if producer.task.options.role == "training" and producer.component.builtin is None:
-            return "model.tar.gz"
-        return ref.output
+            name = text.rsplit("/", 1)[-1] if isinstance(text, str) else ""
+            return Download(self.artifact_uri(ref), "", name)
+        if op == "batch_predict":
+            return Download(self.artifact_uri(ref), "", "")
+        if op == "register_model":
+            model = producer.inputs.get("model")
+            if not isinstance(model, StepOutput):
+                return Download(self.artifact_uri(ref), "", "")
+            source = self.download(model)
+            container = f"Steps.{ref.step}.InferenceSpecification.Containers[0]"
+            if source.archive:
+                return replace(source, uri=d.Get(f"{container}.ModelDataUrl"))
+            return replace(source, uri=d.Get(f"{container}.ModelDataSource.S3DataSource.S3Uri"))
+        if self.training(ref.step):
+            archive = MODEL_ARCHIVE if self.in_model(ref) else OUTPUT_ARCHIVE
+            return Download(self.artifact_uri(ref), archive, ref.output)
+        return Download(self.artifact_uri(ref), "", ref.output)
+
+    def refuse(self, reader: FlatTask | FlatBranch, code: str, message: str, hint: str) -> None:
+        self.error(code, message, reader.location, hint, _reader(reader))
+
+    def training_metric(
+        self, value: StepMetric | StepOutput, reader: FlatTask | FlatBranch | None
+    ) -> d.Expr:
+        """A training step's number as the pipeline reads it: the job's final metric."""
+        producer = self.producer(value)
+        if isinstance(value, StepMetric):
+            name = metric_name(value.output, value.key)
+            what = f"{value.output}[{value.key!r}]"
+            problem = (
+                ""
+                if valid_metric_name(name)
+                else f"a metric is named {name!r}, and a name has only letters, digits and _ . : -"
+            )
+        else:
+            name = metric_name(value.output)
+            what = repr(value.output)
+            kind = self.port_type(value)
+            problem = "" if kind in NUMBERS else f"{what} is a {kind}, not a number"
+        if problem and reader is not None:
+            self.refuse(
+                reader,
+                "MLC403",
+                f"{_reader(reader)} reads {what} of training step {producer.task.name!r}; "
+                f"SageMaker reads a training job's values only as its metrics, and {problem}",
+                "read it in a function step (it gets the exact value from the job's output), or "
+                "return it from a processing step (drop kind='training')",
+            )
+        elif producer.component.container is not None and reader is not None:
+            self.refuse(
+                reader,
+                "MLC403",
+                f"{_reader(reader)} reads {what} of container training step "
+                f"{producer.task.name!r}; SageMaker reads a training job's numbers from the "
+                "metrics its log prints, which only the step runtime of a function step prints",
+                "read it in a function step, or make the training step a function step",
+            )
+        return final_metric(value.step, name)
+
+    def not_archived(self, task: FlatTask, ref: StepOutput, what: str) -> None:
+        """Refuse an artifact a service reads from S3 as a file, when a training job packed it
+        into output.tar.gz."""
+        if self.training(ref.step) and not self.in_model(ref):
+            self.error(
+                "MLC403",
+                f"step {task.task.name!r} passes {ref.output!r} of training step "
+                f"{self.producer(ref).task.name!r} as {what}; SageMaker packs a training job's "
+                "outputs other than its model into output.tar.gz, which that service does not "
+                "unpack",
+                task.location,
+                "write it from a processing step (drop kind='training' on the step making it)",
+                task.task.name,
+            )
 
     def run_prefix(self, *parts: str) -> d.Join:
         execution = d.Get("Execution.PipelineExecutionId")
         return d.Join("/", ("s3:/", self.bucket, self.name, "runs", execution, *parts))
 
-    def scalar(self, value: FlatValue, task: FlatTask | None) -> d.Expr:
-        """A value as a definition expression; problems are reported against ``task``."""
+    def scalar(self, value: FlatValue, task: FlatTask | FlatBranch | None) -> d.Expr:
+        """A value as a definition expression; problems are reported against ``task`` (the
+        step or condition reading it)."""
         if isinstance(value, ir.Literal):
             v = value.value
             if isinstance(v, str | int | float | bool):
@@ -254,35 +447,26 @@ class Emitter(Reporter):
             return json.dumps(v, sort_keys=True)
         if isinstance(value, ir.ParamRef):
             return d.Get(f"Parameters.{value.name}")
+        if isinstance(value, StepMetric | StepOutput) and self.archived_value(value) is not None:
+            return self.training_metric(value, task)
         if isinstance(value, StepMetric):
             return d.JsonGet(value.step, metrics_file(value.output), value.key)
         if isinstance(value, StepOutput):
-            producer = self.producer(value)
             if self.is_artifact(value):
                 return self.artifact_uri(value)
             if self.is_file_value(value):
-                where = task or producer
-                self.error(
+                producer = self.producer(value)
+                self.refuse(
+                    task if task is not None else producer,
                     "MLC401",
                     f"sagemaker reads output {value.output!r} of container step"
                     f" {producer.task.name!r} only in a Python step: the value is a file in S3,"
                     " and conditions, container arguments and pipeline outputs take values from"
                     " JSON property files",
-                    where.location,
                     "pass it to a Python step input, or have the container write a Metrics"
                     " file and compare metrics['name']",
-                    where.task.name,
                 )
                 return ""
-            if producer.task.options.role == "training" and task is not None:
-                self.error(
-                    "MLC403",
-                    f"step {task.task.name!r} reads {value.output!r} returned by training step "
-                    f"{producer.task.name!r}; a SageMaker training job has no property files",
-                    task.location,
-                    "return the value from a processing step (drop kind='training'), or pass it as a Metrics artifact",
-                    task.task.name,
-                )
             return d.JsonGet(value.step, VALUES, value.output)
         if isinstance(value, Template):
             return d.Join(
@@ -290,13 +474,12 @@ class Emitter(Reporter):
                 tuple(p if isinstance(p, str) else self.scalar(p, task) for p in value.parts),
             )
         if task is not None:
-            self.error(
+            self.refuse(
+                task,
                 "MLC401",
                 f"sagemaker cannot pass a {'merged' if isinstance(value, OneOf) else 'collected'} "
-                f"value here (used by {task.task.name})",
-                task.location,
+                f"value here (used by {task.task.name if isinstance(task, FlatTask) else task.name})",
                 "pass it to a function step input",
-                task.task.name,
             )
         return ""
 
@@ -342,7 +525,7 @@ class Emitter(Reporter):
                     "compare a parameter, a step result or a metric",
                     node.name,
                 )
-            sides.append(self.scalar(side, None))
+            sides.append(self.scalar(side, None if isinstance(side, OneOf | Collected) else node))
         cond: d.Condition = d.Compare(_OPS[compare.op], sides[0], sides[1])
         if negated != (compare.op == "!="):
             cond = d.NotCondition(cond)
@@ -380,16 +563,17 @@ class Emitter(Reporter):
         r = task.task.options.retry
         if not r.count:
             return ()
-        if r.count > 20:
-            self.error(
-                "MLC403",
-                f"step {task.task.name!r} retries {r.count} times; SageMaker allows at most 20",
+        if r.count > MAX_ATTEMPTS:
+            self.warn(
+                "MLC405",
+                f"step {task.task.name!r} retries {r.count} times; SageMaker's RetryPolicies allow "
+                f"at most {MAX_ATTEMPTS} attempts (MaxAttempts), so it retries {MAX_ATTEMPTS} times",
                 task.location,
-                "use retries=20 or fewer",
+                f"use retries={MAX_ATTEMPTS} or fewer to run the same on every platform",
                 task.task.name,
             )
         kw = {
-            "max_attempts": min(r.count, 20),
+            "max_attempts": min(r.count, MAX_ATTEMPTS),
             "interval_seconds": r.backoff_seconds or 1,
             "backoff_rate": r.backoff_factor or 2.0,
         }
@@ -510,37 +694,81 @@ class Emitter(Reporter):
                 if isinstance(part, str):
                     parts.append(part)
                 elif part.kind == "output_path":
-                    port = task.component.output(part.name)
-                    parts.append(job.output_path(part.name, port.type if port else "Artifact"))
+                    model = job.kind == "training" and part.name == model_output(task.component)
+                    parts.append(job.output_path(part.name, model))
                 else:
                     value = task.inputs.get(part.name, ir.Literal(value=None))
                     if part.kind == "input_path" and isinstance(value, StepOutput):
+                        # A container command unpacks no archive itself: it gets the archive.
                         parts.append(
                             f"{job.input_dir(part.name)}/{self.artifact_file(value)}".rstrip("/")
                         )
+                    elif isinstance(value, Collected):
+                        parts.extend(self.list_text(task, part.name, value, job))
                     else:
                         parts.append(d.as_string(self.scalar(value, task)))
             if all(isinstance(p, str) for p in parts):
                 return "".join(str(p) for p in parts)
             return parts[0] if len(parts) == 1 else d.Join("", tuple(parts))
 
-        if task.task.options.secrets:
-            self.error(
-                "MLC403",
-                f"container step {task.task.name!r} declares secrets; on SageMaker the step runtime "
-                "reads them from Secrets Manager, and a container step runs its own command",
-                task.location,
-                "read the secret in the container's own code, or use a function step",
-                task.task.name,
-            )
         return [render(a) for a in spec.command], [render(a) for a in spec.args]
+
+    def list_text(self, task: FlatTask, name: str, value: Collected, job: _Job) -> list[d.Expr]:
+        """A collected list as a container argument: the JSON text other platforms give it
+        (``json.dumps(values, sort_keys=True)``), joined at run time from each value's own
+        JSON text; for artifacts, the JSON list of their paths in the job's input folders.
+
+        The loop was unrolled, so each value is a known step's result. ``Std:Join`` renders a
+        string bare, so a step's result is read from the JSON text its step side wrote beside
+        it (the ``values-json`` property file), which quotes and escapes as ``json.dumps``.
+        """
+        port = task.component.input(name)
+        if port is not None and ir.is_artifact_type(port.type):
+            paths = [
+                f"{job.input_dir(f'{name}-{i}')}/{self.artifact_file(ref)}".rstrip("/")
+                for i, ref in enumerate(value.items)
+                if isinstance(ref, StepOutput)
+            ]
+            return [json.dumps(paths)]
+        parts: list[d.Expr] = ["["]
+        for index, item in enumerate(value.items):
+            if index:
+                parts.append(", ")
+            if isinstance(item, StepOutput) and item.step in self.json_values:
+                parts.append(d.JsonGet(item.step, JSON_VALUES, item.output))
+            elif isinstance(item, ir.Literal):
+                parts.append(json.dumps(item.value, sort_keys=True))
+            elif isinstance(item, ir.ParamRef) and self.param_type(item.name) == "str":
+                parts += ['"', d.Get(f"Parameters.{item.name}"), '"']
+            else:
+                parts.append(d.as_string(self.scalar(item, task)))
+        parts.append("]")
+        return parts
+
+    def param_type(self, name: str) -> str:
+        port = self.p.parameter(name)
+        return port.type if port else "str"
 
     def job(self, task: FlatTask, command: tuple[list[d.Expr], list[d.Expr]] | None) -> d.Step:
         o = task.task.options
         training = o.role == "training"
         job = _Job("training" if training else "processing")
         inputs: list[tuple[str, d.Expr]] = []  # (input/channel name, S3 URI)
+        #: The channel of each archive downloaded: one per archive, however many inputs read it.
+        archives: dict[d.Expr, str] = {}
         args: list[d.Expr] = []
+
+        def channel_of(uri: d.Expr, archive: str, name: str) -> tuple[str, list[d.Expr]]:
+            """The channel downloading ``uri`` (a new one named ``name``), and the step side's
+            arguments unpacking it the first time."""
+            if archive and uri in archives:
+                return archives[uri], []
+            inputs.append((name, uri))
+            if not archive:
+                return name, []
+            archives[uri] = name
+            return name, ["--archive", job.input_dir(name)]
+
         if command is None:
             fn = task.component.function
             assert fn is not None
@@ -557,19 +785,17 @@ class Emitter(Reporter):
                 for index, ref in enumerate(refs):
                     if not isinstance(ref, StepOutput):
                         continue
-                    channel = f"{name}-{index}" if many else name
-                    inputs.append((channel, self.artifact_uri(ref)))
+                    found = self.download(ref)
+                    channel, unpack = channel_of(
+                        found.uri, found.archive, f"{name}-{index}" if many else name
+                    )
                     if self.is_import(ref):
                         # The runtime finds the file or folder the URI names under the input.
-                        uri = d.as_string(self.artifact_uri(ref))
+                        uri = d.as_string(found.uri)
                         args += ["--imported", name, job.input_dir(channel), uri]
                         continue
-                    file = self.artifact_file(ref)
-                    path = f"{job.input_dir(channel)}/{file}".rstrip("/")
-                    if file == "model.tar.gz":
-                        args += ["--archive", job.input_dir(channel)]
-                        path = f"{job.input_dir(channel)}/{ref.output}"
-                    args += ["--input", name, path]
+                    args += [*unpack, "--input", name]
+                    args.append(f"{job.input_dir(channel)}/{found.path}".rstrip("/"))
             elif command is not None:
                 continue
             elif isinstance(value, Collected):
@@ -579,8 +805,22 @@ class Emitter(Reporter):
                     else "str"
                 )
                 args += ["--list", name, element]
-                for item in value.items:
-                    args += ["--item", name, d.as_string(self.scalar(item, task))]
+                for index, item in enumerate(value.items):
+                    archived = self.archived_value(item)
+                    if archived is not None:
+                        step, file, key = archived
+                        channel, unpack = channel_of(
+                            output_archive(step), OUTPUT_ARCHIVE, f"{name}-{index}"
+                        )
+                        args += [*unpack, "--value", name, f"{job.input_dir(channel)}/{file}", key]
+                    else:
+                        args += ["--item", name, d.as_string(self.scalar(item, task))]
+            elif (archived := self.archived_value(value)) is not None:
+                # A value a training step left in its output.tar.gz: the archive as an input
+                # channel, unpacked, and the value read from its file.
+                step, file, key = archived
+                channel, unpack = channel_of(output_archive(step), OUTPUT_ARCHIVE, name)
+                args += [*unpack, "--value", name, f"{job.input_dir(channel)}/{file}", key]
             elif isinstance(value, ir.Literal) and value.value is None:
                 args += ["--null", name]
             elif isinstance(value, StepOutput) and self.is_file_value(value):
@@ -593,11 +833,16 @@ class Emitter(Reporter):
                 args += ["--param", name, d.as_string(self.scalar(value, task))]
         outputs = [p for p in task.component.outputs if ir.is_artifact_type(p.type)]
         scalars = [p for p in task.component.outputs if not ir.is_artifact_type(p.type)]
+        model = model_output(task.component) if training else None
         if command is None:
             for port in outputs:
-                args += ["--output", port.name, job.output_path(port.name, port.type)]
+                args += ["--output", port.name, job.output_path(port.name, port.name == model)]
             args += ["--values", f"{job.values_dir()}/{VALUES_FILE}"]
             args += _step_side_retry(o.retry)
+            if self.metrics.get(task.name):
+                args += ["--metrics"]  # print them for the job's MetricDefinitions
+            if task.name in self.json_values:
+                args += ["--json-values", f"{job.values_dir()}/{JSON_VALUES_FILE}"]
             for secret in task.secrets:
                 args += [
                     "--secret",
@@ -628,7 +873,6 @@ class Emitter(Reporter):
         else:
             entrypoint, args = command
         if training:
-            self.check_training_outputs(task, outputs)
             arguments = self.training_args(task, image, entrypoint, args, inputs, env)
             property_files: tuple[d.PropertyFile, ...] = ()
         else:
@@ -648,6 +892,11 @@ class Emitter(Reporter):
                     d.PropertyFile(VALUES, VALUES_OUTPUT, VALUES_FILE),
                     *property_files,
                 )
+            if command is None and scalars and task.name in self.json_values:
+                property_files = (
+                    d.PropertyFile(JSON_VALUES, VALUES_OUTPUT, JSON_VALUES_FILE),
+                    *property_files,
+                )
         return d.Step(
             name=task.name,
             type="Training" if training else "Processing",
@@ -657,18 +906,6 @@ class Emitter(Reporter):
             property_files=property_files,
             **self.common(task),
         )
-
-    def check_training_outputs(self, task: FlatTask, outputs: list[ir.Port]) -> None:
-        if len(outputs) > 1 or any(p.type != "Model" for p in outputs):
-            self.error(
-                "MLC403",
-                f"training step {task.task.name!r} writes "
-                f"{', '.join(f'{p.name}: {p.type}' for p in outputs)}; a SageMaker training job "
-                "outputs one model archive",
-                task.location,
-                "give it a single Output[Model], or drop kind='training' to run it as a processing job",
-                task.task.name,
-            )
 
     def processing_args(
         self,
@@ -778,6 +1015,21 @@ class Emitter(Reporter):
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": o.timeout_seconds or 86400},
         }
+        metrics = self.metrics.get(task.name, [])
+        if len(metrics) > MAX_METRICS:
+            self.error(
+                "MLC403",
+                f"training step {task.task.name!r} reports {len(metrics)} metrics (its returned "
+                f"numbers and the Metrics entries read); a SageMaker training job defines at most "
+                f"{MAX_METRICS}",
+                task.location,
+                "return fewer numbers, or read the others in a function step from a Metrics artifact",
+                task.task.name,
+            )
+        if metrics and task.component.function is not None:
+            arguments["AlgorithmSpecification"]["MetricDefinitions"] = [
+                metric_definition(m) for m in metrics[:MAX_METRICS]
+            ]
         if not args:
             del arguments["AlgorithmSpecification"]["ContainerArguments"]
         if not inputs:
@@ -825,6 +1077,7 @@ class Emitter(Reporter):
         ref = found.baseline
         assert ref is not None  # check_monitors reported a missing baseline before lowering
         source = StepOutput(ref.task, ref.output)
+        self.not_archived(task, source, "the monitor's baseline data set")
         local = "/opt/ml/processing/input/baseline_dataset_input"
         arguments: dict[str, Any] = {
             "ProcessingResources": {
@@ -883,7 +1136,7 @@ class Emitter(Reporter):
 
     def model_data(self, ref: StepOutput) -> dict[str, Any]:
         """A model container's data: a training job's archive, or a processing step's folder."""
-        if self.artifact_file(ref) == "model.tar.gz":
+        if self.download(ref).archive:
             return {"ModelDataUrl": self.artifact_uri(ref)}
         return {
             "ModelDataSource": {
@@ -895,7 +1148,11 @@ class Emitter(Reporter):
             }
         }
 
-    def serving_image_for(self, task: FlatTask, config: Mapping[str, Any]) -> str:
+    def serving_image_for(
+        self, task: FlatTask, config: Mapping[str, Any], op: str = "register_model"
+    ) -> str:
+        """The image serving a model of ``config``'s framework (a register_model's, or a
+        batch_predict's), or its own ``serving_image``."""
         image = config.get("serving_image") or serving_image(
             str(config.get("framework")), config.get("framework_version"), self.profile.region
         )
@@ -905,7 +1162,7 @@ class Emitter(Reporter):
                 f"step {task.task.name!r}: SageMaker has no first-party serving image for "
                 f"framework {config.get('framework')!r} in {self.profile.region}",
                 task.location,
-                "give register_model(..., serving_image='<ECR image>')",
+                f"give {op}(..., serving_image='<ECR image>')",
                 task.task.name,
             )
             return ""
@@ -933,6 +1190,7 @@ class Emitter(Reporter):
             arguments["ModelPackageDescription"] = config["description"]
         metrics = task.inputs.get("metrics")
         if isinstance(metrics, StepOutput):
+            self.not_archived(task, metrics, "register_model's metrics (ModelQuality statistics)")
             arguments["ModelMetrics"] = {
                 "ModelQuality": {
                     "Statistics": {
@@ -965,21 +1223,29 @@ class Emitter(Reporter):
         if isinstance(model, StepOutput) and self.port_type(model) == "RegisteredModel":
             container["ModelPackageName"] = self.artifact_uri(model)
         elif isinstance(model, StepOutput):
+            # The serving image: what batch_predict says, else what the pipeline registers
+            # this model with.
             registration = self.registration_of(model)
-            if registration is None or registration.component.builtin is None:
+            if builtin.config.get("framework") or builtin.config.get("serving_image"):
+                container["Image"] = self.serving_image_for(task, builtin.config, "batch_predict")
+            elif registration is not None and registration.component.builtin is not None:
+                container["Image"] = self.serving_image_for(
+                    registration, registration.component.builtin.config
+                )
+            else:
                 self.error(
                     "MLC403",
                     f"step {task.task.name!r}: a SageMaker transform job needs a serving image, "
                     "and nothing says which framework this model uses",
                     task.location,
-                    "pass a registered model (register_model(...).registered_model), or register this model in the pipeline",
+                    "say it: batch_predict(model, data, framework='sklearn') (or xgboost, or "
+                    "serving_image='<ECR image>'); or pass a registered model "
+                    "(register_model(...).registered_model)",
                     task.task.name,
                 )
-            else:
-                container["Image"] = self.serving_image_for(
-                    registration, registration.component.builtin.config
-                )
             container.update(self.model_data(model))
+        if isinstance(data, StepOutput):
+            self.not_archived(task, data, "the data a transform job scores")
         common = self.common(task)
         model_step = d.Step(
             name=model_name,
@@ -1184,3 +1450,52 @@ def _step_side_retry(retry: ir.Retry) -> list[d.Expr]:
         text(retry.backoff_factor),
         text(retry.max_backoff_seconds),
     ]
+
+
+def _reader(reader: FlatTask | FlatBranch) -> str:
+    """How a diagnostic names what reads a value: a step, or a condition."""
+    if isinstance(reader, FlatTask):
+        return f"step {reader.task.name!r}"
+    return f"condition {reader.name!r}"
+
+
+def _plan_values(plan: Plan) -> list[FlatValue]:
+    """Every value the plan reads: step inputs, conditions, pipeline outputs (and the values
+    inside templates, lists and merges)."""
+    found: list[FlatValue] = []
+
+    def add(value: FlatValue) -> None:
+        found.append(value)
+        if isinstance(value, Template):
+            for part in value.parts:
+                if not isinstance(part, str):
+                    add(part)
+        elif isinstance(value, Collected):
+            for item in value.items:
+                add(item)
+        elif isinstance(value, OneOf):
+            for option in value.options:
+                add(option)
+
+    def condition(c: FlatCondition) -> None:
+        if isinstance(c, FlatCompare):
+            add(c.left)
+            add(c.right)
+        else:
+            for operand in c.operands:
+                condition(operand)
+
+    def visit(nodes: list[FlatNode]) -> None:
+        for node in nodes:
+            if isinstance(node, FlatTask):
+                for value in node.inputs.values():
+                    add(value)
+            else:
+                condition(node.condition)
+                visit(node.then)
+                visit(node.otherwise)
+
+    visit(plan.body)
+    for value in plan.outputs.values():
+        add(value)
+    return found

@@ -2,10 +2,12 @@
 
 SageMaker has no loops, no nested pipelines and no merge of branch outputs, so this pass
 unrolls literal fan-outs (``fit-0``, ``fit-1``, ...), inlines nested pipelines under a prefix
-(``prepare-split``), resolves every reference to the step that really produces it, and moves a
-step that reads ``merge(a, b)`` into both branches of the condition (``announce-if`` reads
-``a``, ``announce-else`` reads ``b``; exactly one of them runs). What cannot be lowered becomes
-a located diagnostic; refusals of whole features are the support table's job.
+(``prepare-split``), resolves every reference to the step that really produces it, and moves
+the steps that read ``merge(a, b)``, with the later steps and conditions reading them, into both
+branches of the condition (``announce-if`` reads ``a``, ``announce-else`` reads ``b``; exactly
+one of them runs). What cannot be lowered becomes a located diagnostic; refusals of whole
+features are the support table's job. Names past SageMaker's 64 characters are shortened when
+the definition is emitted (:mod:`.names`).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class FlatTask:
     inputs: dict[str, FlatValue]
     after: tuple[str, ...]
     secrets: tuple[FlatSecret, ...]
+    #: The IR step as runs show it: ``outer/inner`` in a nested pipeline, ``step[2]`` in a loop.
+    path: str = ""
 
     @property
     def location(self) -> ir.Location:
@@ -101,6 +105,7 @@ class FlatBranch:
     then: list[FlatNode]
     otherwise: list[FlatNode]
     location: ir.Location
+    path: str = ""
 
 
 FlatNode = FlatTask | FlatBranch
@@ -146,12 +151,18 @@ class _Scope:
     prefix: str
     params: dict[str, FlatValue]
     after: tuple[str, ...] = ()
+    #: What runs show in front of this scope's step names (``outer/`` in a nested pipeline).
+    display: str = ""
     iteration: dict[str, int] = field(default_factory=dict)
     items: dict[str, Any] = field(default_factory=dict)
     produced: dict[str, list[tuple[dict[str, int], _Produced]]] = field(default_factory=dict)
 
     def suffix(self) -> str:
         return "".join(f"-{i}" for i in self.iteration.values())
+
+    def path(self, name: str) -> str:
+        """``name`` as runs show it: ``outer/`` in front, ``[i]`` for each enclosing loop."""
+        return self.display + name + "".join(f"[{i}]" for i in self.iteration.values())
 
 
 class Reporter:
@@ -161,6 +172,11 @@ class Reporter:
 
     def error(self, code: str, message: str, where: ir.Location, hint: str, step: str) -> None:
         self.sink.error(code, message, where.source(), hint, platform=PLATFORM, step=step)
+
+    def warn(self, code: str, message: str, where: ir.Location, hint: str, step: str) -> None:
+        from mlcompile.errors import Diagnostic
+
+        self.sink.add(Diagnostic(code, message, where.source(), hint, "warning", PLATFORM, step))
 
 
 class _Flattener(Reporter):
@@ -181,6 +197,7 @@ class _Flattener(Reporter):
                         then=self.body(node.then, scope),
                         otherwise=self.body(node.otherwise or (), scope),
                         location=node.location,
+                        path=scope.path(node.id),
                     )
                 )
             else:
@@ -213,7 +230,7 @@ class _Flattener(Reporter):
             params = {
                 p.name: inputs.get(p.name, ir.Literal(value=p.default)) for p in nested.parameters
             }
-            inner = _Scope(nested, f"{name}-", params, after)
+            inner = _Scope(nested, f"{name}-", params, after, f"{scope.path(task.name)}/")
             body = self.body(nested.body, inner)
             outputs = {o.name: self.value(o.source, inner) for o in nested.outputs}
             steps = tuple(t.name for t in Plan(body, {}).tasks())
@@ -225,8 +242,9 @@ class _Flattener(Reporter):
             FlatSecret(s.env, self.value(s.name, scope), s.key) for s in task.options.secrets
         )
         scope.produced.setdefault(task.name, []).append((iteration, _Produced(name, {}, (name,))))
+        path = scope.path(task.name)
         task = self.resolve_options(task, scope)
-        return [FlatTask(name, task, component, inputs, after, secrets)]
+        return [FlatTask(name, task, component, inputs, after, secrets, path)]
 
     def resolve_options(self, task: ir.Task, scope: _Scope) -> ir.Task:
         """Platform options given by a nested pipeline's parameter, as what the enclosing
@@ -306,96 +324,241 @@ class _Flattener(Reporter):
 
 
 # ----- merge ---------------------------------------------------------------------------------
+#
+# SageMaker has no value that is "whichever branch ran": a step outside a condition that reads a
+# step inside one waits for it, and is not run when the branch was not taken. So the steps that
+# read merge(a, b) of a condition, with every later step of the same level that reads them (or
+# runs .after() them), are placed in both branches: the copy in when() reads a and is named
+# <step>-if, the copy in otherwise() reads b and is named <step>-else; exactly one runs.
 
 
-def _reads(value: FlatValue, step: str) -> bool:
-    if isinstance(value, StepOutput | StepMetric):
-        return value.step == step
+def _values(node: FlatNode) -> list[FlatValue]:
+    """Every value a node reads (a condition's comparisons and its branches' steps too)."""
+    if isinstance(node, FlatTask):
+        return [*node.inputs.values(), *(s.name for s in node.secrets)]
+    out: list[FlatValue] = list(_compared(node.condition))
+    for inner in (*node.then, *node.otherwise):
+        out.extend(_values(inner))
+    return out
+
+
+def _compared(condition: FlatCondition) -> list[FlatValue]:
+    if isinstance(condition, FlatCompare):
+        return [condition.left, condition.right]
+    return [v for operand in condition.operands for v in _compared(operand)]
+
+
+def _parts(value: FlatValue) -> list[FlatValue]:
+    """``value`` and every value inside it."""
     if isinstance(value, Template):
-        return any(not isinstance(p, str) and _reads(p, step) for p in value.parts)
+        return [value, *(q for p in value.parts if not isinstance(p, str) for q in _parts(p))]
     if isinstance(value, Collected):
-        return any(_reads(v, step) for v in value.items)
+        return [value, *(q for v in value.items for q in _parts(v))]
     if isinstance(value, OneOf):
-        return any(_reads(v, step) for v in value.options)
-    return False
+        return [value, *(q for v in value.options for q in _parts(v))]
+    return [value]
 
 
-def _branch_of(nodes: list[FlatNode], option: FlatValue) -> FlatBranch | None:
-    """The condition whose then/else body directly holds the step producing ``option``."""
-    if not isinstance(option, StepOutput):
+def _after(node: FlatNode) -> set[str]:
+    if isinstance(node, FlatTask):
+        return set(node.after)
+    return {a for inner in (*node.then, *node.otherwise) for a in _after(inner)}
+
+
+def _defined(node: FlatNode) -> set[str]:
+    """The step names a node makes: a task's, or a condition's and all inside it."""
+    if isinstance(node, FlatTask):
+        return {node.name}
+    return {node.name} | {n for inner in (*node.then, *node.otherwise) for n in _defined(inner)}
+
+
+def _reads(node: FlatNode, names: set[str]) -> bool:
+    """Whether ``node`` reads a result of, or runs after, a step named in ``names``."""
+    steps = {
+        p.step for v in _values(node) for p in _parts(v) if isinstance(p, StepOutput | StepMetric)
+    }
+    return bool(steps & names or _after(node) & names)
+
+
+def _one_ofs(node: FlatNode) -> list[OneOf]:
+    return [p for v in _values(node) for p in _parts(v) if isinstance(p, OneOf)]
+
+
+@dataclass(frozen=True)
+class _Sides:
+    """The steps directly in each branch of one condition."""
+
+    then: frozenset[str]
+    otherwise: frozenset[str]
+
+    def side(self, value: FlatValue) -> str | None:
+        if isinstance(value, StepOutput):
+            if value.step in self.then:
+                return "if"
+            if value.step in self.otherwise:
+                return "else"
         return None
+
+    def merges(self, one_of: OneOf) -> bool:
+        return any(self.side(o) for o in one_of.options)
+
+
+def _copy(node: FlatNode, suffix: str, names: set[str], sides: _Sides) -> FlatNode:
+    """``node`` as placed in one branch: steps named in ``names`` renamed with ``suffix``, and
+    each merge of that condition read as the branch's own value."""
+
+    def name(step: str) -> str:
+        return f"{step}-{suffix}" if step in names else step
+
+    def value(v: FlatValue) -> FlatValue:
+        if isinstance(v, StepOutput):
+            return StepOutput(name(v.step), v.output)
+        if isinstance(v, StepMetric):
+            return StepMetric(name(v.step), v.output, v.key)
+        if isinstance(v, Template):
+            return Template(tuple(p if isinstance(p, str) else value(p) for p in v.parts))
+        if isinstance(v, Collected):
+            return Collected(tuple(value(i) for i in v.items))
+        if isinstance(v, OneOf):
+            if sides.merges(v):
+                return value(next(o for o in v.options if sides.side(o) == suffix))
+            return OneOf(tuple(value(o) for o in v.options))
+        return v
+
+    def condition(c: FlatCondition) -> FlatCondition:
+        if isinstance(c, FlatCompare):
+            return FlatCompare(c.op, value(c.left), value(c.right))
+        return FlatBool(c.kind, tuple(condition(o) for o in c.operands))
+
+    if isinstance(node, FlatTask):
+        return replace(
+            node,
+            name=name(node.name),
+            inputs={k: value(v) for k, v in node.inputs.items()},
+            after=tuple(name(a) for a in node.after),
+            secrets=tuple(replace(s, name=value(s.name)) for s in node.secrets),
+        )
+    return FlatBranch(
+        name=name(node.name),
+        condition=condition(node.condition),
+        then=[_copy(n, suffix, names, sides) for n in node.then],
+        otherwise=[_copy(n, suffix, names, sides) for n in node.otherwise],
+        location=node.location,
+        path=node.path,
+    )
+
+
+def _sink_problem(moved: list[FlatNode], sides: _Sides, names: set[str]) -> str:
+    for node in moved:
+        for one_of in _one_ofs(node):
+            found = {sides.side(o) for o in one_of.options}
+            if sides.merges(one_of):
+                if len(one_of.options) != 2 or None in found:
+                    return "its values must come from the two branches of one when()/otherwise() at the same level"
+                if found != {"if", "else"}:
+                    return "one value must come from when() and the other from otherwise()"
+            elif not all(isinstance(o, StepOutput) and o.step in names for o in one_of.options):
+                return "all merged values must come from the same condition"
+    return ""
+
+
+def _sink_into(plan: Plan, nodes: list[FlatNode], branch: FlatBranch, reporter: Reporter) -> None:
+    """Place the steps of ``nodes`` after ``branch`` that read its merges (and the later steps
+    that read those) in both of its branches."""
+    sides = _Sides(
+        frozenset(t.name for t in branch.then if isinstance(t, FlatTask)),
+        frozenset(t.name for t in branch.otherwise if isinstance(t, FlatTask)),
+    )
+    moved: list[FlatNode] = []
+    names: set[str] = set()
+    for node in nodes[nodes.index(branch) + 1 :]:
+        if any(sides.merges(o) for o in _one_ofs(node)) or _reads(node, names):
+            moved.append(node)
+            names |= _defined(node)
+    if not moved:
+        return
+    problem = _sink_problem(moved, sides, names)
+    if problem:
+        consumer = next(
+            (n for n in moved if isinstance(n, FlatTask) and _one_ofs(n)),
+            next(n for n in moved if _one_ofs(n)),
+        )
+        where = consumer.task.name if isinstance(consumer, FlatTask) else consumer.name
+        reporter.error(
+            "MLC401",
+            f"sagemaker does not support merge() here (used by {where}): {problem}",
+            consumer.location,
+            "read each branch's value inside that branch (one step per branch) instead of merging",
+            where,
+        )
+        _drop_merges(moved)
+        return
+    for suffix, body in (("if", branch.then), ("else", branch.otherwise)):
+        body.extend(_copy(node, suffix, names, sides) for node in moved)
+    for node in moved:
+        nodes.remove(node)
+    for key, value in plan.outputs.items():
+        plan.outputs[key] = _either(value, names)
+
+
+def _either(value: FlatValue, names: set[str]) -> FlatValue:
+    """A pipeline output of a step now in both branches: whichever copy ran."""
+    if isinstance(value, StepOutput | StepMetric) and value.step in names:
+        return OneOf(tuple(replace(value, step=f"{value.step}-{s}") for s in ("if", "else")))
+    if isinstance(value, Collected):
+        return Collected(tuple(_either(v, names) for v in value.items))
+    if isinstance(value, Template):
+        return Template(tuple(p if isinstance(p, str) else _either(p, names) for p in value.parts))
+    return value
+
+
+def _drop_merges(nodes: list[FlatNode]) -> None:
+    """Read a refused merge's first value, so the rest of the compile still reports."""
+
+    def first(v: FlatValue) -> FlatValue:
+        if isinstance(v, OneOf):
+            return first(v.options[0])
+        if isinstance(v, Template):
+            return Template(tuple(p if isinstance(p, str) else first(p) for p in v.parts))
+        if isinstance(v, Collected):
+            return Collected(tuple(first(i) for i in v.items))
+        return v
+
+    def condition(c: FlatCondition) -> FlatCondition:
+        if isinstance(c, FlatCompare):
+            return FlatCompare(c.op, first(c.left), first(c.right))
+        return FlatBool(c.kind, tuple(condition(o) for o in c.operands))
+
+    for node in nodes:
+        if isinstance(node, FlatTask):
+            node.inputs.update({k: first(v) for k, v in node.inputs.items()})
+        else:
+            node.condition = condition(node.condition)
+            _drop_merges(node.then)
+            _drop_merges(node.otherwise)
+
+
+def _push_merges(plan: Plan, nodes: list[FlatNode], reporter: Reporter) -> None:
+    for branch in [n for n in nodes if isinstance(n, FlatBranch)]:
+        if branch in nodes:  # not itself moved into an earlier condition's branches
+            _sink_into(plan, nodes, branch, reporter)
     for node in nodes:
         if isinstance(node, FlatBranch):
-            names = {t.name for t in (*node.then, *node.otherwise) if isinstance(t, FlatTask)}
-            if option.step in names:
-                return node
-    return None
-
-
-def _push_merges(plan: Plan, nodes: list[FlatNode], flattener: _Flattener) -> None:
-    for node in list(nodes):
-        if isinstance(node, FlatBranch):
-            _push_merges(plan, node.then, flattener)
-            _push_merges(plan, node.otherwise, flattener)
-            continue
-        merged = {k: v for k, v in node.inputs.items() if isinstance(v, OneOf)}
-        if not merged:
-            continue
-        problem = _merge_problem(plan, nodes, node, merged)
-        if problem:
-            flattener.error(
+            _push_merges(plan, node.then, reporter)
+            _push_merges(plan, node.otherwise, reporter)
+    left: list[FlatNode] = [n for n in nodes if isinstance(n, FlatTask) and _one_ofs(n)]
+    if left:
+        for node in left:
+            assert isinstance(node, FlatTask)
+            reporter.error(
                 "MLC401",
-                f"sagemaker does not support merge() here (used by {node.task.name}): {problem}",
+                f"sagemaker does not support merge() here (used by {node.task.name}): its values"
+                " must come from the two branches of one when()/otherwise() at the same level",
                 node.location,
                 "read each branch's value inside that branch (one step per branch) instead of merging",
                 node.task.name,
             )
-            node.inputs.update({k: v.options[0] for k, v in merged.items()})
-            continue
-        branch = _branch_of(nodes, next(iter(merged.values())).options[0])
-        assert branch is not None
-        then_names = {t.name for t in branch.then if isinstance(t, FlatTask)}
-        copies: dict[str, FlatTask] = {}
-        for suffix, body in (("if", branch.then), ("else", branch.otherwise)):
-            inputs = dict(node.inputs)
-            for key, one_of in merged.items():
-                inputs[key] = next(
-                    o
-                    for o in one_of.options
-                    if isinstance(o, StepOutput) and (o.step in then_names) == (suffix == "if")
-                )
-            copy = replace(node, name=f"{node.name}-{suffix}", inputs=inputs)
-            body.append(copy)
-            copies[suffix] = copy
-        nodes.remove(node)
-        for name, value in plan.outputs.items():
-            if isinstance(value, StepOutput) and value.step == node.name:
-                plan.outputs[name] = OneOf(
-                    tuple(StepOutput(c.name, value.output) for c in copies.values())
-                )
-
-
-def _merge_problem(
-    plan: Plan, nodes: list[FlatNode], node: FlatTask, merged: dict[str, OneOf]
-) -> str:
-    branches = set()
-    for one_of in merged.values():
-        found = [_branch_of(nodes, o) for o in one_of.options]
-        if len(one_of.options) != 2 or any(b is None for b in found) or found[0] is not found[1]:
-            return "its values must come from the two branches of one when()/otherwise() at the same level"
-        branch = found[0]
-        assert branch is not None
-        then_names = {t.name for t in branch.then if isinstance(t, FlatTask)}
-        sides = {isinstance(o, StepOutput) and o.step in then_names for o in one_of.options}
-        if sides != {True, False}:
-            return "one value must come from when() and the other from otherwise()"
-        branches.add(branch.name)
-    if len(branches) > 1:
-        return "all merged values must come from the same condition"
-    for other in plan.tasks():
-        if other is not node and any(_reads(v, node.name) for v in other.inputs.values()):
-            return f"step {other.task.name!r} reads its result, and only a last step can move into both branches"
-    return ""
+        _drop_merges(left)
 
 
 def lower(pipeline: ir.Pipeline, sink: DiagnosticSink) -> Plan:

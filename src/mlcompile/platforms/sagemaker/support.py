@@ -15,8 +15,19 @@ SUPPORT: dict[str, Support] = {
         " the runtime parses it (conditions, container arguments and pipeline outputs cannot"
         " read it: they take JSON property files, and compile refuses them)",
     ),
-    "training-step": Support("mapped", "Training step; its one Output[Model] is the model archive"),
-    "nested-pipeline": Support("lowered", "inlined; step names prefixed with the step's name"),
+    "training-step": Support(
+        "mapped",
+        "Training step; its first Output[Model] is model.tar.gz, its other outputs and returned"
+        " values are written to output.tar.gz, which steps reading them unpack; its returned"
+        " numbers and the Metrics entries the pipeline reads are also its metrics"
+        " (MetricDefinitions), which conditions, container arguments and fail() messages read"
+        " as 32-bit floats; text it returns is read by function steps only",
+    ),
+    "nested-pipeline": Support(
+        "lowered",
+        "inlined; step names prefixed with the step's name (one past 64 characters is shortened"
+        " with a hash; the manifest's sagemaker.step_names maps each step)",
+    ),
     "pipeline-outputs": Support("lowered", "recorded in the definition Metadata as expressions"),
     "artifacts": Support(
         "mapped", "job inputs/outputs under s3://<artifact store>/<pipeline>/runs/<execution id>/"
@@ -31,8 +42,16 @@ SUPPORT: dict[str, Support] = {
     "compound-condition": Support(
         "lowered", "conditions list (and), Or and Not; And inside Or distributed"
     ),
-    "metric-condition": Support("mapped", "Std:JsonGet on a property file of the Metrics output"),
-    "fan-out-literal": Support("lowered", "unrolled: one step per item, named <step>-<index>"),
+    "metric-condition": Support(
+        "mapped",
+        "Std:JsonGet on a property file of the Metrics output; of a training step's, its final"
+        " metric (FinalMetricDataList)",
+    ),
+    "fan-out-literal": Support(
+        "lowered",
+        "unrolled: one step per item, named <step>-<index> (shortened with a hash past 64"
+        " characters)",
+    ),
     "fan-out-parameter": Support(
         "refused",
         "SageMaker Pipelines cannot loop: the list is known only at run time; "
@@ -49,11 +68,16 @@ SUPPORT: dict[str, Support] = {
         "(it then limits the whole pipeline, not only the loop)",
     ),
     "fan-in": Support(
-        "lowered", "one input per unrolled step (artifacts) or one value each (scalars)"
+        "lowered",
+        "one input per unrolled step (artifacts) or one value each (scalars); a container"
+        " argument gets the list's JSON text, joined from each step's result as JSON (artifacts:"
+        " the JSON list of their paths)",
     ),
     "merge": Support(
         "lowered",
-        "the consuming (last) step is placed in both branches, reading that branch's value",
+        "every step reading the merged value, and every later step reading those (or a"
+        " condition on them), is placed in both branches as <step>-if and <step>-else, each"
+        " reading its branch's value; one step reading merges of two conditions is refused",
     ),
     "final-step": Support(
         "refused",
@@ -86,13 +110,19 @@ SUPPORT: dict[str, Support] = {
         "lowered",
         "Processing step whose runtime creates or updates the endpoint from the model package",
     ),
-    "batch-predict": Support("lowered", "Model step, then a Transform step"),
+    "batch-predict": Support(
+        "lowered",
+        "Model step, then a Transform step; a model nothing registers is served by the image of"
+        " batch_predict's framework= (or serving_image=), else of the pipeline's register_model"
+        " of it, else refused",
+    ),
     "retries": Support(
         "lowered",
         "RetryPolicies for service faults, throttling, job internal, capacity and resource "
         "limit errors; a failure of the step's own code is retried by the step side inside the"
         " same job (function steps; a container step's own failure is not retried), all"
-        " attempts within the step's one MaxRuntimeInSeconds",
+        " attempts within the step's one MaxRuntimeInSeconds; more than 20 retries are capped"
+        " at 20 (MaxAttempts' limit), with a warning",
     ),
     "retry-backoff": Support(
         "lowered",

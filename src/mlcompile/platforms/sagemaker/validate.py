@@ -1,36 +1,26 @@
 """Compile-time checks of a definition, so problems surface before SageMaker sees it.
 
-Three rules, each a located diagnostic: step and parameter names follow SageMaker's pattern and
-are unique (MLC402); every ``Get`` names a parameter, execution variable, step, property file or
-output that exists (MLC404); every job step's ``Arguments`` is a valid request of its AWS API in
-botocore's SageMaker service model, including the length, pattern and enum rules botocore's own
-validator skips (MLC403). botocore is imported here only, when compiling for SageMaker.
+Four rules, each a located diagnostic: step and parameter names follow SageMaker's pattern and
+are unique (MLC402); every ``Get`` names a parameter, execution variable, step, property file,
+output or metric that exists (MLC404), and every expression holds what the field it fills takes
+(:mod:`.properties`, MLC403); every job step's ``Arguments`` is a valid request of its AWS API
+in botocore's SageMaker service model, including the length, pattern and enum rules botocore's
+own validator skips (MLC403). botocore is imported here only, when compiling for SageMaker.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from mlcompile.errors import DiagnosticSink, SourceLocation
 from mlcompile.platforms.sagemaker import definition as d
+from mlcompile.platforms.sagemaker.properties import Problem
+from mlcompile.platforms.sagemaker.properties import check as check_expressions
 
 NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 PLATFORM = "sagemaker"
-EXECUTION_VARIABLES = frozenset(
-    {
-        "StartDateTime",
-        "CurrentDateTime",
-        "PipelineName",
-        "PipelineArn",
-        "PipelineExecutionId",
-        "PipelineExecutionArn",
-        "TrainingJobName",
-        "ProcessingJobName",
-    }
-)
 #: Step type -> (API operation, the job-name member pipelines fill in, Describe output shape).
 OPERATIONS: dict[str, tuple[str, str | None, str]] = {
     "Processing": ("CreateProcessingJob", "ProcessingJobName", "DescribeProcessingJobResponse"),
@@ -40,7 +30,6 @@ OPERATIONS: dict[str, tuple[str, str | None, str]] = {
     "RegisterModel": ("CreateModelPackage", None, "DescribeModelPackageOutput"),
 }
 _EXPRESSIONS = ("Get", "Std:Join", "Std:JsonGet")
-_OUTPUT_REF = re.compile(r"^ProcessingOutputConfig\.Outputs\['([^']+)'\]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -85,19 +74,23 @@ def validate(definition: d.Definition, sink: DiagnosticSink) -> None:
                 "rename the pipeline parameter",
                 None,
             )
-    params = {p.name for p in definition.parameters}
     # A step already reported (say, a missing serving image) would only repeat it here.
     reported = {d.location for d in sink.diagnostics if d.severity == "error"}
+    expressions: dict[str, list[Problem]] = {}
+    for problem in check_expressions(definition):
+        expressions.setdefault(problem.step, []).append(problem)
     for step in steps:
         if _where(step) in reported:
             continue
-        _check_references(step, by_name, params, sink)
+        for problem in expressions.get(step.name, []):
+            _expression_error(sink, step, problem)
+        _check_dependencies(step, by_name, sink)
         if step.type in OPERATIONS:
-            for problem in check_arguments(step):
+            for message in check_arguments(step):
                 _error(
                     sink,
                     "MLC403",
-                    f"step {step.name!r} ({step.type}) is not a valid {OPERATIONS[step.type][0]} request: {problem}",
+                    f"step {step.name!r} ({step.type}) is not a valid {OPERATIONS[step.type][0]} request: {message}",
                     _where(step),
                     "fix the step's options (platform_options['sagemaker'], resources, profile instance_types)",
                     step.name,
@@ -122,34 +115,20 @@ def _error(
 # ----- references ----------------------------------------------------------------------------
 
 
-def _gets(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        if "Get" in value and isinstance(value["Get"], str):
-            yield value["Get"]
-        for v in value.values():
-            yield from _gets(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _gets(v)
+def _expression_error(sink: DiagnosticSink, step: d.Step, problem: Problem) -> None:
+    """An expression of the step that names nothing (MLC404), or a value that cannot fill the
+    field it is in (MLC403): both are the compiler's own mistakes."""
+    if problem.kind == "unresolved":
+        code = "MLC404"
+        message = f"step {step.name!r} refers to {problem.message} (at {problem.field})"
+    else:
+        code = "MLC403"
+        message = f"step {step.name!r} ({step.type}) cannot fill {problem.field}: {problem.message}"
+    hint = "this is a bug in the SageMaker compiler; please report it with the pipeline"
+    _error(sink, code, message, _where(step), hint, step.name)
 
 
-def _check_references(
-    step: d.Step, steps: dict[str, d.Step], params: set[str], sink: DiagnosticSink
-) -> None:
-    arguments = dict(step.arguments)
-    if step.type == "Condition":
-        arguments = {"Conditions": arguments["Conditions"]}
-    for path in _gets(d.to_json(arguments)):
-        problem = _resolve(path, step, steps, params)
-        if problem:
-            _error(
-                sink,
-                "MLC404",
-                f"step {step.name!r} refers to {path!r}, which {problem}",
-                _where(step),
-                "this is a bug in the SageMaker compiler; please report it with the pipeline",
-                step.name,
-            )
+def _check_dependencies(step: d.Step, steps: dict[str, d.Step], sink: DiagnosticSink) -> None:
     for dep in step.depends_on:
         if dep not in steps or dep == step.name:
             _error(
@@ -160,40 +139,6 @@ def _check_references(
                 "check .after(...) calls",
                 step.name,
             )
-
-
-def _resolve(path: str, step: d.Step, steps: dict[str, d.Step], params: set[str]) -> str:
-    root, _, rest = path.partition(".")
-    if root == "Parameters":
-        return "" if rest in params else "is not a pipeline parameter"
-    if root == "Execution":
-        return "" if rest in EXECUTION_VARIABLES else "is not an execution variable"
-    if root != "Steps":
-        return "is not a parameter, execution variable or step property"
-    name, _, prop = rest.partition(".")
-    target = steps.get(name)
-    if target is None:
-        return "is not a step of the pipeline"
-    if target is step:
-        return "is the step itself"
-    if prop.startswith("PropertyFiles."):
-        files = {f.name for f in target.property_files}
-        return "" if prop.removeprefix("PropertyFiles.") in files else "is not a property file"
-    match = _OUTPUT_REF.match(prop)
-    if match:
-        outputs = target.arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
-        names = {o["OutputName"] for o in outputs}
-        return "" if match.group(1) in names else "is not an output of that step"
-    if target.type not in OPERATIONS:
-        return f"is a property of a {target.type} step, which has none"
-    shape = service_model().shape_for(OPERATIONS[target.type][2])
-    for member in re.findall(r"[A-Za-z0-9]+", re.sub(r"\[[^\]]*\]", "", prop)):
-        if shape.type_name == "list":
-            shape = shape.member
-        if shape.type_name != "structure" or member not in shape.members:
-            return f"is not a property of a {target.type} step"
-        shape = shape.members[member]
-    return ""
 
 
 # ----- API shapes ----------------------------------------------------------------------------

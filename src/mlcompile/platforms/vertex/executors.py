@@ -366,8 +366,14 @@ class VertexHooks:
             interface["inputDefinitions"]["artifacts"]["model"] = _VERTEX_MODEL
             model_input = {"model": {"componentInputArtifact": "model"}}
         else:
-            framework = _framework(producer[0].options if producer else step.task.options)
-            stage = self._stage_model(step, step.key, {"framework": framework}, {})
+            # The framework batch_predict names, else the one the training step's packages use.
+            framework = config.get("framework") or _framework(
+                producer[0].options if producer else step.task.options
+            )
+            serving: dict[str, Any] = {
+                k: config[k] for k in ("framework_version", "serving_image") if k in config
+            }
+            stage = self._stage_model(step, step.key, {"framework": framework, **serving}, {})
             leaves.append(stage)
             tasks["stage-model"] = _task(
                 step, stage.name, {"artifacts": {"model": {"componentInputArtifact": "model"}}}

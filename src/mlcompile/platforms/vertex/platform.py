@@ -85,7 +85,10 @@ SUPPORT: dict[str, Support] = {
         "mapped", "GCPC ModelDeployOp onto the stack's endpoint, imported as google.VertexEndpoint"
     ),
     "batch-predict": Support(
-        "lowered", "a step writing JSON-lines instances, then GCPC ModelBatchPredictOp"
+        "lowered",
+        "a step writing JSON-lines instances, then GCPC ModelBatchPredictOp; a model nothing"
+        " registers is staged for the prebuilt image of batch_predict's framework= (else the"
+        " one its training step's packages use)",
     ),
     "timeout": Support(
         "lowered",
