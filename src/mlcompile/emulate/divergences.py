@@ -42,6 +42,26 @@ DIVERGENCES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "sagemaker",
+        "steps reading a `merge()` run as `<step>-if` / `<step>-else`; a name past 64 characters"
+        " ends in a hash",
+        "SageMaker has no merge of branches, so the reader is placed in both; the manifest's"
+        " `sagemaker.step_names` maps every IR step to its SageMaker steps",
+    ),
+    (
+        "sagemaker",
+        "a condition reading a training step's number compares a 32-bit float",
+        "it reads the job's final metric (`FinalMetricDataList`); steps get the exact value"
+        " from `output.tar.gz`",
+    ),
+    (
+        "sagemaker",
+        "a step reading a registered model gets the model's files; the embedded run gives the"
+        " registry card",
+        "the RegisterModel step's model data (`InferenceSpecification.Containers[0]`) is what"
+        " a job can download",
+    ),
+    (
+        "sagemaker",
         "step outputs are S3 prefixes, recorded as folder artifacts",
         "a processing output is a folder (`/opt/ml/processing/output/<name>`), not one file",
     ),
