@@ -7,6 +7,7 @@ installed here, so provisioning is checked to stop with a clear message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -87,6 +88,12 @@ def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
     env = _env(creds)
     s3 = boto3.client("s3", endpoint_url=moto_url, **creds)
     ensure_artifact_bucket(s3)
+    # The moto server is shared by the session: start from no pipeline and no bundle of ours.
+    sm = boto3.client("sagemaker", endpoint_url=moto_url, **creds)
+    with contextlib.suppress(sm.exceptions.ResourceNotFound):
+        sm.delete_pipeline(PipelineName="mlc-dev-minimal")
+    for stale in s3.list_objects_v2(Bucket=_BUCKET, Prefix=_CODE).get("Contents", []):
+        s3.delete_object(Bucket=_BUCKET, Key=stale["Key"])
     args = ["deploy", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--no-infra"]
     args += [
         "--endpoint-url",
@@ -113,7 +120,7 @@ def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
     assert not again["created"] and again["uploaded"] == []
 
     # A bundle whose key exists with other content is replaced, not trusted.
-    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=_BUCKET)["Contents"]]
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=_BUCKET, Prefix=_CODE)["Contents"]]
     s3.put_object(Bucket=_BUCKET, Key=key, Body=b"tampered")
     fixed = json.loads(cli(*args, env=env).stdout)["deployment"]
     assert fixed["uploaded"] == [f"s3://{_BUCKET}/{key}"]
@@ -124,6 +131,7 @@ def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
 
 
 _BUCKET = "mlc-dev-artifacts-111122223333"
+_CODE = "mlc-dev-minimal/code/"
 
 
 @pytest.mark.slow
