@@ -491,6 +491,13 @@ class ExecutionRole(pulumi.ComponentResource):
                 ]
         statements = [
             *store.read_write(),
+            # Jobs' storage volumes are encrypted with the key (VolumeKmsKeyId): SageMaker
+            # creates a grant on it for the job's instances, as the role.
+            _statement(
+                ["kms:CreateGrant"],
+                [store.key_arn],
+                {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
             *repository.pull(),
             _log_statements(place, "/aws/sagemaker/"),
             _metrics_statement(),

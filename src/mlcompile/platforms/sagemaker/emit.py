@@ -601,6 +601,16 @@ class Emitter(Reporter):
             )
             return "ml.m5.large"
 
+    def volume_key(self, instance: d.Expr) -> dict[str, d.Expr]:
+        """The stack's key for the job's storage volume (``VolumeKmsKeyId``), named by its
+        alias. Instances with local NVMe storage are encrypted by the hardware, and SageMaker
+        rejects a volume key for them; an instance type chosen when the run starts cannot be
+        told apart, so its volume keeps SageMaker's default encryption."""
+        if not isinstance(instance, str) or has_instance_storage(instance):
+            return {}
+        alias = f"alias/{resource_name(self.profile, 'kms-key')}"
+        return {"VolumeKmsKeyId": _arn(self.profile, "kms", alias)}
+
     def option_parameter(self, task: FlatTask, option: str, name: str, wanted: str) -> d.Expr:
         """``Get Parameters.<name>``: SageMaker resolves job settings from pipeline parameters
         at run time (the SDK's ParameterString instance types); the parameter must be the
@@ -920,12 +930,14 @@ class Emitter(Reporter):
         o = task.task.options
         job = _Job("processing")
         sm = o.platform_options.get("sagemaker", {})
+        instance = self.instance(task)
         arguments: dict[str, Any] = {
             "ProcessingResources": {
                 "ClusterConfig": {
                     "InstanceCount": 1,
-                    "InstanceType": self.instance(task),
+                    "InstanceType": instance,
                     "VolumeSizeInGB": sm.get("volume_size_gb", volume_gb(o)),
+                    **self.volume_key(instance),
                 }
             },
             "AppSpecification": {
@@ -1012,6 +1024,7 @@ class Emitter(Reporter):
                 "InstanceCount": 1,
                 "InstanceType": self.instance(task),
                 "VolumeSizeInGB": sm.get("volume_size_gb", volume_gb(o)),
+                **self.volume_key(self.instance(task)),
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": o.timeout_seconds or 86400},
         }
@@ -1085,9 +1098,7 @@ class Emitter(Reporter):
                     "InstanceCount": 1,
                     "InstanceType": "ml.m5.large",
                     "VolumeSizeInGB": 20,
-                    "VolumeKmsKeyId": _arn(
-                        self.profile, "kms", f"alias/{resource_name(self.profile, 'kms-key')}"
-                    ),
+                    **self.volume_key("ml.m5.large"),
                 }
             },
             "AppSpecification": {"ImageUri": model_monitor_image(self.profile.region)},
@@ -1269,7 +1280,11 @@ class Emitter(Reporter):
                 "SplitType": "Line",
             },
             "TransformOutput": {"S3OutputPath": self.run_prefix(task.name, "predictions")},
-            "TransformResources": {"InstanceCount": 1, "InstanceType": self.instance(task)},
+            "TransformResources": {
+                "InstanceCount": 1,
+                "InstanceType": self.instance(task),
+                **self.volume_key(self.instance(task)),
+            },
         }
         return [
             model_step,
