@@ -40,16 +40,26 @@ def checked_spec(files: dict[str, bytes], tmp_path: Path) -> list[dict[str, Any]
     return docs
 
 
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``mlcompile ARGS`` from the repository, as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "mlcompile", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
 def emulate(path: Path, target: str, store: Path, *params: str) -> dict[str, Any]:
     """``mlcompile run PIPELINE --target TARGET``: the compiled files executed on this machine."""
-    args = [sys.executable, "-m", "mlcompile", "run", str(path), "--target", target]
-    args += ["--store", str(store), "--json"]
+    args = ["run", str(path), "--target", target, "--store", str(store), "--json"]
     for param in params:
         args += ["--param", param]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    done = subprocess.run(
-        args, cwd=REPO, capture_output=True, text=True, env=env, timeout=600, check=False
-    )
+    done = cli(*args)
     assert done.returncode in (0, 1), done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result

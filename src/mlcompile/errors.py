@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "MLC402": "platform-name-rule",
     "MLC403": "platform-api-shape",
     "MLC404": "unresolved-reference",
+    "MLC410": "schedule-moved-by-daylight-saving",
     "MLC450": "monitoring-unsupported",
     "MLC501": "image-tool-missing",
     "MLC502": "image-packages-unresolved",

@@ -4,13 +4,16 @@ KFP-IR emulator (and, where the step is plain Python, by kfp's own local runner)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from mlcompile.loader import load
 from tests.kubeflow.runner_venv import run_spec
-from tests.valid_pipelines import checked_spec, compile_for, emulate, write, write_build
+from tests.valid_pipelines import checked_spec, cli, compile_for, emulate, write, write_build
 
 #: A step whose name is exactly the 64-character limit, called twice.
 LONG = "s" + "a" * 63
@@ -62,3 +65,75 @@ def test_a_step_name_at_the_limit_runs_on_kfps_runner(kfp_python: Path, tmp_path
         n=5,
     )
     assert data == {"outputs": {"output": 7}}
+
+
+# ----- 3. a schedule in a time zone -------------------------------------------------------
+
+SCHEDULED = """
+from mlcompile import pipeline, step
+
+
+@step
+def report(n: int) -> int:
+    return n * 2
+
+
+@pipeline(schedule="{cron}", timezone="{zone}")
+def weekly(n: int = 2) -> int:
+    return report(n=n)
+"""
+
+#: (cron, zone, the recurring run's six-field UTC cron, whether daylight saving is warned of)
+SCHEDULES = [
+    ("0 3 * * 1", "Europe/London", "0 0 3 * * 1", True),
+    ("0 3 * * 1", "Asia/Kolkata", "0 30 21 * * 0", False),
+    ("0 3 * * 1", "America/New_York", "0 0 8 * * 1", True),
+    ("0 3 * * 1", "Australia/Sydney", "0 0 17 * * 0", True),
+    ("0 3 * * 1", "UTC", "0 0 3 * * 1", False),
+]
+
+
+def _check(path: Path) -> list[dict[str, Any]]:
+    done = cli("check", str(path), "--target", "kubeflow-dev", "--json")
+    diagnostics: list[dict[str, Any]] = json.loads(done.stdout)["diagnostics"]
+    return diagnostics
+
+
+@pytest.mark.parametrize(("cron", "zone", "utc", "warned"), SCHEDULES)
+def test_a_schedule_in_a_time_zone_runs_on_the_utc_cron(
+    cron: str, zone: str, utc: str, warned: bool, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "weekly", SCHEDULED.format(cron=cron, zone=zone))
+    files = compile_for(path, "kubeflow-dev")
+    checked_spec(files, tmp_path)
+    schedule = yaml.safe_load(files["schedule.yaml"])["recurring_run"]
+    assert schedule["trigger"] == {"cron_schedule": {"cron": utc}}
+    if zone != "UTC":
+        assert f"{cron!r} in {zone}" in schedule["description"]
+    diagnostics = _check(path)
+    assert [d["code"] for d in diagnostics] == (["MLC410"] if warned else [])
+    if warned:
+        (warning,) = diagnostics
+        assert warning["severity"] == "warning" and warning["line"] == 10
+        assert "standard offset" in warning["message"] and "1 hour" in warning["message"]
+
+
+def test_the_scheduled_pipeline_runs(tmp_path: Path) -> None:
+    path = write(tmp_path, "weekly", SCHEDULED.format(cron="0 3 * * 1", zone="Asia/Kolkata"))
+    run = emulate(path, "kubeflow-dev", tmp_path / "store")
+    assert run["status"] == "succeeded" and run["outputs"] == {"output": 4}, run
+
+
+def test_a_schedule_with_no_exact_utc_cron_is_refused_with_the_reason(tmp_path: Path) -> None:
+    path = write(tmp_path, "weekly", SCHEDULED.format(cron="0 3 1,15 * *", zone="Asia/Kolkata"))
+    done = cli("compile", str(path), "--target", "kubeflow-dev", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    (refusal,) = json.loads(cli("check", str(path), "--target", "kubeflow-dev", "--json").stdout)[
+        "diagnostics"
+    ]
+    assert (refusal["code"], refusal["line"]) == ("MLC401", 10)
+    assert "day of month '1,15' includes the 1st" in refusal["message"]
+    assert not (tmp_path / "out").exists()
+    for zone in ("UTC", "Asia/Tokyo"):  # no shift across midnight, or none at all
+        ok = write(tmp_path, "weekly", SCHEDULED.format(cron="0 12 1,15 * *", zone=zone))
+        assert compile_for(ok, "kubeflow-dev")["schedule.yaml"]
