@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlcompile.loader import load
 from mlcompile.platforms.vertex.gcpc import COMPONENTS
 from tests.kubeflow.test_valid_pipelines import LONG, LONG_NAMES
@@ -50,3 +52,150 @@ def test_a_step_name_at_the_limit_called_twice(tmp_path: Path) -> None:
     run = emulate(path, "vertex-dev", tmp_path / "store")
     assert run["status"] == "succeeded", run
     assert run["outputs"] == {"output": 3}
+
+
+# ----- 2. a training step's inputs named like the custom job launcher's ---------------------
+
+CLASH = """
+from typing import NamedTuple
+
+from mlcompile import Dataset, Input, Output, container_step, pipeline, step, Command
+
+
+class Trained(NamedTuple):
+    gcp_resources: str
+    score: float
+
+
+@step
+def make(project: Output[Dataset]) -> None:
+    with open(project.path, "w") as f:
+        f.write("rows")
+
+
+@step(kind="training")
+def train(
+    labels: str, location: str, project: Input[Dataset], network: str = "none"
+) -> Trained:
+    with open(project.path) as f:
+        text = f.read()
+    return Trained(f"{labels}|{location}|{network}|{text}", 0.5)
+
+
+@container_step(image="python:3.11-slim", timeout="10m")
+def echo(labels: str, gcp_resources: Output[Dataset]) -> Command:
+    return Command(
+        ["sh", "-c", 'mkdir -p "$(dirname "$1")" && printf %s "$0" > "$1"', labels, gcp_resources]
+    )
+
+
+@step
+def report(resources: str, score: float, echoed: Input[Dataset]) -> str:
+    with open(echoed.path) as f:
+        return f"{resources}:{score}:{f.read()}"
+
+
+@pipeline
+def clash(labels: str = "a,b", location: str = "here") -> str:
+    data = make()
+    trained = train(labels=labels, location=location, project=data.outputs["project"])
+    echoed = echo(labels=labels)
+    return report(
+        resources=trained.outputs["gcp_resources"],
+        score=trained.outputs["score"],
+        echoed=echoed.outputs["gcp_resources"],
+    )
+"""
+
+
+def _gcpc_interface(component: dict[str, Any]) -> dict[str, Any]:
+    """The interface GCPC's create_custom_training_job_from_component writes around a kfp
+    component with the same (renamed) inputs and outputs as ``component``, names and types only."""
+    from google.protobuf import json_format
+    from google_cloud_pipeline_components.v1.custom_job import (
+        create_custom_training_job_from_component,
+    )
+    from kfp import components
+
+    launcher = COMPONENTS["custom_job"]["interface"]
+    user = {
+        section: {
+            kind: {k: v for k, v in specs.items() if k not in launcher[section]["parameters"]}
+            for kind, specs in component[section].items()
+        }
+        for section in ("inputDefinitions", "outputDefinitions")
+    }
+    spec = {
+        "components": {"comp-user": {"executorLabel": "exec-user", **user}},
+        "deploymentSpec": {"executors": {"exec-user": {"container": {"image": "python:3.11"}}}},
+        "pipelineInfo": {"name": "user"},
+        "root": {
+            "dag": {
+                "tasks": {
+                    "user": {"componentRef": {"name": "comp-user"}, "taskInfo": {"name": "user"}}
+                }
+            },
+            **user,
+        },
+        "schemaVersion": "2.1.0",
+        "sdkVersion": "kfp-2.17.3",
+    }
+    wrapped = create_custom_training_job_from_component(
+        components.load_component_from_text(yaml.safe_dump(spec))
+    )
+    root = json_format.MessageToDict(wrapped.pipeline_spec)["components"]
+    (only,) = root.values()
+    return _names_and_types(only)
+
+
+def _names_and_types(component: dict[str, Any]) -> dict[str, Any]:
+    return {
+        section: {
+            kind: {
+                k: v.get("parameterType") or v["artifactType"]["schemaTitle"]
+                for k, v in specs.items()
+            }
+            for kind, specs in component.get(section, {}).items()
+            if specs
+        }
+        for section in ("inputDefinitions", "outputDefinitions")
+    }
+
+
+def test_launcher_names_are_renamed_and_the_function_gets_its_own(tmp_path: Path) -> None:
+    path = write(tmp_path, "clash", CLASH)
+    spec = vertex_spec(path, tmp_path)
+    jobs = custom_job_components(spec)
+    train, echo = jobs["comp-train"], jobs["comp-echo"]
+    params = train["inputDefinitions"]["parameters"]
+    assert params["labels"] == COMPONENTS["custom_job"]["interface"]["inputDefinitions"][
+        "parameters"
+    ]["labels"] | {"defaultValue": params["labels"]["defaultValue"]}
+    assert params["step_labels"] == {"parameterType": "STRING"}
+    assert params["step_network"] == {
+        "defaultValue": "none",
+        "isOptional": True,
+        "parameterType": "STRING",
+    }
+    assert "step_project" in train["inputDefinitions"]["artifacts"]
+    assert "step_gcp_resources" in train["outputDefinitions"]["parameters"]
+    assert _names_and_types(train) == _gcpc_interface(train), "GCPC writes the same interface"
+    assert _names_and_types(echo) == _gcpc_interface(echo)
+    tasks = spec["root"]["dag"]["tasks"]
+    assert set(tasks["train"]["inputs"]["parameters"]) == {"step_labels", "step_location"}
+    assert tasks["report"]["inputs"]["parameters"]["resources"]["taskOutputParameter"] == {
+        "outputParameterKey": "step_gcp_resources",
+        "producerTask": "train",
+    }
+    assert tasks["report"]["inputs"]["artifacts"]["echoed"]["taskOutputArtifact"] == {
+        "outputArtifactKey": "step_gcp_resources",
+        "producerTask": "echo",
+    }
+    pool = echo["inputDefinitions"]["parameters"]["worker_pool_specs"]["defaultValue"][0]
+    assert pool["container_spec"]["command"][-2:] == [
+        "{{$.inputs.parameters['step_labels']}}",
+        "{{$.outputs.artifacts['step_gcp_resources'].path}}",
+    ]
+    run = emulate(path, "vertex-dev", tmp_path / "store", "labels=x,y")
+    assert run["status"] == "succeeded", run
+    assert run["outputs"] == {"output": "x,y|here|none|rows:0.5:x,y"}

@@ -30,7 +30,7 @@ from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
 from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
-from mlcompile.platforms.vertex.gcpc import COMPONENTS, GCPC_VERSION
+from mlcompile.platforms.vertex.gcpc import GCPC_VERSION
 from mlcompile.platforms.vertex.job import description, pipeline_job, target
 from mlcompile.platforms.vertex.machines import NoMachine, accelerator, machine_spec
 from mlcompile.profiles import Profile
@@ -52,7 +52,10 @@ SUPPORT: dict[str, Support] = {
         "mapped", "a container task running the step from the pipeline's code bundle"
     ),
     "training-step": Support(
-        "mapped", "a Vertex custom job through GCPC's custom job launcher (CustomTrainingJobOp)"
+        "mapped",
+        "a Vertex custom job through GCPC's custom job launcher (CustomTrainingJobOp); an input "
+        "or output named like a launcher input (labels, project, location...) is step_<name> "
+        "in the job's interface, and the function still gets it under its own name",
     ),
     "artifacts": Support("mapped", "system.* artifacts under gs://<artifact store>/runs"),
     "register-model": Support(
@@ -176,25 +179,6 @@ class VertexPlatform:
                     f"{exc}: ask for less, or name a machine in the profile's instance_types",
                 )
             )
-        if runs_as_custom_job(options) and op is None:
-            launcher = COMPONENTS["custom_job"]["interface"]
-            taken = set(launcher["inputDefinitions"]["parameters"])
-            clash = sorted({p.name for p in component.inputs} & taken) + sorted(
-                {p.name for p in component.outputs}
-                & set(launcher["outputDefinitions"]["parameters"])
-            )
-            if clash:
-                out.append(
-                    Diagnostic(
-                        "MLC401",
-                        f"step {task.name!r} runs as a Vertex custom job, whose launcher already "
-                        f"has inputs or outputs named {', '.join(clash)}",
-                        task.location.source(),
-                        "rename those inputs or outputs of the step",
-                        platform=self.name,
-                        step=task.name,
-                    )
-                )
         out += self._platform_options(task)
         return out
 
