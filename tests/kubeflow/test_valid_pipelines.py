@@ -137,3 +137,152 @@ def test_a_schedule_with_no_exact_utc_cron_is_refused_with_the_reason(tmp_path: 
     for zone in ("UTC", "Asia/Tokyo"):  # no shift across midnight, or none at all
         ok = write(tmp_path, "weekly", SCHEDULED.format(cron="0 12 1,15 * *", zone=zone))
         assert compile_for(ok, "kubeflow-dev")["schedule.yaml"]
+
+
+# ----- 4. GPUs by any platform's spelling; requests and limits apart ------------------------
+
+RESOURCES = """
+from mlcompile import Resources, pipeline, step
+
+
+@step(resources=Resources(cpu="500m", cpu_limit=2, memory="256Mi", memory_limit="1Gi"))
+def small(n: int) -> int:
+    return n + 1
+
+
+@step(resources=Resources(cpu=1, memory="1Gi"))
+def exact(n: int) -> int:
+    return n * 10
+
+
+@step(resources=Resources(gpu=1, gpu_type="{gpu_type}"))
+def accelerate(n: int) -> int:
+    return n
+
+
+@pipeline
+def sized(n: int = 1) -> int:
+    accelerate(n=n)
+    return exact(n=small(n=n))
+"""
+
+
+def _kfp_resources(**calls: str) -> dict[str, Any]:
+    """The container resources kfp's own compiler writes for a task with these setters."""
+    from kfp import compiler, dsl
+
+    # No return annotations: this module's postponed annotations would be strings to kfp.
+    @dsl.container_component  # type: ignore[misc]
+    def task():  # type: ignore[no-untyped-def]
+        return dsl.ContainerSpec(image="python:3.11", command=["true"])
+
+    @dsl.pipeline  # type: ignore[misc]
+    def one():  # type: ignore[no-untyped-def]
+        t = task()
+        for setter, value in calls.items():
+            getattr(t, setter)(value)
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "spec.yaml"
+        compiler.Compiler().compile(one, str(path))
+        spec = yaml.safe_load(path.read_text())
+    (executor,) = spec["deploymentSpec"]["executors"].values()
+    resources: dict[str, Any] = executor["container"]["resources"]
+    return resources
+
+
+def test_requests_and_limits_are_written_apart(tmp_path: Path) -> None:
+    path = write(tmp_path, "sized", RESOURCES.format(gpu_type="A100"))
+    spec, _ = checked_spec(compile_for(path, "kubeflow-dev"), tmp_path)
+    executors = spec["deploymentSpec"]["executors"]
+    assert executors["exec-small"]["container"]["resources"] == _kfp_resources(
+        set_cpu_request="500m",
+        set_cpu_limit="2",
+        set_memory_request="256Mi",
+        set_memory_limit="1Gi",
+    ), "a small step reserves its request and may use up to its limit"
+    assert executors["exec-exact"]["container"]["resources"] == _kfp_resources(
+        set_cpu_request="1", set_cpu_limit="1", set_memory_request="1Gi", set_memory_limit="1Gi"
+    ), "cpu= and memory= alone still mean request = limit"
+    run = emulate(path, "kubeflow-dev", tmp_path / "store")
+    assert run["status"] == "succeeded" and run["outputs"] == {"output": 20}, run
+
+
+@pytest.mark.parametrize(
+    ("gpu_type", "label"),
+    [
+        ("A100", "nvidia-tesla-a100"),
+        ("nvidia-a100", "nvidia-tesla-a100"),
+        ("NVIDIA_TESLA_A100", "nvidia-tesla-a100"),
+        ("nvidia-tesla-t4", "nvidia-tesla-t4"),
+        ("NVIDIA_TESLA_P4", "nvidia-tesla-p4"),
+        ("NVIDIA_L4", "nvidia-l4"),
+        ("H100", "nvidia-h100-80gb"),
+        ("my-cluster-gpu", "my-cluster-gpu"),
+    ],
+)
+def test_gpu_spellings_select_the_canonical_node_label(
+    gpu_type: str, label: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "sized", RESOURCES.format(gpu_type=gpu_type))
+    for target, key in (
+        ("kubeflow-dev", "k8s.amazonaws.com/accelerator"),
+        ("kubeflow-azure", "accelerator"),
+    ):
+        spec, platform = checked_spec(compile_for(path, target), tmp_path)
+        container = spec["deploymentSpec"]["executors"]["exec-accelerate"]["container"]
+        assert container["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
+        config = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+        assert config["exec-accelerate"]["nodeSelector"] == {"labels": {key: label}}
+
+
+@pytest.mark.slow
+def test_requests_and_limits_run_on_kfps_runner(kfp_python: Path, tmp_path: Path) -> None:
+    path = write(tmp_path, "sized", RESOURCES.format(gpu_type="A100"))
+    build = write_build(compile_for(path, "kubeflow-dev"), tmp_path / "build")
+    spec = next(yaml.safe_load_all((build / "pipeline.yaml").read_text()))
+    # kfp's local runner runs no GPU: drop the accelerator step, keep the sized ones.
+    del spec["root"]["dag"]["tasks"]["accelerate"]
+    (build / "pipeline.yaml").write_text(yaml.safe_dump(spec))
+    (bundle,) = (build / "code").glob("*.tar.gz")
+    (tmp_path / "cwd").mkdir()
+    data, _ = run_spec(
+        kfp_python,
+        build / "pipeline.yaml",
+        tmp_path / "root",
+        tmp_path / "cwd",
+        mlcompile_code_uri=str(bundle),
+        n=4,
+    )
+    assert data == {"outputs": {"output": 50}}
+
+
+SERVED = """
+from mlcompile import Model, Output, Resources, deploy_model, pipeline, register_model, step
+
+
+@step
+def train(model: Output[Model]) -> None:
+    open(model.path, "w").write("m")
+
+
+@pipeline
+def served() -> None:
+    registered = register_model(train().outputs["model"], name="churn")
+    deploy_model(
+        registered.outputs["registered_model"],
+        endpoint="churn",
+        resources=Resources(cpu=1, cpu_limit=2, memory="1Gi"),
+    )
+"""
+
+
+def test_an_endpoints_limits_reach_its_inference_service(tmp_path: Path) -> None:
+    path = write(tmp_path, "served", SERVED)
+    spec, _ = checked_spec(compile_for(path, "kubeflow-dev"), tmp_path)
+    args = spec["deploymentSpec"]["executors"]["exec-deploy-model"]["container"]["args"]
+    config = json.loads(args[args.index("--config") + 1])
+    assert config["serving_resources"] == {"cpu": "1", "memory": "1Gi"}
+    assert config["serving_limits"] == {"cpu": "2", "memory": "1Gi"}

@@ -9,12 +9,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from mlcompile.loader import load
 from mlcompile.platforms.vertex.gcpc import COMPONENTS
 from tests.kubeflow.test_valid_pipelines import LONG, LONG_NAMES
-from tests.valid_pipelines import checked_spec, compile_for, emulate, write
+from tests.valid_pipelines import checked_spec, cli, compile_for, emulate, write
 
 
 def vertex_spec(path: Path, tmp_path: Path) -> dict[str, Any]:
@@ -199,3 +200,97 @@ def test_launcher_names_are_renamed_and_the_function_gets_its_own(tmp_path: Path
     run = emulate(path, "vertex-dev", tmp_path / "store", "labels=x,y")
     assert run["status"] == "succeeded", run
     assert run["outputs"] == {"output": "x,y|here|none|rows:0.5:x,y"}
+
+
+# ----- 4. GPUs by any platform's spelling; requests and limits apart ------------------------
+
+GPU = """
+from mlcompile import Resources, pipeline, step
+
+
+@step(kind="training", resources=Resources(gpu={count}, gpu_type="{gpu_type}"))
+def train(n: int) -> int:
+    return n + 1
+
+
+@step(resources=Resources(cpu=1, cpu_limit=4, memory="1Gi", memory_limit="8Gi", gpu=1,
+                          gpu_type="{gpu_type}"))
+def score(n: int) -> int:
+    return n * 2
+
+
+@pipeline
+def accelerated(n: int = 1) -> int:
+    return score(n=train(n=n))
+"""
+
+#: spelling -> (Vertex accelerator, the custom job's machine for one GPU)
+SPELLINGS = {
+    "A100": ("NVIDIA_TESLA_A100", "a2-highgpu-1g"),
+    "nvidia-a100": ("NVIDIA_TESLA_A100", "a2-highgpu-1g"),
+    "NVIDIA_TESLA_A100": ("NVIDIA_TESLA_A100", "a2-highgpu-1g"),
+    "nvidia-tesla-t4": ("NVIDIA_TESLA_T4", "n1-standard-4"),
+    "NVIDIA_TESLA_P4": ("NVIDIA_TESLA_P4", "n1-standard-4"),
+    "NVIDIA_L4": ("NVIDIA_L4", "g2-standard-4"),
+    "H100": ("NVIDIA_H100_80GB", "a3-highgpu-8g"),
+    "nvidia-a100-80gb": ("NVIDIA_A100_80GB", "a2-ultragpu-1g"),
+}
+
+
+@pytest.mark.parametrize("gpu_type", sorted(SPELLINGS))
+def test_gpu_spellings_map_to_the_vertex_accelerator(gpu_type: str, tmp_path: Path) -> None:
+    from google.cloud.aiplatform_v1.types import AcceleratorType
+
+    accelerator, machine = SPELLINGS[gpu_type]
+    path = write(tmp_path, "accelerated", GPU.format(count=1, gpu_type=gpu_type))
+    spec = vertex_spec(path, tmp_path)
+    train = custom_job_components(spec)["comp-train"]["inputDefinitions"]["parameters"]
+    (pool,) = train["worker_pool_specs"]["defaultValue"]
+    count = 8.0 if machine.endswith("-8g") else 1.0
+    assert pool["machine_spec"] == {
+        "accelerator_count": count,
+        "accelerator_type": accelerator,
+        "machine_type": machine,
+    }
+    assert accelerator in AcceleratorType.__members__
+    container = spec["deploymentSpec"]["executors"]["exec-score"]["container"]
+    assert container["resources"]["accelerator"]["resourceType"] == accelerator
+    assert container["resources"]["resourceCpuLimit"] == "1", "Vertex sizes by the request"
+    assert container["resources"]["resourceMemoryLimit"] == "1Gi"
+    assert "resourceCpuRequest" not in container["resources"]
+
+
+def test_a_gpu_spelling_runs_on_the_emulator(tmp_path: Path) -> None:
+    path = write(tmp_path, "accelerated", GPU.format(count=1, gpu_type="A100"))
+    run = emulate(path, "vertex-dev", tmp_path / "store", "n=3")
+    assert run["status"] == "succeeded" and run["outputs"] == {"output": 8}, run
+
+
+@pytest.mark.parametrize(
+    ("gpu_type", "words"),
+    [
+        ("nvidia-a10g", "GPU type 'nvidia-a10g' (NVIDIA A10G) is not offered on Vertex AI"),
+        ("A1000", "GPU type 'A1000' is not one mlcompile knows"),
+    ],
+)
+def test_a_gpu_vertex_lacks_is_refused_naming_what_it_offers(
+    gpu_type: str, words: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "accelerated", GPU.format(count=1, gpu_type=gpu_type))
+    done = cli("check", str(path), "--target", "vertex-dev", "--json")
+    diagnostics = json.loads(done.stdout)["diagnostics"]
+    assert sorted((d["code"], d["line"], d["step"]) for d in diagnostics) == [
+        ("MLC401", 18, "score"),
+        ("MLC401", 18, "train"),
+    ], "located at each step's call"
+    for diagnostic in diagnostics:
+        assert words in diagnostic["message"]
+        assert "does not support" not in diagnostic["message"]
+        assert "nvidia-tesla-a100 (NVIDIA A100 40GB)" in diagnostic["message"]
+
+
+def test_more_gpus_than_a_machine_has_is_refused_as_too_large(tmp_path: Path) -> None:
+    path = write(tmp_path, "accelerated", GPU.format(count=16, gpu_type="A100"))
+    done = cli("check", str(path), "--target", "vertex-dev", "--json")
+    (refusal,) = [d for d in json.loads(done.stdout)["diagnostics"] if d["step"] == "train"]
+    assert "no nvidia-tesla-a100 machine has 16 GPUs" in refusal["message"]

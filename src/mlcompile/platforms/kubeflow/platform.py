@@ -65,8 +65,16 @@ SUPPORT: dict[str, Support] = {
     ),
     "batch-predict": Support("lowered", "a step scoring the data set with the model"),
     "timeout": Support("mapped", "activeDeadlineSeconds (kfp-kubernetes)"),
-    "resources": Support("mapped", "cpu and memory requests = limits; disk is refused"),
-    "gpu": Support("mapped", "accelerator count, GPU model as a node selector"),
+    "resources": Support(
+        "mapped",
+        "cpu and memory as requests and limits (limits = requests unless cpu_limit or "
+        "memory_limit raises them); disk is refused",
+    ),
+    "gpu": Support(
+        "mapped",
+        "accelerator count, GPU model (any platform's spelling, as its canonical name) as a "
+        "node selector",
+    ),
     "secrets": Support("mapped", "Kubernetes Secret as env (kfp-kubernetes secretAsEnv)"),
     "container-secrets": Support(
         "mapped",

@@ -32,7 +32,7 @@ from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
 from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
 from mlcompile.platforms.vertex.gcpc import GCPC_VERSION
 from mlcompile.platforms.vertex.job import description, pipeline_job, target
-from mlcompile.platforms.vertex.machines import NoMachine, accelerator, machine_spec
+from mlcompile.platforms.vertex.machines import NoGpuType, NoMachine, accelerator, machine_spec
 from mlcompile.profiles import Profile
 
 #: A registered model is a Vertex Model Registry entry, the type GCPC's deploy and batch ops take.
@@ -98,9 +98,15 @@ SUPPORT: dict[str, Support] = {
     "resources": Support(
         "mapped",
         "cpu and memory limits on a container task, a machine type from the table for custom "
-        "jobs and deployments; a disk request runs the step as a custom job (boot disk)",
+        "jobs and deployments; a disk request runs the step as a custom job (boot disk); "
+        "cpu_limit and memory_limit are not used: each step has its own machine, sized by "
+        "the requests",
     ),
-    "gpu": Support("mapped", "the Vertex accelerator type and count"),
+    "gpu": Support(
+        "mapped",
+        "the Vertex accelerator type (from any platform's spelling: A100, nvidia-tesla-a100, "
+        "NVIDIA_TESLA_A100) and count",
+    ),
     "secrets": Support(
         "mapped", "read from Secret Manager by the step at run time, as the pipeline's identity"
     ),
@@ -170,13 +176,27 @@ class VertexPlatform:
                 machine_spec(task.name, options, profile, serving=op is not None)
             elif options.resources.gpu:
                 accelerator(options.resources)
-        except NoMachine as exc:
-            feature = "gpu" if options.resources.gpu else "resources"
+        except NoGpuType as exc:
             out.append(
-                refusal(
-                    self.name,
-                    FeatureUse(feature, task.name, task.location),
-                    f"{exc}: ask for less, or name a machine in the profile's instance_types",
+                Diagnostic(
+                    "MLC401",
+                    f"step {task.name!r}: {exc}",
+                    task.location.source(),
+                    "ask for one of those GPU types (in any platform's spelling: A100, "
+                    "nvidia-tesla-a100, NVIDIA_TESLA_A100)",
+                    platform=self.name,
+                    step=task.name,
+                )
+            )
+        except NoMachine as exc:
+            out.append(
+                Diagnostic(
+                    "MLC401",
+                    f"step {task.name!r}: {exc}",
+                    task.location.source(),
+                    "ask for less, or name a machine in the profile's instance_types",
+                    platform=self.name,
+                    step=task.name,
                 )
             )
         out += self._platform_options(task)
