@@ -16,6 +16,23 @@ from mlcompile.platforms import get
 from tests.conftest import REPO, profile
 from tests.kubeflow.kfp_checks import strict_parse
 
+#: A step whose name is exactly the 64-character limit, called twice.
+LONG = "s" + "a" * 63
+LONG_NAMES = f"""
+from mlcompile import pipeline, step
+
+
+@step
+def {LONG}(n: int) -> int:
+    return n + 1
+
+
+@pipeline
+def long_names(n: int = 1) -> int:
+    first = {LONG}(n=n)
+    return {LONG}(n=first)
+"""
+
 
 def write(tmp_path: Path, name: str, source: str) -> Path:
     path = tmp_path / f"{name}.py"

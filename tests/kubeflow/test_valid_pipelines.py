@@ -13,25 +13,16 @@ import yaml
 
 from mlcompile.loader import load
 from tests.kubeflow.runner_venv import run_spec
-from tests.valid_pipelines import checked_spec, cli, compile_for, emulate, write, write_build
-
-#: A step whose name is exactly the 64-character limit, called twice.
-LONG = "s" + "a" * 63
-LONG_NAMES = f"""
-from mlcompile import pipeline, step
-
-
-@step
-def {LONG}(n: int) -> int:
-    return n + 1
-
-
-@pipeline
-def long_names(n: int = 1) -> int:
-    first = {LONG}(n=n)
-    return {LONG}(n=first)
-"""
-
+from tests.valid_pipelines import (
+    LONG,
+    LONG_NAMES,
+    checked_spec,
+    cli,
+    compile_for,
+    emulate,
+    write,
+    write_build,
+)
 
 # ----- 1. a step name at the limit, called twice ------------------------------------------
 

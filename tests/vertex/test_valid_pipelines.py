@@ -14,8 +14,7 @@ import yaml
 
 from mlcompile.loader import load
 from mlcompile.platforms.vertex.gcpc import COMPONENTS
-from tests.kubeflow.test_valid_pipelines import LONG, LONG_NAMES
-from tests.valid_pipelines import checked_spec, cli, compile_for, emulate, write
+from tests.valid_pipelines import LONG, LONG_NAMES, checked_spec, cli, compile_for, emulate, write
 
 
 def vertex_spec(path: Path, tmp_path: Path) -> dict[str, Any]:
