@@ -308,7 +308,6 @@ REFUSALS = [
     ("tests/vertex/refused/unknown_option.py", "vertex-dev", "MLC205", 15),
     ("tests/vertex/refused/gpu_type.py", "vertex-dev", "MLC401", 15),
     ("tests/vertex/refused/too_large.py", "vertex-dev", "MLC401", 15),
-    ("tests/vertex/refused/launcher_clash.py", "vertex-dev", "MLC401", 15),
     (
         "tests/vertex/refused/kubernetes_secret.py",
         str(HERE / "kubernetes-secrets.yaml"),

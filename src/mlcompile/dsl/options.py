@@ -105,13 +105,22 @@ def shown_type(value: object) -> str:
 @dataclass(frozen=True)
 class Resources:
     """What a step needs: ``cpu`` in cores (2, 0.5 or "500m"), ``memory`` and ``disk`` as
-    Kubernetes quantities ("4Gi", "512Mi", "8G") or bytes, and a GPU count and type."""
+    Kubernetes quantities ("4Gi", "512Mi", "8G") or bytes, and a GPU count and type (in any
+    platform's spelling: "A100", "nvidia-tesla-a100", "NVIDIA_TESLA_A100").
+
+    ``cpu`` and ``memory`` are what the step is given; on Kubernetes they are both its request
+    and its limit. ``cpu_limit`` and ``memory_limit`` let it use more than it reserves: the
+    request stays ``cpu``/``memory`` and the limit is raised (at least the request; alone, a
+    limit is also the request, as in Kubernetes). Platforms that give each step its own machine
+    size it by the request."""
 
     cpu: float | int | str | None = None
     memory: str | int | None = None
     gpu: int = 0
     gpu_type: str | None = None
     disk: str | int | None = None
+    cpu_limit: float | int | str | None = None
+    memory_limit: str | int | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +233,22 @@ def normalize_resources(
         )
     memory = _bytes_field(res.memory, "memory", sink, at("memory"), step)
     disk = _bytes_field(res.disk, "disk", sink, at("disk"), step)
+    cpu_limit = parse_cpu(res.cpu_limit) if res.cpu_limit is not None else None
+    if res.cpu_limit is not None and cpu_limit is None:
+        sink.error(
+            "MLC201",
+            f"step {step!r}: cpu_limit={res.cpu_limit!r} is not a CPU quantity",
+            at("cpu_limit"),
+            'give cores as a positive number (4, 1.5) or millicores ("1500m")',
+            step=step,
+        )
+    memory_limit = _bytes_field(res.memory_limit, "memory_limit", sink, at("memory_limit"), step)
+    cpu, cpu_limit = _request_and_limit(
+        "cpu", cpu, cpu_limit, res.cpu, res.cpu_limit, sink, at("cpu_limit"), step
+    )
+    memory, memory_limit = _request_and_limit(
+        "memory", memory, memory_limit, res.memory, res.memory_limit, sink, at("memory_limit"), step
+    )
     if not isinstance(res.gpu, int) or isinstance(res.gpu, bool) or res.gpu < 0:
         sink.error(
             "MLC201",
@@ -244,8 +269,43 @@ def normalize_resources(
             step=step,
         )
     return ir.Resources(
-        cpu=cpu, memory_bytes=memory, gpu=gpu, gpu_type=res.gpu_type, disk_bytes=disk
+        cpu=cpu,
+        memory_bytes=memory,
+        gpu=gpu,
+        gpu_type=res.gpu_type,
+        disk_bytes=disk,
+        cpu_limit=cpu_limit,
+        memory_limit_bytes=memory_limit,
     )
+
+
+def _request_and_limit(
+    field: str,
+    request: Any,
+    limit: Any,
+    given_request: object,
+    given_limit: object,
+    sink: DiagnosticSink,
+    loc: SourceLocation,
+    step: str,
+) -> tuple[Any, Any]:
+    """(request, limit above it or None): a limit alone is also the request (as Kubernetes
+    defaults it), one equal to the request is no separate limit, and one below it is refused."""
+    if limit is None:
+        return request, None
+    if request is None:
+        return limit, None
+    if limit < request:
+        sink.error(
+            "MLC201",
+            f"step {step!r}: {field}_limit={given_limit!r} is below {field}={given_request!r}",
+            loc,
+            f"a limit is the most the step may use: give {field}_limit at least {field}, or "
+            f"drop it to have the limit equal {field}",
+            step=step,
+        )
+        return request, None
+    return request, (None if limit == request else limit)
 
 
 def _bytes_field(

@@ -26,7 +26,20 @@ from mlcompile.dsl.values import (
 from mlcompile.errors import DiagnosticSink, SourceLocation
 
 _TOKEN = re.compile(r"\{\{mlc:(\d+)\}\}")
+#: The longest step or component name the IR allows (``TASK_NAME`` in the IR validator).
+NAME_LIMIT = 64
 _current: ContextVar[Trace | None] = ContextVar("mlcompile_trace", default=None)
+
+
+def numbered(base: str, n: int, limit: int = NAME_LIMIT) -> str:
+    """The ``n``-th use of the name ``base``: ``base_n``, with ``base`` cut (and any ``_`` or
+    ``-`` it then ends in dropped) so the whole stays within ``limit`` characters. Callers keep
+    counting while the result is taken, so a cut base never reuses a name."""
+    suffix = f"_{n}"
+    if len(base) + len(suffix) <= limit:
+        return base + suffix
+    cut = base[: max(1, limit - len(suffix))]
+    return (cut.rstrip("_-") or cut[:1]) + suffix
 
 
 @dataclass
@@ -126,7 +139,7 @@ class Trace:
         suffix = 1
         while name in self.components and self.components[name] != component:
             suffix += 1
-            name = f"{component.name}_{suffix}"
+            name = numbered(component.name, suffix)
         if name != component.name:
             component = component.model_copy(update={"name": name})
         self.components[name] = component
@@ -134,10 +147,12 @@ class Trace:
         return name
 
     def unique_task_name(self, base: str) -> str:
+        """``base``, or ``base_2``, ``base_3``... for later calls: always within the name limit
+        (a base at the limit is cut to make room for the suffix) and never a name taken."""
         name, n = base, 1
         while name in self.tasks:
             n += 1
-            name = f"{base}_{n}"
+            name = numbered(base, n)
         return name
 
     def add_task(self, builder: TaskBuilder, outputs: dict[str, str]) -> TaskHandle:

@@ -175,13 +175,28 @@ ConditionExpr = Annotated[Compare | AllOf | AnyOf | Not, Field(discriminator="ki
 
 
 class Resources(Node):
-    """Normalised requests: cores, bytes, a GPU count and type."""
+    """Normalised requests: cores, bytes, a GPU count and type (as the user spelt it). A limit
+    is set only when it is above its request (``cpu_limit``, ``memory_limit_bytes``); else the
+    limit is the request."""
 
     cpu: float | None = None
     memory_bytes: int | None = None
     gpu: int = 0
     gpu_type: str | None = None
     disk_bytes: int | None = None
+    cpu_limit: float | None = None
+    memory_limit_bytes: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_limits(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Resources without separate limits serialise as before limits existed, so the
+        canonical JSON and content hash of every pipeline that sets none stay the same."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in ("cpu_limit", "memory_limit_bytes"):
+                if data.get(key) is None:
+                    data.pop(key, None)
+        return data
 
 
 class Retry(Node):

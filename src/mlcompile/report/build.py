@@ -263,9 +263,12 @@ def _image(leaf: Leaf, profile: Profile) -> str:
 def _resources(r: ir.Resources) -> str:
     parts = []
     if r.cpu:
-        parts.append(f"cpu {r.cpu:g}")
+        parts.append(f"cpu {r.cpu:g}" + (f" (limit {r.cpu_limit:g})" if r.cpu_limit else ""))
     if r.memory_bytes:
-        parts.append(f"memory {_bytes(r.memory_bytes)}")
+        limit = r.memory_limit_bytes
+        parts.append(
+            f"memory {_bytes(r.memory_bytes)}" + (f" (limit {_bytes(limit)})" if limit else "")
+        )
     if r.gpu:
         parts.append(f"gpu {r.gpu}" + (f" {r.gpu_type}" if r.gpu_type else ""))
     if r.disk_bytes:

@@ -6,6 +6,10 @@ file where the executor output goes. This maps URIs to local paths (object store
 ``/gcs/``, ``/s3/``, ``/minio/``; the local runner gives paths), calls the step, then writes the
 output parameters and every output artifact (with its metadata) to that file: a launcher only
 records the artifacts listed there.
+
+``--input-names`` and ``--output-names`` map keys of the step's interface to the function's own
+names where the compiler renamed them (a Vertex custom job whose launcher has inputs called
+``labels`` or ``project``): the launcher's own value of such a name never reaches the function.
 """
 
 from __future__ import annotations
@@ -69,11 +73,25 @@ def _artifact_entry(name: str, ref: ArtifactRef, produced: Artifact | None) -> d
     return {"artifacts": [{"name": name, "uri": uri, "metadata": metadata}]}
 
 
+def _own_names(given: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """``given`` keyed by the function's names: a renamed key takes its own name, in place of
+    whatever the interface held under that name."""
+    out = {k: v for k, v in given.items() if k not in names.values()}
+    for key, name in names.items():
+        out.pop(key, None)
+        if key in given:
+            out[name] = given[key]
+    return out
+
+
 def run(options: argparse.Namespace) -> None:
     executor_input = json.loads(options.executor_input)
     inputs = executor_input.get("inputs", {})
     outputs = executor_input["outputs"]
-    params: dict[str, Any] = dict(inputs.get("parameterValues", {}))
+    input_names: dict[str, str] = json.loads(options.input_names)
+    output_names: dict[str, str] = json.loads(options.output_names)
+    interface_key = {name: key for key, name in output_names.items()}
+    params: dict[str, Any] = _own_names(dict(inputs.get("parameterValues", {})), input_names)
     params.update(json.loads(options.config))
     for name, template in json.loads(options.templates).items():
         params[name] = _fill(template, params)
@@ -83,23 +101,29 @@ def run(options: argparse.Namespace) -> None:
         backend = json.loads(backend)
     if refs:
         secrets.export(refs, backend)
-    in_artifacts: dict[str, ArtifactRef | list[ArtifactRef]] = {
-        name: _refs(entry) for name, entry in inputs.get("artifacts", {}).items()
-    }
-    out_refs = {name: _refs(entry)[0] for name, entry in outputs.get("artifacts", {}).items()}
+    in_artifacts: dict[str, ArtifactRef | list[ArtifactRef]] = _own_names(
+        {name: _refs(entry) for name, entry in inputs.get("artifacts", {}).items()}, input_names
+    )
+    out_refs = _own_names(
+        {name: _refs(entry)[0] for name, entry in outputs.get("artifacts", {}).items()},
+        output_names,
+    )
     source, _, function = options.function.rpartition(":")
     func = load_function(source, function, options.code_root)
     values, produced = invoke(func, params, in_artifacts, out_refs)
     declared = outputs.get("parameters", {})
     # A step's return value is called Output in KFP.
     renamed = {
-        ("Output" if k == "output" and "Output" in declared else k): v for k, v in values.items()
+        ("Output" if k == "output" and "Output" in declared else interface_key.get(k, k)): v
+        for k, v in values.items()
     }
+    artifacts = {}
+    for name, ref in out_refs.items():
+        key = interface_key.get(name, name)
+        artifacts[key] = _artifact_entry(key, ref, produced.get(name))
     result = {
         "parameterValues": {k: v for k, v in renamed.items() if k in declared},
-        "artifacts": {
-            name: _artifact_entry(name, ref, produced.get(name)) for name, ref in out_refs.items()
-        },
+        "artifacts": artifacts,
     }
     output_file = Path(local_path(outputs["outputFile"]))
     output_file.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +139,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--templates", default="{}", help="inputs built from text and values")
     parser.add_argument("--secrets", default="[]", help="secrets the step resolves itself")
     parser.add_argument("--secrets-backend", default="local")
+    parser.add_argument("--input-names", default="{}", help="interface key -> parameter, JSON")
+    parser.add_argument("--output-names", default="{}", help="interface key -> output, JSON")
     options = parser.parse_args(argv)
     try:
         run(options)

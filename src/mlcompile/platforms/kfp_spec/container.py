@@ -7,6 +7,7 @@ step's input values, input paths and output paths become ``{{$.inputs...}}`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mlcompile.ir import nodes as ir
@@ -18,11 +19,17 @@ _PLACEHOLDERS = {
 }
 
 
-def container_command(step: Step) -> dict[str, Any]:
-    """The PipelineContainerSpec (image, command, args) of a container step."""
+def container_command(
+    step: Step,
+    input_keys: Mapping[str, str] | None = None,
+    output_keys: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The PipelineContainerSpec (image, command, args) of a container step; ``input_keys`` and
+    ``output_keys`` give the interface keys of ports the platform renamed (port name -> key)."""
+    inputs, outputs = input_keys or {}, output_keys or {}
     spec = step.component.container
     assert spec is not None
-    outputs = {p.name: p for p in step.component.outputs}
+    ports = {p.name: p for p in step.component.outputs}
 
     def text(parts: tuple[str | ir.Placeholder, ...]) -> str:
         out = []
@@ -30,12 +37,13 @@ def container_command(step: Step) -> dict[str, Any]:
             if isinstance(part, str):
                 out.append(part)
             elif part.kind == "output_path":
-                port = outputs[part.name]
+                port = ports[part.name]
                 kind = "artifacts" if ir.is_artifact_type(port.type) else "parameters"
                 suffix = "path" if kind == "artifacts" else "output_file"
-                out.append(f"{{{{$.outputs.{kind}['{part.name}'].{suffix}}}}}")
+                key = outputs.get(part.name, part.name)
+                out.append(f"{{{{$.outputs.{kind}['{key}'].{suffix}}}}}")
             else:
-                out.append(_PLACEHOLDERS[part.kind].format(part.name))
+                out.append(_PLACEHOLDERS[part.kind].format(inputs.get(part.name, part.name)))
         return "".join(out)
 
     container: dict[str, Any] = {"image": step.task.options.image or spec.image}

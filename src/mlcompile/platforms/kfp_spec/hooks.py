@@ -49,7 +49,9 @@ class Leaf:
     """A leaf component the platform writes whole, e.g. a vendor launcher whose interface adds
     inputs (with defaults) and outputs to the step's own. ``task_inputs`` are parameters the
     task passes beyond the step's inputs (read with :attr:`Step.resolve`), for inputs the
-    platform added to the interface."""
+    platform added to the interface. ``input_keys`` and ``output_keys`` rename inputs and
+    outputs of the step's interface in the leaf's (where a launcher already has the name): the
+    task passes the inputs, and consumers read the outputs, under the new keys."""
 
     name: str
     interface: dict[str, Any]
@@ -58,6 +60,10 @@ class Leaf:
     #: The step runs mlcompile's runtime: the lowering gives it the code bundle as the input
     #: artifact ``CODE_INPUT``, read from the pipeline's one importer of the bundle.
     code: bool = False
+    #: Input key in the step's derived interface -> its key in this leaf's interface.
+    input_keys: Mapping[str, str] = field(default_factory=dict)
+    #: Output key in the step's derived interface -> its key in this leaf's interface.
+    output_keys: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

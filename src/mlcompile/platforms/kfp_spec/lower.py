@@ -12,6 +12,7 @@ group's DAG outputs (a loop turns it into a list); this is the shape kfp's own c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -284,6 +285,8 @@ class _Graph:
             for m in monitored_endpoints(pipeline)
             if m.baseline is not None and m.baseline.task in self._tasks
         }
+        #: Tasks already lowered, with the keys their leaf gives outputs it renamed.
+        self.output_keys: dict[str, Mapping[str, str]] = {}
 
     # ----- structure ---------------------------------------------------------------------
 
@@ -411,7 +414,10 @@ class _Graph:
             if port is None:
                 raise InternalError(f"step {value.task!r} has no output {value.output!r}")
             spec = type_spec(port.type, self.registry.titles)
+            if value.task not in self.output_keys:
+                raise InternalError(f"step {value.task!r} is read before it is lowered")
             out = output_key(value.output)
+            out = self.output_keys[value.task].get(out, out)
             return _Source(group, key, out, f"pipelinechannel--{key}-{out}", spec)
         if isinstance(value, ir.LoopItemRef):
             loop = self.loops[value.loop]
@@ -718,11 +724,17 @@ class _Graph:
                 name = self.registry.leaf(
                     kebab(executor.name), leaf_interface, executor.executor, platform
                 )
+                for section in spec.get("inputs", {}).values():
+                    for old, new in executor.input_keys.items():
+                        if old in section:
+                            section[new] = section.pop(old)
+                self.output_keys[task.name] = dict(executor.output_keys)
                 if executor.task_inputs:
                     inputs_spec = spec.setdefault("inputs", {})
                     inputs_spec.setdefault("parameters", {}).update(executor.task_inputs)
             else:
                 name = self.registry.leaf(base, interface, executor, platform)
+        self.output_keys.setdefault(task.name, {})
         if code_input:
             artifacts_in = spec.setdefault("inputs", {}).setdefault("artifacts", {})
             artifacts_in[CODE_INPUT] = self._code(group, key)
@@ -811,7 +823,7 @@ def _composite_with_code(composite: Composite) -> Composite:
     """The composite taking the code bundle, passing it on to its leaves that run the runtime."""
     coded = {leaf.name for leaf in composite.leaves if leaf.code}
     leaves = tuple(
-        Leaf(leaf.name, _with_code_input(leaf.interface), leaf.executor, leaf.task_inputs)
+        dataclasses.replace(leaf, interface=_with_code_input(leaf.interface), code=False)
         if leaf.code
         else leaf
         for leaf in composite.leaves

@@ -2,9 +2,10 @@
 
 Python steps and builtin operations run mlcompile's runtime from the pipeline's code bundle (an
 input artifact the launcher downloads; see :mod:`mlcompile.platforms.kfp_spec.command`) in the
-step image, which needs only Python; container steps run their own command with KFP placeholders. Resources are written as requests
-equal to limits (the pod gets exactly what the step declared), in both the string fields current
-backends read and the numeric fields older ones read.
+step image, which needs only Python; container steps run their own command with KFP placeholders.
+Resources are written as requests and limits, the limit equal to the request unless the step
+raised it (``cpu_limit``, ``memory_limit``), in both the string fields current backends read and
+the numeric fields older ones read.
 """
 
 from __future__ import annotations
@@ -124,7 +125,15 @@ class KubeflowHooks:
             endpoint = config.pop("endpoint")
             config["endpoint_name"] = resource_name(self.profile, "endpoint", endpoint)
             config["namespace"] = resource_name(self.profile, "namespace")
-            config["serving_resources"] = quantities(step.task.options.resources)
+            r = step.task.options.resources
+            config["serving_resources"] = quantities(r)
+            if r.cpu_limit or r.memory_limit_bytes:
+                config["serving_limits"] = quantities(
+                    ir.Resources(
+                        cpu=r.cpu_limit or r.cpu,
+                        memory_bytes=r.memory_limit_bytes or r.memory_bytes,
+                    )
+                )
             if endpoint in self._monitored:
                 # KServe's logger posts each request to the stack's sink for the monitor.
                 config["logger_url"] = sink_url(self.profile, config["endpoint_name"])
@@ -138,14 +147,23 @@ def _endpoint(step: Step) -> str:
 
 
 def _resources(r: ir.Resources) -> dict[str, Any]:
+    """Requests and limits: the limit is the request unless the step raised it (cpu_limit,
+    memory_limit), in the string fields and the numeric fields kfp's compiler writes."""
     out: dict[str, Any] = {}
     sizes = quantities(r)
+    limits = quantities(
+        ir.Resources(cpu=r.cpu_limit or r.cpu, memory_bytes=r.memory_limit_bytes or r.memory_bytes)
+    )
     if r.cpu:
-        out["cpuRequest"] = out["cpuLimit"] = float(r.cpu)
-        out["resourceCpuRequest"] = out["resourceCpuLimit"] = sizes["cpu"]
+        out["cpuRequest"] = float(r.cpu)
+        out["cpuLimit"] = float(r.cpu_limit or r.cpu)
+        out["resourceCpuRequest"] = sizes["cpu"]
+        out["resourceCpuLimit"] = limits["cpu"]
     if r.memory_bytes:
-        out["memoryRequest"] = out["memoryLimit"] = r.memory_bytes / 1e9
-        out["resourceMemoryRequest"] = out["resourceMemoryLimit"] = sizes["memory"]
+        out["memoryRequest"] = r.memory_bytes / 1e9
+        out["memoryLimit"] = (r.memory_limit_bytes or r.memory_bytes) / 1e9
+        out["resourceMemoryRequest"] = sizes["memory"]
+        out["resourceMemoryLimit"] = limits["memory"]
     if r.gpu:
         kind = "amd.com/gpu" if (r.gpu_type or "").startswith("amd") else "nvidia.com/gpu"
         out["accelerator"] = {

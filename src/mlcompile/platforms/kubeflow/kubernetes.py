@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlcompile.ir import nodes as ir
+from mlcompile.platforms import gpus
 from mlcompile.platforms.kfp_spec import Step
 from mlcompile.profiles import Profile
 
@@ -18,7 +19,9 @@ DEFAULT_SECRET_KEY = "value"
 IR_HASH_ANNOTATION = "mlcompile.io/ir-hash"
 PIPELINE_LABEL = "mlcompile.io/pipeline"
 
-#: The node label each cloud's managed Kubernetes puts the GPU model in.
+#: The node label each cloud's managed Kubernetes puts the GPU model in; its value is the GPU
+#: catalogue's canonical name (GKE's spelling: nvidia-tesla-a100 for A100 or NVIDIA_TESLA_A100),
+#: or the gpu_type as written when the catalogue does not know it.
 GPU_NODE_LABELS = {
     "gcp": "cloud.google.com/gke-accelerator",
     "aws": "k8s.amazonaws.com/accelerator",
@@ -60,7 +63,8 @@ def executor_config(step: Step, profile: Profile, pipeline: str, ir_hash: str) -
         config["activeDeadlineSeconds"] = str(options.timeout_seconds)
     labels = dict(extra.get("node_selector", {}))
     if options.resources.gpu and options.resources.gpu_type:
-        labels[GPU_NODE_LABELS[profile.cloud]] = options.resources.gpu_type
+        gpu_type = options.resources.gpu_type
+        labels[GPU_NODE_LABELS[profile.cloud]] = gpus.canonical(gpu_type) or gpu_type
     if labels:
         config["nodeSelector"] = {"labels": labels}
     if "tolerations" in extra:

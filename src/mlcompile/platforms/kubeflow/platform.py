@@ -24,7 +24,8 @@ from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
 from mlcompile.platforms.kubeflow.executors import KubeflowHooks
 from mlcompile.platforms.kubeflow.kubernetes import PLATFORM_OPTIONS, in_cluster_secrets
-from mlcompile.platforms.kubeflow.schedule import recurring_run
+from mlcompile.platforms.kubeflow.schedule import recurring_run, utc_schedule
+from mlcompile.platforms.kubeflow.utc_cron import NotExact, describe_offset
 from mlcompile.profiles import Profile
 
 _SCHEMES = {"aws": "s3", "gcp": "gs"}
@@ -64,8 +65,16 @@ SUPPORT: dict[str, Support] = {
     ),
     "batch-predict": Support("lowered", "a step scoring the data set with the model"),
     "timeout": Support("mapped", "activeDeadlineSeconds (kfp-kubernetes)"),
-    "resources": Support("mapped", "cpu and memory requests = limits; disk is refused"),
-    "gpu": Support("mapped", "accelerator count, GPU model as a node selector"),
+    "resources": Support(
+        "mapped",
+        "cpu and memory as requests and limits (limits = requests unless cpu_limit or "
+        "memory_limit raises them); disk is refused",
+    ),
+    "gpu": Support(
+        "mapped",
+        "accelerator count, GPU model (any platform's spelling, as its canonical name) as a "
+        "node selector",
+    ),
     "secrets": Support("mapped", "Kubernetes Secret as env (kfp-kubernetes secretAsEnv)"),
     "container-secrets": Support(
         "mapped",
@@ -79,7 +88,11 @@ SUPPORT: dict[str, Support] = {
         "secretNameParameter from the producing task's output (resolved by the driver when the"
         " step starts; the task depends on the producer); needs secrets_backend: kubernetes",
     ),
-    "schedule": Support("mapped", "schedule.yaml, a KFP recurring run"),
+    "schedule": Support(
+        "mapped",
+        "schedule.yaml, a KFP recurring run; a time zone's cron is rewritten in UTC at the "
+        "zone's standard offset (a warning when daylight saving time moves it)",
+    ),
     "platform-options": Support("mapped", ", ".join(sorted(PLATFORM_OPTIONS))),
 }
 
@@ -120,11 +133,8 @@ class KubeflowPlatform:
 
     def _rules(self, pipeline: ir.Pipeline, profile: Profile) -> list[Diagnostic]:
         out: list[Diagnostic] = []
-        if pipeline.schedule is not None and pipeline.schedule.timezone != "UTC":
-            use = FeatureUse("schedule", "pipeline", pipeline.location)
-            out.append(
-                refusal(self.name, use, "Kubeflow schedules run in UTC: convert the cron to UTC")
-            )
+        if pipeline.schedule is not None:
+            out += _schedule_rules(pipeline, pipeline.schedule)
         for graph in _graphs(pipeline):
             for scoped in scoped_tasks(graph):
                 kind = graph.components[scoped.task.component].kind
@@ -212,6 +222,50 @@ class KubeflowPlatform:
             files[bundle.key] = bundle.data
             extra["code_bundle"] = {"path": bundle.key, "uri": code_uri}
         return BuildOutput(spec="pipeline.yaml", files=files, manifest_extra=extra)
+
+
+def _schedule_rules(pipeline: ir.Pipeline, schedule: ir.Schedule) -> list[Diagnostic]:
+    """A schedule in a time zone runs on the UTC cron of its standard offset: refused when no
+    cron fires at the same instants, and a warning when the zone's daylight saving time moves
+    the runs by the local clock for part of the year."""
+    if schedule.timezone == "UTC":
+        return []
+    where = pipeline.location.source()
+    try:
+        utc = utc_schedule(schedule)
+    except NotExact as exc:
+        return [
+            Diagnostic(
+                "MLC401",
+                f"Kubeflow schedules run in UTC, and cron {schedule.cron!r} in "
+                f"{schedule.timezone} has no exact UTC equivalent: {exc}",
+                where,
+                "write the schedule in UTC (timezone='UTC') at the times you mean, or compile "
+                "for a platform whose schedules keep a time zone (Vertex AI, SageMaker)",
+                platform="kubeflow",
+            )
+        ]
+    if utc.daylight_offset is None:
+        return []
+    moved = utc.daylight_offset - utc.standard_offset
+    amount = f"{abs(moved) // 60} hour" if abs(moved) % 60 == 0 else f"{abs(moved)} minutes"
+    if abs(moved) > 60 and abs(moved) % 60 == 0:
+        amount += "s"
+    return [
+        Diagnostic(
+            "MLC410",
+            f"Kubeflow schedules run in UTC: cron {schedule.cron!r} in {schedule.timezone} is "
+            f"written as {utc.cron!r} in UTC, at the zone's standard offset "
+            f"({describe_offset(utc.standard_offset)}); while {schedule.timezone} keeps "
+            f"daylight saving time ({describe_offset(utc.daylight_offset)}) the runs come "
+            f"{amount} {'later' if moved > 0 else 'earlier'} by the local clock",
+            where,
+            "compile for a platform whose schedules keep a time zone (Vertex AI, SageMaker), "
+            "or accept the shift",
+            severity="warning",
+            platform="kubeflow",
+        )
+    ]
 
 
 def _graphs(pipeline: ir.Pipeline) -> list[ir.Pipeline]:

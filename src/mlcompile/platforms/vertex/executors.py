@@ -5,7 +5,10 @@
   Vertex custom job through GCPC's custom job launcher, the component
   ``create_custom_training_job_from_component`` builds: the step's interface plus the launcher's
   inputs, whose defaults carry the worker pool (machine, accelerator, boot disk, the step's
-  container), ``scheduling.timeout``, the service account, network, labels and CMEK key.
+  container), ``scheduling.timeout``, the service account, network, labels and CMEK key. A step
+  input or output named like one of the launcher's (``labels``, ``project``, ``location``...) is
+  renamed in that interface, ``step_`` before its name (:data:`RENAMED_PREFIX`), and the runtime
+  hands it to the function under its own name.
 - ``register_model`` stages the model folder for the prebuilt serving image, then uploads it to
   the Vertex Model Registry (GCPC ModelUploadOp) with the approval status as a label.
 - ``deploy_model`` deploys the registered model (GCPC ModelDeployOp) to the endpoint the
@@ -19,6 +22,7 @@ Secrets are read from Secret Manager by the step at run time: the spec holds onl
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from typing import Any
 
@@ -50,6 +54,9 @@ ESCAPED_EXECUTOR_INPUT = "{{$.json_escape[1]}}"
 SECRET_SLOT = "mlcompile_secret_{}"
 #: GCPC's default boot disk for custom jobs; a larger disk request raises it.
 BOOT_DISK_GB = 100
+#: Put before a step's input or output name that GCPC's custom job launcher already uses, in
+#: the custom job's interface (repeated until the name is free): ``labels`` is ``step_labels``.
+RENAMED_PREFIX = "step_"
 
 _UNMANAGED_MODEL = {
     "artifactType": {"schemaTitle": "google.UnmanagedContainerModel", "schemaVersion": "0.0.1"}
@@ -96,22 +103,28 @@ class VertexHooks:
         if step.op == "batch_predict":
             return self._batch_predict(step)
         runtime = step.component.kind != "container"
+        options = step.task.options
+        custom = runs_as_custom_job(options)
+        inputs, outputs = launcher_renames(step.interface) if custom else ({}, {})
         if not runtime:
-            container = container_command(step)
+            container = container_command(step, inputs, outputs)
         elif step.op == "publish_baseline":
             endpoint = step.task.inputs["endpoint"]
             assert isinstance(endpoint, ir.Literal)
             target = baseline_target(self.profile, str(endpoint.value))
-            container = self._runtime(step, f"module:{_SHARED_OPS}:{step.op}", {"target": target})
+            container = self._runtime(
+                step, f"module:{_SHARED_OPS}:{step.op}", {"target": target}, names=(inputs, outputs)
+            )
         elif step.op is not None:
             builtin = step.component.builtin
             config = dict(builtin.config) if builtin is not None else {}
-            container = self._runtime(step, f"module:{_SHARED_OPS}:{step.op}", config)
+            function = f"module:{_SHARED_OPS}:{step.op}"
+            container = self._runtime(step, function, config, names=(inputs, outputs))
         else:
-            container = self._runtime(step)
-        options = step.task.options
-        if runs_as_custom_job(options):
-            return _with_secret_slots(step, self._custom_job(step, container, runtime))
+            container = self._runtime(step, names=(inputs, outputs))
+        if custom:
+            leaf = self._custom_job(step, container, runtime, inputs, outputs)
+            return _with_secret_slots(step, leaf)
         limits = _limits(options.resources)
         if limits:
             container["resources"] = limits
@@ -138,11 +151,16 @@ class VertexHooks:
         function: str | None = None,
         config: dict[str, Any] | None = None,
         environment: ir.StepOptions | None = None,
+        names: tuple[dict[str, str], dict[str, str]] = ({}, {}),
     ) -> dict[str, Any]:
         """The container running ``function`` (the step's own by default) through the runtime,
-        in ``environment``'s image with its packages (the step's by default)."""
+        in ``environment``'s image with its packages (the step's by default); ``names`` are the
+        inputs and outputs renamed in the interface (old key -> new key)."""
         env = environment or step.task.options
         options: dict[str, Any] = {}
+        for option, renamed in zip(("input-names", "output-names"), names, strict=True):
+            if renamed:
+                options[option] = {new: old for old, new in renamed.items()}
         if step.templates:
             options["templates"] = dict(step.templates)
         secrets = step.task.options.secrets
@@ -181,7 +199,14 @@ class VertexHooks:
             name = f"{{{{$.inputs.parameters['{SECRET_SLOT.format(index)}']}}}}"
         return f"projects/{self.where.project}/secrets/{name}/versions/latest"
 
-    def _custom_job(self, step: Step, container: dict[str, Any], runtime: bool) -> Leaf:
+    def _custom_job(
+        self,
+        step: Step,
+        container: dict[str, Any],
+        runtime: bool,
+        renamed_inputs: dict[str, str],
+        renamed_outputs: dict[str, str],
+    ) -> Leaf:
         options = step.task.options
         machine = machine_spec(step.task.name, options, self.profile)
         spec: dict[str, Any] = {"machine_type": machine.machine_type}
@@ -223,7 +248,7 @@ class VertexHooks:
         launcher = gcpc["interface"]["inputDefinitions"]["parameters"]
         for name, value in defaults.items():
             launcher[name] = {**launcher[name], "defaultValue": pb_value(value), "isOptional": True}
-        interface = copy.deepcopy(dict(step.interface))
+        interface = _renamed(step.interface, renamed_inputs, renamed_outputs)
         inputs = interface.setdefault("inputDefinitions", {})
         inputs["parameters"] = {**inputs.get("parameters", {}), **launcher}
         outputs = interface.setdefault("outputDefinitions", {})
@@ -231,7 +256,14 @@ class VertexHooks:
             **outputs.get("parameters", {}),
             **gcpc["interface"]["outputDefinitions"]["parameters"],
         }
-        return Leaf(step.component.name, interface, gcpc["executor"], code=runtime)
+        return Leaf(
+            step.component.name,
+            interface,
+            gcpc["executor"],
+            code=runtime,
+            input_keys=renamed_inputs,
+            output_keys=renamed_outputs,
+        )
 
     # ----- builtin operations on Vertex's services --------------------------------------------
 
@@ -455,6 +487,38 @@ class VertexHooks:
         return None
 
 
+def launcher_renames(interface: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """(inputs, outputs) of the step's interface that GCPC's custom job launcher already has,
+    each old key -> its new key: :data:`RENAMED_PREFIX` before it until no name of the step or
+    the launcher has it."""
+    launcher = COMPONENTS["custom_job"]["interface"]
+    found: list[dict[str, str]] = []
+    for section in ("inputDefinitions", "outputDefinitions"):
+        own = {k for specs in interface.get(section, {}).values() for k in specs}
+        taken = set(launcher[section]["parameters"])
+        used = own | taken
+        renamed: dict[str, str] = {}
+        for name in sorted(own & taken):
+            new = RENAMED_PREFIX + name
+            while new in used:
+                new = RENAMED_PREFIX + new
+            used.add(new)
+            renamed[name] = new
+        found.append(renamed)
+    return found[0], found[1]
+
+
+def _renamed(interface: Any, inputs: dict[str, str], outputs: dict[str, str]) -> dict[str, Any]:
+    """A copy of ``interface`` with the renamed inputs and outputs under their new keys."""
+    out = copy.deepcopy(dict(interface))
+    for section, renamed in (("inputDefinitions", inputs), ("outputDefinitions", outputs)):
+        for specs in out.get(section, {}).values():
+            for old, new in renamed.items():
+                if old in specs:
+                    specs[new] = specs.pop(old)
+    return out
+
+
 def _secret_slots(step: Step) -> dict[str, ir.ParamRef]:
     """The inputs carrying secret names given by pipeline parameters, by input name."""
     return {
@@ -474,7 +538,7 @@ def _with_secret_slots(step: Step, leaf: Leaf) -> Leaf:
     for slot in slots:
         params[slot] = {"parameterType": "STRING"}
     task_inputs = {slot: step.resolve(param) for slot, param in slots.items()}
-    return Leaf(leaf.name, interface, leaf.executor, task_inputs, leaf.code)
+    return dataclasses.replace(leaf, interface=interface, task_inputs=task_inputs)
 
 
 def _is_registered(producer: tuple[ir.Task, ir.Component], step: Step) -> bool:

@@ -6,14 +6,25 @@ then ``['training']`` for a training step, then ``platform_options['vertex']['ma
 then the smallest machine of the table below that satisfies the step's cpu/memory/GPU request,
 then ``['default']``, then ``n1-standard-4`` (custom jobs) or ``n1-standard-2`` (serving).
 
-| GPU type (``gpu_type``)  | Vertex accelerator  | machines (GPUs per machine)                |
-|--------------------------|---------------------|--------------------------------------------|
-| nvidia-tesla-t4 (default)| NVIDIA_TESLA_T4     | any N1 machine of the table (1, 2, 4)      |
-| nvidia-tesla-v100        | NVIDIA_TESLA_V100   | any N1 machine of the table (1, 2, 4, 8)   |
-| nvidia-tesla-p100        | NVIDIA_TESLA_P100   | any N1 machine of the table (1, 2, 4)      |
-| nvidia-l4                | NVIDIA_L4           | g2-standard-4..96 (1, 2, 4, 8)             |
-| nvidia-tesla-a100        | NVIDIA_TESLA_A100   | a2-highgpu-1g/2g/4g/8g                     |
-| nvidia-a100-80gb         | NVIDIA_A100_80GB    | a2-ultragpu-1g/2g/4g/8g                    |
+A GPU type is any spelling the catalogue (:mod:`mlcompile.platforms.gpus`) knows (``A100``,
+``nvidia-tesla-a100``, ``NVIDIA_TESLA_A100``); the default is the T4.
+
+| GPU (canonical)        | Vertex accelerator     | machines (GPUs per machine)                |
+|------------------------|------------------------|--------------------------------------------|
+| nvidia-tesla-t4        | NVIDIA_TESLA_T4        | any N1 machine of the table (1, 2, 4)      |
+| nvidia-tesla-p4        | NVIDIA_TESLA_P4        | any N1 machine of the table (1, 2, 4)      |
+| nvidia-tesla-v100      | NVIDIA_TESLA_V100      | any N1 machine of the table (1, 2, 4, 8)   |
+| nvidia-tesla-p100      | NVIDIA_TESLA_P100      | any N1 machine of the table (1, 2, 4)      |
+| nvidia-l4              | NVIDIA_L4              | g2-standard-4..96 (1, 2, 4, 8)             |
+| nvidia-tesla-a100      | NVIDIA_TESLA_A100      | a2-highgpu-1g/2g/4g/8g                     |
+| nvidia-a100-80gb       | NVIDIA_A100_80GB       | a2-ultragpu-1g/2g/4g/8g                    |
+| nvidia-h100-80gb       | NVIDIA_H100_80GB       | a3-highgpu-8g (8)                          |
+| nvidia-h100-mega-80gb  | NVIDIA_H100_MEGA_80GB  | a3-megagpu-8g (8)                          |
+| nvidia-h200-141gb      | NVIDIA_H200_141GB      | a3-ultragpu-8g (8)                         |
+| nvidia-b200            | NVIDIA_B200            | a4-highgpu-8g (8)                          |
+
+A3 machines with fewer than eight H100s run custom jobs only as Spot or Flex-start VMs, so a
+request for fewer H100s gets the eight-GPU machine.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlcompile.ir import nodes as ir
+from mlcompile.platforms import gpus as catalogue
 from mlcompile.profiles import Profile
 
 GIB = 1024**3
@@ -57,8 +69,10 @@ class Accelerator:
     n1_counts: tuple[int, ...] = ()
 
 
+#: Canonical GPU name (the catalogue's) -> the Vertex accelerator and its machines.
 ACCELERATORS: dict[str, Accelerator] = {
     "nvidia-tesla-t4": Accelerator("NVIDIA_TESLA_T4", n1_counts=(1, 2, 4)),
+    "nvidia-tesla-p4": Accelerator("NVIDIA_TESLA_P4", n1_counts=(1, 2, 4)),
     "nvidia-tesla-v100": Accelerator("NVIDIA_TESLA_V100", n1_counts=(1, 2, 4, 8)),
     "nvidia-tesla-p100": Accelerator("NVIDIA_TESLA_P100", n1_counts=(1, 2, 4)),
     "nvidia-l4": Accelerator(
@@ -90,12 +104,24 @@ ACCELERATORS: dict[str, Accelerator] = {
             ("a2-ultragpu-8g", 8, 96, 1360),
         ),
     ),
+    "nvidia-h100-80gb": Accelerator("NVIDIA_H100_80GB", fixed=(("a3-highgpu-8g", 8, 208, 1872),)),
+    "nvidia-h100-mega-80gb": Accelerator(
+        "NVIDIA_H100_MEGA_80GB", fixed=(("a3-megagpu-8g", 8, 208, 1872),)
+    ),
+    "nvidia-h200-141gb": Accelerator(
+        "NVIDIA_H200_141GB", fixed=(("a3-ultragpu-8g", 8, 224, 2952),)
+    ),
+    "nvidia-b200": Accelerator("NVIDIA_B200", fixed=(("a4-highgpu-8g", 8, 224, 3968),)),
 }
-DEFAULT_GPU_TYPE = "nvidia-tesla-t4"
+DEFAULT_GPU_TYPE = catalogue.DEFAULT
 
 
 class NoMachine(ValueError):
     """No machine in the table satisfies the request; the message says what was asked."""
+
+
+class NoGpuType(NoMachine):
+    """Vertex AI has no accelerator of the GPU type asked for; the message lists what it has."""
 
 
 @dataclass(frozen=True)
@@ -108,13 +134,19 @@ class MachineSpec:
 
 
 def accelerator(r: ir.Resources) -> Accelerator:
-    gpu_type = r.gpu_type or DEFAULT_GPU_TYPE
-    if gpu_type not in ACCELERATORS:
-        raise NoMachine(
-            f"GPU type {gpu_type!r} is not offered on Vertex AI; use one of "
-            + ", ".join(sorted(ACCELERATORS))
+    """The Vertex accelerator of the step's GPU type, in any spelling the catalogue knows."""
+    gpu = catalogue.lookup(r.gpu_type)
+    offered = [g for g in catalogue.GPUS if g.name in ACCELERATORS]
+    if gpu is None:
+        raise NoGpuType(
+            f"{catalogue.unknown(r.gpu_type or '')} Vertex AI offers {catalogue.describe(offered)}"
         )
-    return ACCELERATORS[gpu_type]
+    if gpu.name not in ACCELERATORS:
+        raise NoGpuType(
+            f"GPU type {r.gpu_type!r} ({gpu.model}) is not offered on Vertex AI; Vertex AI "
+            f"offers {catalogue.describe(offered)}"
+        )
+    return ACCELERATORS[gpu.name]
 
 
 def machine_spec(
@@ -156,8 +188,7 @@ def _from_table(r: ir.Resources, smallest: str) -> MachineSpec:
                 if vcpu_n1 >= cpu and gib_n1 >= mem:
                     return MachineSpec(name, acc.vertex_name, count)
         raise NoMachine(
-            f"no {r.gpu_type or DEFAULT_GPU_TYPE} machine has {r.gpu} GPUs, {cpu:g} CPUs, "
-            f"{mem:g} GiB"
+            f"no {catalogue.canonical(r.gpu_type)} machine has {r.gpu} GPUs, {cpu:g} CPUs, {mem:g} GiB"
         )
     for name, vcpu, gib in n1:
         if vcpu >= cpu and gib >= mem:

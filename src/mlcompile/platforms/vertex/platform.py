@@ -30,9 +30,9 @@ from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
 from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
-from mlcompile.platforms.vertex.gcpc import COMPONENTS, GCPC_VERSION
+from mlcompile.platforms.vertex.gcpc import GCPC_VERSION
 from mlcompile.platforms.vertex.job import description, pipeline_job, target
-from mlcompile.platforms.vertex.machines import NoMachine, accelerator, machine_spec
+from mlcompile.platforms.vertex.machines import NoGpuType, NoMachine, accelerator, machine_spec
 from mlcompile.profiles import Profile
 
 #: A registered model is a Vertex Model Registry entry, the type GCPC's deploy and batch ops take.
@@ -52,7 +52,10 @@ SUPPORT: dict[str, Support] = {
         "mapped", "a container task running the step from the pipeline's code bundle"
     ),
     "training-step": Support(
-        "mapped", "a Vertex custom job through GCPC's custom job launcher (CustomTrainingJobOp)"
+        "mapped",
+        "a Vertex custom job through GCPC's custom job launcher (CustomTrainingJobOp); an input "
+        "or output named like a launcher input (labels, project, location...) is step_<name> "
+        "in the job's interface, and the function still gets it under its own name",
     ),
     "artifacts": Support("mapped", "system.* artifacts under gs://<artifact store>/runs"),
     "register-model": Support(
@@ -98,9 +101,15 @@ SUPPORT: dict[str, Support] = {
     "resources": Support(
         "mapped",
         "cpu and memory limits on a container task, a machine type from the table for custom "
-        "jobs and deployments; a disk request runs the step as a custom job (boot disk)",
+        "jobs and deployments; a disk request runs the step as a custom job (boot disk); "
+        "cpu_limit and memory_limit are not used: each step has its own machine, sized by "
+        "the requests",
     ),
-    "gpu": Support("mapped", "the Vertex accelerator type and count"),
+    "gpu": Support(
+        "mapped",
+        "the Vertex accelerator type (from any platform's spelling: A100, nvidia-tesla-a100, "
+        "NVIDIA_TESLA_A100) and count",
+    ),
     "secrets": Support(
         "mapped", "read from Secret Manager by the step at run time, as the pipeline's identity"
     ),
@@ -170,34 +179,29 @@ class VertexPlatform:
                 machine_spec(task.name, options, profile, serving=op is not None)
             elif options.resources.gpu:
                 accelerator(options.resources)
-        except NoMachine as exc:
-            feature = "gpu" if options.resources.gpu else "resources"
+        except NoGpuType as exc:
             out.append(
-                refusal(
-                    self.name,
-                    FeatureUse(feature, task.name, task.location),
-                    f"{exc}: ask for less, or name a machine in the profile's instance_types",
+                Diagnostic(
+                    "MLC401",
+                    f"step {task.name!r}: {exc}",
+                    task.location.source(),
+                    "ask for one of those GPU types (in any platform's spelling: A100, "
+                    "nvidia-tesla-a100, NVIDIA_TESLA_A100)",
+                    platform=self.name,
+                    step=task.name,
                 )
             )
-        if runs_as_custom_job(options) and op is None:
-            launcher = COMPONENTS["custom_job"]["interface"]
-            taken = set(launcher["inputDefinitions"]["parameters"])
-            clash = sorted({p.name for p in component.inputs} & taken) + sorted(
-                {p.name for p in component.outputs}
-                & set(launcher["outputDefinitions"]["parameters"])
-            )
-            if clash:
-                out.append(
-                    Diagnostic(
-                        "MLC401",
-                        f"step {task.name!r} runs as a Vertex custom job, whose launcher already "
-                        f"has inputs or outputs named {', '.join(clash)}",
-                        task.location.source(),
-                        "rename those inputs or outputs of the step",
-                        platform=self.name,
-                        step=task.name,
-                    )
+        except NoMachine as exc:
+            out.append(
+                Diagnostic(
+                    "MLC401",
+                    f"step {task.name!r}: {exc}",
+                    task.location.source(),
+                    "ask for less, or name a machine in the profile's instance_types",
+                    platform=self.name,
+                    step=task.name,
                 )
+            )
         out += self._platform_options(task)
         return out
 

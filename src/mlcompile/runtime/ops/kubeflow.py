@@ -38,16 +38,18 @@ def inference_service(
     resources: dict[str, str],
     replicas: tuple[int, int],
     logger_url: str = "",
+    limits: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The KServe v1beta1 InferenceService serving ``model``; with ``logger_url``, KServe's
-    request logger posts each request there (a CloudEvent) for the endpoint's monitor."""
+    request logger posts each request there (a CloudEvent) for the endpoint's monitor. The
+    limits are the requests unless ``limits`` raises them."""
     meta = model.metadata
     predictor: dict[str, Any] = {"minReplicas": replicas[0], "maxReplicas": replicas[1]}
     if logger_url:
         predictor["logger"] = {"mode": "request", "url": logger_url}
     serving: dict[str, Any] = {"storageUri": model.uri}
     if resources:
-        serving["resources"] = {"requests": resources, "limits": resources}
+        serving["resources"] = {"requests": resources, "limits": {**resources, **(limits or {})}}
     if meta.get("serving_image"):
         predictor["containers"] = [
             {"name": "kserve-container", "image": meta["serving_image"], **serving}
@@ -80,6 +82,7 @@ def deploy_model(
     max_replicas: int = 1,
     serving_resources: dict[str, str] | None = None,
     logger_url: str = "",
+    serving_limits: dict[str, str] | None = None,
 ) -> None:
     """Create or update the endpoint (server-side apply), and record its manifest."""
     manifest = inference_service(
@@ -89,6 +92,7 @@ def deploy_model(
         serving_resources or {},
         (min_replicas, max_replicas),
         logger_url,
+        limits=serving_limits,
     )
     Path(endpoint.path).parent.mkdir(parents=True, exist_ok=True)
     Path(endpoint.path).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
