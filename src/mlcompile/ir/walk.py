@@ -117,3 +117,12 @@ def source_closure(sources: Mapping[str, SourceFile], file: str) -> list[str]:
         seen.append(path)
         pending.extend(reversed(sources[path].imports))
     return [seen[0], *sorted(seen[1:])] if seen else []
+
+
+def graphs(pipeline: Pipeline) -> list[Pipeline]:
+    """The pipeline and every pipeline used as a step inside it, nested ones included."""
+    out = [pipeline]
+    for component in pipeline.components.values():
+        if component.pipeline is not None:
+            out += graphs(component.pipeline)
+    return out

@@ -12,7 +12,7 @@ import re
 
 from mlcompile.errors import Diagnostic, Severity
 from mlcompile.ir import nodes as ir
-from mlcompile.ir.walk import scoped_tasks
+from mlcompile.ir.walk import graphs, scoped_tasks
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -22,7 +22,7 @@ def import_rules(
 ) -> list[Diagnostic]:
     """A diagnostic for each ``import_artifact`` whose URI ``platform`` cannot read."""
     out: list[Diagnostic] = []
-    for graph in _graphs(pipeline):
+    for graph in graphs(pipeline):
         for scoped in scoped_tasks(graph):
             task = scoped.task
             builtin = graph.components[task.component].builtin
@@ -60,11 +60,3 @@ def import_rules(
 def _scheme(uri: str) -> str:
     found = _SCHEME.match(uri)
     return found.group(1).lower() if found else ""
-
-
-def _graphs(pipeline: ir.Pipeline) -> list[ir.Pipeline]:
-    out = [pipeline]
-    for component in pipeline.components.values():
-        if component.pipeline is not None:
-            out += _graphs(component.pipeline)
-    return out

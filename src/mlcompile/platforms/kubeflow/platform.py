@@ -15,7 +15,7 @@ from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.ir.features import FeatureUse, Support
-from mlcompile.ir.walk import scoped_tasks
+from mlcompile.ir.walk import graphs, scoped_tasks
 from mlcompile.naming import resource_name
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.imports import import_rules
@@ -135,7 +135,7 @@ class KubeflowPlatform:
         out: list[Diagnostic] = []
         if pipeline.schedule is not None:
             out += _schedule_rules(pipeline, pipeline.schedule)
-        for graph in _graphs(pipeline):
+        for graph in graphs(pipeline):
             for scoped in scoped_tasks(graph):
                 kind = graph.components[scoped.task.component].kind
                 out += self._task_rules(scoped.task, kind, profile)
@@ -266,15 +266,6 @@ def _schedule_rules(pipeline: ir.Pipeline, schedule: ir.Schedule) -> list[Diagno
             platform="kubeflow",
         )
     ]
-
-
-def _graphs(pipeline: ir.Pipeline) -> list[ir.Pipeline]:
-    """The pipeline and every pipeline used as a step inside it."""
-    out = [pipeline]
-    for component in pipeline.components.values():
-        if component.pipeline is not None:
-            out += _graphs(component.pipeline)
-    return out
 
 
 PLATFORM = KubeflowPlatform()

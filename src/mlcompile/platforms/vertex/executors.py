@@ -27,7 +27,7 @@ import math
 from typing import Any
 
 from mlcompile.ir import nodes as ir
-from mlcompile.ir.walk import scoped_tasks
+from mlcompile.ir.walk import graphs, scoped_tasks
 from mlcompile.monitor.stack import baseline_target
 from mlcompile.naming import resource_name, vertex_endpoint_id
 from mlcompile.platforms.kfp_spec import Step, runtime_command
@@ -556,15 +556,6 @@ def _framework(options: ir.StepOptions) -> str:
         if any(p.lower().startswith(package) for p in options.packages):
             return framework
     return "sklearn"
-
-
-def graphs(pipeline: ir.Pipeline) -> list[ir.Pipeline]:
-    """The pipeline and every pipeline used as a step inside it."""
-    out = [pipeline]
-    for component in pipeline.components.values():
-        if component.pipeline is not None:
-            out += graphs(component.pipeline)
-    return out
 
 
 def _gcpc_leaf(key: str) -> Leaf:

@@ -22,14 +22,14 @@ from mlcompile.errors import Diagnostic, ValidationError
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
 from mlcompile.ir.features import FeatureUse, Support
-from mlcompile.ir.walk import scoped_tasks
+from mlcompile.ir.walk import graphs, scoped_tasks
 from mlcompile.platforms import BuildOutput, refusal, refusals, unknown_options
 from mlcompile.platforms.imports import import_rules
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
-from mlcompile.platforms.vertex.executors import VertexHooks, graphs, runs_as_custom_job
+from mlcompile.platforms.vertex.executors import VertexHooks, runs_as_custom_job
 from mlcompile.platforms.vertex.gcpc import GCPC_VERSION
 from mlcompile.platforms.vertex.job import description, pipeline_job, target
 from mlcompile.platforms.vertex.machines import NoGpuType, NoMachine, accelerator, machine_spec
