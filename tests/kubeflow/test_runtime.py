@@ -136,7 +136,7 @@ def test_serving_limits_raise_the_inference_services_limits() -> None:
         "requests": {"cpu": "1"},
     }
     raised = inference_service(
-        model, "e", "ns", {"cpu": "1", "memory": "1Gi"}, (1, 1), {"cpu": "4"}
+        model, "e", "ns", {"cpu": "1", "memory": "1Gi"}, (1, 1), limits={"cpu": "4"}
     )
     assert raised["spec"]["predictor"]["model"]["resources"] == {
         "limits": {"cpu": "4", "memory": "1Gi"},
