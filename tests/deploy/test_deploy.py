@@ -7,7 +7,6 @@ installed here, so provisioning is checked to stop with a clear message.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -90,7 +89,8 @@ def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
     ensure_artifact_bucket(s3)
     # The moto server is shared by the session: start from no pipeline and no bundle of ours.
     sm = boto3.client("sagemaker", endpoint_url=moto_url, **creds)
-    with contextlib.suppress(sm.exceptions.ResourceNotFound):
+    listed = sm.list_pipelines(PipelineNamePrefix="mlc-dev-minimal")["PipelineSummaries"]
+    if any(p["PipelineName"] == "mlc-dev-minimal" for p in listed):
         sm.delete_pipeline(PipelineName="mlc-dev-minimal")
     for stale in s3.list_objects_v2(Bucket=_BUCKET, Prefix=_CODE).get("Contents", []):
         s3.delete_object(Bucket=_BUCKET, Key=stale["Key"])

@@ -26,6 +26,7 @@ from mlcompile.platforms import unknown_options
 from mlcompile.platforms.sagemaker import definition as d
 from mlcompile.platforms.sagemaker.images import is_ecr, job_image, serving_image
 from mlcompile.platforms.sagemaker.instances import (
+    Api,
     NoInstance,
     has_instance_storage,
     instance_type,
@@ -582,14 +583,15 @@ class Emitter(Reporter):
             policies.append(d.RetryPolicy(JOB_FAULTS, **kw))  # type: ignore[arg-type]
         return tuple(policies)
 
-    def instance(self, task: FlatTask, options: ir.StepOptions | None = None) -> d.Expr:
+    def instance(self, task: FlatTask, api: Api, options: ir.StepOptions | None = None) -> d.Expr:
+        """The instance type for ``task``, from the instance-type enum of ``api``'s request."""
         chosen = (options or task.task.options).platform_options.get("sagemaker", {})
         parameter = ir.option_parameter(chosen.get("instance_type"))
         if parameter is not None:
             return self.option_parameter(task, "instance_type", parameter, "str")
         try:
             return instance_type(
-                task.name, task.task.name, options or task.task.options, self.profile
+                task.name, task.task.name, options or task.task.options, self.profile, api
             )
         except NoInstance as exc:
             self.error(
@@ -930,7 +932,7 @@ class Emitter(Reporter):
         o = task.task.options
         job = _Job("processing")
         sm = o.platform_options.get("sagemaker", {})
-        instance = self.instance(task)
+        instance = self.instance(task, "processing")
         arguments: dict[str, Any] = {
             "ProcessingResources": {
                 "ClusterConfig": {
@@ -1022,9 +1024,9 @@ class Emitter(Reporter):
             "OutputDataConfig": {"S3OutputPath": self.run_prefix(task.name)},
             "ResourceConfig": {
                 "InstanceCount": 1,
-                "InstanceType": self.instance(task),
+                "InstanceType": self.instance(task, "training"),
                 "VolumeSizeInGB": sm.get("volume_size_gb", volume_gb(o)),
-                **self.volume_key(self.instance(task)),
+                **self.volume_key(self.instance(task, "training")),
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": o.timeout_seconds or 86400},
         }
@@ -1282,8 +1284,8 @@ class Emitter(Reporter):
             "TransformOutput": {"S3OutputPath": self.run_prefix(task.name, "predictions")},
             "TransformResources": {
                 "InstanceCount": 1,
-                "InstanceType": self.instance(task),
-                **self.volume_key(self.instance(task)),
+                "InstanceType": self.instance(task, "transform"),
+                **self.volume_key(self.instance(task, "transform")),
             },
         }
         return [
@@ -1313,7 +1315,7 @@ class Emitter(Reporter):
                 task.task.name,
             )
         endpoint = resource_name(self.profile, "endpoint", str(config["endpoint"]))
-        instance = self.instance(task)
+        instance = self.instance(task, "endpoint")
         if not isinstance(instance, str):
             self.error(
                 "MLC208",

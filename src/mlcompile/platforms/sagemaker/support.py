@@ -132,9 +132,15 @@ SUPPORT: dict[str, Support] = {
     "cache-disabled": Support("mapped", "CacheConfig Enabled false"),
     "timeout": Support("mapped", "StoppingCondition MaxRuntimeInSeconds"),
     "resources": Support(
-        "lowered", "an instance type from the table, or the profile's instance_types"
+        "lowered",
+        "an instance type from the table, or the profile's instance_types; cpu_limit and"
+        " memory_limit are not used: a job has its whole instance, sized by the requests",
     ),
-    "gpu": Support("lowered", "a GPU instance type for the GPU type and count"),
+    "gpu": Support(
+        "lowered",
+        "a GPU instance type (any platform's spelling of the GPU) from the instance-type enum of"
+        " the step's API (processing, training, transform or endpoint)",
+    ),
     "env": Support("mapped", "job Environment"),
     "secrets": Support("mapped", "names passed to the runtime, read from AWS Secrets Manager"),
     "container-secrets": Support(
