@@ -423,3 +423,16 @@ def test_a_dotted_metric_key_is_a_path_into_nested_objects(tmp_path: Path) -> No
         metrics.get("regression_metrics.mae.value")
     with pytest.raises(KeyError, match="not a number"):
         metrics.get("regression_metrics.mse")
+
+
+def test_a_store_path_secret_name_reads_the_same_local_variable() -> None:
+    """A compiled spec names a secret by its store path (Vertex: projects/P/secrets/N/versions/V;
+    an ARN on AWS); a local run of it reads the variable the embedded run reads."""
+    from mlcompile.runtime.secrets import local_variable
+
+    expected = "MLCOMPILE_SECRET_CHURN_WAREHOUSE_TOKEN"
+    assert local_variable("churn-warehouse-token") == expected
+    assert local_variable("projects/p/secrets/churn-warehouse-token/versions/latest") == expected
+    assert local_variable("arn:aws:secretsmanager:eu-west-1:1:secret:churn-warehouse-token") == (
+        expected
+    )

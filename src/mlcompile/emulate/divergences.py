@@ -62,6 +62,12 @@ DIVERGENCES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "sagemaker",
+        "a monitored endpoint's baselining step is skipped",
+        "it runs SageMaker's built-in Model Monitor analyzer image with its own entrypoint, which"
+        " only SageMaker runs; no step reads its output",
+    ),
+    (
+        "sagemaker",
         "step outputs are S3 prefixes, recorded as folder artifacts",
         "a processing output is a folder (`/opt/ml/processing/output/<name>`), not one file",
     ),

@@ -151,7 +151,14 @@ def _deploy(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outco
 
 
 def _batch(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outcome:
-    version = _version(run, execution, str(payload.get("model", "")))
+    # A model nothing registered comes staged, as the unmanaged_container_model artifact;
+    # a registered one by its Model Registry resource name.
+    staged = execution.artifacts.get("unmanaged_container_model")
+    if not payload.get("model") and isinstance(staged, ArtifactValue):
+        model_path = Path(staged.path)
+    else:
+        version = _version(run, execution, str(payload.get("model", "")))
+        model_path = run.session.store.path_of(version.model_sha256)
     source = payload.get("input_config", {})
     uris = source.get("gcs_source", {}).get("uris") or []
     fmt = str(source.get("instances_format", "jsonl"))
@@ -159,7 +166,6 @@ def _batch(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outcom
         raise EmulationError(
             f"task {execution.task_name!r}: instances format {fmt!r} is not csv/jsonl"
         )
-    model_path = run.session.store.path_of(version.model_sha256)
     model_file = model_path / "model.pkl" if model_path.is_dir() else model_path
     out_dir = Path(
         execution.output_uris.get("gcs_output_directory") or execution.folder / "predictions"

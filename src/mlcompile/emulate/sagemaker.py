@@ -534,6 +534,17 @@ class SageMakerRun:
     def _processing(self, step: _Step) -> None:
         args = self.value(step.name, step.spec["Arguments"])
         app = args["AppSpecification"]
+        if not app.get("ContainerEntrypoint"):
+            # A job running its image's own entrypoint: SageMaker's built-in Model Monitor
+            # analyzer (the monitor's baselining step). Nothing here can run that image, and
+            # no step reads what it writes: it is recorded as not run, with the reason.
+            self._unrun(
+                step,
+                "skipped",
+                f"runs the image {app.get('ImageUri', '')!r} with its own entrypoint (the"
+                " built-in analyzer), which runs only on SageMaker",
+            )
+            return
         job = self.session.scratch(step.name) / "opt_ml"
         inputs = args.get("ProcessingInputs", [])
         outputs = args.get("ProcessingOutputConfig", {}).get("Outputs", [])

@@ -17,8 +17,15 @@ class SecretUnavailable(Exception):
     """A referenced secret cannot be read; the message names the secret and the store, never a value."""
 
 
+#: A secret's full name in a store (``projects/P/secrets/NAME/versions/V``, an ARN ending in
+#: ``secret:NAME``): locally the same variable stands in for it as for ``NAME``.
+_STORE_NAME = re.compile(r"^projects/[^/]+/secrets/([^/]+)(?:/versions/[^/]+)?$|:secret:([^:]+)$")
+
+
 def local_variable(name: str) -> str:
-    return "MLCOMPILE_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+    found = _STORE_NAME.search(name)
+    short = next((g for g in found.groups() if g), name) if found else name
+    return "MLCOMPILE_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", short).upper()
 
 
 def resolve(name: str, backend: str, *, key: str | None = None, project: str | None = None) -> str:
