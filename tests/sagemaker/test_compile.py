@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import tarfile
 from pathlib import Path
@@ -199,6 +200,8 @@ def test_literal_fan_out_unrolled_with_fan_in() -> None:
 def test_schema_lint_where_present() -> None:
     schema = REPO.parent / "shared" / "reference" / "sagemaker-pipeline-definition.schema.json"
     if not schema.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the published schema is missing: {schema}")
         pytest.skip("the published schema is not on this machine")
     text = schema.read_text()
     for name in compiled_ok():

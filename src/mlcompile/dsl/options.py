@@ -222,26 +222,12 @@ def normalize_resources(
             step=step,
         )
         return ir.Resources()
-    cpu = parse_cpu(res.cpu) if res.cpu is not None else None
-    if res.cpu is not None and cpu is None:
-        sink.error(
-            "MLC201",
-            f"step {step!r}: cpu={res.cpu!r} is not a CPU quantity",
-            at("cpu"),
-            'give cores as a positive number (2, 0.5) or millicores ("500m")',
-            step=step,
-        )
+    cpu = _cpu_field(res.cpu, "cpu", sink, at("cpu"), step, '(2, 0.5) or millicores ("500m")')
     memory = _bytes_field(res.memory, "memory", sink, at("memory"), step)
     disk = _bytes_field(res.disk, "disk", sink, at("disk"), step)
-    cpu_limit = parse_cpu(res.cpu_limit) if res.cpu_limit is not None else None
-    if res.cpu_limit is not None and cpu_limit is None:
-        sink.error(
-            "MLC201",
-            f"step {step!r}: cpu_limit={res.cpu_limit!r} is not a CPU quantity",
-            at("cpu_limit"),
-            'give cores as a positive number (4, 1.5) or millicores ("1500m")',
-            step=step,
-        )
+    cpu_limit = _cpu_field(
+        res.cpu_limit, "cpu_limit", sink, at("cpu_limit"), step, '(4, 1.5) or millicores ("1500m")'
+    )
     memory_limit = _bytes_field(res.memory_limit, "memory_limit", sink, at("memory_limit"), step)
     cpu, cpu_limit = _request_and_limit(
         "cpu", cpu, cpu_limit, res.cpu, res.cpu_limit, sink, at("cpu_limit"), step
@@ -306,6 +292,28 @@ def _request_and_limit(
         )
         return request, None
     return request, (None if limit == request else limit)
+
+
+def _cpu_field(
+    value: float | int | str | None,
+    field: str,
+    sink: DiagnosticSink,
+    loc: SourceLocation,
+    step: str,
+    examples: str,
+) -> float | None:
+    if value is None:
+        return None
+    parsed = parse_cpu(value)
+    if parsed is None:
+        sink.error(
+            "MLC201",
+            f"step {step!r}: {field}={value!r} is not a CPU quantity",
+            loc,
+            f"give cores as a positive number {examples}",
+            step=step,
+        )
+    return parsed
 
 
 def _bytes_field(
