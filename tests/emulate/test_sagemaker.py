@@ -11,7 +11,7 @@ from typing import Any
 from mlcompile.cli.commands import compile_to
 from mlcompile.emulate.run import execute_build
 from mlcompile.local.runner import RunResult
-from tests.emulate.test_kfp_ir import REPO, _cli
+from tests.emulate.test_kfp_ir import REPO
 
 
 def _build(tmp_path: Path) -> tuple[Path, dict[str, Any], Path]:
@@ -35,18 +35,6 @@ def _run(tmp_path: Path, change: Any = None) -> RunResult:
 def _square(definition: dict[str, Any]) -> dict[str, Any]:
     step: dict[str, Any] = next(s for s in definition["Steps"] if s["Name"] == "square")
     return step
-
-
-def test_the_definition_runs_and_agrees_with_the_embedded_run(tmp_path: Path) -> None:
-    embedded = _cli("run", "examples/minimal/pipeline.py", "--store", str(tmp_path / "e"))
-    emulated = _cli(
-        "run", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--store", str(tmp_path / "s")
-    )
-    assert emulated["status"] == "succeeded", emulated
-    assert {s["name"]: s["status"] for s in emulated["steps"]} == {
-        s["name"]: s["status"] for s in embedded["steps"]
-    }
-    assert emulated["outputs"] == embedded["outputs"] == {"squared": 9}
 
 
 def test_a_json_get_path_absent_from_the_property_file_fails_the_step(tmp_path: Path) -> None:

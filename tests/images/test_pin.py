@@ -43,8 +43,13 @@ def test_recorded_images_are_pinned_by_digest(target: str, tmp_path: Path) -> No
     out = tmp_path / "build"
     _, record = build_images(pipeline, profile, out / "images", builder=Registry())
     assert record is not None
-    # One environment; on SageMaker `evaluate` reads a secret with boto3, so it has its own.
-    assert len(record.environments) == (2 if profile.platform == "sagemaker" else 1)
+    # One environment, and on SageMaker and Vertex a second: `evaluate` reads a secret with the
+    # store's client (boto3, google-cloud-secret-manager), which only its image holds.
+    assert len(record.environments) == (1 if profile.platform == "kubeflow" else 2)
+    clients = {"sagemaker": "boto3", "vertex": "google-cloud-secret-manager"}
+    if profile.platform in clients:
+        evaluate = record.environments[record.steps["evaluate"]]
+        assert clients[profile.platform] in evaluate.packages
     expected = {step: record.environments[key].reference for step, key in record.steps.items()}
     assert sorted(expected) == ["evaluate", "make_data", "split", "train"]
     _, _, _, data, _ = commands._compile(CHURN, str(REPO / "targets" / f"{target}.yaml"), out)
@@ -120,10 +125,14 @@ def test_contexts_are_deterministic(tmp_path: Path) -> None:
 
     first, second = contexts(tmp_path / "a", "1"), contexts(tmp_path / "b", "777")
     assert first == second and any(k.endswith("requirements.lock") for k in first)
-    [dockerfile] = [v.decode() for k, v in first.items() if k.endswith("Dockerfile")]
-    assert "--require-hashes" in dockerfile and "FROM python:3.11-slim" in dockerfile
-    [lock] = [v.decode() for k, v in first.items() if k.endswith("requirements.lock")]
-    assert "scikit-learn==" in lock and "--hash=sha256:" in lock
+    # Two environments on Vertex: `evaluate` also needs the Secret Manager client.
+    dockerfiles = [v.decode() for k, v in first.items() if k.endswith("Dockerfile")]
+    assert len(dockerfiles) == 2
+    for dockerfile in dockerfiles:
+        assert "--require-hashes" in dockerfile and "FROM python:3.11-slim" in dockerfile
+    locks = [v.decode() for k, v in first.items() if k.endswith("requirements.lock")]
+    assert all("scikit-learn==" in lock and "--hash=sha256:" in lock for lock in locks)
+    assert sum("google-cloud-secret-manager==" in lock for lock in locks) == 1
 
 
 def test_profile_settings_are_validated() -> None:

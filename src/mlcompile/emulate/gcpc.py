@@ -178,8 +178,20 @@ def _batch(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outcom
             raise EmulationError(f"task {execution.task_name!r}: no instances at {uri}")
         content_type = "text/csv" if fmt == "csv" else "application/jsonlines"
         rows += predict.batch(model_file, local, out_dir / f"predictions_{i:05d}", content_type)
-    return (
-        run.collect(execution)
-        if execution.output_uris
-        else Outcome("done", message=f"{rows} predictions")
+    # GCPC's outputs: the job (a google.VertexBatchPredictionJob naming it) and the folder of
+    # predictions; a BigQuery table only when the destination is one, which is never compiled.
+    job = (
+        f"projects/{run.project}/locations/{run.location}/batchPredictionJobs/"
+        f"{run.job_id}-{execution.task_name}"
     )
+    artifacts: dict[str, ArtifactValue] = {}
+    for name, definition in execution.component.get("outputDefinitions", {}).get(
+        "artifacts", {}
+    ).items():
+        if name == "gcs_output_directory":
+            artifacts[name] = run.store_artifact(out_dir, definition, {})
+        elif name == "batchpredictionjob":
+            card = execution.folder / "batch-prediction-job.json"
+            card.write_text(json.dumps({"resourceName": job, "rows": rows}), encoding="utf-8")
+            artifacts[name] = run.store_artifact(card, definition, {"resourceName": job})
+    return Outcome("done", message=f"{rows} predictions", artifacts=artifacts)

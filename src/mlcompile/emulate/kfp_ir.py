@@ -162,6 +162,9 @@ class KfpRun:
         self.executors: dict[str, Any] = spec.get("deploymentSpec", {}).get("executors", {})
         self.root_uri = str(spec.get("defaultPipelineRoot", ""))
         self.job_id = session.run_id
+        # Where each output artifact's URI is kept once stored: a later task may be handed the
+        # URI as a value (a list of instance files), as KFP hands it the object's address.
+        self.stored: dict[str, Path] = {}
 
     # ----- the walk ----------------------------------------------------------------------------
 
@@ -693,6 +696,8 @@ class KfpRun:
                     )
                 path.write_text(json.dumps(_metrics_of(metadata)), encoding="utf-8")
             artifacts[name] = self.store_artifact(path, definition, metadata)
+            for uri in {str(execution.output_uris[name]), str(first.get("uri") or "")} - {""}:
+                self.stored[uri] = Path(artifacts[name].path)
         return Outcome("done", params=params, artifacts=artifacts)
 
     def store_artifact(
@@ -858,6 +863,8 @@ class KfpRun:
     def local_path(self, uri: str) -> Path | None:
         """A file the compiled build holds (a code bundle) or a local folder standing in for
         the object store; None for a URI of neither kind (a service's resource name)."""
+        if uri in self.stored:
+            return self.stored[uri]
         # What `deploy` uploads: a build's file at the same path under the pipeline root (the
         # code bundle, ``code/<sha256>.tar.gz``); without a root, KFP uses the cluster's.
         root = (self.root_uri or CLUSTER_DEFAULT_ROOT).rstrip("/") + "/"

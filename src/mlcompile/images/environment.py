@@ -37,10 +37,19 @@ class StepNeed:
     environment: Environment
 
 
+#: The client library the step side needs for the stores it reads itself (the others put values
+#: in the environment before the step starts).
+_SECRET_CLIENTS = {
+    "aws-secrets-manager": "boto3",
+    "gcp-secret-manager": "google-cloud-secret-manager",
+}
+
+
 def environment_of(options: ir.StepOptions, profile: Profile) -> Environment:
     declared = {p.strip() for p in options.packages if p.strip()}
-    if options.secrets and profile.platform == "sagemaker":
-        declared.add("boto3")  # the SageMaker step side reads Secrets Manager with boto3
+    client = _SECRET_CLIENTS.get(profile.effective_secrets_backend)
+    if options.secrets and client:
+        declared.add(client)  # the step side reads the secret store itself, with this client
     packages = tuple(sorted(declared))
     return Environment(
         options.image or profile.images.base, packages, profile.images.python_version
