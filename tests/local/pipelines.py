@@ -301,3 +301,27 @@ def loop_barrier(marker: str) -> None:
         first = pace(value=item, seconds=0.0)
         checked(marker=marker, item=first.output)
     fan_in(marker=marker, values=collect(first.output))
+
+
+@step(cache=False)
+def like_a_fresh_process(marker: str, name: str) -> int:
+    """What a step may rely on at exit: its non-daemon threads finish, its atexit handlers run;
+    and its random numbers are its own."""
+    import atexit
+    import random
+    import threading
+
+    def late() -> None:
+        time.sleep(0.3)
+        _note(marker, f"{name}-thread")
+
+    threading.Thread(target=late).start()
+    atexit.register(_note, marker, f"{name}-atexit")
+    return random.getrandbits(64)
+
+
+@pipeline
+def fresh_processes(marker: str) -> dict:
+    first = like_a_fresh_process(marker=marker, name="one")
+    second = like_a_fresh_process(marker=marker, name="two")
+    return {"first": first.output, "second": second.output}

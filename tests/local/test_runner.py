@@ -221,3 +221,14 @@ def test_a_loop_is_a_barrier_nothing_after_a_failed_iteration_runs(
     assert fan_in.status == "upstream_failed", fan_in
     assert "checked[1] failed" in fan_in.message
     assert not (marker / "fan_in").exists()
+
+
+def test_a_step_process_ends_and_draws_as_a_fresh_interpreter_would(
+    store: Path, marker: Path
+) -> None:
+    """Steps start in forks of a warm process; what a step sees must not change for that."""
+    result = run("fresh_processes", store, f"marker={marker}")
+    assert result.ok, result.steps
+    for name in ("one", "two"):
+        assert (marker / f"{name}-thread").exists() and (marker / f"{name}-atexit").exists()
+    assert result.outputs["first"] != result.outputs["second"]

@@ -1,31 +1,26 @@
-"""Step processes: each step attempt runs in its own process, started ahead of time when it can.
+"""Step processes: each step attempt runs in its own process, started in about a millisecond.
 
 A Python step pays for importing mlcompile (and pydantic) before it can load the user's code.
-The runner keeps a few ``python -m mlcompile.runtime local -`` processes waiting with those
-imports done; a step hands one its spec path on stdin. Every process is the leader of its own
-process group, so a timeout or Ctrl-C kills the step and anything it started.
+The runner keeps one ``python -m mlcompile.runtime local --serve`` process with those imports
+done, which forks a process per step on request (steps with a package environment of their own
+get a fresh interpreter of it instead). Every step process is the leader of its own process
+group, so a timeout or Ctrl-C kills the step and anything it started.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 _RUNTIME = [sys.executable, "-m", "mlcompile.runtime", "local"]
-
-
-@dataclass
-class _Spare:
-    proc: subprocess.Popen[bytes]
-    log: Path
-    log_file: IO[bytes]
 
 
 @dataclass(frozen=True)
@@ -37,81 +32,134 @@ class Exit:
     cancelled: bool = False
 
 
+@dataclass
+class _Request:
+    started: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
+    pid: int | None = None
+    code: int = -1
+
+
+class _ForkServer:
+    """The client of ``runtime local --serve``: submits steps, learns their pids and exits."""
+
+    def __init__(self, root: Path, env: dict[str, str], log: Path) -> None:
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(
+            [*_RUNTIME, "--serve"],
+            cwd=root,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            start_new_session=True,
+        )
+        self._lock = threading.Lock()
+        self._requests: dict[int, _Request] = {}
+        self._counter = 0
+        self._alive = True
+        threading.Thread(target=self._read, name="mlc-forkserver", daemon=True).start()
+
+    def submit(self, spec: Path, log: Path) -> _Request | None:
+        """The started step's request, or None when the server is gone."""
+        request = _Request()
+        with self._lock:
+            if not self._alive:
+                return None
+            self._counter += 1
+            number = self._counter
+            self._requests[number] = request
+        line = json.dumps({"id": number, "spec": str(spec), "log": str(log)}) + "\n"
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(line.encode())
+            self.proc.stdin.flush()
+        except OSError:
+            with self._lock:
+                self._requests.pop(number, None)
+            return None
+        request.started.wait()
+        return request if request.pid is not None else None
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            message: dict[str, Any] = json.loads(line)
+            with self._lock:
+                request = self._requests.get(int(message["id"]))
+                if request is not None and "code" in message:
+                    del self._requests[int(message["id"])]
+            if request is None:
+                continue
+            if "pid" in message:
+                request.pid = int(message["pid"])
+                request.started.set()
+            else:
+                request.code = int(message["code"])
+                request.ended.set()
+        # The server is gone: nothing it started will be reported again.
+        with self._lock:
+            self._alive = False
+            orphans, self._requests = list(self._requests.values()), {}
+        for request in orphans:
+            request.started.set()
+            request.ended.set()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _kill(self.proc.pid)
+            self.proc.wait()
+        self._log.close()
+
+
 class Processes:
     """Starts, tracks and stops step processes for one run."""
 
-    def __init__(self, root: Path, scratch: Path, spares: int) -> None:
+    def __init__(self, root: Path, scratch: Path) -> None:
         self.root = root
         self.scratch = scratch
-        self.spares_wanted = spares
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._lock = threading.Lock()
-        self._spares: list[_Spare] = []
-        self._running: set[subprocess.Popen[bytes]] = set()
-        self._counter = 0
+        self._running: set[int] = set()  # pids of step processes (each leads its group)
         self._closed = False
-        for _ in range(spares):
-            self._start_spare()
-
-    def _start_spare(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._counter += 1
-            log = self.scratch / f"process-{self._counter}.log"
-        log_file = log.open("wb")
-        proc = subprocess.Popen(
-            [*_RUNTIME, "-"],
-            cwd=self.root,
-            env=self.env,
-            stdin=subprocess.PIPE,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._spares.append(_Spare(proc, log, log_file))
-        if closed:  # the run stopped while this one started: nobody would ever stop it
-            _kill(proc)
-            proc.wait()
-            log_file.close()
+        self._server = _ForkServer(root, self.env, scratch / "forkserver.log")
 
     def run_python(
         self, spec: Path, log: Path, timeout: float | None, python: str | None = None
     ) -> Exit:
         """Run the runtime on a spec; the process output is appended to ``log``. With
         ``python`` (a step's own package environment) the step gets a process of its own."""
-        spare = self._take_spare() if python is None else None
-        if spare is not None:
-            try:
-                assert spare.proc.stdin is not None
-                spare.proc.stdin.write(f"{spec}\n".encode())
-                spare.proc.stdin.close()
-            except OSError:
-                spare = None
-        if spare is None:
-            log_path = spec.with_suffix(".log")
-            log_file = log_path.open("wb")
+        request = self._server.submit(spec, log) if python is None else None
+        if request is None:
             runtime = _RUNTIME if python is None else [python, *_RUNTIME[1:]]
-            proc = subprocess.Popen(
-                [*runtime, str(spec)],
-                cwd=self.root,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            spare = _Spare(proc, log_path, log_file)
-        else:
-            self._start_spare()
+            with log.open("ab") as log_file:
+                proc = subprocess.Popen(
+                    [*runtime, str(spec)],
+                    cwd=self.root,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                return self._wait(proc, timeout)
+        assert request.pid is not None
+        pid = request.pid
+        if not self._track(pid):
+            return Exit(-1, cancelled=True)
         try:
-            return self._wait(spare.proc, timeout)
+            if not request.ended.wait(timeout):
+                _kill(pid)
+                request.ended.wait()
+                return Exit(request.code, timed_out=True)
         finally:
-            spare.log_file.close()
-            _append(log, spare.log)
+            self._untrack(pid)
+        return Exit(request.code, cancelled=self._is_closed())
 
     def run_command(
         self, argv: list[str], env: dict[str, str], log: Path, timeout: float | None
@@ -128,55 +176,52 @@ class Processes:
             )
             return self._wait(proc, timeout)
 
-    def _take_spare(self) -> _Spare | None:
-        with self._lock:
-            while self._spares:
-                spare = self._spares.pop(0)
-                if spare.proc.poll() is None:
-                    return spare
-                spare.log_file.close()
-        return None
-
-    def _wait(self, proc: subprocess.Popen[bytes], timeout: float | None) -> Exit:
+    def _track(self, pid: int) -> bool:
         with self._lock:
             if self._closed:
-                _kill(proc)
-                return Exit(-1, cancelled=True)
-            self._running.add(proc)
+                _kill(pid)
+                return False
+            self._running.add(pid)
+            return True
+
+    def _untrack(self, pid: int) -> None:
+        with self._lock:
+            self._running.discard(pid)
+
+    def _is_closed(self) -> bool:
+        with self._lock:
+            return self._closed
+
+    def _wait(self, proc: subprocess.Popen[bytes], timeout: float | None) -> Exit:
+        if not self._track(proc.pid):
+            proc.wait()
+            return Exit(-1, cancelled=True)
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill(proc)
+            _kill(proc.pid)
             return Exit(proc.wait(), timed_out=True)
         finally:
-            with self._lock:
-                self._running.discard(proc)
-        with self._lock:
-            cancelled = self._closed
-        return Exit(code, cancelled=cancelled)
+            self._untrack(proc.pid)
+        return Exit(code, cancelled=self._is_closed())
 
     def close(self, *, kill: bool) -> None:
-        """Stop waiting processes; with ``kill``, stop running steps too (Ctrl-C)."""
+        """Stop the fork server; with ``kill``, stop running steps too (Ctrl-C)."""
         with self._lock:
             self._closed = True
-            spares, self._spares = self._spares, []
             running = list(self._running) if kill else []
-        for proc in running:
-            _kill(proc)
-        for spare in spares:
-            # Idle processes hold no work: stopping them beats waiting for their imports.
-            _kill(spare.proc)
-            spare.proc.wait()
-            spare.log_file.close()
+        for pid in running:
+            _kill(pid)
+        self._server.close()
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a step and everything it started: its whole process group."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _append(target: Path, source: Path) -> None:
-    with target.open("ab") as out, source.open("rb") as src:
-        out.write(src.read())
-    source.unlink(missing_ok=True)
+def _kill(pid: int) -> None:
+    """Stop a step and everything it started: its whole process group (or the process alone,
+    when a fork has not made its group yet)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    except PermissionError:
+        pass

@@ -148,7 +148,7 @@ class _Runner:
         self.store.keep_definition(self.ir_hash, canonical_json(self.pipeline))
         scratch = self.store.scratch(self.run_id)
         status = "interrupted"
-        self.processes = Processes(self.root, scratch, spares=min(self.workers, 4))
+        self.processes = Processes(self.root, scratch)
         self.executor = Executor(self.store, self.processes, self.cancel, self.backoff_scale)
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mlc-step")
         try:
