@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from mlcompile.build import deterministic_tar_gz
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import sha256_hex
+from mlcompile.runtime.sagemaker_serving import PROGRAM, SHIM
 from mlcompile.runtime.ship import step_side_files
 
 
@@ -39,6 +40,7 @@ class Bundle:
 
 def code_bundle(pipeline: ir.Pipeline) -> Bundle:
     files = step_side_files()
+    files[PROGRAM] = SHIM.encode()  # the serving script SageMaker's containers import
     for path, source in pipeline.sources.items():
         files[path] = source.text.encode()
     return Bundle(deterministic_tar_gz(files))

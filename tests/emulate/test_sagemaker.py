@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mlcompile.cli.commands import compile_to
 from mlcompile.emulate.run import execute_build
 from mlcompile.local.runner import RunResult
@@ -91,3 +93,37 @@ def test_a_condition_comparing_a_string_with_a_float_fails_the_step(tmp_path: Pa
     assert gate.status == "failed"
     assert "compares String" in gate.message and "with Float 0.5" in gate.message
     assert result.step("square").status == "upstream_failed"
+
+
+def test_a_scikit_learn_model_without_a_serving_script_fails_the_transform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SageMaker's scikit-learn serving container has no default model_fn: a model container
+    without SAGEMAKER_PROGRAM cannot serve, and the run says so at the transform."""
+    monkeypatch.setenv("MLCOMPILE_SECRET_CHURN_WAREHOUSE_TOKEN", "placeholder-for-tests")
+    os.chdir(REPO)
+    _, _, root, build, manifest = compile_to(
+        "examples/churn/pipeline.py", "sagemaker-dev", tmp_path / "build"
+    )
+    path = build / manifest["spec"]
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    model = _find(definition["Steps"], "batch_predict-model")
+    del model["Arguments"]["PrimaryContainer"]["Environment"]
+    path.write_text(json.dumps(definition), encoding="utf-8")
+    result = execute_build(build, manifest, {}, store=tmp_path / "store", root=root, spec="churn")
+    transform = result.step("batch_predict")
+    assert transform.status == "failed"
+    assert "no default model_fn" in transform.message and "SAGEMAKER_PROGRAM" in transform.message
+
+
+def _find(steps: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """A step by name, inside conditions too."""
+    for step in steps:
+        if step["Name"] == name:
+            return step
+        branches = step.get("Arguments", {})
+        for key in ("IfSteps", "ElseSteps"):
+            found = _find(branches.get(key, []), name) if branches.get(key) else None
+            if found:
+                return found
+    return {}

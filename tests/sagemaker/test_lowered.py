@@ -326,10 +326,16 @@ def test_collected_lists_give_the_container_the_embedded_runs_text(tmp_path: Pat
 def test_batch_predict_names_the_framework_of_an_unregistered_model() -> None:
     _, definition, _ = compiled("batch_predict_framework.py")
     model = steps_of(definition)["batch_predict-model"]["Arguments"]["PrimaryContainer"]
+    environment = model.pop("Environment")
     assert model == {
         "Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
         "ModelDataUrl": {"Get": "Steps.fit.ModelArtifacts.S3ModelArtifacts"},
     }
+    # The scikit-learn container serves a model only through a script: ours, from the bundle.
+    assert environment["SAGEMAKER_PROGRAM"] == "mlcompile_serving.py"
+    assert re.fullmatch(
+        r"s3://.+/code/[0-9a-f]{64}\.tar\.gz", environment["SAGEMAKER_SUBMIT_DIRECTORY"]
+    )
 
 
 def test_batch_predicts_framework_picks_the_serving_image_on_sagemaker_and_vertex(

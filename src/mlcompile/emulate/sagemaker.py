@@ -492,22 +492,64 @@ class SageMakerRun:
             raise EmulationError(
                 f"step {step.name!r} transforms with model {args.get('ModelName')!r}, which no step created"
             )
-        model_file = self._model_file(step.name, model_step.properties["_container"])
+        container = model_step.properties["_container"]
+        model_file = self._model_file(step.name, container)
         source = args["TransformInput"]
         content_type = str(source.get("ContentType", "text/csv"))
+        accept = str(args["TransformOutput"].get("Accept", content_type))
         uri = str(source["DataSource"]["S3DataSource"]["S3Uri"])
         folder = self.session.scratch(step.name) / "transform"
         self._download(uri, folder / "input")
         out_prefix = str(args["TransformOutput"]["S3OutputPath"])
         out = folder / "output"
         out.mkdir(parents=True, exist_ok=True)
-        for file in sorted(p for p in (folder / "input").rglob("*") if p.is_file()):
-            # A transform job sends each input file to the model and writes <file>.out.
-            predict.batch(model_file, file, out / (file.name + ".out"), content_type)
+        files = sorted(p for p in (folder / "input").rglob("*") if p.is_file())
+        limit = int(args.get("MaxPayloadInMB", 6)) * 1024 * 1024
+        if source.get("SplitType", "None") == "None":
+            for file in files:
+                if file.stat().st_size > limit:
+                    raise EmulationError(
+                        f"step {step.name!r}: {file.name} is over MaxPayloadInMB, and a file is"
+                        " one request when SplitType is None"
+                    )
+        program = self._serving_program(step.name, container, folder)
+        if program is not None:
+            # The serving container: the handlers SAGEMAKER_PROGRAM names, from the source
+            # tarball, in a process of their own; each file is a request, its response <file>.out.
+            argv = [sys.executable, "-c", _SERVE, str(model_file.parent), str(program)]
+            argv += [content_type, accept, str(out), *map(str, files)]
+            exit_ = self.session.run_process(
+                argv, env=dict(os.environ), cwd=folder, log=self.session.log_path(step.name)
+            )
+            if exit_.code != 0:
+                raise _JobFailed(f"the serving container's handlers exited with code {exit_.code}")
+        else:
+            for file in files:
+                predict.batch(model_file, file, out / (file.name + ".out"), content_type)
         self._upload(out, out_prefix)
         step.properties["TransformOutput.S3OutputPath"] = out_prefix
         artifact = self._artifact(out, "Dataset")
         self._record_done(step, {"predictions": artifact}, "")
+
+    def _serving_program(self, step: str, container: dict[str, Any], folder: Path) -> Path | None:
+        """The serving script a model's container runs, unpacked from its source tarball; None
+        for an image that serves a model without one."""
+        env = container.get("Environment") or {}
+        program, submitted = env.get("SAGEMAKER_PROGRAM"), env.get("SAGEMAKER_SUBMIT_DIRECTORY")
+        if not program or not submitted:
+            if "sagemaker-scikit-learn" in str(container.get("Image", "")):
+                raise EmulationError(
+                    f"step {step!r}: the scikit-learn serving container has no default"
+                    " model_fn; the model needs SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY"
+                )
+            return None
+        code = folder / "code"
+        self._download(str(submitted), folder / "sourcedir.tar.gz")
+        with tarfile.open(folder / "sourcedir.tar.gz") as tar:
+            tar.extractall(code, filter="data")
+        if not (code / str(program)).is_file():
+            raise EmulationError(f"step {step!r}: {program} is not in {submitted}")
+        return code / str(program)
 
     def _download_model(self, uri: str) -> Path:
         with self._models_lock:  # a Model and a RegisterModel step may read it at once
@@ -836,6 +878,20 @@ class _JobFailed(EmulationError):
 
 
 #: Where a model container definition names its model data.
+#: The serving container's request loop for a transform job: load the model with the script's
+#: model_fn, then input_fn, predict_fn and output_fn per request, as the framework server does.
+_SERVE = """
+import pathlib, sys
+model_dir, program, content_type, accept, out = sys.argv[1:6]
+sys.path.insert(0, str(pathlib.Path(program).parent))
+handlers = __import__(pathlib.Path(program).stem)
+model = handlers.model_fn(model_dir)
+for name in sys.argv[6:]:
+    rows = handlers.input_fn(pathlib.Path(name).read_bytes(), content_type)
+    body, _ = handlers.output_fn(handlers.predict_fn(rows, model), accept)
+    (pathlib.Path(out) / (pathlib.Path(name).name + ".out")).write_text(body)
+"""
+
 _MODEL_DATA = ("ModelDataUrl", "ModelDataSource.S3DataSource.S3Uri")
 
 

@@ -121,7 +121,8 @@ def _reap(running: dict[int, int]) -> None:
         if pid == 0:
             return
         if pid in running:
-            _reply({"id": running.pop(pid), "code": os.waitstatus_to_exitcode(status)})
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+            _reply({"id": running.pop(pid), "code": code})
 
 
 def _reply(message: dict[str, Any]) -> None:

@@ -1,8 +1,13 @@
-"""Predictions from a pickled model: shared by the batch_predict built-in and the local endpoint.
+"""Predictions from a pickled model: the one contract of batch_predict and of endpoints, on
+every platform (the embedded run, Kubeflow's step, Vertex's staged instances, SageMaker's
+serving handlers all read data through it).
 
-Rows come as CSV with a header, JSON objects or JSON lists. A scikit-learn model fitted on a
-DataFrame knows its feature names, so columns it was not trained on (a label, an id) are dropped
-and the rest are put in training order.
+Rows come as CSV, with a header or without one (a first line that is not all numbers is the
+header), as JSON objects or JSON lists, one per line or in one document. A scikit-learn model
+fitted on a DataFrame knows its feature names, so named columns it was not trained on (a label,
+an id) are dropped and the rest are put in training order; rows without names must hold the
+features in training order. Predictions are written one per row: CSV under a ``prediction``
+header, or JSON lines ``{"prediction": ...}``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Union
 
 Rows = Union[List[Dict[str, Any]], List[List[Any]]]
+#: The file a model step writes its pickled model to.
+MODEL_FILE = "model.pkl"
 
 
 class PredictionError(Exception):
@@ -33,6 +40,22 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
         {k: _number(v) for k, v in row.items() if k is not None}
         for row in csv.DictReader(io.StringIO(text))
     ]
+
+
+def parse_csv_rows(text: str) -> Rows:
+    """CSV rows by column name when the first line is a header, else as lists of values."""
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines:
+        return []
+    if all(isinstance(_number(v), (int, float)) for v in lines[0]):
+        return [[_number(v) for v in line] for line in lines if line]
+    return parse_csv(text)
+
+
+def format_predictions(predictions: list[Any], content_type: str) -> str:
+    if content_type in ("application/jsonlines", "application/x-jsonlines"):
+        return "".join(json.dumps({"prediction": p}) + "\n" for p in predictions)
+    return "prediction\n" + "".join(f"{p}\n" for p in predictions)
 
 
 def parse_json(text: str) -> Rows:
@@ -84,15 +107,10 @@ def batch(model_path: Path, data_path: Path, out_path: Path, content_type: str) 
     text = data_path.read_text(encoding="utf-8")
     if content_type == "application/jsonlines":
         rows: Rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-        predictions = predict(model, rows)
-        out_path.write_text(
-            "".join(json.dumps({"prediction": p}) + "\n" for p in predictions), encoding="utf-8"
-        )
     else:
-        predictions = predict(model, parse_csv(text))
-        out_path.write_text(
-            "prediction\n" + "".join(f"{p}\n" for p in predictions), encoding="utf-8"
-        )
+        rows = parse_csv_rows(text)
+    predictions = predict(model, rows)
+    out_path.write_text(format_predictions(predictions, content_type), encoding="utf-8")
     return len(predictions)
 
 

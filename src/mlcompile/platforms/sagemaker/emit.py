@@ -63,6 +63,7 @@ from mlcompile.platforms.sagemaker.training import (
     valid_metric_name,
 )
 from mlcompile.profiles import Profile
+from mlcompile.runtime.sagemaker_serving import PROGRAM as SERVING_PROGRAM
 
 PLATFORM = "sagemaker"
 VALUES = "values"  # property file of a step's scalar results
@@ -1161,6 +1162,18 @@ class Emitter(Reporter):
             }
         }
 
+    def serving_environment(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The scikit-learn serving container loads a model only through a script (it has no
+        default ``model_fn``): ours, from the code bundle, as the SDK's SKLearnModel sets it."""
+        if config.get("serving_image") or (config.get("framework") or "sklearn") != "sklearn":
+            return {}
+        return {
+            "Environment": {
+                "SAGEMAKER_PROGRAM": SERVING_PROGRAM,
+                "SAGEMAKER_SUBMIT_DIRECTORY": self.bundle_uri,
+            }
+        }
+
     def serving_image_for(
         self, task: FlatTask, config: Mapping[str, Any], op: str = "register_model"
     ) -> str:
@@ -1184,7 +1197,10 @@ class Emitter(Reporter):
     def register(self, task: FlatTask, builtin: ir.Builtin) -> d.Step:
         config = builtin.config
         model = task.inputs.get("model")
-        container: dict[str, Any] = {"Image": self.serving_image_for(task, config)}
+        container: dict[str, Any] = {
+            "Image": self.serving_image_for(task, config),
+            **self.serving_environment(config),
+        }
         if isinstance(model, StepOutput):
             container.update(self.model_data(model))
         approval = task.inputs.get("approval", ir.Literal(value="PendingManualApproval"))
@@ -1241,10 +1257,11 @@ class Emitter(Reporter):
             registration = self.registration_of(model)
             if builtin.config.get("framework") or builtin.config.get("serving_image"):
                 container["Image"] = self.serving_image_for(task, builtin.config, "batch_predict")
+                container.update(self.serving_environment(builtin.config))
             elif registration is not None and registration.component.builtin is not None:
-                container["Image"] = self.serving_image_for(
-                    registration, registration.component.builtin.config
-                )
+                registered = registration.component.builtin.config
+                container["Image"] = self.serving_image_for(registration, registered)
+                container.update(self.serving_environment(registered))
             else:
                 self.error(
                     "MLC403",
@@ -1267,6 +1284,7 @@ class Emitter(Reporter):
             retry_policies=self.retries(task, job=False),
             **{**common, "display_name": None, "description": "Model for batch predictions"},
         )
+        content_type = builtin.config.get("content_type", "text/csv")
         transform = {
             "ModelName": d.Get(f"Steps.{model_name}.ModelName"),
             "TransformInput": {
@@ -1278,10 +1296,17 @@ class Emitter(Reporter):
                         else self.scalar(data or ir.Literal(value=""), task),
                     }
                 },
-                "ContentType": builtin.config.get("content_type", "text/csv"),
-                "SplitType": "Line",
+                "ContentType": content_type,
+                # Each file is one request, so a CSV header travels with its rows and the
+                # handlers read the data as every platform does (files up to 100 MB).
+                "SplitType": "None",
             },
-            "TransformOutput": {"S3OutputPath": self.run_prefix(task.name, "predictions")},
+            "BatchStrategy": "SingleRecord",
+            "MaxPayloadInMB": 100,
+            "TransformOutput": {
+                "S3OutputPath": self.run_prefix(task.name, "predictions"),
+                "Accept": content_type,
+            },
             "TransformResources": {
                 "InstanceCount": 1,
                 "InstanceType": self.instance(task, "transform"),

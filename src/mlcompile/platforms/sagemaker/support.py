@@ -114,7 +114,9 @@ SUPPORT: dict[str, Support] = {
         "lowered",
         "Model step, then a Transform step; a model nothing registers is served by the image of"
         " batch_predict's framework= (or serving_image=), else of the pipeline's register_model"
-        " of it, else refused",
+        " of it, else refused; each input file is one request (up to 100 MB) to the serving"
+        " handlers the code bundle carries (SAGEMAKER_PROGRAM: the scikit-learn image has no"
+        " default model_fn), which read the data as every platform does",
     ),
     "retries": Support(
         "lowered",

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from mlcompile.dsl.artifacts import Dataset, Input, Metrics, Model, Output, RegisteredModel
 from mlcompile.runtime.kfp import local_path
+from mlcompile.runtime.predict import MODEL_FILE
 
-MODEL_FILE = "model.pkl"
+__all__ = ["MODEL_FILE"]
 
 
 def read_metric(metrics: Input[Metrics], key: str) -> float:

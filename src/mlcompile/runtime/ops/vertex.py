@@ -10,14 +10,13 @@ the model's own framework when the instances are matched to the model's features
 
 from __future__ import annotations
 
-import csv
 import json
 import pickle
 from pathlib import Path
-from typing import Any
 
 from mlcompile.dsl.artifacts import Dataset, Input, Metrics, Model, Output, RegisteredModel
 from mlcompile.runtime.ops.shared import MODEL_FILE, register_model
+from mlcompile.runtime.predict import Rows, parse_csv_rows
 
 
 def stage_model(
@@ -62,18 +61,20 @@ def stage_instances(
     """One JSON-lines instance (a list of feature values) per input row; with the trained model,
     only the columns it was fitted on, in its order (a label column is dropped). Returns the
     instance files' URIs, as batch prediction's ``gcs_source_uris``."""
-    with open(data.path, encoding="utf-8") as f:
-        if content_type == "text/csv":
-            rows: list[dict[str, Any]] = [dict(r) for r in csv.DictReader(f)]
-        else:
-            rows = [json.loads(line) for line in f if line.strip()]
+    text = Path(data.path).read_text(encoding="utf-8")
+    if content_type == "text/csv":
+        rows: Rows = parse_csv_rows(text)  # the same header rule as every platform's
+    else:
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     names = _feature_names(Path(model.path)) if model is not None else []
-    names = names or (list(rows[0]) if rows else [])
     Path(instances.path).parent.mkdir(parents=True, exist_ok=True)
     with open(instances.path, "w", encoding="utf-8") as f:
         for row in rows:
-            f.write(json.dumps([_number(row[n]) for n in names]) + "\n")
-    instances.metadata.update({"rows": len(rows), "features": names})
+            # Rows without names already hold the features, in training order.
+            values = [row[n] for n in (names or list(row))] if isinstance(row, dict) else row
+            f.write(json.dumps(values) + "\n")
+    named = names or (list(rows[0]) if rows and isinstance(rows[0], dict) else [])
+    instances.metadata.update({"rows": len(rows), "features": named})
     return [instances.uri]
 
 
@@ -86,12 +87,3 @@ def _feature_names(path: Path) -> list[str]:
     except Exception:
         return []
     return [str(n) for n in getattr(fitted, "feature_names_in_", [])]
-
-
-def _number(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        return value
