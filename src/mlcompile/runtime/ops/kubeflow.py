@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import ssl
 import urllib.request
 from pathlib import Path
@@ -25,6 +24,7 @@ from mlcompile.dsl.artifacts import (
     RegisteredModel,
 )
 from mlcompile.runtime.ops.shared import MODEL_FILE
+from mlcompile.runtime.predict import batch
 
 _SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 #: Set to 1 to write the InferenceService without applying it (no cluster, e.g. local runs).
@@ -137,40 +137,19 @@ def _apply(manifest: dict[str, Any]) -> None:
         )
 
 
-def _load_model(path: Path) -> Any:
-    file = path / MODEL_FILE if path.is_dir() else path
-    with open(file, "rb") as f:
-        return pickle.load(f)
-
-
 def batch_predict(
     model: Input[Model],
     data: Input[Dataset],
     predictions: Output[Dataset],
     content_type: str = "text/csv",
 ) -> None:
-    """One prediction per input row; columns the model was not fitted on (a label) are dropped."""
-    import csv
-
-    clf = _load_model(Path(model.path))
-    with open(data.path, encoding="utf-8") as f:
-        if content_type == "text/csv":
-            rows = [dict(r) for r in csv.DictReader(f)]
-        else:
-            rows = [json.loads(line) for line in f if line.strip()]
-    names = list(getattr(clf, "feature_names_in_", [])) or [k for k in rows[0] if rows]
-    table = [[float(row[n]) for n in names] for row in rows]
-    try:
-        import pandas as pd  # type: ignore[import-untyped]
-
-        features: Any = pd.DataFrame(table, columns=names)
-    except ImportError:
-        features = table
-    values = [v.item() if hasattr(v, "item") else v for v in clf.predict(features)]
+    """One prediction per input row, read and written by the contract every platform shares."""
+    path = Path(model.path)
     Path(predictions.path).parent.mkdir(parents=True, exist_ok=True)
-    with open(predictions.path, "w", encoding="utf-8") as f:
-        if content_type == "text/csv":
-            f.write("prediction\n" + "".join(f"{v}\n" for v in values))
-        else:
-            f.write("".join(json.dumps({"prediction": v}) + "\n" for v in values))
-    predictions.metadata["rows"] = len(values)
+    rows = batch(
+        path / MODEL_FILE if path.is_dir() else path,
+        Path(data.path),
+        Path(predictions.path),
+        content_type,
+    )
+    predictions.metadata["rows"] = rows
