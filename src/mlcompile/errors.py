@@ -84,6 +84,8 @@ CODES: dict[str, str] = {
     "MLC501": "image-tool-missing",
     "MLC502": "image-packages-unresolved",
     "MLC503": "image-needed-no-install-at-start",
+    "MLC504": "image-not-tested",
+    "MLC505": "image-copy-failed",
     "MLC601": "platform-stack-profiles-disagree",
     "MLC701": "no-emulator-for-platform",
     "MLC801": "ci-repository",

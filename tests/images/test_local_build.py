@@ -170,3 +170,64 @@ def test_build_push_pin_and_run(
     assert report == "30 3.11"  # (0+1+2+3+4) * 3, in the base image's Python
     values = json.loads((outputs["mlc-values"] / "values.json").read_text())
     assert values["output"] == 30 or 30 in values.values()
+
+
+def test_promotion_copies_the_tested_images_by_digest(
+    tmp_path: Path, registry: str, base_image: str, container_env: dict[str, str]
+) -> None:
+    """A release runs what dev tested: prod's registry gets dev's image, same digest, no build;
+    a pipeline whose environment changed since is refused."""
+    project = _project(tmp_path, registry, base_image)
+    prod = (project / "targets" / "local-images.yaml").read_text()
+    (project / "targets" / "dev-images.yaml").write_text(
+        prod.replace("environment: prod", "environment: dev").replace("mlc-prod", "mlc-dev")
+    )
+    tested = _mlcompile(
+        project, "images", "pipeline.py", "-t", "dev-images", "--out", "tested/images"
+    )
+    [dev_image] = tested["images"]
+    dev_repository, _, digest = dev_image["image"].partition("@")
+    assert "mlc-dev-steps" in dev_repository
+
+    promoted = _mlcompile(
+        project,
+        "images",
+        "pipeline.py",
+        "-t",
+        "local-images",
+        "--out",
+        "release/images",
+        "--from",
+        "tested/images",
+    )
+    [image] = promoted["images"]
+    assert image["image"] == f"{registry}/mlc-prod-steps@{digest}" and image["built"] is False
+    compiled = _mlcompile(
+        project, "compile", "pipeline.py", "-t", "local-images", "--out", "release"
+    )
+    assert set(compiled["manifest"]["images"].values()) == {image["image"]}
+
+    (project / "pipeline.py").write_text(
+        PIPELINE.replace("@step\ndef total", '@step(packages=["six"])\ndef total')
+    )
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlcompile",
+            "images",
+            "pipeline.py",
+            "-t",
+            "local-images",
+            "--out",
+            "release/images",
+            "--from",
+            "tested/images",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 2 and "MLC504" in refused.stderr, refused.stderr
+    assert "total" in refused.stderr and "Traceback" not in refused.stderr

@@ -111,7 +111,7 @@ def images_and_deploy(plan: Plan, target: Target) -> list[str]:
         spec, ref = q(pipeline.spec), q(target.ref)
         out = q(plan.build_dir(pipeline, target, HEAD))
         lines += [
-            f"mlcompile images {spec} --target {ref}",
+            f"mlcompile images {spec} --target {ref} --out {out}/images",
             f"mlcompile deploy {spec} --target {ref} --out {out} --json > {out}.deploy.json",
         ]
     return lines
@@ -131,7 +131,8 @@ def promote(plan: Plan, target: Target) -> list[str]:
         out = q(plan.build_dir(pipeline, target, HEAD))
         tested = q(f"{TESTED}/{pipeline.key}")
         lines += [
-            f"mlcompile images {spec} --target {ref}",
+            # The images dev tested, copied by digest: a release is not rebuilt.
+            f"mlcompile images {spec} --target {ref} --out {out}/images --from {tested}/images",
             f"mlcompile compile {spec} --target {ref} --out {out}",
             f'python -m mlcompile.ci.promote gate {tested} {out} --commit "$MLCOMPILE_COMMIT"',
             f"mlcompile deploy {spec} --target {ref} --out {out} --no-start --json > {out}.deploy.json",

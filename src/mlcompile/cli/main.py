@@ -169,12 +169,20 @@ def images_command(
         bool,
         typer.Option("--build/--no-build", help="Build and push, or only write the contexts."),
     ] = True,
+    tested: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Promote: copy the images a tested build recorded (its images folder) to this"
+            " target's registry by digest, instead of building.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build the step images (one per environment), push them, and record their digests."""
     from mlcompile.images import command
 
-    _guard(as_json, lambda: command.run(pipeline, target, out, build, as_json))
+    _guard(as_json, lambda: command.run(pipeline, target, out, build, as_json, tested))
 
 
 @app.command()

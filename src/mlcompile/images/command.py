@@ -59,22 +59,30 @@ def build_images(
     *,
     build: bool = True,
     builder: Builder | None = None,
+    tested: Record | None = None,
 ) -> tuple[Plan, Record | None]:
-    """Write the contexts; with ``build``, look up or build each image and write the record."""
+    """Write the contexts; with ``build``, look up or build each image (or, with ``tested``,
+    copy the tested one by digest) and write the record."""
     planned = plan(pipeline, profile)
     files = context_files(planned)
     record = None
     if build:
         from mlcompile.images.builders import builder_for
 
-        builder = builder or builder_for(profile)
         repo = repository(profile)
         built: dict[str, BuiltImage] = {}
         for key, context in planned.contexts.items():
-            digest = builder.lookup(repo, context.tag)
-            fresh = digest is None
-            if digest is None:
-                digest = builder.build(context, repo)
+            if tested is not None:
+                from mlcompile.images.promote import copy_tested
+
+                steps = sorted(p for p, k in planned.steps.items() if k == key)
+                digest = copy_tested(tested, key, context, steps, repo, profile)
+                fresh = False
+            else:
+                builder = builder or builder_for(profile)
+                found = builder.lookup(repo, context.tag)
+                fresh = found is None
+                digest = found if found is not None else builder.build(context, repo)
             env = context.environment
             built[key] = BuiltImage(context.tag, digest, repo, env.base, env.packages, fresh)
         record = Record(profile.name, repo, built, planned.steps)
@@ -97,15 +105,19 @@ def build_command(spec: str, target: str) -> str:
     return f"mlcompile images {spec} --target {target}"
 
 
-def run(spec: str, target: str, out: Path | None, build: bool, as_json: bool) -> int:
+def run(
+    spec: str, target: str, out: Path | None, build: bool, as_json: bool, tested: Path | None = None
+) -> int:
     """The CLI command."""
     from mlcompile.cli import commands, report
+    from mlcompile.images.promote import tested_record
     from mlcompile.profiles import load_profile
 
     _, pipeline = commands._load(spec)
     profile, _ = load_profile(target)
     out_dir = images_dir(profile, out)
-    planned, record = build_images(pipeline, profile, out_dir, build=build)
+    copied = tested_record(tested) if tested is not None else None
+    planned, record = build_images(pipeline, profile, out_dir, build=build, tested=copied)
     images = []
     for key, context in planned.contexts.items():
         entry: dict[str, object] = {
@@ -129,7 +141,7 @@ def run(spec: str, target: str, out: Path | None, build: bool, as_json: bool) ->
         if record is None:
             print(f"  {entry['context']}  ({steps})")
         else:
-            state = "built" if entry["built"] else "exists"
+            state = "copied" if copied else "built" if entry["built"] else "exists"
             print(f"  {entry['image']}  [{state}]  ({steps})")
     if record is not None:
         print(f"recorded in {(out_dir / RECORD_FILE).as_posix()}; compile pins these digests")
