@@ -201,6 +201,8 @@ def _condition(c: Condition) -> dict[str, Any]:
     if isinstance(c, Compare):
         return {"Type": c.type, "LeftValue": to_json(c.left), "RightValue": to_json(c.right)}
     if isinstance(c, NotCondition):
+        # "Condition", not "Expression": CreatePipeline rejects the latter ("unknown property
+        # 'Expression'", https://github.com/aws/sagemaker-python-sdk/issues/2746).
         return {"Type": "Not", "Condition": _condition(c.operand)}
     return {"Type": "Or", "Conditions": [_condition(o) for o in c.operands]}
 
