@@ -79,6 +79,7 @@ CODES: dict[str, str] = {
     "MLC403": "platform-api-shape",
     "MLC404": "unresolved-reference",
     "MLC405": "capped-to-platform-limit",
+    "MLC406": "over-platform-limit",
     "MLC410": "schedule-moved-by-daylight-saving",
     "MLC450": "monitoring-unsupported",
     "MLC501": "image-tool-missing",

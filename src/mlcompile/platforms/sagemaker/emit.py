@@ -66,6 +66,9 @@ from mlcompile.profiles import Profile
 from mlcompile.runtime.sagemaker_serving import PROGRAM as SERVING_PROGRAM
 
 PLATFORM = "sagemaker"
+#: StartPipelineExecution's limits on PipelineParameters (checked against botocore in tests).
+MAX_PARAMETERS = 200
+MAX_PARAMETER_VALUE = 1024
 VALUES = "values"  # property file of a step's scalar results
 VALUES_OUTPUT = "mlc-values"  # its processing output (a hyphen: no clash with Python names)
 VALUES_FILE = "values.json"
@@ -214,7 +217,33 @@ class Emitter(Reporter):
             metadata[f"mlcompile-output-{name}"] = json.dumps(
                 d.to_json(expr), sort_keys=True, separators=(",", ":")
             )
-        return d.Definition(tuple(self.parameter(p) for p in self.p.parameters), steps, metadata)
+        parameters = tuple(self.parameter(p) for p in self.p.parameters)
+        self.check_parameter_limits(parameters)
+        return d.Definition(parameters, steps, metadata)
+
+    def check_parameter_limits(self, parameters: tuple[d.Parameter, ...]) -> None:
+        """What StartPipelineExecution takes (botocore's ParameterList and String1024 shapes),
+        so a run is not refused only when it starts."""
+        if len(parameters) > MAX_PARAMETERS:
+            self.error(
+                "MLC406",
+                f"pipeline {self.p.name!r} has {len(parameters)} parameters; a SageMaker execution"
+                f" takes at most {MAX_PARAMETERS}",
+                self.p.location,
+                "pass related settings as one dict or list parameter (it travels as JSON text)",
+                self.p.name,
+            )
+        for param in parameters:
+            if isinstance(param.default, str) and len(param.default) > MAX_PARAMETER_VALUE:
+                self.error(
+                    "MLC406",
+                    f"the default of parameter {param.name!r} is {len(param.default)} characters;"
+                    f" a SageMaker parameter value takes at most {MAX_PARAMETER_VALUE}",
+                    self.p.location,
+                    "keep large values in a file the pipeline reads (import_artifact(uri)), and"
+                    " pass its URI",
+                    self.p.name,
+                )
 
     def output_expr(self, value: FlatValue) -> Any:
         """How a pipeline output is read from an execution (the definition's Metadata): an
