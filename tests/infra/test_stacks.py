@@ -291,3 +291,28 @@ def test_every_name_the_spec_uses_is_created(stacks: Any, example: str, name: st
         if names - created[kind]
     }
     assert missing == {}, f"the spec refers to names the stack does not create: {missing}"
+
+
+def test_key_vault_secrets_are_synced_for_the_steps_that_read_them(stacks: Any) -> None:
+    """The CSI driver creates the Kubernetes Secret a step reads only while some pod mounts the
+    volume, and a KFP step cannot mount one: the stack runs a pod that does, as the pipeline's
+    identity, under the restricted pod security standard."""
+    stack = stacks["churn", "kubeflow-azure"]
+    (provider,) = [r for r in stack.resources if r.inputs.get("kind") == "SecretProviderClass"]
+    name = provider.inputs["metadata"]["name"]
+    synced = {o["secretName"] for o in provider.inputs["spec"]["secretObjects"]}
+    assert synced == {"churn-warehouse-token"}
+    (sync,) = [
+        r
+        for r in stack.resources
+        if r.type == "kubernetes:apps/v1:Deployment" and r.name.endswith("-sync")
+    ]
+    pod = sync.inputs["spec"]["template"]["spec"]
+    (volume,) = pod["volumes"]
+    assert volume["csi"]["driver"] == "secrets-store.csi.k8s.io"
+    assert volume["csi"]["volumeAttributes"] == {"secretProviderClass": name}
+    assert sync.inputs["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["volumeMounts"][0]["readOnly"] is True

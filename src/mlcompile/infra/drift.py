@@ -815,22 +815,10 @@ def _workflow_source(url: str, body: Mapping[str, Any]) -> str:
 
 _MOUNT = "/opt/mlcompile"
 _TOKEN = "/var/run/secrets/kubeflow/pipelines/token"
+
+
 #: Shared parts of the pod specs, typed Any: a provider input's TypedDict union is checked
 #: against each literal where it is used.
-_RESTRICTED: Any = {
-    "allow_privilege_escalation": False,
-    "read_only_root_filesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-}
-_POD_SECURITY: Any = {
-    "run_as_non_root": True,
-    "run_as_user": 65532,
-    "run_as_group": 65532,
-    "fs_group": 65532,
-    "seccomp_profile": {"type": "RuntimeDefault"},
-}
-
-
 class Kfp(TypedDict):
     """Where the KFP API is, and the pipeline (by name) a drift run starts, in which experiment
     and as which service account."""
@@ -874,6 +862,8 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
         ``python3``; ``storage`` the size of the sink's volume, protected and retained with
         ``keep`` (production)."""
         import pulumi_kubernetes as k8s
+
+        from .kubernetes import POD_SECURITY, RESTRICTED
 
         super().__init__("mlcompile:kubernetes:KubeflowDriftMonitor", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -932,7 +922,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                     "spec": {
                         "service_account_name": sink,
                         "automount_service_account_token": False,
-                        "security_context": _POD_SECURITY,
+                        "security_context": POD_SECURITY,
                         "containers": [
                             {
                                 "name": "sink",
@@ -949,7 +939,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                                     "period_seconds": 30,
                                 },
                                 "resources": {"requests": requests, "limits": requests},
-                                "security_context": _RESTRICTED,
+                                "security_context": RESTRICTED,
                                 "volume_mounts": [
                                     code_mount,
                                     {"name": "data", "mount_path": "/data"},
@@ -1051,7 +1041,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                                 "service_account_name": name,
                                 "automount_service_account_token": False,
                                 "restart_policy": "Never",
-                                "security_context": _POD_SECURITY,
+                                "security_context": POD_SECURITY,
                                 "containers": [
                                     {
                                         "name": "monitor",
@@ -1064,7 +1054,7 @@ class KubeflowDriftMonitor(pulumi.ComponentResource):
                                         ],
                                         "env": python_env,
                                         "resources": {"requests": requests, "limits": requests},
-                                        "security_context": _RESTRICTED,
+                                        "security_context": RESTRICTED,
                                         "volume_mounts": [
                                             code_mount,
                                             {

@@ -3,16 +3,31 @@ references, and a KServe InferenceService per endpoint.
 
 No Secret object is ever created here: values stay in the secret store. With Azure Key Vault the
 Secrets Store CSI driver syncs each named secret into a Kubernetes Secret of the same name while
-a step mounts it, so compiled specs refer to secrets the same way on every cloud.
+a pod mounts it (a small pod here does), so compiled specs refer to secrets the same way on
+every cloud.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+#: A container's and a pod's security context under the restricted Pod Security Standard.
+RESTRICTED: Any = {
+    "allow_privilege_escalation": False,
+    "read_only_root_filesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+POD_SECURITY: Any = {
+    "run_as_non_root": True,
+    "run_as_user": 65532,
+    "run_as_group": 65532,
+    "fs_group": 65532,
+    "seccomp_profile": {"type": "RuntimeDefault"},
+}
 
 
 class Replicas(TypedDict):
@@ -117,6 +132,11 @@ class PipelineServiceAccount(pulumi.ComponentResource):
         )
 
 
+#: The pod that keeps Key Vault secrets synced does nothing but hold the volume: the pause image.
+SYNC_IMAGE = "registry.k8s.io/pause:3.10"
+SYNC_RESOURCES: Any = {"cpu": "10m", "memory": "16Mi"}
+
+
 class KeyVaultSecrets(pulumi.ComponentResource):
     """A SecretProviderClass that syncs the named Key Vault secrets into Kubernetes Secrets of
     the same names, read with the pipeline's workload identity."""
@@ -155,6 +175,49 @@ class KeyVaultSecrets(pulumi.ComponentResource):
                     for s in secrets
                 ],
             },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The driver syncs the Kubernetes Secrets only while a pod mounts the volume
+        # (https://secrets-store-csi-driver.sigs.k8s.io/topics/sync-as-kubernetes-secret),
+        # and pipeline steps cannot mount a CSI volume (KFP's platform spec has none): this
+        # pod mounts it, as the pipeline's identity, so the steps' secretAsEnv finds them.
+        labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "secret-sync"}
+        spec: Any = {
+            "replicas": 1,
+            "selector": {"match_labels": labels},
+            "template": {
+                "metadata": {"labels": {**labels, "azure.workload.identity/use": "true"}},
+                "spec": {
+                    "service_account_name": namespace.service_account.metadata.name,
+                    "security_context": POD_SECURITY,
+                    "containers": [
+                        {
+                            "name": "sync",
+                            "image": SYNC_IMAGE,
+                            "resources": {"requests": SYNC_RESOURCES, "limits": SYNC_RESOURCES},
+                            "security_context": RESTRICTED,
+                            "volume_mounts": [
+                                {"name": "secrets", "mount_path": "/mnt/secrets", "read_only": True}
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {
+                            "name": "secrets",
+                            "csi": {
+                                "driver": "secrets-store.csi.k8s.io",
+                                "read_only": True,
+                                "volume_attributes": {"secretProviderClass": name},
+                            },
+                        }
+                    ],
+                },
+            },
+        }
+        k8s.apps.v1.Deployment(
+            f"{resource_name}-sync",
+            metadata={"name": f"{name}-secret-sync", "namespace": namespace.namespace},
+            spec=spec,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})
