@@ -185,9 +185,9 @@ def _batch(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outcom
         f"{run.job_id}-{execution.task_name}"
     )
     artifacts: dict[str, ArtifactValue] = {}
-    for name, definition in execution.component.get("outputDefinitions", {}).get(
-        "artifacts", {}
-    ).items():
+    for name, definition in (
+        execution.component.get("outputDefinitions", {}).get("artifacts", {}).items()
+    ):
         if name == "gcs_output_directory":
             artifacts[name] = run.store_artifact(out_dir, definition, {})
         elif name == "batchpredictionjob":
