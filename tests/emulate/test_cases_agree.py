@@ -89,3 +89,21 @@ def test_the_final_step_reads_how_the_run_went(fail_it: bool, tmp_path: Path) ->
         result = _cli(*args, *(["-t", target] if target else []))
         assert result["status"] == ("failed" if fail_it else "succeeded"), (run, result)
         assert note.read_text() == expected, run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fail_it", [False, True])
+def test_a_nested_pipelines_final_step_runs_when_that_pipeline_ends(
+    fail_it: bool, tmp_path: Path
+) -> None:
+    """final() inside a nested pipeline runs after that pipeline's steps, failed or not, before
+    the outer final step, with the same state in the embedded run and on Kubeflow and Vertex."""
+    state = "FAILED" if fail_it else "SUCCEEDED"
+    for target in ("", "kubeflow-dev", "vertex-dev"):
+        run = target or "embedded"
+        note = tmp_path / f"{run}.txt"
+        args = ["run", "tests/cases/nested_final.py", "--store", str(tmp_path / run)]
+        args += ["-p", f"note={note}", "-p", f"fail_it={str(fail_it).lower()}"]
+        result = _cli(*args, *(["-t", target] if target else []))
+        assert result["status"] == ("failed" if fail_it else "succeeded"), (run, result)
+        assert note.read_text() == f"stage {state}\nouter {state}\n", run

@@ -24,7 +24,9 @@ GRAPH_SUPPORT: dict[str, Support] = {
     "parallelism-limit": Support("mapped", "iteratorPolicy.parallelismLimit"),
     "fan-in": Support("mapped", "a loop DAG output collected as a list"),
     "merge": Support("mapped", "valueFromOneof over the branches"),
-    "final-step": Support("mapped", "an exit handler"),
+    "final-step": Support(
+        "mapped", "an exit handler; in a nested pipeline, around that pipeline's own steps"
+    ),
     "final-status": Support(
         "mapped", "a TASK_FINAL_STATUS input reading the exit handler's taskFinalStatus"
     ),
