@@ -27,11 +27,19 @@ def prepare(rows: int, data: Output[Dataset]) -> None:
         f.write("\n".join(f"{i},{i % 2}" for i in range(rows)))
 
 
-@step
+@step(packages=["scikit-learn"])
 def fit(data: Input[Dataset], rate: float, model: Output[Model]) -> float:
-    """Pretend to fit; the score is the rate."""
-    with open(model.path, "w") as f:
-        f.write(str(rate))
+    """Fit a constant classifier on the rows (both columns); the score is the rate."""
+    import pickle
+
+    from sklearn.dummy import DummyClassifier
+
+    with open(data.path) as f:
+        rows = [[float(v) for v in line.split(",")] for line in f if line.strip()]
+    fitted = DummyClassifier(strategy="constant", constant=int(rate > 0.5))
+    fitted.fit(rows, [int(r[1]) for r in rows])
+    with open(model.path, "wb") as f:
+        pickle.dump(fitted, f)
     return rate
 
 
@@ -39,7 +47,7 @@ def fit(data: Input[Dataset], rate: float, model: Output[Model]) -> float:
 def pick(scores: list, models: Input[list[Model]], best: Output[Model]) -> float:
     """Copy the best model."""
     index = max(range(len(scores)), key=lambda i: scores[i])
-    with open(models[index].path) as src, open(best.path, "w") as dst:
+    with open(models[index].path, "rb") as src, open(best.path, "wb") as dst:
         dst.write(src.read())
     return float(scores[index])
 
@@ -52,7 +60,7 @@ def literal_fan_in(rows: int = 20, threshold: float = 0.5, label: str = "run") -
         trial = fit(data=data.data, rate=rate)
     best = pick(scores=collect(trial.output), models=collect(trial.model))
     with when((best.output > threshold) | ((rows > 10) & (label != "skip"))):
-        registered = register_model(best.best, name="fan-in", framework="xgboost")
+        registered = register_model(best.best, name="fan-in", framework="sklearn")
         batch_predict(registered.registered_model, data.data)
     with otherwise():
         fail(f"best score {best.output} is below {threshold}")

@@ -16,7 +16,13 @@ CASES = {
     "retry_own_failure": ({"flaky"}, set()),
     "import_data": ({"count_rows", "count_files", "total"}, set()),
     "container_outputs": ({"measure", "describe"}, set()),
+    "literal_fan_in": ({"prepare", "pick", "register_model", "batch_predict"}, {"fail"}),
+    "local_import": ({"scaled"}, set()),
+    "step_options": ({"warm_up", "report"}, set()),
+    "nested_control": ({"scale[0]", "flag[2]", "total"}, set()),
 }
+#: Cases a platform refuses at compile time (MLC401: SageMaker has no loop over a run-time list).
+REFUSED = {"nested_control": {"sagemaker-dev"}}
 
 
 def _import_data(folder: Path, run: str) -> dict[str, str]:
@@ -40,15 +46,27 @@ PARAMS: dict[str, Callable[[Path, str], dict[str, str]]] = {
 }
 
 #: The outputs a case computes, where the case says what they must be.
-EXPECTED = {"import_data": {"output": 302}, "container_outputs": {"output": "big:42"}}
+EXPECTED = {
+    "import_data": {"output": 302},
+    "container_outputs": {"output": "big:42"},
+    "local_import": {"result": 3.0},
+    "nested_control": {"total": 12.0},
+}
 
 TARGETS = ["kubeflow-dev", "sagemaker-dev", "vertex-dev"]
 
 
 def _steps(result: dict[str, object]) -> dict[str, str]:
+    """Statuses by Python name; a Vertex built-in's sub-DAG (`register-model/model-upload`)
+    also counts under the built-in's name."""
     steps = result["steps"]
     assert isinstance(steps, list)
-    return {str(s["name"]).replace("-", "_"): str(s["status"]) for s in steps}
+    found = {str(s["name"]).replace("-", "_"): str(s["status"]) for s in steps}
+    for name, status in list(found.items()):
+        parent = name.split("/", 1)[0]
+        if parent != name and found.get(parent) != "done":
+            found[parent] = status
+    return found
 
 
 @pytest.mark.slow
@@ -63,7 +81,7 @@ def test_every_platform_runs_the_case_as_the_embedded_run_does(case: str, tmp_pa
 
     embedded = _cli("run", path, "--store", str(tmp_path / "embedded"), *params("embedded"))
     assert embedded["status"] == "succeeded", embedded
-    for target in TARGETS:
+    for target in [t for t in TARGETS if t not in REFUSED.get(case, set())]:
         result = _cli("run", path, "-t", target, "--store", str(tmp_path / target), *params(target))
         assert result["status"] == embedded["status"], (target, result)
         steps = _steps(result)

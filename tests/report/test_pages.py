@@ -167,9 +167,21 @@ def test_same_build_same_bytes_whatever_the_seed_and_folder(tmp_path: Path) -> N
     assert pages[0] == pages[1]
 
 
+def _fan_in_that_fails(folder: Path) -> Path:
+    """The fan-in case with a fit that writes no real model, so batch_predict fails after
+    the registry has recorded it: one run with done, skipped and failed steps."""
+    source = FAN_IN.read_text(encoding="utf-8")
+    broken = source.replace("pickle.dump(fitted, f)", "f.write(str(rate).encode())")
+    assert broken != source
+    path = folder / FAN_IN.name
+    path.write_text(broken, encoding="utf-8")
+    return path
+
+
 def test_run_view_renders_statuses_timeline_and_lineage(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    result = run_local(str(FAN_IN), store)
+    fan_in = _fan_in_that_fails(tmp_path)
+    result = run_local(str(fan_in), store)
     assert result.status == "failed"  # batch_predict cannot unpickle the pretend model
     out = tmp_path / "run.html"
     shown = cli("runs", result.run_id, "--html", "--store", str(store), "--out", str(out))
@@ -183,7 +195,7 @@ def test_run_view_renders_statuses_timeline_and_lineage(tmp_path: Path) -> None:
     dag = {
         e.attrs["data-step"]: e.attrs["data-status"] for e in with_class(rendered.dom, "g", "step")
     }
-    assert set(dag) == step_ids(FAN_IN)
+    assert set(dag) == step_ids(fan_in)
     assert dag == {view.name: view.label for view in result.steps if "[" not in view.name} | {
         "fit": "done"
     }

@@ -55,6 +55,7 @@ class _ForkServer:
             start_new_session=True,
         )
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._requests: dict[int, _Request] = {}
         self._counter = 0
         self._alive = True
@@ -72,8 +73,9 @@ class _ForkServer:
         line = json.dumps({"id": number, "spec": str(spec), "log": str(log)}) + "\n"
         try:
             assert self.proc.stdin is not None
-            self.proc.stdin.write(line.encode())
-            self.proc.stdin.flush()
+            with self._write_lock:  # workers submit at once: one whole line each
+                self.proc.stdin.write(line.encode())
+                self.proc.stdin.flush()
         except OSError:
             with self._lock:
                 self._requests.pop(number, None)
@@ -84,7 +86,10 @@ class _ForkServer:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            message: dict[str, Any] = json.loads(line)
+            try:
+                message: dict[str, Any] = json.loads(line)
+            except ValueError:
+                continue  # only replies are written there; anything else is not ours
             with self._lock:
                 request = self._requests.get(int(message["id"]))
                 if request is not None and "code" in message:
