@@ -88,6 +88,7 @@ CODES: dict[str, str] = {
     "MLC504": "image-not-tested",
     "MLC505": "image-copy-failed",
     "MLC601": "platform-stack-profiles-disagree",
+    "MLC602": "wait-without-run",
     "MLC701": "no-emulator-for-platform",
     "MLC801": "ci-repository",
     "MLC802": "ci-environment-order",

@@ -116,8 +116,9 @@ def test_deploy_sagemaker_to_moto(moto_url: str, tmp_path: Path) -> None:
     execution = sm.describe_pipeline_execution(PipelineExecutionArn=deployment["execution_arn"])
     assert execution["PipelineExecutionStatus"] in ("Executing", "Succeeded")
 
-    again = json.loads(cli(*args, env=env).stdout)["deployment"]
+    again = json.loads(cli(*args, "--wait", "60", env=env).stdout)["deployment"]
     assert not again["created"] and again["uploaded"] == []
+    assert again["run_state"] == "succeeded"  # moto ends every execution at once
 
     # A bundle whose key exists with other content is replaced, not trusted.
     (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=_BUCKET, Prefix=_CODE)["Contents"]]
@@ -491,3 +492,79 @@ def test_deploy_vertex_publishes_the_template_and_submits_the_compiled_request(
         k: v for k, v in compiled.items() if k != "runtimeConfig"
     }, "the submitted job is the compiled request, unchanged but for the parameters"
     assert request["pipeline_job_id"].startswith("mlc-dev-churn-") and result.job_name
+
+
+class _States:
+    """A run that reports each state in turn, as a platform's API would while it runs."""
+
+    def __init__(self, *states: str) -> None:
+        self.states = list(states)
+        self.asked = 0
+
+    def next(self) -> str:
+        self.asked += 1
+        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
+
+
+def test_wait_polls_each_platform_until_the_run_ends() -> None:
+    from types import SimpleNamespace
+
+    from mlcompile.deploy.wait import wait_for_run
+
+    sagemaker_run = _States("Executing", "Executing", "Failed")
+    sagemaker = SimpleNamespace(
+        describe_pipeline_execution=lambda **_: {"PipelineExecutionStatus": sagemaker_run.next()}
+    )
+    kubeflow_run = _States("RUNNING", "SUCCEEDED")
+    kubeflow = SimpleNamespace(get_run=lambda _id: SimpleNamespace(state=kubeflow_run.next()))
+    vertex_run = _States("PIPELINE_STATE_RUNNING", "PIPELINE_STATE_CANCELLED")
+    vertex = SimpleNamespace(
+        get_pipeline_job=lambda name: SimpleNamespace(state=SimpleNamespace(name=vertex_run.next()))
+    )
+    cases = [
+        ({"platform": "sagemaker", "execution_arn": "arn:x"}, sagemaker, "failed", sagemaker_run),
+        ({"platform": "kubeflow", "run_id": "r1"}, kubeflow, "succeeded", kubeflow_run),
+        ({"platform": "vertex", "job_name": "projects/p/j"}, vertex, "stopped", vertex_run),
+    ]
+    for deployment, client, expected, run in cases:
+        slept: list[float] = []
+        state = wait_for_run(
+            deployment,
+            profile("sagemaker-dev"),
+            timeout=60,
+            poll=5,
+            client=client,
+            sleep=slept.append,
+        )
+        # Asked until the state was final, with one wait of `poll` between two questions.
+        assert state == expected and run.asked == len(slept) + 1 and set(slept) <= {5}
+
+
+def test_wait_gives_up_at_its_timeout() -> None:
+    from types import SimpleNamespace
+
+    from mlcompile.deploy.wait import wait_for_run
+
+    now = [0.0]
+    client = SimpleNamespace(get_run=lambda _id: SimpleNamespace(state="RUNNING"))
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    state = wait_for_run(
+        {"platform": "kubeflow", "run_id": "r1"},
+        profile("kubeflow-dev"),
+        timeout=30,
+        poll=10,
+        client=client,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    assert state == "timed out" and now[0] == 30
+
+
+def test_wait_without_a_run_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    args = ["deploy", "examples/minimal/pipeline.py", "-t", "sagemaker-dev", "--no-infra"]
+    done = cli(*args, "--no-start", "--wait", "10", "--out", str(tmp_path / "build"))
+    assert done.returncode == 2 and "MLC602" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "build").exists()

@@ -171,13 +171,17 @@ def _deploy_job(plan: Plan, target: Target) -> dict[str, Any]:
                 [*scripts.install_pulumi()[1:], *scripts.images_and_deploy(plan, target)],
                 {"PULUMI_BACKEND_URL": "${{ vars.PULUMI_BACKEND_URL }}"},
             ),
-            _run(
-                "Report the smoke run",
-                [
-                    f'{line} >> "$GITHUB_STEP_SUMMARY"'
-                    for line in scripts.smoke_report(plan, target)
-                ],
-            ),
+            {
+                # Also when the smoke run failed (deploy --wait exits 1): the summary says how.
+                "if": "${{ !cancelled() }}",
+                **_run(
+                    "Report the smoke run",
+                    [
+                        f'{line} >> "$GITHUB_STEP_SUMMARY"'
+                        for line in scripts.smoke_report(plan, target)
+                    ],
+                ),
+            },
             {
                 "name": "Keep the tested build for promotion",
                 "uses": uses("actions/upload-artifact"),

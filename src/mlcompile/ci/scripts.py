@@ -11,6 +11,8 @@ HEAD = "build/ci/head"
 BASE = "build/ci/base"
 #: Where the tested build of a merge is put back when a release promotes it.
 TESTED = "build/ci/tested"
+#: How long the dev deploy waits for its smoke run to end.
+SMOKE_SECONDS = 2400  # within the job's 60 minutes, images and deploy included
 
 
 def q(text: str) -> str:
@@ -112,7 +114,9 @@ def images_and_deploy(plan: Plan, target: Target) -> list[str]:
         out = q(plan.build_dir(pipeline, target, HEAD))
         lines += [
             f"mlcompile images {spec} --target {ref} --out {out}/images",
-            f"mlcompile deploy {spec} --target {ref} --out {out} --json > {out}.deploy.json",
+            # The smoke run: deploy waits for it, and fails the job unless it succeeded.
+            f"mlcompile deploy {spec} --target {ref} --out {out} --wait {SMOKE_SECONDS}"
+            f" --json > {out}.deploy.json",
         ]
     return lines
 

@@ -307,12 +307,23 @@ def deploy_pipeline(
     params: list[str],
     endpoint_url: str | None,
     as_json: bool,
+    wait: int | None = None,
 ) -> int:
-    """Compile, provision the stack (Pulumi), then upload and upsert the pipeline and run it."""
+    """Compile, provision the stack (Pulumi), then upload and upsert the pipeline and run it;
+    with ``wait``, wait that many seconds at most for the run to end."""
     from mlcompile.deploy import deploy_build, images_before_compile
     from mlcompile.params import parse_params
 
     # Everything the user gave is checked before anything is written or called.
+    if wait is not None and not start:
+        raise UserError(
+            Diagnostic(
+                "MLC602",
+                "deploy --wait waits for the run deploy starts, and --no-start starts none",
+                None,
+                "drop --no-start to run and wait, or drop --wait",
+            )
+        )
     loaded, pipeline = _load(spec)
     profile, profile_file = load_profile(target)
     values = parse_params(pipeline, params) if params else None
@@ -340,6 +351,12 @@ def deploy_pipeline(
     }
     if stack is not None:
         summary["stack"] = {"name": stack.stack, "changes": stack.summary}
+    if wait is not None:
+        from mlcompile.deploy.wait import wait_for_run
+
+        state = wait_for_run(result, profile, timeout=wait, endpoint_url=endpoint_url)
+        result["run_state"] = state
+        summary["ok"] = state == "succeeded"
     if as_json:
         report.print_json(summary)
     else:
@@ -349,7 +366,7 @@ def deploy_pipeline(
         print("\n".join(report.field_lines(result)))
         if stack is not None:
             print("\n".join(report.field_lines({"stack": summary["stack"]})))
-    return 0
+    return 0 if summary["ok"] else 1
 
 
 def print_schema(what: str) -> int:

@@ -216,6 +216,15 @@ def deploy(
         str | None,
         typer.Option("--endpoint-url", metavar="URL", help="AWS API endpoint (a local stand-in)."),
     ] = None,
+    wait: Annotated[
+        int | None,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=1,
+            help="Wait up to SECONDS for the started run to end; exit 1 unless it succeeded.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compile, provision the stack, upload and upsert the pipeline, and start a run."""
@@ -232,6 +241,7 @@ def deploy(
             params=param or [],
             endpoint_url=endpoint_url,
             as_json=as_json,
+            wait=wait,
         ),
     )
 
