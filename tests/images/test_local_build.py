@@ -189,17 +189,9 @@ def test_promotion_copies_the_tested_images_by_digest(
     dev_repository, _, digest = dev_image["image"].partition("@")
     assert "mlc-dev-steps" in dev_repository
 
-    promoted = _mlcompile(
-        project,
-        "images",
-        "pipeline.py",
-        "-t",
-        "local-images",
-        "--out",
-        "release/images",
-        "--from",
-        "tested/images",
-    )
+    promote = ["images", "pipeline.py", "-t", "local-images", "--out", "release/images"]
+    promote += ["--from", "tested/images"]
+    promoted = _mlcompile(project, *promote)
     [image] = promoted["images"]
     assert image["image"] == f"{registry}/mlc-prod-steps@{digest}" and image["built"] is False
     compiled = _mlcompile(
@@ -211,19 +203,7 @@ def test_promotion_copies_the_tested_images_by_digest(
         PIPELINE.replace("@step\ndef total", '@step(packages=["six"])\ndef total')
     )
     refused = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlcompile",
-            "images",
-            "pipeline.py",
-            "-t",
-            "local-images",
-            "--out",
-            "release/images",
-            "--from",
-            "tested/images",
-        ],
+        [sys.executable, "-m", "mlcompile", *promote],
         cwd=project,
         capture_output=True,
         text=True,
