@@ -157,7 +157,11 @@ def test_fan_in_of_values_and_artifacts(tmp_path: Path) -> None:
     assert [_values(service, f"fit-{i}") for i in range(3)] == [0.1, 0.5, 0.9]
     assert _values(service, "pick") == 0.9
     best = next(p for uri, p in service.s3.items() if uri.endswith("/pick/best"))
-    assert (best / "best").read_text() == "0.9"
+    winner = next(p for uri, p in service.s3.items() if uri.endswith("/fit-2/model"))
+    # The best model is the 0.9 fit's, byte for byte.
+    assert (best / "best").read_bytes() == next(
+        f for f in winner.rglob("*") if f.is_file()
+    ).read_bytes()
 
 
 def test_local_modules_ship_in_the_bundle(tmp_path: Path) -> None:
