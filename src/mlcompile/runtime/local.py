@@ -145,6 +145,8 @@ def _child(request: dict[str, Any]) -> NoReturn:
         os.close(log)
         os.close(null)
         code = _step([str(request["spec"])])
+    except SystemExit as exc:  # sys.exit() in a step ends its process with that code, as ever
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except BaseException:
         traceback.print_exc()
     _leave(code)
