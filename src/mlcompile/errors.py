@@ -90,6 +90,7 @@ CODES: dict[str, str] = {
     "MLC601": "platform-stack-profiles-disagree",
     "MLC602": "wait-without-run",
     "MLC701": "no-emulator-for-platform",
+    "MLC702": "containers-mode",
     "MLC801": "ci-repository",
     "MLC802": "ci-environment-order",
     "MLC803": "ci-identity-unsupported",

@@ -127,3 +127,36 @@ def _find(steps: list[dict[str, Any]], name: str) -> dict[str, Any]:
             if found:
                 return found
     return {}
+
+
+def test_cached_steps_are_reused_with_their_objects_put_back(tmp_path: Path) -> None:
+    """CacheConfig: a second run reuses both jobs, though its S3 starts empty, and the reused
+    `produce`'s property file (read by `square`'s arguments) is where the first run wrote it;
+    a changed parameter changes `produce`'s key and the value `square` reads, so both run."""
+    build, manifest, root = _build(tmp_path)
+
+    def run(params: dict[str, Any]) -> RunResult:
+        store = tmp_path / "store"
+        return execute_build(build, manifest, params, store=store, root=root, spec="minimal")
+
+    first = run({})
+    again = run({})
+    assert first.ok and again.ok and again.outputs == first.outputs == {"squared": 9}
+    for name in ("produce", "square"):
+        step = again.step(name)
+        assert step.cached_from == first.run_id and step.attempts == 0, step
+    changed = run({"start": 4})
+    assert changed.outputs == {"squared": 16}
+    assert all(changed.step(n).cached_from is None for n in ("produce", "square"))
+
+
+def test_expire_after_durations() -> None:
+    from mlcompile.emulate.sagemaker_cache import expire_after_seconds
+
+    assert expire_after_seconds("P30D") == 30 * 86400
+    assert expire_after_seconds("PT1H") == 3600
+    assert expire_after_seconds("T16m") == 16 * 60  # the form the documentation shows
+    assert expire_after_seconds("30dT5h") == 30 * 86400 + 5 * 3600
+    assert expire_after_seconds(None) is None
+    with pytest.raises(ValueError, match="ISO 8601"):
+        expire_after_seconds("soon")

@@ -127,11 +127,16 @@ def print_ir(spec: str) -> int:
 
 
 def _compile(
-    spec: str, target: str, out: Path | None
+    spec: str, target: str, out: Path | None, *, images_of_build: bool = False
 ) -> tuple[ir.Pipeline, Profile, Path, dict[str, Any], list[Diagnostic]]:
-    """Check, compile and write the build folder; warnings are returned, errors raised."""
+    """Check, compile and write the build folder; warnings are returned, errors raised.
+
+    The images record that pins the steps is ``out``'s, or with ``images_of_build`` the one
+    `mlcompile images` wrote into the profile's build folder."""
     loaded, pipeline, (profile,) = _load_with_profiles(spec, [target])
-    return _compile_loaded(loaded, pipeline, profile, out, spec, target)
+    return _compile_loaded(
+        loaded, pipeline, profile, out, spec, target, images_of_build=images_of_build
+    )
 
 
 def _compile_loaded(
@@ -141,13 +146,16 @@ def _compile_loaded(
     out: Path | None,
     spec: str,
     target: str,
+    *,
+    images_of_build: bool = False,
 ) -> tuple[ir.Pipeline, Profile, Path, dict[str, Any], list[Diagnostic]]:
     from mlcompile import platforms
     from mlcompile.build import json_bytes, manifest, write_atomic
     from mlcompile.images.pin import pinned_for_compile
 
     out_dir = out or Path("build") / profile.name
-    pipeline, images, unbuilt = pinned_for_compile(pipeline, profile, out_dir, spec, target)
+    images_dir = Path("build") / profile.name if images_of_build else out_dir
+    pipeline, images, unbuilt = pinned_for_compile(pipeline, profile, images_dir, spec, target)
     platform = platforms.get(profile.platform)
     problems = [*loaded.definition.warnings, *unbuilt, *platform.check(pipeline, profile)]
     if any(d.severity == "error" for d in problems):
@@ -187,8 +195,9 @@ def _build_story(
 def compile_to(
     spec: str, target: str, out: Path
 ) -> tuple[ir.Pipeline, Profile, Path, Path, dict[str, Any]]:
-    """Compile into ``out`` for a command that goes on to use the build (``run --target``)."""
-    pipeline, profile, out_dir, data, problems = _compile(spec, target, out)
+    """Compile into ``out`` for a command that goes on to use the build (``run --target``),
+    its steps pinned to the images `mlcompile images` built (``build/<profile>/images``)."""
+    pipeline, profile, out_dir, data, problems = _compile(spec, target, out, images_of_build=True)
     report.print_diagnostics(problems, report.project_root)
     return pipeline, profile, report.project_root or Path.cwd(), out_dir, data
 

@@ -294,13 +294,27 @@ def run(
             help="Compile for PROFILE and run the compiled spec locally.",
         ),
     ] = None,
+    containers: Annotated[
+        str,
+        typer.Option(
+            "--containers",
+            metavar="WHEN",
+            help="With --target: run each job in its image: auto (when podman or docker has"
+            " it), require, or never.",
+        ),
+    ] = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine, with caching and lineage."""
     if target is not None:
         from mlcompile.emulate.run import run_target
 
-        _guard(as_json, lambda: run_target(pipeline, target, param or [], store, workers, as_json))
+        _guard(
+            as_json,
+            lambda: run_target(
+                pipeline, target, param or [], store, workers, as_json, containers=containers
+            ),
+        )
         return
     from mlcompile.local import cli as local
 

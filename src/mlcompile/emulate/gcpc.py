@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mlcompile.emulate.containers import ImageUnavailable
 from mlcompile.emulate.kfp_ir import Execution, KfpRun, Outcome
 from mlcompile.emulate.session import EmulationError
 from mlcompile.local import registry
@@ -95,11 +96,16 @@ def _custom_job(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> O
     if not pools or "container_spec" not in pools[0]:
         raise EmulationError(f"task {execution.task_name!r}: the CustomJob has no container pool")
     spec = pools[0]["container_spec"]
-    argv = [*spec.get("command", []), *spec.get("args", [])]
-    env = run.step_env({"env": spec.get("env", [])})
-    exit_ = run.session.run_process(
-        [str(a) for a in argv], env=env, cwd=execution.folder, log=execution.log
-    )
+    try:
+        exit_ = run.launch(
+            execution,
+            str(spec.get("image_uri", "")),
+            [str(a) for a in spec.get("command", [])],
+            [str(a) for a in spec.get("args", [])],
+            spec.get("env", []),
+        )
+    except ImageUnavailable as exc:
+        return Outcome("failed", f"the custom job's worker pool: {exc}")
     if exit_.code != 0:
         return Outcome("failed", f"the custom job's container exited with code {exit_.code}")
     return run.collect(execution)

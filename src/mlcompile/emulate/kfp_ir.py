@@ -52,8 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.emulate import cel
+from mlcompile.emulate.containers import Container, ImageUnavailable, Mount
 from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
+from mlcompile.local.process import Exit
 from mlcompile.local.values import ArtifactValue
 from mlcompile.platforms.kubeflow.platform import CLUSTER_DEFAULT_ROOT
 
@@ -100,6 +102,8 @@ class Execution:
     output_file: str = ""
     #: Variables the platform sets beyond the container's own (Kubernetes secrets).
     env: dict[str, str] = field(default_factory=dict)
+    #: The lineage record of the task this execution is an attempt of.
+    step_id: int = 0
 
     def executor_input(self) -> dict[str, Any]:
         """The JSON ``{{$}}`` stands for (kfp's ``ExecutorInput`` message)."""
@@ -572,7 +576,7 @@ class KfpRun:
                 return TaskState("done", dict(hit.params), dict(hit.artifacts))
         started = time.monotonic()
         outcome = self._attempts(
-            display, name, task, component, executor, params, artifacts, env or {}
+            display, name, task, component, executor, params, artifacts, env or {}, step_id
         )
         stored = {n: (a, _size(Path(a.path))) for n, a in outcome.artifacts.items()}
         session.call(
@@ -600,6 +604,7 @@ class KfpRun:
         params: dict[str, Any],
         artifacts: dict[str, Any],
         env: dict[str, str],
+        step_id: int,
     ) -> Outcome:
         policy = task.get("retryPolicy", {})
         retries = int(policy.get("maxRetryCount", 0))
@@ -619,7 +624,16 @@ class KfpRun:
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
             execution = Execution(
-                display, name, component, executor, params, artifacts, folder, log, env=env
+                display,
+                name,
+                component,
+                executor,
+                params,
+                artifacts,
+                folder,
+                log,
+                env=env,
+                step_id=step_id,
             )
             outcome = self._execute(execution)
             outcome.attempts = attempt
@@ -650,11 +664,16 @@ class KfpRun:
         command = [*container.get("command", []), *container.get("args", [])]
         if self.gcpc is not None and _is_gcpc(command):
             return self.gcpc(self, execution)
-        argv = self.fill(command, execution)
-        env = {**self.step_env(container), **execution.env}
-        exit_ = self.session.run_process(
-            argv, env=env, cwd=execution.folder, log=execution.log, timeout=None
-        )
+        try:
+            exit_ = self.launch(
+                execution,
+                str(container.get("image", "")),
+                self.fill(container.get("command", []), execution),
+                self.fill(container.get("args", []), execution),
+                container.get("env", []),
+            )
+        except ImageUnavailable as exc:
+            return Outcome("failed", str(exc))
         if exit_.timed_out:
             return Outcome("failed", "timed out and was stopped")
         if exit_.code != 0:
@@ -838,6 +857,36 @@ class KfpRun:
 
     # ----- the machine -------------------------------------------------------------------------
 
+    def launch(
+        self,
+        execution: Execution,
+        image: str,
+        command: list[str],
+        args: list[str],
+        env: list[dict[str, Any]],
+    ) -> Exit:
+        """Run a container's command and arguments: in ``image`` where this machine can run it
+        (the store mounted at its own path, so every path in the arguments holds), else here."""
+        session = self.session
+        if not session.containers.usable(image):
+            host_env = {**self.step_env({"env": env}), **execution.env}
+            return session.run_process(
+                [*command, *args], env=host_env, cwd=execution.folder, log=execution.log
+            )
+        session.call(lambda: session.record_image(execution.step_id, image))
+        store = str(session.store.root)
+        job = Container(
+            image,
+            tuple(command),
+            tuple(args),
+            {**_PLATFORM_ENV, **_spec_env(env), **execution.env},
+            (Mount(store, store),),
+            str(execution.folder),
+        )
+        return session.run_process(
+            [], env={}, cwd=execution.folder, log=execution.log, container=job
+        )
+
     def step_env(self, container: dict[str, Any]) -> dict[str, str]:
         """The step's environment on this host: ``python3`` is this interpreter (the image's
         Python), with the image's packages preinstalled (the step skips its own pip install)."""
@@ -848,17 +897,12 @@ class KfpRun:
             # started by its own path.
             python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
             python.chmod(0o755)
-        env = {
+        return {
             **os.environ,
             "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}",
-            "MLCOMPILE_PREINSTALLED": "1",
-            # No Kubernetes API here: a KServe deploy writes its InferenceService only.
-            "MLCOMPILE_KSERVE_DRY_RUN": "1",
-            "PYTHONUNBUFFERED": "1",
+            **_PLATFORM_ENV,
+            **_spec_env(container.get("env", [])),
         }
-        for item in container.get("env", []):
-            env[str(item["name"])] = str(item.get("value", ""))
-        return env
 
     def local_path(self, uri: str) -> Path | None:
         """A file the compiled build holds (a code bundle) or a local folder standing in for
@@ -1013,6 +1057,19 @@ def _text(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+#: What the emulated platform sets around a step: no Kubernetes API here, so a KServe deploy
+#: writes its InferenceService only.
+_PLATFORM_ENV = {"MLCOMPILE_KSERVE_DRY_RUN": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _spec_env(items: list[dict[str, Any]]) -> dict[str, str]:
+    """A container's ``env`` list as a mapping, and the local secret store's variables, which
+    stand in for the platform's secret manager."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("MLCOMPILE_SECRET_")}
+    env.update({str(item["name"]): str(item.get("value", "")) for item in items})
+    return env
 
 
 def _seconds(duration: Any) -> float:

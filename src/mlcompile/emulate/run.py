@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from mlcompile.emulate.containers import MODES, Containers
 from mlcompile.emulate.session import Session
 from mlcompile.local.runner import RunResult
 
@@ -22,6 +23,7 @@ def run_target(
     as_json: bool,
     *,
     backoff_scale: float = 1.0,
+    containers: str = "auto",
 ) -> int:
     from mlcompile.cli.commands import compile_to
     from mlcompile.local import sigint
@@ -29,6 +31,17 @@ def run_target(
     from mlcompile.local.progress import reporter_for
     from mlcompile.params import parse_params
 
+    if containers not in MODES:
+        from mlcompile.errors import Diagnostic, ValidationError
+
+        raise ValidationError(
+            Diagnostic(
+                "MLC702",
+                f"--containers {containers!r} is not a mode",
+                None,
+                f"use one of {', '.join(MODES)}",
+            )
+        )
     store = store.resolve()
     pipeline, profile, root, build, manifest = compile_to(
         spec, target, store / "builds" / target_dir(target)
@@ -45,6 +58,7 @@ def run_target(
         workers=workers,
         reporter=reporter_for(f"{pipeline.name} on {profile.name}", as_json),
         backoff_scale=backoff_scale,
+        containers=Containers(containers),
     )
     return finish_run(result, as_json)
 
@@ -64,6 +78,7 @@ def execute_build(
     workers: int = 2,
     reporter: Any = None,
     backoff_scale: float = 1.0,
+    containers: Containers | None = None,
 ) -> RunResult:
     """Execute a compiled build folder (``compile``'s output) with the platform's semantics."""
     platform = manifest["platform"]
@@ -77,6 +92,7 @@ def execute_build(
         params,
         reporter,
         workers,
+        containers or Containers("never"),
     )
     if platform in ("kubeflow", "vertex"):
         from mlcompile.emulate.kfp_ir import KfpRun

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlcompile.emulate import sagemaker_cache as cache
+from mlcompile.emulate.containers import Container, ImageUnavailable, Mount
 from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
 from mlcompile.local import registry
@@ -95,6 +97,8 @@ class SageMakerRun:
         self.execution_id = session.run_id
         self._models_lock = threading.Lock()
         self.endpoint_url = ""
+        # The S3 objects the step running on this thread writes, while it may be cached.
+        self._journal = threading.local()
 
     def _parameters(self, given: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -359,7 +363,67 @@ class SageMakerRun:
             raise EmulationError(
                 f"step {step.name!r} has type {kind!r}, which this emulator does not run"
             )
-        handler(step)
+        config = step.spec.get("CacheConfig") or {}
+        key = None
+        if config.get("Enabled"):
+            key = cache.cache_key(kind, self.value(step.name, step.spec.get("Arguments", {})))
+        if key is None:
+            handler(step)
+            return
+        if self._reuse(step, key, config.get("ExpireAfter")):
+            return
+        self._journal.writes = {}
+        step.properties["_cache_key"] = key
+        try:
+            handler(step)
+        finally:
+            self._journal.writes = None
+
+    def _reuse(self, step: _Step, key: str, expire_after: str | None) -> bool:
+        """A cache hit: the earlier run's properties, its objects put back into S3."""
+        session = self.session
+        try:
+            seconds = cache.expire_after_seconds(expire_after)
+        except ValueError as exc:
+            raise EmulationError(f"step {step.name!r}: {exc}") from None
+        entry = cache.read_entry(session.store.root, key)
+        hit = session.call(lambda: session.cached(key)) if entry is not None else None
+        if entry is None or hit is None or not entry.fresh(seconds):
+            return False
+        if not all(session.store.has(sha) for sha in entry.writes.values()):
+            return False  # the store was pruned since
+        for uri, sha in sorted(entry.writes.items()):
+            self._put(uri, session.store.path_of(sha).read_bytes())
+        step.properties.update(entry.properties)
+        step.property_files.update(entry.property_files)
+        step.outputs.update(entry.outputs)
+        sid = session.call(
+            lambda: session.start_step(
+                step.name,
+                step.name,
+                step.spec["Type"],
+                step.spec["Type"].lower(),
+                content_hash(step.spec),
+                {},
+                {},
+                key,
+            )
+        )
+        session.call(
+            lambda: session.finish_step(
+                sid,
+                step.name,
+                "done",
+                attempts=0,
+                message=f"cached from run {hit.run_id}",
+                params=hit.params,
+                artifacts={n: (a, 0) for n, a in hit.artifacts.items()},
+                seconds=0.0,
+                cached_from=hit,
+            )
+        )
+        step.status = "done"
+        return True
 
     def _condition(self, step: _Step) -> None:
         holds = True
@@ -600,8 +664,14 @@ class SageMakerRun:
         for item in outputs:
             self._local(job, str(item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
             step.outputs[item["OutputName"]] = str(item["S3Output"]["S3Uri"])
-        argv = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
-        self._job(step, job, argv, args.get("Environment", {}))
+        self._job(
+            step,
+            job,
+            str(app.get("ImageUri", "")),
+            [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])],
+            args.get("Environment", {}),
+            len(app.get("ContainerEntrypoint", [])),
+        )
         artifacts: dict[str, ArtifactValue] = {}
         for item in outputs:
             local = self._local(job, str(item["S3Output"]["LocalPath"]))
@@ -636,8 +706,14 @@ class SageMakerRun:
         )
         for sub in ("model", "output/data"):
             (job / sub).mkdir(parents=True, exist_ok=True)
-        argv = [*algo.get("ContainerEntrypoint", []), *algo.get("ContainerArguments", [])]
-        self._job(step, job, argv, args.get("Environment", {}))
+        self._job(
+            step,
+            job,
+            str(algo.get("TrainingImage", "")),
+            [*algo.get("ContainerEntrypoint", []), *algo.get("ContainerArguments", [])],
+            args.get("Environment", {}),
+            len(algo.get("ContainerEntrypoint", [])),
+        )
         given = str(args["OutputDataConfig"]["S3OutputPath"])
         out_path = given.rstrip("/")
         job_name = f"{step.name}-{self.execution_id}"
@@ -664,27 +740,58 @@ class SageMakerRun:
         artifacts = {"model": self._artifact(job / "model", "Model")}
         self._record_done(step, artifacts, "")
 
-    def _job(self, step: _Step, job: Path, argv: list[Any], environment: dict[str, Any]) -> None:
-        """Run a job's container command on this machine, ``/opt/ml`` mapped onto ``job``."""
+    def _job(
+        self,
+        step: _Step,
+        job: Path,
+        image: str,
+        argv: list[Any],
+        environment: dict[str, Any],
+        entrypoint: int,
+    ) -> None:
+        """Run a job's container command (its first ``entrypoint`` words replace the image's
+        entrypoint): in ``image`` with ``job`` mounted at ``/opt/ml`` where this machine can run
+        it, else here with the ``/opt/ml`` prefix of every path mapped onto ``job``."""
         session = self.session
-        shim = session.scratch("_bin")
-        python = shim / "python3"
-        if not python.exists():
-            python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
-            python.chmod(0o755)
-        env = {
-            **os.environ,
-            **{k: _map(str(v), job) for k, v in environment.items()},
-            "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}",
-            # The host's interpreter stands in for the image, packages installed.
-            "MLCOMPILE_PIP": "",
-            # AWS calls a step makes (an endpoint deploy) go to the run's moto server.
+        try:
+            in_image = session.containers.usable(image)
+        except ImageUnavailable as exc:
+            raise _JobFailed(str(exc)) from None
+        # AWS calls a step makes (an endpoint deploy) go to the run's moto server.
+        aws = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
         }
-        argv = [_map(_text(a), job) for a in argv]
+        words = [_text(a) for a in argv]
+        container = None
+        env: dict[str, str] = {}
+        if in_image:
+            container = Container(
+                image,
+                tuple(words[:entrypoint]),
+                tuple(words[entrypoint:]),
+                {**{k: str(v) for k, v in environment.items()}, **aws},
+                (Mount(str(job), "/opt/ml"),),
+                "/opt/ml",
+            )
+            words = []
+        else:
+            shim = session.scratch("_bin")
+            python = shim / "python3"
+            if not python.exists():
+                python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+                python.chmod(0o755)
+            env = {
+                **os.environ,
+                **{k: _map(str(v), job) for k, v in environment.items()},
+                "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}",
+                # The host's interpreter stands in for the image, packages installed.
+                "MLCOMPILE_PIP": "",
+                **aws,
+            }
+            words = [_map(w, job) for w in words]
         sid = session.call(
             lambda: session.start_step(
                 step.name,
@@ -697,6 +804,8 @@ class SageMakerRun:
                 None,
             )
         )
+        if in_image:
+            session.call(lambda: session.record_image(sid, image))
         step.properties["_sid"] = sid
         started = time.monotonic()
         # RetryPolicies retry service faults, throttling and capacity errors only: a job whose
@@ -704,7 +813,9 @@ class SageMakerRun:
         # service faults, so every job runs once.
         # https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html
         attempt = 1
-        exit_ = session.run_process(argv, env=env, cwd=job, log=session.log_path(step.name))
+        exit_ = session.run_process(
+            words, env=env, cwd=job, log=session.log_path(step.name), container=container
+        )
         code = exit_.code
         step.properties["_started"] = started
         step.properties["_attempts"] = attempt
@@ -737,11 +848,22 @@ class SageMakerRun:
                 )
             )
         stored = {n: (a, 0) for n, a in artifacts.items()}
+        key = step.properties.pop("_cache_key", None)
+        if key is not None:
+            entry = cache.Entry(
+                dict(step.properties),
+                dict(step.property_files),
+                dict(step.outputs),
+                dict(getattr(self._journal, "writes", None) or {}),
+                time.time(),
+            )
+            cache.write_entry(session.store.root, key, entry)
         session.call(
             lambda: session.finish_step(
                 sid,
                 step.name,
                 "done",
+                key=key,
                 attempts=attempts,
                 message=message,
                 params=flat,
@@ -781,6 +903,11 @@ class SageMakerRun:
         bucket, key = _split(uri)
         self._ensure_bucket(bucket)
         self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        writes = getattr(self._journal, "writes", None)
+        if writes is not None:  # kept by content, for a later run's cache hit
+            scratch = self.session.scratch("_journal") / content_hash(uri)[:16]
+            scratch.write_bytes(body)
+            writes[uri] = self.session.store.ingest(scratch)[0]
 
     def _upload(self, folder: Path, uri: str) -> None:
         for file in sorted(p for p in folder.rglob("*") if p.is_file()):

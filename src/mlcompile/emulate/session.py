@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mlcompile.emulate.containers import Container, Containers
 from mlcompile.local import sigint
 from mlcompile.local.lineage import CachedStep, LineageDB
 from mlcompile.local.process import Exit
@@ -54,6 +55,7 @@ class Session:
     params: dict[str, Any]
     reporter: Reporter | None = None
     workers: int = 2
+    containers: Containers = field(default_factory=lambda: Containers("never"))
     views: dict[str, StepView] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,7 +64,7 @@ class Session:
         self.cancel = threading.Event()
         self.slots = threading.BoundedSemaphore(max(1, self.workers))
         self._wakeup: Wakeup[tuple[Callable[[], Any], Future[Any]]] = Wakeup()
-        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._procs: dict[subprocess.Popen[bytes], str | None] = {}
         self._procs_lock = threading.Lock()
         self._main = threading.get_ident()
 
@@ -229,8 +231,15 @@ class Session:
         cwd: Path,
         log: Path,
         timeout: float | None = None,
+        container: Container | None = None,
     ) -> Exit:
-        """One step process in its own process group, at most ``workers`` at a time."""
+        """One step process in its own process group, at most ``workers`` at a time; with
+        ``container``, the process is the container runtime running the job in its image."""
+        name = None
+        if container is not None:
+            name = f"mlc-{self.run_id}-{secrets.token_hex(4)}"
+            argv = self.containers.argv(name, container)
+            env = dict(os.environ)  # the runtime's own settings; the job's are in its argv
         with self.slots:
             if self.cancel.is_set():
                 raise Cancelled
@@ -245,26 +254,35 @@ class Session:
                     start_new_session=True,
                 )
                 with self._procs_lock:
-                    self._procs.add(proc)
+                    self._procs[proc] = name
                     if self.cancel.is_set():  # stopped while it started: _kill_all missed it
-                        _killpg(proc)
+                        self._kill(proc, name)
                 try:
                     code = proc.wait(timeout=timeout)
                 except subprocess.TimeoutExpired:
-                    _killpg(proc)
+                    self._kill(proc, name)
                     return Exit(proc.wait(), timed_out=True)
                 finally:
                     with self._procs_lock:
-                        self._procs.discard(proc)
+                        self._procs.pop(proc, None)
         if self.cancel.is_set():
             raise Cancelled
         return Exit(code)
 
     def _kill_all(self) -> None:
         with self._procs_lock:
-            procs = list(self._procs)
-        for proc in procs:
-            _killpg(proc)
+            procs = list(self._procs.items())
+        for proc, name in procs:
+            self._kill(proc, name)
+
+    def _kill(self, proc: subprocess.Popen[bytes], container: str | None) -> None:
+        _killpg(proc)
+        if container is not None:  # the runtime's client is gone; its container is not
+            self.containers.remove(container)
+
+    def record_image(self, step_id: int, image: str) -> None:
+        """The image a step ran in, known once its job starts (call through ``call``)."""
+        self.db.set_image(step_id, image)
 
     def sleep(self, seconds: float) -> None:
         if self.cancel.wait(seconds):

@@ -186,6 +186,11 @@ class LineageDB:
                     self._link(c, step_id, "in", port, position, artifact)
         return step_id
 
+    def set_image(self, step_id: int, image: str) -> None:
+        """The image a started step runs in, where that is known only once its job starts."""
+        with self.transaction() as c:
+            c.execute("UPDATE steps SET image = ? WHERE id = ?", (image, step_id))
+
     def finish_step(
         self,
         step_id: int,
