@@ -1,5 +1,6 @@
 """Pipeline parameters that drive platform settings, as the SageMaker samples write them: the
-processing instance type and the input data's S3 URI are chosen when a run starts."""
+processing instance type, the input data's S3 URI and an environment variable are chosen when a
+run starts."""
 
 from mlcompile import Dataset, Input, import_artifact, pipeline, step
 
@@ -15,9 +16,10 @@ def count_rows(data: Input[Dataset]) -> int:
 def platform_parameters(
     instance: str = "ml.m5.xlarge",
     rows_uri: str = "s3://mlcompile-example-data/churn.csv",
+    mode: str = "full",
 ) -> int:
     """SageMaker takes the instance type from the run's parameters; elsewhere it is ignored."""
     counted = count_rows(data=import_artifact(rows_uri).artifact).with_options(
-        platform_options={"sagemaker": {"instance_type": instance}}
+        platform_options={"sagemaker": {"instance_type": instance}}, env={"MODE": mode}
     )
     return counted.output

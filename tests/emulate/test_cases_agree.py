@@ -18,6 +18,7 @@ CASES = {
     "container_outputs": ({"measure", "describe"}, set()),
     "literal_fan_in": ({"prepare", "pick", "register_model", "batch_predict"}, {"fail"}),
     "local_import": ({"scaled"}, set()),
+    "env_parameter": ({"configured"}, set()),
     "step_options": ({"warm_up", "report"}, set()),
     "nested_control": ({"scale[0]", "flag[2]", "total"}, set()),
 }
@@ -50,6 +51,7 @@ EXPECTED = {
     "import_data": {"output": 302},
     "container_outputs": {"output": "big:42"},
     "local_import": {"result": 3.0},
+    "env_parameter": {"said": "env: GREETING=hello TIMES=2 RATE=0.5 VERBOSE=true FIXED=yes"},
     "nested_control": {"total": 12.0},
 }
 

@@ -1,5 +1,5 @@
 """Prints the SageMaker SDK's definition of tests/cases/platform_parameters.py: a processing
-step whose instance type and input URI are pipeline parameters (run in a subprocess, as
+step whose instance type, input URI and an environment variable are pipeline parameters (run in a subprocess, as
 sdk_oracle.py is)."""
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ session = PipelineSession(
 session._default_bucket = BUCKET
 instance = ParameterString(name="instance", default_value="ml.m5.xlarge")
 rows_uri = ParameterString(name="rows_uri", default_value="s3://mlcompile-example-data/churn.csv")
+mode = ParameterString(name="mode", default_value="full")
 processor = Processor(
     role="arn:aws:iam::111122223333:role/mlc-dev-platform-parameters-exec",
     image_uri="python:3.11-slim",
     instance_count=1,
     instance_type=instance,
     entrypoint=["python3", "-m", "mlcompile.runtime", "sagemaker"],
+    env={"MODE": mode},
     sagemaker_session=session,
 )
 data = ProcessingInput(
@@ -63,7 +65,7 @@ step = ProcessingStep(
 )
 pipeline = Pipeline(
     name="mlc-dev-platform-parameters",
-    parameters=[instance, rows_uri],
+    parameters=[instance, rows_uri, mode],
     steps=[step],
     sagemaker_session=session,
 )

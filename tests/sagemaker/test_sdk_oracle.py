@@ -1,6 +1,7 @@
 """The SageMaker SDK as an oracle: its definition of the minimal example has the same steps,
 types, parameters, property files and dependencies as ours, and where pipeline parameters drive
-a job (instance type, an imported input's URI) both write the same expressions."""
+a job (instance type, an imported input's URI, an environment variable) both write the same
+expressions."""
 
 from __future__ import annotations
 
@@ -96,3 +97,6 @@ def test_parameters_driving_a_job_match_the_sdk() -> None:
 
     assert resources(mine) == resources(theirs) == {"Get": "Parameters.instance"}
     assert data_uri(mine) == data_uri(theirs) == {"Get": "Parameters.rows_uri"}
+    mode = {"Get": "Parameters.mode"}
+    assert mine["Arguments"]["Environment"]["MODE"] == theirs["Arguments"]["Environment"]["MODE"]
+    assert mine["Arguments"]["Environment"]["MODE"] == mode

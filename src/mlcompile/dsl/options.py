@@ -403,10 +403,15 @@ def normalize_env(
     loc: SourceLocation,
     step: str,
     field_loc: Callable[[str], SourceLocation] | None = None,
-) -> dict[str, str]:
-    """``field_loc`` gives the line of one key, so each variable's mistake is shown there."""
+) -> dict[str, str | ir.ParamRef]:
+    """``field_loc`` gives the line of one key, so each variable's mistake is shown there.
+
+    A value may be a pipeline parameter as a whole (a str, int, float or bool one): the step
+    sees its value, as text, when the run reaches it."""
+    from mlcompile.dsl.values import ParamHandle
+
     at = field_loc or (lambda _key: loc)
-    out: dict[str, str] = {}
+    out: dict[str, str | ir.ParamRef] = {}
     if env is not None and not isinstance(env, dict):
         sink.error(
             "MLC207",
@@ -435,12 +440,35 @@ def normalize_env(
                 step=step,
             )
             continue
+        if isinstance(value, ParamHandle):
+            if _SECRET_LIKE.search(key):
+                sink.error(
+                    "MLC202",
+                    f"step {step!r}: env[{key!r}] looks like a credential but comes from"
+                    f" parameter {value.name!r}, whose value every run record shows",
+                    at(str(key)),
+                    f'store it in the secret store and write secrets=[Secret("<name>", env="{key}")]',
+                    step=step,
+                )
+                continue
+            if value.type in ("list", "dict"):
+                sink.error(
+                    "MLC207",
+                    f"step {step!r}: env[{key!r}] is {value.type} parameter {value.name!r}; an"
+                    " environment variable holds one text value",
+                    at(str(key)),
+                    "give a str, int, float or bool parameter",
+                    step=step,
+                )
+                continue
+            out[key] = ir.ParamRef(name=value.name)
+            continue
         runtime = runtime_value_in(value)
         if runtime is not None:
             sink.error(
                 "MLC208",
-                f"step {step!r}: env[{key!r}] is {runtime}; environment variables are fixed "
-                "when the pipeline is compiled",
+                f"step {step!r}: env[{key!r}] is {runtime}; environment variables take literals"
+                " or a pipeline parameter as a whole value",
                 at(str(key)),
                 "pass the value as a step input (a function parameter) instead, and set the "
                 "variable from it inside the step",

@@ -50,6 +50,8 @@ FEATURES: dict[str, str] = {
     "resources": "cpu, memory and disk requests",
     "gpu": "GPU requests",
     "env": "environment variables",
+    "env-parameter": "environment variable from a pipeline parameter",
+    "container-env-parameter": "container step environment variable from a pipeline parameter",
     "secrets": "secrets by reference",
     "container-secrets": "secrets given to a container step",
     "secret-name-parameter": "secret named by a pipeline parameter",
@@ -171,6 +173,9 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         yield FeatureUse("gpu", where, loc)
     if o.env:
         yield FeatureUse("env", where, loc)
+    if any(isinstance(v, ir.ParamRef) for v in o.env.values()):
+        container = p.components[task.component].kind == "container"
+        yield FeatureUse("container-env-parameter" if container else "env-parameter", where, loc)
     if o.secrets:
         yield FeatureUse("secrets", where, loc)
         if p.components[task.component].kind == "container":

@@ -237,7 +237,8 @@ class StepOptions(Node):
     retry: Retry = Retry()
     cache: bool = True
     timeout_seconds: int | None = None
-    env: dict[str, str] = {}
+    #: Environment variables: literal text, or a pipeline parameter's value at run time.
+    env: dict[str, str | ParamRef] = {}
     secrets: tuple[SecretRef, ...] = ()
     display_name: str | None = None
     role: StepRole = "processing"

@@ -374,6 +374,18 @@ class _Validator:
                     f"pass {port.name}=...",
                     task.name,
                 )
+        for key, env_value in task.options.env.items():
+            if isinstance(env_value, ir.ParamRef):
+                kind = self.value_type(env_value, consumer)
+                if kind in ("list", "dict"):
+                    self.error(
+                        "MLC207",
+                        f"step {task.name!r}: env[{key!r}] is {kind} parameter {env_value.name!r};"
+                        " an environment variable holds one text value",
+                        task.location,
+                        "give a str, int, float or bool parameter",
+                        task.name,
+                    )
         for secret in task.options.secrets:
             if isinstance(secret.name, ir.ParamRef):
                 kind = self.value_type(secret.name, consumer)

@@ -35,8 +35,11 @@ def code_sha256(component: ir.Component) -> str:
     return content_hash(code_identity(component))
 
 
-def cache_key(component: ir.Component, task: ir.Task, inputs: dict[str, Any]) -> str | None:
-    """The step's cache key, or None when it must always run."""
+def cache_key(
+    component: ir.Component, task: ir.Task, inputs: dict[str, Any], env: dict[str, str]
+) -> str | None:
+    """The step's cache key, or None when it must always run; ``env`` is the environment the
+    step runs with (a parameter's value, not its name)."""
     if not task.options.cache:
         return None
     if component.builtin is not None and component.builtin.op in _ALWAYS_RUN:
@@ -46,7 +49,7 @@ def cache_key(component: ir.Component, task: ir.Task, inputs: dict[str, Any]) ->
             "cache": 1,
             "code": code_identity(component),
             "inputs": {name: identity(value) for name, value in sorted(inputs.items())},
-            "env": dict(sorted(task.options.env.items())),
+            "env": dict(sorted(env.items())),
             "outputs": [[p.name, p.type] for p in component.outputs],
         }
     )

@@ -215,7 +215,7 @@ class _Runner:
         node, component = ready.node, ready.node.component
         params = {k: v for k, v in ready.inputs.items() if not _is_artifact(v)}
         artifacts = {k: v for k, v in ready.inputs.items() if _is_artifact(v)}
-        key = cache_key(component, node.task, ready.inputs)
+        key = cache_key(component, node.task, ready.inputs, ready.env)
         log = self.store.log_path(self.run_id, node.name)
         step_id = self.db.start_step(
             self.run_id,
@@ -300,7 +300,7 @@ class _Runner:
                     for k, v in ready.inputs.items()
                     if _is_artifact(v)
                 },
-                "env": task.options.env,
+                "env": ready.env,
                 "secrets": [
                     {"env": ref.env, "name": name, "key": ref.key} for ref, name in ready.secrets
                 ],
@@ -309,7 +309,7 @@ class _Runner:
             return StepJob(kind="python", spec=spec, python=python, **common)
         assert component.container is not None
         argv = self._command(node, component, ready.inputs)
-        env = dict(task.options.env)
+        env = dict(ready.env)
         for ref, name in ready.secrets:
             try:
                 env[ref.env] = resolve(name, "local", key=ref.key)

@@ -122,6 +122,8 @@ class Ready:
     node: NodeRun
     inputs: dict[str, Any]
     secrets: list[tuple[ir.SecretRef, str]]
+    #: The step's environment variables, parameters given as their value's text.
+    env: dict[str, str]
 
 
 class Scheduler:
@@ -199,6 +201,10 @@ class Scheduler:
             self._expect_done(self._find(scope, name)[0])
         inputs = {name: self.resolve(scope, value) for name, value in task.inputs.items()}
         secrets = [(s, str(self.resolve(scope, s.name))) for s in task.options.secrets]
+        env = {
+            k: v if isinstance(v, str) else as_text(self.resolve(scope, v))
+            for k, v in task.options.env.items()
+        }
         component = node.component
         if component.kind == "pipeline":
             assert component.pipeline is not None
@@ -209,7 +215,7 @@ class Scheduler:
             node.status = "running"
             return
         node.status = "running"
-        ready.append(Ready(node, inputs, secrets))
+        ready.append(Ready(node, inputs, secrets, env))
 
     def _start_condition(self, node: NodeRun, unrun: list[NodeRun]) -> None:
         cond = node.node

@@ -65,6 +65,14 @@ def _artifact_class(annotation: Annotation | None) -> tuple[type[Artifact] | Non
     return ARTIFACT_CLASSES[annotation.type.type_name], annotation.is_list
 
 
+def env_text(value: Any) -> str:
+    """A parameter's value as an environment variable holds it, the same on every platform:
+    booleans as ``true``/``false``, numbers as Python writes them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _coerce(value: Any, annotation: Annotation | None) -> Any:
     """Platforms pass parameters as strings or floats (Vertex turns 100 into 100.0)."""
     kind = annotation.type if annotation is not None else None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 from mlcompile.dsl.artifacts import Artifact, Metrics
 from mlcompile.runtime import secrets
-from mlcompile.runtime.invoke import ArtifactRef, invoke, load_function
+from mlcompile.runtime.invoke import ArtifactRef, env_text, invoke, load_function
 
 _MOUNTS = {"gs://": "/gcs/", "s3://": "/s3/", "minio://": "/minio/", "oci://": "/oci/"}
 
@@ -95,6 +96,9 @@ def run(options: argparse.Namespace) -> None:
     params.update(json.loads(options.config))
     for name, template in json.loads(options.templates).items():
         params[name] = _fill(template, params)
+    for variable, slot in json.loads(options.env_inputs).items():
+        # A variable given by a pipeline parameter: KFP's container env is fixed.
+        os.environ[variable] = env_text(params.pop(slot))
     refs = json.loads(options.secrets)
     backend = options.secrets_backend
     if backend.startswith('"'):  # compilers pass every option as JSON
@@ -138,6 +142,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", default="{}", help="constant parameters, JSON")
     parser.add_argument("--templates", default="{}", help="inputs built from text and values")
     parser.add_argument("--secrets", default="[]", help="secrets the step resolves itself")
+    parser.add_argument("--env-inputs", default="{}", help="variable -> input holding it, JSON")
     parser.add_argument("--secrets-backend", default="local")
     parser.add_argument("--input-names", default="{}", help="interface key -> parameter, JSON")
     parser.add_argument("--output-names", default="{}", help="interface key -> output, JSON")

@@ -1,7 +1,7 @@
 # class: runtime-value-in-option
 # command: check {case}
 # exit: 2
-# expect: MLC208 {case}:16
+# expect: MLC207 {case}:16
 from mlcompile import pipeline, step
 
 
@@ -11,7 +11,7 @@ def train(n: int) -> int:
 
 
 @pipeline
-def flow(mode: str = "fast"):
+def flow(modes: list = ["fast"]):
     train(n=1).with_options(
-        env={"MODE": mode},
+        env={"MODE": modes},
     )

@@ -5,7 +5,7 @@ caching); a platform's :class:`Hooks` write each step's executor and platform co
 and Vertex AI both build on it.
 """
 
-from mlcompile.platforms.kfp_spec.command import CODE_INPUT, runtime_command
+from mlcompile.platforms.kfp_spec.command import CODE_INPUT, fixed_env, runtime_command
 from mlcompile.platforms.kfp_spec.emit import dump_yaml
 from mlcompile.platforms.kfp_spec.hooks import Hooks, Step
 from mlcompile.platforms.kfp_spec.lower import SDK_VERSION, LoweredSpec, lower
@@ -17,6 +17,7 @@ __all__ = [
     "LoweredSpec",
     "Step",
     "dump_yaml",
+    "fixed_env",
     "lower",
     "runtime_command",
 ]

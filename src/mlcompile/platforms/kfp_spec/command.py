@@ -14,7 +14,7 @@ import ast
 import functools
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +82,8 @@ def runtime_command(
     for name, value in sorted((options or {}).items()):
         args += [f"--{name}", json.dumps(value, sort_keys=True, separators=(",", ":"))]
     return command, args
+
+
+def fixed_env(env: Mapping[str, object]) -> list[dict[str, str]]:
+    """A container's ``env`` list: the literal variables (a parameter's arrives as an input)."""
+    return [{"name": k, "value": v} for k, v in sorted(env.items()) if isinstance(v, str)]

@@ -24,6 +24,9 @@ SyntheticOp = Literal["read_metric"]
 #: A template input: literal text and ``{"input": name}`` slots the step's runtime fills.
 TemplateParts = list[str | dict[str, str]]
 
+#: The input an environment variable given by a pipeline parameter reaches the step in.
+ENV_SLOT = "mlcompile_env_{}"
+
 
 @dataclass(frozen=True)
 class Step:
@@ -36,6 +39,8 @@ class Step:
     op: str | None
     #: Inputs built from text and values at run time (f-strings), by input name.
     templates: Mapping[str, TemplateParts]
+    #: Environment variables given by pipeline parameters: variable -> the input carrying it.
+    env_inputs: Mapping[str, str]
     #: The root pipeline's source files, by path relative to the project root.
     sources: Mapping[str, ir.SourceFile]
     #: The InputParameterSpec that reads a parameter value from this task's DAG.

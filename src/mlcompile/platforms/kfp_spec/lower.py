@@ -24,7 +24,14 @@ from mlcompile.ir.canonical import canonical_json
 from mlcompile.ir.walk import scoped_tasks
 from mlcompile.monitor.declaration import monitored_endpoints
 from mlcompile.platforms.kfp_spec.command import CODE_INPUT
-from mlcompile.platforms.kfp_spec.hooks import Composite, Hooks, Leaf, Step, TemplateParts
+from mlcompile.platforms.kfp_spec.hooks import (
+    ENV_SLOT,
+    Composite,
+    Hooks,
+    Leaf,
+    Step,
+    TemplateParts,
+)
 from mlcompile.platforms.kfp_spec.types import (
     PARAMETER_TYPES,
     SCHEMA_TITLES,
@@ -679,6 +686,14 @@ class _Graph:
                 continue
             read, _ = self._input(group, key, value)
             (artifacts if _section(inputs[name]) == "artifacts" else params)[name] = read
+        env_inputs: dict[str, str] = {}
+        for variable, env_value in sorted(task.options.env.items()):
+            if isinstance(env_value, ir.ParamRef) and component.kind != "container":
+                # KFP's container env is fixed: the value arrives as an input, and the
+                # runtime sets the variable from it before the step's code runs.
+                slot = ENV_SLOT.format(variable)
+                params[slot], inputs[slot] = self._input(group, key, env_value)
+                env_inputs[variable] = slot
         for after in task.after:
             self._after(group, key, after)
         spec: dict[str, Any] = {
@@ -706,6 +721,7 @@ class _Graph:
                 component=component,
                 op=op,
                 templates=templates,
+                env_inputs=env_inputs,
                 sources=self.registry.sources,
                 resolve=lambda value: self._input(group, key, value)[0],
                 interface=interface,

@@ -35,6 +35,16 @@ GRAPH_SUPPORT: dict[str, Support] = {
     "retry-backoff": Support("mapped", "retryPolicy backoff"),
     "cache-disabled": Support("mapped", "cachingOptions"),
     "env": Support("mapped", "container env"),
+    "env-parameter": Support(
+        "lowered",
+        "KFP's container env is fixed in the IR: the value arrives as a step input, and the"
+        " runtime sets the variable before the step's code runs",
+    ),
+    "container-env-parameter": Support(
+        "refused",
+        "KFP's container env is fixed in the IR and a container step runs no step side to set"
+        " it: pass the parameter as an argument of the command instead",
+    ),
     "packages": Support("mapped", "pip-installed before the step runs"),
     "after": Support("mapped", "dependentTasks"),
 }

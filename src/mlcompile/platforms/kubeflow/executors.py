@@ -17,7 +17,7 @@ from mlcompile.ir.walk import tasks_by_name
 from mlcompile.monitor.declaration import monitored_endpoints
 from mlcompile.monitor.stack import baseline_target, sink_url
 from mlcompile.naming import resource_name
-from mlcompile.platforms.kfp_spec import Step, runtime_command
+from mlcompile.platforms.kfp_spec import Step, fixed_env, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
 from mlcompile.platforms.kfp_spec.hooks import Executor, Leaf
 from mlcompile.platforms.kfp_spec.importer import importer_executor
@@ -62,10 +62,8 @@ class KubeflowHooks:
         resources = _resources(step.task.options.resources)
         if resources:
             container["resources"] = resources
-        if step.task.options.env:
-            container["env"] = [
-                {"name": k, "value": v} for k, v in sorted(step.task.options.env.items())
-            ]
+        if fixed_env(step.task.options.env):
+            container["env"] = fixed_env(step.task.options.env)
         if not runtime:
             return {"container": container}
         return Leaf(step.component.name, dict(step.interface), {"container": container}, code=True)
@@ -88,6 +86,8 @@ class KubeflowHooks:
                 if isinstance(s.name, ir.Literal)
             ]
             options["secrets-backend"] = self.profile.effective_secrets_backend
+        if step.env_inputs:
+            options["env-inputs"] = dict(step.env_inputs)
         if step.op is not None:
             function = f"module:{_OPS_MODULE[step.op]}:{step.op}"
             options["config"] = self._op_config(step)

@@ -63,6 +63,7 @@ from mlcompile.platforms.sagemaker.training import (
     valid_metric_name,
 )
 from mlcompile.profiles import Profile
+from mlcompile.runtime.invoke import env_text
 from mlcompile.runtime.sagemaker_serving import PROGRAM as SERVING_PROGRAM
 
 PLATFORM = "sagemaker"
@@ -643,6 +644,20 @@ class Emitter(Reporter):
         alias = f"alias/{resource_name(self.profile, 'kms-key')}"
         return {"VolumeKmsKeyId": _arn(self.profile, "kms", alias)}
 
+    def env_value(self, value: str | FlatValue, task: FlatTask) -> d.Expr:
+        """An environment variable: literal text, or a run-time value (a pipeline parameter,
+        ``Get Parameters.<name>``) turned into the text the job's environment holds."""
+        if isinstance(value, str):
+            return value
+        expr = self.scalar(value, task)
+        if isinstance(value, ir.ParamRef):
+            port = self.p.parameter(value.name)
+            if port is not None and port.type == "str":
+                return expr
+        if isinstance(expr, str | int | float | bool):  # a nested pipeline's bound literal
+            return env_text(expr)
+        return d.Join("", (expr,))
+
     def option_parameter(self, task: FlatTask, option: str, name: str, wanted: str) -> d.Expr:
         """``Get Parameters.<name>``: SageMaker resolves job settings from pipeline parameters
         at run time (the SDK's ParameterString instance types); the parameter must be the
@@ -903,7 +918,7 @@ class Emitter(Reporter):
                         task.task.name,
                     )
                 args += ["--backend", backend]
-        env: dict[str, d.Expr] = dict(sorted(o.env.items()))
+        env = {k: self.env_value(v, task) for k, v in sorted(task.env.items())}
         image = self.image(task, self.job_image(task))
         if command is None:
             packages = list(o.packages)  # the bundled runtime needs only the standard library

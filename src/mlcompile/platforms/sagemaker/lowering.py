@@ -92,6 +92,8 @@ class FlatTask:
     secrets: tuple[FlatSecret, ...]
     #: The IR step as runs show it: ``outer/inner`` in a nested pipeline, ``step[2]`` in a loop.
     path: str = ""
+    #: Environment variables: literal text, or the value a parameter is bound to here.
+    env: dict[str, str | FlatValue] = field(default_factory=dict)
 
     @property
     def location(self) -> ir.Location:
@@ -243,8 +245,12 @@ class _Flattener(Reporter):
         )
         scope.produced.setdefault(task.name, []).append((iteration, _Produced(name, {}, (name,))))
         path = scope.path(task.name)
+        env = {
+            k: v if isinstance(v, str) else self.value(v, scope)
+            for k, v in task.options.env.items()
+        }
         task = self.resolve_options(task, scope)
-        return [FlatTask(name, task, component, inputs, after, secrets, path)]
+        return [FlatTask(name, task, component, inputs, after, secrets, path, env)]
 
     def resolve_options(self, task: ir.Task, scope: _Scope) -> ir.Task:
         """Platform options given by a nested pipeline's parameter, as what the enclosing

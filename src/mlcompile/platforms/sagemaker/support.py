@@ -144,6 +144,12 @@ SUPPORT: dict[str, Support] = {
         " the step's API (processing, training, transform or endpoint)",
     ),
     "env": Support("mapped", "job Environment"),
+    "env-parameter": Support(
+        "mapped", "job Environment from Get Parameters.<name> (Std:Join for a non-str one)"
+    ),
+    "container-env-parameter": Support(
+        "mapped", "job Environment from Get Parameters.<name> (Std:Join for a non-str one)"
+    ),
     "secrets": Support("mapped", "names passed to the runtime, read from AWS Secrets Manager"),
     "container-secrets": Support(
         "refused",

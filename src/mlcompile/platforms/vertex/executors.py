@@ -30,7 +30,7 @@ from mlcompile.ir import nodes as ir
 from mlcompile.ir.walk import graphs, scoped_tasks
 from mlcompile.monitor.stack import baseline_target
 from mlcompile.naming import resource_name, vertex_endpoint_id
-from mlcompile.platforms.kfp_spec import Step, runtime_command
+from mlcompile.platforms.kfp_spec import Step, fixed_env, runtime_command
 from mlcompile.platforms.kfp_spec.container import container_command, quantities
 from mlcompile.platforms.kfp_spec.hooks import Composite, Executor, Leaf
 from mlcompile.platforms.kfp_spec.importer import importer_executor
@@ -128,8 +128,8 @@ class VertexHooks:
         limits = _limits(options.resources)
         if limits:
             container["resources"] = limits
-        if options.env:
-            container["env"] = [{"name": k, "value": v} for k, v in sorted(options.env.items())]
+        if fixed_env(options.env):
+            container["env"] = fixed_env(options.env)
         if not runtime and not _secret_slots(step):
             return {"container": container}
         leaf = Leaf(
@@ -163,6 +163,8 @@ class VertexHooks:
                 options[option] = {new: old for old, new in renamed.items()}
         if step.templates:
             options["templates"] = dict(step.templates)
+        if step.env_inputs:
+            options["env-inputs"] = dict(step.env_inputs)
         secrets = step.task.options.secrets
         if secrets:
             options["secrets"] = [
@@ -222,7 +224,7 @@ class VertexHooks:
                     ESCAPED_EXECUTOR_INPUT if a == EXECUTOR_INPUT else a
                     for a in container.get("args", [])
                 ],
-                "env": [{"name": k, "value": v} for k, v in sorted(options.env.items())],
+                "env": fixed_env(options.env),
             },
             "machine_spec": spec,
             "disk_spec": {
