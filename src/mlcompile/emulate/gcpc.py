@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mlcompile.emulate.entrypoints import NoStandIn, stand_in
 from mlcompile.emulate.kfp_ir import Execution, KfpRun, Outcome
 from mlcompile.emulate.session import EmulationError
 from mlcompile.local import registry
@@ -96,6 +97,13 @@ def _custom_job(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> O
         raise EmulationError(f"task {execution.task_name!r}: the CustomJob has no container pool")
     spec = pools[0]["container_spec"]
     argv = [*spec.get("command", []), *spec.get("args", [])]
+    if not spec.get("command"):
+        # A worker pool given only its image runs the image's entrypoint: a local command
+        # stands in for it (https://cloud.google.com/vertex-ai/docs/reference/rest/v1/CustomJobSpec#containerspec).
+        try:
+            argv = [*stand_in(str(spec.get("image_uri", "")), execution.task_name), *argv]
+        except NoStandIn as exc:
+            return Outcome("failed", str(exc))
     env = run.step_env({"env": spec.get("env", [])})
     exit_ = run.session.run_process(
         [str(a) for a in argv], env=env, cwd=execution.folder, log=execution.log

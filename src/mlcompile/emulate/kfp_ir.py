@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.emulate import cel
+from mlcompile.emulate.entrypoints import NoStandIn, stand_in
 from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
 from mlcompile.local.values import ArtifactValue
@@ -650,6 +651,13 @@ class KfpRun:
         command = [*container.get("command", []), *container.get("args", [])]
         if self.gcpc is not None and _is_gcpc(command):
             return self.gcpc(self, execution)
+        if not container.get("command"):
+            # The image's own entrypoint (a training image): a local command stands in for it.
+            try:
+                program = stand_in(str(container.get("image", "")), execution.task_name)
+            except NoStandIn as exc:
+                return Outcome("failed", str(exc))
+            command = [*program, *command]
         argv = self.fill(command, execution)
         env = {**self.step_env(container), **execution.env}
         exit_ = self.session.run_process(

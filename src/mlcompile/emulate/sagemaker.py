@@ -19,9 +19,12 @@ https://aws-sagemaker-mlops.readthedocs-hosted.com/en/latest/workflows/pipelines
   with the ``/opt/ml`` prefix of every path in its arguments and environment mapped onto a
   per-job folder: ``/opt/ml/processing/<input|output>`` (processing,
   https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html),
-  ``/opt/ml/input/data/<channel>``, ``/opt/ml/input/config/hyperparameters.json``, ``/opt/ml/model``
+  ``/opt/ml/input/data/<channel>``, ``/opt/ml/input/config/hyperparameters.json`` (the job's
+  HyperParameters) and ``inputdataconfig.json`` (each channel's ContentType), ``/opt/ml/model``
   (uploaded as ``model.tar.gz``) and ``/opt/ml/output`` (training,
   https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html).
+  A training job with no ContainerEntrypoint runs its image's own, for which
+  ``MLCOMPILE_LOCAL_ENTRYPOINTS`` names a local stand-in (:mod:`.entrypoints`).
 - S3 is a moto server on 127.0.0.1 started and stopped by the run; the build's code bundles are
   uploaded where the definition expects them, as ``deploy`` does, and the store's stand-in
   for cloud buckets (``<store>/buckets/<bucket>/<key>``) with them, for data the pipeline imports.
@@ -43,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlcompile.emulate.entrypoints import NoStandIn, stand_in
 from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
 from mlcompile.local import registry
@@ -632,11 +636,24 @@ class SageMakerRun:
         config = job / "input" / "config"
         config.mkdir(parents=True, exist_ok=True)
         (config / "hyperparameters.json").write_text(
-            json.dumps(args.get("HyperParameters", {})), encoding="utf-8"
+            json.dumps({k: _text(v) for k, v in args.get("HyperParameters", {}).items()}),
+            encoding="utf-8",
+        )
+        (config / "inputdataconfig.json").write_text(
+            json.dumps(_input_data_config(args.get("InputDataConfig", []))), encoding="utf-8"
         )
         for sub in ("model", "output/data"):
             (job / sub).mkdir(parents=True, exist_ok=True)
         argv = [*algo.get("ContainerEntrypoint", []), *algo.get("ContainerArguments", [])]
+        if not algo.get("ContainerEntrypoint"):
+            # The image's own entrypoint, run as ``docker run IMAGE train`` when the job gives
+            # no arguments (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-dockerfile.html):
+            # a local command stands in for it.
+            try:
+                program = stand_in(str(algo.get("TrainingImage", "")), step.name)
+            except NoStandIn as exc:
+                raise EmulationError(str(exc)) from None
+            argv = [*program, *(algo.get("ContainerArguments") or ["train"])]
         self._job(step, job, argv, args.get("Environment", {}))
         given = str(args["OutputDataConfig"]["S3OutputPath"])
         out_path = given.rstrip("/")
@@ -893,6 +910,24 @@ for name in sys.argv[6:]:
 """
 
 _MODEL_DATA = ("ModelDataUrl", "ModelDataSource.S3DataSource.S3Uri")
+
+
+def _input_data_config(channels: list[dict[str, Any]]) -> dict[str, Any]:
+    """``/opt/ml/input/config/inputdataconfig.json``: each channel's content type, input mode,
+    distribution and record wrapping, as SageMaker writes it for the container
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html)."""
+    out: dict[str, Any] = {}
+    for channel in channels:
+        source = channel.get("DataSource", {}).get("S3DataSource", {})
+        entry = {
+            "TrainingInputMode": channel.get("InputMode", "File"),
+            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        if channel.get("ContentType"):
+            entry["ContentType"] = channel["ContentType"]
+        out[str(channel["ChannelName"])] = entry
+    return out
 
 
 def _dig(data: Any, path: str) -> Any:
