@@ -57,7 +57,7 @@ def fit(
     return rate * depth + len(classes) + len(rows) + len(label)
 
 
-@container_step(image=TRAINER, kind="training")
+@container_step(image=TRAINER, kind="training", content_types={"data": "text/csv"})
 def byo_fit(data: Input[Dataset], model: Output[Model], epochs: int = 2) -> Command:
     """The image's own entrypoint trains: no command, only arguments."""
     return Command(args=["--data", data.path, "--model", model.path, "--epochs", epochs])

@@ -1,8 +1,10 @@
 """A local stand-in for the entrypoint of the training image of tests/cases/training_inputs.py.
 
 It takes the arguments the platform gives the image (``--data PATH --model PATH --epochs N``)
-and writes the model as JSON. On SageMaker it runs in the job's /opt/ml stand-in and also checks
-the job's hyperparameters file, which the emulator writes where the container contract puts it.
+and writes the model as JSON. On SageMaker it runs in the job's /opt/ml stand-in, where the
+emulator writes the job's config files as the container contract puts them; with
+``BYO_TRAIN_RECORD`` set it also writes what it was given there (arguments, config files,
+``AIP_MODEL_DIR``), for tests to check.
 """
 
 import argparse
@@ -11,18 +13,31 @@ import os
 import sys
 
 
+def _config(name: str) -> object:
+    path = os.path.join("input", "config", name)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def main(argv: list) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--epochs", type=int, required=True)
     args = parser.parse_args(argv)
-    config = os.path.join("input", "config", "hyperparameters.json")
-    if os.path.isfile(config):  # SageMaker: the same value in the job's hyperparameters
-        with open(config) as f:
-            hyper = json.load(f)
-        if hyper.get("epochs") != str(args.epochs):
-            raise SystemExit(f"hyperparameters.json has epochs={hyper.get('epochs')!r}")
+    record = os.environ.get("BYO_TRAIN_RECORD")
+    if record:
+        seen = {
+            "argv": argv,
+            "model": args.model,
+            "hyperparameters": _config("hyperparameters.json"),
+            "inputdataconfig": _config("inputdataconfig.json"),
+            "AIP_MODEL_DIR": os.environ.get("AIP_MODEL_DIR"),
+        }
+        with open(record, "w") as f:
+            json.dump(seen, f)
     data = args.data
     if os.path.isdir(data):
         data = os.path.join(data, sorted(os.listdir(data))[0])
