@@ -208,10 +208,9 @@ def register_model(
         "description": description,
         "serving_image": serving_image,
     }
-    config.update(_instance_lists(inference_instances, transform_instances))
     return _builtin_task(
         "register_model",
-        config,
+        {**config, **_instance_lists(inference_instances, transform_instances)},
         inputs,
         [ir.Port(name="registered_model", type="RegisteredModel")],
         kwargs,
