@@ -94,7 +94,7 @@ def test_instance_lists_and_import_content_types_are_checked(tmp_path: Path) -> 
         ),
     )
     config = pipeline.components["register_model"].builtin.config  # type: ignore[union-attr]
-    assert config["inference_instances"] == ["ml.c5.large", "ml.m5.large"]
+    assert config["inference_instances"] == ["ml.m5.large", "ml.c5.large"]
     assert "transform_instances" not in config
     source = REGISTER.replace("OPTIONS", ', transform_instances="ml.m5.large"')
     (problem,) = errors(tmp_path, source)

@@ -11,7 +11,10 @@ import warnings
 warnings.filterwarnings("ignore")
 logging.disable(logging.CRITICAL)
 
+import json  # noqa: E402
+
 import boto3  # noqa: E402
+from sagemaker.core.model_registry import get_create_model_package_request  # noqa: E402
 from sagemaker.core.shapes import Channel, DataSource, S3DataSource  # noqa: E402
 from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString  # noqa: E402
 from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E402
@@ -36,14 +39,12 @@ extra_uri = ParameterString(name="extra_uri", default_value="s3://mlcompile-exam
 prepared = f"s3://{BUCKET}/prepare/data"
 
 
-def channel(name: str, uri: object, content_type: str | None) -> Channel:
+def channel(name: str, uri: object, content_type: str) -> Channel:
     source = DataSource(
         s3_data_source=S3DataSource(
             s3_data_type="S3Prefix", s3_uri=uri, s3_data_distribution_type="FullyReplicated"
         )
     )
-    if content_type is None:
-        return Channel(channel_name=name, data_source=source, input_mode="File")
     return Channel(
         channel_name=name, data_source=source, content_type=content_type, input_mode="File"
     )
@@ -74,7 +75,7 @@ fit = TrainingStep(
 byo = TrainingStep(
     name="byo_fit",
     step_args=trainer(TRAINER, {"epochs": epochs}, "byo_fit").train(
-        input_data_config=[channel("data", prepared, None)], wait=False
+        input_data_config=[channel("data", prepared, "text/csv")], wait=False
     ),
 )
 pipeline = Pipeline(
@@ -83,4 +84,21 @@ pipeline = Pipeline(
     steps=[fit, byo],
     sagemaker_session=session,
 )
-print(pipeline.definition())
+# A RegisterModel step's arguments are the CreateModelPackage request, which the SDK builds so.
+registration = get_create_model_package_request(
+    model_package_group_name="mlc-dev-training-inputs",
+    containers=[{"Image": SKLEARN, "ModelDataUrl": fit.properties.ModelArtifacts.S3ModelArtifacts}],
+    content_types=["text/csv"],
+    response_types=["text/csv"],
+    inference_instances=["ml.m5.large", "ml.c5.xlarge"],
+    transform_instances=["ml.m5.large"],
+)
+print(
+    json.dumps(
+        {
+            "definition": json.loads(pipeline.definition()),
+            "inference": registration["InferenceSpecification"],
+        },
+        default=lambda v: v.expr,
+    )
+)

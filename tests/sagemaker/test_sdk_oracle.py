@@ -127,7 +127,10 @@ def _training(step: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_training_inputs_match_the_sdk() -> None:
-    sdk = _sdk("sdk_oracle_training.py")
+    """Item 4 of the ports: hyperparameters, channel content types, a bring-your-own image's
+    own entrypoint and a model package's instance lists, as the SDK writes them."""
+    printed = _sdk("sdk_oracle_training.py")
+    sdk = printed["definition"]
     ours = json.loads(compiled("case-training_inputs")[1]["pipeline.json"])
     assert _shape(ours)["parameters"] == _shape(sdk)["parameters"]
     theirs = {s["Name"]: s for s in sdk["Steps"]}
@@ -150,3 +153,14 @@ def test_training_inputs_match_the_sdk() -> None:
             "ContainerEntrypoint"
             not in definition["byo_fit"]["Arguments"]["AlgorithmSpecification"]
         )
+    # The model package lists the same instance types, in the same order, and content types.
+    (register,) = [s for s in ours["Steps"] if s["Type"] == "RegisterModel"]
+    spec, theirs_spec = register["Arguments"]["InferenceSpecification"], printed["inference"]
+    for key in (
+        "SupportedRealtimeInferenceInstanceTypes",
+        "SupportedTransformInstanceTypes",
+        "SupportedContentTypes",
+        "SupportedResponseMIMETypes",
+    ):
+        assert spec[key] == theirs_spec[key], key
+    assert spec["Containers"][0]["ModelDataUrl"] == theirs_spec["Containers"][0]["ModelDataUrl"]

@@ -113,4 +113,4 @@ def instance_list(option: str, value: Any) -> list[str] | None:
                 f"register_model {option} holds {item!r}, not an instance type",
                 'name instance types as SageMaker does, e.g. "ml.m5.large"',
             )
-    return sorted(dict.fromkeys(value))
+    return list(dict.fromkeys(value))  # as given (SageMaker keeps the order), once each
