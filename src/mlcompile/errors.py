@@ -80,6 +80,7 @@ CODES: dict[str, str] = {
     "MLC404": "unresolved-reference",
     "MLC405": "capped-to-platform-limit",
     "MLC406": "over-platform-limit",
+    "MLC407": "not-applicable-on-platform",
     "MLC410": "schedule-moved-by-daylight-saving",
     "MLC450": "monitoring-unsupported",
     "MLC501": "image-tool-missing",

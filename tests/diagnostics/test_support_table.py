@@ -82,6 +82,11 @@ def shell(x: int) -> Command:
     return Command(command=["echo", f"{x}"])
 
 
+@container_step(image="public.ecr.aws/docker/library/busybox:1.36", kind="training")
+def byo(data: Input[Dataset], model: Output[Model]) -> Command:
+    return Command(args=[data.path, model.path])
+
+
 @container_step(image="public.ecr.aws/docker/library/busybox:1.36")
 def counter(n: Output[int]) -> Command:
     return Command(command=["sh", "-c", f"echo 3 > {n.path}"])
@@ -98,6 +103,12 @@ CASES: dict[str, tuple[str, str]] = {
     "container-step": ("", "shell(x=1)"),
     "container-outputs": ("", "score(x=counter().n)"),
     "training-step": ("", "fit(data=make().data)"),
+    "hyperparameters": ("", "score(x=1).with_options(kind='training')"),
+    "input-content-type": (
+        "",
+        "fit(data=make().data).with_options(content_types={'data': 'text/csv'})",
+    ),
+    "image-entrypoint": ("", "byo(data=make().data)"),
     "nested-pipeline": ("", "inner(x=2)"),
     "pipeline-outputs": ("", "return {'s': score(x=1)}"),
     "artifacts": ("", "train(data=make().data)"),
@@ -133,6 +144,11 @@ CASES: dict[str, tuple[str, str]] = {
     "final-status": ("", "score(x=1)\nfinal(status_report(note='x'))"),
     "fail": ("", "s = score(x=1)\nwith when(s < 0.5):\n    fail('too low')"),
     "register-model": ("", "register_model(train(data=make().data).model, name='churn')"),
+    "model-instance-lists": (
+        "",
+        "register_model(train(data=make().data).model, name='churn',"
+        " inference_instances=['ml.m5.large'], transform_instances=['ml.m5.large'])",
+    ),
     "model-approval-parameter": (
         "approval: str = 'Approved'",
         "register_model(train(data=make().data).model, name='churn', approval=approval)",

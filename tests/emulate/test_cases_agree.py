@@ -3,6 +3,7 @@ embedded run: the same steps run, the same are skipped, the run ends the same wa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ CASES = {
     "env_parameter": ({"configured"}, set()),
     "step_options": ({"warm_up", "report"}, set()),
     "nested_control": ({"scale[0]", "flag[2]", "total"}, set()),
+    "training_inputs": ({"prepare", "fit", "byo_fit", "score", "register_model"}, set()),
 }
 #: Cases a platform refuses at compile time (MLC401: SageMaker has no loop over a run-time list).
 REFUSED = {"nested_control": {"sagemaker-dev"}}
@@ -40,10 +42,30 @@ def _import_data(folder: Path, run: str) -> dict[str, str]:
     return {"rows_uri": f"{scheme}://data/rows.csv", "parts_uri": f"{scheme}://data/parts/"}
 
 
+def _extra_rows(folder: Path, run: str) -> dict[str, str]:
+    """Two more rows for the training case's imported channel."""
+    bucket = folder / run / "buckets" / "data"
+    bucket.mkdir(parents=True)
+    (bucket / "extra.csv").write_text("10,1\n11,0\n")
+    if run == "embedded":
+        return {"extra_uri": str(bucket / "extra.csv")}
+    return {"extra_uri": f"{'gs' if run.startswith('vertex') else 's3'}://data/extra.csv"}
+
+
 #: Parameters a case needs, made from the test's own folder and the run's name.
 PARAMS: dict[str, Callable[[Path, str], dict[str, str]]] = {
     "retry_own_failure": lambda folder, run: {"marker": str(folder / f"{run}.marker")},
     "import_data": _import_data,
+    "training_inputs": _extra_rows,
+}
+
+#: The training image of the training case keeps its own entrypoint: a local stand-in runs it.
+BYO_TRAINER = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byo-trainer:1.0"
+STAND_IN = Path(__file__).parents[1] / "cases" / "entrypoints" / "byo_train.py"
+ENV = {
+    "training_inputs": {
+        "MLCOMPILE_LOCAL_ENTRYPOINTS": json.dumps({BYO_TRAINER: ["python3", str(STAND_IN)]})
+    }
 }
 
 #: The outputs a case computes, where the case says what they must be.
@@ -53,6 +75,8 @@ EXPECTED = {
     "local_import": {"result": 3.0},
     "env_parameter": {"said": "env: GREETING=hello TIMES=2 RATE=0.5 VERBOSE=true FIXED=yes"},
     "nested_control": {"total": 12.0},
+    # 0.25 * depth 3 + 2 classes + 8 rows + len("y"); the image saw 6 rows for 4 epochs.
+    "training_inputs": {"fit": 11.75, "byo": 24},
 }
 
 TARGETS = ["kubeflow-dev", "sagemaker-dev", "vertex-dev"]
@@ -73,9 +97,13 @@ def _steps(result: dict[str, object]) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_every_platform_runs_the_case_as_the_embedded_run_does(case: str, tmp_path: Path) -> None:
+def test_every_platform_runs_the_case_as_the_embedded_run_does(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = f"tests/cases/{case}.py"
     ran, skipped = CASES[case]
+    for name, value in ENV.get(case, {}).items():
+        monkeypatch.setenv(name, value)
 
     def params(run: str) -> list[str]:
         made = PARAMS[case](tmp_path, run) if case in PARAMS else {}

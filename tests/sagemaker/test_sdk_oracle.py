@@ -100,3 +100,71 @@ def test_parameters_driving_a_job_match_the_sdk() -> None:
     mode = {"Get": "Parameters.mode"}
     assert mine["Arguments"]["Environment"]["MODE"] == theirs["Arguments"]["Environment"]["MODE"]
     assert mine["Arguments"]["Environment"]["MODE"] == mode
+
+
+def _as_text(value: Any) -> Any:
+    """A hyperparameter as the string it is at run time: our ``Std:Join`` of one ``Get`` (what
+    the SDK's 2.x ``to_string()`` wrote) and the 3.x ModelTrainer's bare ``Get`` are one value."""
+    if isinstance(value, dict) and "Std:Join" in value:
+        join = value["Std:Join"]
+        if join.get("On") == "" and len(join.get("Values", [])) == 1:
+            return join["Values"][0]
+    return value
+
+
+def _training(step: dict[str, Any]) -> dict[str, Any]:
+    """What item 4 of the ports is about, field by field: the hyperparameters, each data
+    channel's content type and source, the image, and whether the image keeps its entrypoint."""
+    args = step["Arguments"]
+    algorithm = args["AlgorithmSpecification"]
+    return {
+        "hyperparameters": {k: _as_text(v) for k, v in args.get("HyperParameters", {}).items()},
+        "channels": {
+            c["ChannelName"]: (c.get("ContentType"), c["InputMode"])
+            for c in args.get("InputDataConfig", [])
+            if c["ChannelName"] != "mlc-code"  # our code bundle: the SDK's would be its source
+        },
+        "image": algorithm["TrainingImage"],
+        "input_mode": algorithm["TrainingInputMode"],
+        "instance": args["ResourceConfig"]["InstanceType"],
+    }
+
+
+def test_training_inputs_match_the_sdk() -> None:
+    """Item 4 of the ports: hyperparameters, channel content types, a bring-your-own image's
+    own entrypoint and a model package's instance lists, as the SDK writes them."""
+    printed = _sdk("sdk_oracle_training.py")
+    sdk = printed["definition"]
+    ours = json.loads(compiled("case-training_inputs")[1]["pipeline.json"])
+    assert _shape(ours)["parameters"] == _shape(sdk)["parameters"]
+    theirs = {s["Name"]: s for s in sdk["Steps"]}
+    mine = {s["Name"]: s for s in ours["Steps"]}
+    for name in ("fit", "byo_fit"):
+        assert _training(mine[name]) == _training(theirs[name]), name
+
+    # A parameter-given channel reads the same expression.
+    def uri(step: dict[str, Any], channel: str) -> Any:
+        channels = step["Arguments"]["InputDataConfig"]
+        found = next(c for c in channels if c["ChannelName"] == channel)
+        return found["DataSource"]["S3DataSource"]["S3Uri"]
+
+    assert (
+        uri(mine["fit"], "extra") == uri(theirs["fit"], "extra") == {"Get": "Parameters.extra_uri"}
+    )
+    # The bring-your-own image runs its own entrypoint in both: no ContainerEntrypoint.
+    for definition in (mine, theirs):
+        assert (
+            "ContainerEntrypoint"
+            not in definition["byo_fit"]["Arguments"]["AlgorithmSpecification"]
+        )
+    # The model package lists the same instance types, in the same order, and content types.
+    (register,) = [s for s in ours["Steps"] if s["Type"] == "RegisterModel"]
+    spec, theirs_spec = register["Arguments"]["InferenceSpecification"], printed["inference"]
+    for key in (
+        "SupportedRealtimeInferenceInstanceTypes",
+        "SupportedTransformInstanceTypes",
+        "SupportedContentTypes",
+        "SupportedResponseMIMETypes",
+    ):
+        assert spec[key] == theirs_spec[key], key
+    assert spec["Containers"][0]["ModelDataUrl"] == theirs_spec["Containers"][0]["ModelDataUrl"]

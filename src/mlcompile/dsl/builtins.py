@@ -70,12 +70,15 @@ def _check_name(kind: str, value: object, pattern: re.Pattern[str], example: str
     return value
 
 
-def import_artifact(uri: Any, *, artifact: type[Artifact] = Dataset) -> TaskHandle:
+def import_artifact(
+    uri: Any, *, artifact: type[Artifact] = Dataset, content_type: str | None = None
+) -> TaskHandle:
     """The artifact at ``uri``: ``s3://``, ``gs://``, ``abfss://``, ``file://`` or a local path,
     or a str pipeline parameter or step output holding one. Its ``artifact`` output is read by
     steps like any other: the platform's importer (Kubeflow, Vertex) or a job input straight
     from the URI (SageMaker); locally a copy in the store, hashed by content, so a changed file
     reruns the steps that read it. A URI naming one object gives that file; a prefix, a folder.
+    ``content_type`` is the data's media type, which a training channel reading it carries.
     """
     if not (isinstance(artifact, type) and issubclass(artifact, Artifact)) or artifact in (
         RegisteredModel,
@@ -106,9 +109,15 @@ def import_artifact(uri: Any, *, artifact: type[Artifact] = Dataset) -> TaskHand
             f"import_artifact URI is {describe_value(uri)}",
             "pass a str: a URI, a str pipeline parameter or a str step output",
         )
+    from mlcompile.dsl.training import check_import_content_type
+
+    check_import_content_type(content_type)
+    config: dict[str, Any] = {"artifact_type": artifact.type_name}
+    if content_type is not None:  # only when given: other pipelines keep their IR and hash
+        config["content_type"] = content_type
     return _builtin_task(
         "import_artifact",
-        {"artifact_type": artifact.type_name},
+        config,
         [ir.Port(name="uri", type="str")],
         [ir.Port(name="artifact", type=artifact.type_name)],
         {"uri": uri},
@@ -166,10 +175,14 @@ def register_model(
     metrics: Any = None,
     description: str = "",
     serving_image: str | None = None,
+    inference_instances: list[str] | None = None,
+    transform_instances: list[str] | None = None,
 ) -> TaskHandle:
     """Register ``model`` as a new version of ``name`` in the platform's model registry.
 
     ``approval`` is Approved, PendingManualApproval or Rejected, or a str pipeline parameter.
+    ``inference_instances`` and ``transform_instances`` are the instance types the version may
+    be served and batch-transformed on (SageMaker's model package lists them).
     Returns a task whose ``registered_model`` output can be deployed.
     """
     _check_name("model name", name, _MODEL_NAME, "churn")
@@ -197,12 +210,24 @@ def register_model(
     }
     return _builtin_task(
         "register_model",
-        config,
+        {**config, **_instance_lists(inference_instances, transform_instances)},
         inputs,
         [ir.Port(name="registered_model", type="RegisteredModel")],
         kwargs,
         description=f"Register a version of model {name!r}",
     )
+
+
+def _instance_lists(inference: Any, transform: Any) -> dict[str, list[str]]:
+    """The instance lists given, checked; none given adds nothing to the IR."""
+    from mlcompile.dsl.training import instance_list
+
+    out: dict[str, list[str]] = {}
+    for key, value in (("inference_instances", inference), ("transform_instances", transform)):
+        found = instance_list(key, value)
+        if found is not None:
+            out[key] = found
+    return out
 
 
 def deploy_model(

@@ -78,10 +78,13 @@ def trace_container(
             f"returned {type(result).__name__}, not Command",
             "return Command(command=[...], args=[...])",
         )
-    if not result.command:
+    if not result.command and definition.options.get("kind") != "training":
+        # A training image runs its own entrypoint (SageMaker's built-in algorithms and
+        # bring-your-own training images); any other container step names its program.
         return fail(
             "the command is empty",
-            'give the program to run: Command(command=["python", "-m", "tool"])',
+            'give the program to run: Command(command=["python", "-m", "tool"]), or declare'
+            ' @container_step(kind="training") to keep a training image\'s own entrypoint',
         )
     try:
         command = tuple(_arg(a) for a in result.command)

@@ -64,6 +64,7 @@ _OPTION_NAMES = (
     "display_name",
     "kind",
     "platform_options",
+    "content_types",
 )
 
 
@@ -141,6 +142,10 @@ def _options_from_kwargs(
                 update["role"] = value
         elif key == "platform_options":
             update["platform_options"] = normalize_platform_options(value, sink, where, step)
+        elif key == "content_types":
+            from mlcompile.dsl.training import normalize_content_types
+
+            update["content_types"] = normalize_content_types(value, sink, where, step)
         else:
             sink.error(
                 "MLC207",
@@ -464,6 +469,7 @@ def step(
     display_name: str | None = None,
     kind: str = "processing",
     platform_options: dict[str, dict[str, Any]] | None = None,
+    content_types: dict[str, str] | None = None,
 ) -> Callable[[Callable[P, R]], StepDefinition[P, R]]: ...
 
 

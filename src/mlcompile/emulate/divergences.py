@@ -125,6 +125,15 @@ DIVERGENCES: tuple[Divergence, ...] = (
         ),
     ),
     Divergence(
+        ("kubeflow", "vertex", "sagemaker"),
+        "a training image that keeps its own entrypoint runs a local stand-in command",
+        (
+            "no image runs on this machine: `MLCOMPILE_LOCAL_ENTRYPOINTS` maps the image to the"
+            " command that stands in for its entrypoint (the embedded run uses it too), given the"
+            " arguments the platform would give the image"
+        ),
+    ),
+    Divergence(
         ("sagemaker",),
         "a monitored endpoint's baselining step is skipped",
         (

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcompile.emulate.containers import ImageUnavailable
+from mlcompile.emulate.entrypoints import NoStandIn
 from mlcompile.emulate.kfp_ir import Execution, KfpRun, Outcome
 from mlcompile.emulate.session import EmulationError
 from mlcompile.local import registry
@@ -104,7 +105,7 @@ def _custom_job(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> O
             [str(a) for a in spec.get("args", [])],
             spec.get("env", []),
         )
-    except ImageUnavailable as exc:
+    except (ImageUnavailable, NoStandIn) as exc:
         return Outcome("failed", f"the custom job's worker pool: {exc}")
     if exit_.code != 0:
         return Outcome("failed", f"the custom job's container exited with code {exit_.code}")

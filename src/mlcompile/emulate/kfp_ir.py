@@ -53,6 +53,7 @@ from typing import Any
 
 from mlcompile.emulate import cel
 from mlcompile.emulate.containers import Container, ImageUnavailable, Mount
+from mlcompile.emulate.entrypoints import NoStandIn, stand_in
 from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
 from mlcompile.local.process import Exit
@@ -672,7 +673,7 @@ class KfpRun:
                 self.fill(container.get("args", []), execution),
                 container.get("env", []),
             )
-        except ImageUnavailable as exc:
+        except (ImageUnavailable, NoStandIn) as exc:
             return Outcome("failed", str(exc))
         if exit_.timed_out:
             return Outcome("failed", "timed out and was stopped")
@@ -866,9 +867,14 @@ class KfpRun:
         env: list[dict[str, Any]],
     ) -> Exit:
         """Run a container's command and arguments: in ``image`` where this machine can run it
-        (the store mounted at its own path, so every path in the arguments holds), else here."""
+        (the store mounted at its own path, so every path in the arguments holds; no command
+        runs the image's entrypoint), else here."""
         session = self.session
         if not session.containers.usable(image):
+            if not command:
+                # The image's own entrypoint (a training image): a local command stands in for
+                # it (raises NoStandIn when none is given).
+                command = stand_in(image, execution.task_name)
             host_env = {**self.step_env({"env": env}), **execution.env}
             return session.run_process(
                 [*command, *args], env=host_env, cwd=execution.folder, log=execution.log

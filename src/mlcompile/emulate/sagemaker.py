@@ -19,9 +19,12 @@ https://aws-sagemaker-mlops.readthedocs-hosted.com/en/latest/workflows/pipelines
   with the ``/opt/ml`` prefix of every path in its arguments and environment mapped onto a
   per-job folder: ``/opt/ml/processing/<input|output>`` (processing,
   https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html),
-  ``/opt/ml/input/data/<channel>``, ``/opt/ml/input/config/hyperparameters.json``, ``/opt/ml/model``
+  ``/opt/ml/input/data/<channel>``, ``/opt/ml/input/config/hyperparameters.json`` (the job's
+  HyperParameters) and ``inputdataconfig.json`` (each channel's ContentType), ``/opt/ml/model``
   (uploaded as ``model.tar.gz``) and ``/opt/ml/output`` (training,
   https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html).
+  A training job with no ContainerEntrypoint runs its image's own, for which
+  ``MLCOMPILE_LOCAL_ENTRYPOINTS`` names a local stand-in (:mod:`.entrypoints`).
 - S3 is a moto server on 127.0.0.1 started and stopped by the run; the build's code bundles are
   uploaded where the definition expects them, as ``deploy`` does, and the store's stand-in
   for cloud buckets (``<store>/buckets/<bucket>/<key>``) with them, for data the pipeline imports.
@@ -45,6 +48,7 @@ from typing import Any
 
 from mlcompile.emulate import sagemaker_cache as cache
 from mlcompile.emulate.containers import Container, ImageUnavailable, Mount
+from mlcompile.emulate.entrypoints import NoStandIn, stand_in
 from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
 from mlcompile.local import registry
@@ -702,17 +706,25 @@ class SageMakerRun:
         config = job / "input" / "config"
         config.mkdir(parents=True, exist_ok=True)
         (config / "hyperparameters.json").write_text(
-            json.dumps(args.get("HyperParameters", {})), encoding="utf-8"
+            json.dumps({k: _text(v) for k, v in args.get("HyperParameters", {}).items()}),
+            encoding="utf-8",
+        )
+        (config / "inputdataconfig.json").write_text(
+            json.dumps(_input_data_config(args.get("InputDataConfig", []))), encoding="utf-8"
         )
         for sub in ("model", "output/data"):
             (job / sub).mkdir(parents=True, exist_ok=True)
+        entrypoint = list(algo.get("ContainerEntrypoint", []))
+        # An image's own entrypoint runs as ``docker run IMAGE train`` when the job gives no
+        # arguments (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-dockerfile.html).
+        arguments = list(algo.get("ContainerArguments") or ([] if entrypoint else ["train"]))
         self._job(
             step,
             job,
             str(algo.get("TrainingImage", "")),
-            [*algo.get("ContainerEntrypoint", []), *algo.get("ContainerArguments", [])],
+            [*entrypoint, *arguments],
             args.get("Environment", {}),
-            len(algo.get("ContainerEntrypoint", [])),
+            len(entrypoint),
         )
         given = str(args["OutputDataConfig"]["S3OutputPath"])
         out_path = given.rstrip("/")
@@ -791,6 +803,11 @@ class SageMakerRun:
                 "MLCOMPILE_PIP": "",
                 **aws,
             }
+            if not entrypoint:  # the image's own: a local command stands in for it
+                try:
+                    words = [*stand_in(image, step.name), *words]
+                except NoStandIn as exc:
+                    raise EmulationError(str(exc)) from None
             words = [_map(w, job) for w in words]
         sid = session.call(
             lambda: session.start_step(
@@ -1020,6 +1037,24 @@ for name in sys.argv[6:]:
 """
 
 _MODEL_DATA = ("ModelDataUrl", "ModelDataSource.S3DataSource.S3Uri")
+
+
+def _input_data_config(channels: list[dict[str, Any]]) -> dict[str, Any]:
+    """``/opt/ml/input/config/inputdataconfig.json``: each channel's content type, input mode,
+    distribution and record wrapping, as SageMaker writes it for the container
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html)."""
+    out: dict[str, Any] = {}
+    for channel in channels:
+        source = channel.get("DataSource", {}).get("S3DataSource", {})
+        entry = {
+            "TrainingInputMode": channel.get("InputMode", "File"),
+            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        if channel.get("ContentType"):
+            entry["ContentType"] = channel["ContentType"]
+        out[str(channel["ChannelName"])] = entry
+    return out
 
 
 def _dig(data: Any, path: str) -> Any:

@@ -19,6 +19,9 @@ FEATURES: dict[str, str] = {
     "container-step": "container step with its own command",
     "container-outputs": "container step output values (Output[int]) written to files",
     "training-step": "step marked kind='training'",
+    "hyperparameters": "a training step's input values as its hyperparameters",
+    "input-content-type": "an input's content type (content_types=, import_artifact(content_type=))",
+    "image-entrypoint": "a training container step that keeps its image's entrypoint",
     "nested-pipeline": "pipeline used as a step",
     "pipeline-outputs": "pipeline outputs",
     "artifacts": "artifacts passed between steps",
@@ -38,6 +41,7 @@ FEATURES: dict[str, str] = {
     "fail": "fail() with a message",
     "register-model": "register_model()",
     "model-approval-parameter": "register_model approval from a parameter",
+    "model-instance-lists": "register_model inference and transform instance types",
     "deploy-model": "deploy_model()",
     "batch-predict": "batch_predict()",
     "monitoring": "deploy_model(monitor=...) drift monitoring of the endpoint",
@@ -148,6 +152,10 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
             yield FeatureUse("monitoring", where, monitor.location)
             action = "drift-retrain" if monitor.on_drift.action == "retrain" else "drift-alert"
             yield FeatureUse(action, where, monitor.location)
+    if component.builtin is not None:
+        yield from _builtin_training_uses(component.builtin, task)
+    if task.options.content_types:
+        yield FeatureUse("input-content-type", where, loc)
     if any(ir.is_artifact_type(port.type) for port in (*component.inputs, *component.outputs)):
         yield FeatureUse("artifacts", where, loc)
     for value in task.inputs.values():
@@ -158,6 +166,7 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
     o = task.options
     if o.role == "training":
         yield FeatureUse("training-step", where, loc)
+        yield from _training_uses(component, task)
     if o.retry.count:
         yield FeatureUse("retries", where, loc)
         if o.retry.backoff_seconds or o.retry.backoff_factor or o.retry.max_backoff_seconds:
@@ -190,3 +199,24 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         yield FeatureUse("after", where, loc)
     if o.platform_options:
         yield FeatureUse("platform-options", where, loc)
+
+
+def _training_uses(component: ir.Component, task: ir.Task) -> Iterator[FeatureUse]:
+    """A training step's input values are its hyperparameters; a container with no command
+    keeps its image's entrypoint."""
+    where, loc = task.name, task.location
+    if any(
+        not ir.is_artifact_type(port.type) and port.name in task.inputs for port in component.inputs
+    ):
+        yield FeatureUse("hyperparameters", where, loc)
+    if component.container is not None and not component.container.command:
+        yield FeatureUse("image-entrypoint", where, loc)
+
+
+def _builtin_training_uses(builtin: ir.Builtin, task: ir.Task) -> Iterator[FeatureUse]:
+    if builtin.op == "import_artifact" and builtin.config.get("content_type"):
+        yield FeatureUse("input-content-type", task.name, task.location)
+    if builtin.op == "register_model" and (
+        builtin.config.get("inference_instances") or builtin.config.get("transform_instances")
+    ):
+        yield FeatureUse("model-instance-lists", task.name, task.location)

@@ -243,6 +243,17 @@ class StepOptions(Node):
     display_name: str | None = None
     role: StepRole = "processing"
     platform_options: dict[str, dict[str, Any]] = {}
+    #: The media type of an artifact input, by input name (a training job's channel ContentType).
+    content_types: dict[str, str] = {}
+
+    @model_serializer(mode="wrap")
+    def _without_absent_content_types(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Options without content types serialise as before they existed, so the canonical
+        JSON and content hash of every pipeline that sets none stay the same."""
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("content_types"):
+            data.pop("content_types", None)
+        return data
 
 
 # ----- components ---------------------------------------------------------------------------

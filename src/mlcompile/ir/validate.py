@@ -386,6 +386,12 @@ class _Validator:
                         "give a str, int, float or bool parameter",
                         task.name,
                     )
+        if task.options.content_types:
+            from mlcompile.dsl.training import check_content_type_inputs
+
+            check_content_type_inputs(
+                component, task.options, self.sink, task.location.source(), task.name
+            )
         for secret in task.options.secrets:
             if isinstance(secret.name, ir.ParamRef):
                 kind = self.value_type(secret.name, consumer)

@@ -351,6 +351,15 @@ class _Runner:
                     continue
                 parts.append(value.path if isinstance(value, ArtifactValue) else as_text(value))
             argv.append(tuple(parts))
+        if not spec.command:
+            # A training image's own entrypoint: a local command stands in for it.
+            from mlcompile.emulate.entrypoints import NoStandIn, stand_in
+
+            try:
+                image = node.task.options.image or spec.image
+                argv = [(a,) for a in stand_in(image, node.task.name)] + argv
+            except NoStandIn as exc:
+                raise _StepError(str(exc)) from None
         program = "".join(p for p in argv[0] if isinstance(p, str))
         found = shutil.which(program, path=os.environ.get("PATH")) or (
             (self.root / program).is_file() and "/" in program

@@ -8,6 +8,9 @@ every path, so this module knows no SageMaker layout itself. Arguments, in any o
   --code FILE --function NAME        the step function, FILE relative to the bundle root
   --param NAME VALUE / --null NAME   a parameter, as text (coerced by the function's annotation)
   --param-file NAME FILE             a parameter, as the text of FILE (a container step's output)
+  --hyperparameters FILE             every entry of the JSON map FILE is a parameter, as text: a
+                                     training job's HyperParameters, which SageMaker writes to
+                                     /opt/ml/input/config/hyperparameters.json
   --list NAME TYPE                   NAME is a list (fan-in); TYPE is 'artifact' or a scalar type
   --item NAME VALUE                  one element of a scalar list
   --input NAME PATH                  an input artifact (repeated for an artifact list)
@@ -58,6 +61,7 @@ _ARITY = {
     "--function": 1,
     "--param": 2,
     "--param-file": 2,
+    "--hyperparameters": 1,
     "--null": 1,
     "--list": 2,
     "--item": 2,
@@ -153,6 +157,16 @@ def _unpack(folder: str) -> None:
                 safe_extract(tar, folder)
 
 
+def _hyperparameters(file: str) -> dict[str, str]:
+    """The job's HyperParameters: SageMaker gives each value as a string (the text an argument
+    would have), which the function's annotation coerces as it does an argument's."""
+    with open(file, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict):
+        raise ValueError(f"{file} is not a JSON object of hyperparameters")
+    return {str(k): str(v) for k, v in data.items()}
+
+
 def _entry(file: str, key: str) -> Any:
     with open(file, encoding="utf-8") as f:
         data = json.load(f)
@@ -200,6 +214,8 @@ def run(argv: list[str]) -> int:
             params[values[0]] = values[1]
         elif option == "--param-file":
             params[values[0]] = Path(values[1]).read_text(encoding="utf-8")
+        elif option == "--hyperparameters":
+            params.update(_hyperparameters(values[0]))
         elif option == "--null":
             params[values[0]] = None
         elif option == "--list":

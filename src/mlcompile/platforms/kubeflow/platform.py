@@ -22,6 +22,7 @@ from mlcompile.platforms.imports import import_rules
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
+from mlcompile.platforms.kfp_spec.training import KUBEFLOW_TRAINING, training_rules
 from mlcompile.platforms.kubeflow.executors import KubeflowHooks
 from mlcompile.platforms.kubeflow.kubernetes import PLATFORM_OPTIONS, in_cluster_secrets
 from mlcompile.platforms.kubeflow.schedule import recurring_run, utc_schedule
@@ -35,6 +36,7 @@ CLUSTER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"
 
 SUPPORT: dict[str, Support] = {
     **GRAPH_SUPPORT,
+    **KUBEFLOW_TRAINING,
     "import-artifact": Support(
         "mapped",
         "an importer task (dsl.importer) of an s3://, gs:// or minio:// URI; no pod runs",
@@ -117,6 +119,7 @@ class KubeflowPlatform:
         problems = refusals(self, pipeline) + graph_rules(self.name, pipeline)
         problems += import_rules(self.name, pipeline, IMPORT_SCHEMES)
         problems += self._rules(pipeline, profile)
+        problems += training_rules(self.name, pipeline)
         if pipeline_root(profile) is None:
             problems.append(
                 Diagnostic(

@@ -50,16 +50,20 @@ from mlcompile.platforms.sagemaker.lowering import (
 )
 from mlcompile.platforms.sagemaker.names import renamed, shortened
 from mlcompile.platforms.sagemaker.training import (
+    HYPERPARAMETERS_FILE,
+    INSTANCE_LISTS,
     MAX_METRICS,
     MODEL_ARCHIVE,
     NUMBERS,
     OUTPUT_ARCHIVE,
     final_metric,
+    hyperparameter_problems,
     is_training,
     metric_definition,
     metric_name,
     model_output,
     output_archive,
+    registrable_instances,
     valid_metric_name,
 )
 from mlcompile.profiles import Profile
@@ -826,11 +830,15 @@ class Emitter(Reporter):
             archives[uri] = name
             return name, ["--archive", job.input_dir(name)]
 
+        #: A training job's scalar inputs travel as its HyperParameters, not as arguments.
+        hyper = self.hyperparameters(task) if training else {}
         if command is None:
             fn = task.component.function
             assert fn is not None
             args = ["run", "--code", fn.file, "--function", fn.function]
             inputs.append((CODE_INPUT, self.bundle_uri))
+            if hyper:
+                args += ["--hyperparameters", HYPERPARAMETERS_FILE]
         for name, value in sorted(task.inputs.items()):
             port = task.component.input(name)
             port_type = port.type if port else "str"
@@ -886,6 +894,8 @@ class Emitter(Reporter):
                 channel = f"{name}-value"
                 inputs.append((channel, self.value_file_uri(value)))
                 args += ["--param-file", name, f"{job.input_dir(channel)}/{value.output}"]
+            elif name in hyper:
+                continue
             else:
                 args += ["--param", name, d.as_string(self.scalar(value, task))]
         outputs = [p for p in task.component.outputs if ir.is_artifact_type(p.type)]
@@ -931,6 +941,7 @@ class Emitter(Reporter):
             entrypoint, args = command
         if training:
             arguments = self.training_args(task, image, entrypoint, args, inputs, env)
+            arguments = self.training_inputs(task, arguments, hyper)
             property_files: tuple[d.PropertyFile, ...] = ()
         else:
             out_names = [p.name for p in outputs]
@@ -1023,6 +1034,8 @@ class Emitter(Reporter):
         }
         if not args:
             del arguments["AppSpecification"]["ContainerArguments"]
+        if not entrypoint:
+            del arguments["AppSpecification"]["ContainerEntrypoint"]
         if not inputs:
             del arguments["ProcessingInputs"]
         if not outputs:
@@ -1092,11 +1105,98 @@ class Emitter(Reporter):
             ]
         if not args:
             del arguments["AlgorithmSpecification"]["ContainerArguments"]
+        if not entrypoint:  # the training image's own entrypoint runs (``docker run IMAGE train``)
+            del arguments["AlgorithmSpecification"]["ContainerEntrypoint"]
         if not inputs:
             del arguments["InputDataConfig"]
         if env:
             arguments["Environment"] = env
         return arguments
+
+    # ----- training jobs as SageMaker knows them ---------------------------------------------
+
+    def hyperparameters(self, task: FlatTask) -> dict[str, d.Expr]:
+        """A training job's scalar inputs as its ``HyperParameters`` (a map of strings, each the
+        text the step side would get as an argument: JSON for lists, dicts and numbers, a str
+        as it is, as the SDK's ModelTrainer serialises them). Inputs only a file or an archive
+        holds, lists collected from a loop and None stay arguments."""
+        out: dict[str, d.Expr] = {}
+        for name, value in sorted(task.inputs.items()):
+            port = task.component.input(name)
+            if port is not None and ir.is_artifact_type(port.type):
+                continue
+            if isinstance(value, Collected) or self.archived_value(value) is not None:
+                continue
+            if isinstance(value, ir.Literal) and value.value is None:
+                continue
+            if isinstance(value, StepOutput) and self.is_file_value(value):
+                continue
+            out[name] = d.as_string(self.scalar(value, task))
+        for problem in hyperparameter_problems(out):
+            self.error(
+                "MLC406",
+                f"training step {task.task.name!r}: {problem}",
+                task.location,
+                "pass large or many settings as one artifact the step reads (import_artifact),"
+                " or shorten the input's name",
+                task.task.name,
+            )
+        return out
+
+    def channel_content_types(self, task: FlatTask) -> dict[str, str]:
+        """Each input channel's ContentType: the step's ``content_types`` for the input, else
+        the one its ``import_artifact`` gave."""
+        out: dict[str, str] = {}
+        for name, value in sorted(task.inputs.items()):
+            refs = value.items if isinstance(value, Collected) else (value,)
+            for index, ref in enumerate(refs):
+                if not isinstance(ref, StepOutput):
+                    continue
+                builtin = self.producer(ref).component.builtin
+                imported = builtin.config.get("content_type") if builtin is not None else None
+                chosen = task.task.options.content_types.get(name) or imported
+                if chosen:
+                    out[f"{name}-{index}" if isinstance(value, Collected) else name] = str(chosen)
+        return out
+
+    def training_inputs(
+        self, task: FlatTask, arguments: dict[str, Any], hyper: dict[str, d.Expr]
+    ) -> dict[str, Any]:
+        """The job's HyperParameters, and each channel's ContentType
+        (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Channel.html)."""
+        out = dict(arguments)
+        if hyper:
+            out["HyperParameters"] = hyper
+        types = self.channel_content_types(task)
+        if types and "InputDataConfig" in out:
+            out["InputDataConfig"] = [
+                {**c, "ContentType": types[c["ChannelName"]]} if c["ChannelName"] in types else c
+                for c in out["InputDataConfig"]
+            ]
+        return out
+
+    def instance_lists(self, task: FlatTask, config: Mapping[str, Any]) -> dict[str, Any]:
+        """register_model's inference and transform instance types, each in the enum
+        CreateModelPackage takes for it."""
+        out: dict[str, Any] = {}
+        for option, member in INSTANCE_LISTS.items():
+            listed = config.get(option)
+            if not listed:
+                continue
+            offered = registrable_instances(member)
+            for instance in listed:
+                if instance not in offered:
+                    self.error(
+                        "MLC403",
+                        f"step {task.task.name!r}: {option} holds {instance!r}, which"
+                        f" CreateModelPackage does not take in {member}",
+                        task.location,
+                        "name an instance type SageMaker offers there, e.g. "
+                        f"{sorted(offered)[0]!r}",
+                        task.task.name,
+                    )
+            out[member] = list(listed)
+        return out
 
     # ----- builtins ----------------------------------------------------------------------
 
@@ -1259,6 +1359,7 @@ class Emitter(Reporter):
             },
             "ModelApprovalStatus": self.scalar(approval, task),
         }
+        arguments["InferenceSpecification"].update(self.instance_lists(task, config))
         if config.get("description"):
             arguments["ModelPackageDescription"] = config["description"]
         metrics = task.inputs.get("metrics")

@@ -165,6 +165,27 @@ SUPPORT: dict[str, Support] = {
     "packages": Support("mapped", "pip-installed by the step before it runs"),
     "schedule": Support("lowered", "an EventBridge Scheduler schedule in the infra stack"),
     "after": Support("mapped", "DependsOn"),
+    "hyperparameters": Support(
+        "mapped",
+        "the training job's HyperParameters (each value its text: JSON for numbers, lists and"
+        " dicts; the step side reads hyperparameters.json); at most as many entries and as long"
+        " keys and values as CreateTrainingJob takes, else refused (MLC406)",
+    ),
+    "input-content-type": Support(
+        "mapped",
+        "ContentType of the training job's input channel (inputdataconfig.json in the"
+        " container); a Processing job's inputs have no content type, so there it is ignored",
+    ),
+    "image-entrypoint": Support(
+        "mapped",
+        "AlgorithmSpecification.TrainingImage with no ContainerEntrypoint (the image runs as"
+        " SageMaker runs training images); the arguments, if any, as ContainerArguments",
+    ),
+    "model-instance-lists": Support(
+        "mapped",
+        "SupportedRealtimeInferenceInstanceTypes and SupportedTransformInstanceTypes of the"
+        " model package, each checked against CreateModelPackage's enum",
+    ),
     "platform-options": Support(
         "mapped", "sagemaker: instance_type, volume_size_gb, arguments (merged into Arguments)"
     ),

@@ -29,7 +29,9 @@ exact number from ``output.tar.gz``.
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 
 from mlcompile.ir import nodes as ir
 from mlcompile.platforms.sagemaker import definition as d
@@ -86,3 +88,73 @@ def output_archive(step: str) -> d.Join:
             OUTPUT_ARCHIVE,
         ),
     )
+
+
+# ----- hyperparameters, channels and what a model package names ---------------------------
+
+#: Where SageMaker writes a training job's HyperParameters map for the container
+#: (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html).
+HYPERPARAMETERS_FILE = "/opt/ml/input/config/hyperparameters.json"
+
+
+@dataclass(frozen=True)
+class HyperParameterLimits:
+    """CreateTrainingJob's limits on ``HyperParameters``, as botocore's service model says."""
+
+    count: int
+    key: int
+    value: int
+
+
+@functools.cache
+def hyperparameter_limits() -> HyperParameterLimits:
+    from mlcompile.platforms.sagemaker.validate import service_model
+
+    shape = service_model().operation_model("CreateTrainingJob").input_shape
+    hp = shape.members["HyperParameters"]
+    return HyperParameterLimits(
+        count=int(hp.metadata["max"]),
+        key=int(hp.key.metadata["max"]),
+        value=int(hp.value.metadata["max"]),
+    )
+
+
+def hyperparameter_problems(values: dict[str, d.Expr]) -> list[str]:
+    """What in ``values`` CreateTrainingJob would refuse: too many entries, a key or a literal
+    value too long (a value read at run time is checked by SageMaker when the job starts)."""
+    limits = hyperparameter_limits()
+    out = []
+    if len(values) > limits.count:
+        out.append(
+            f"{len(values)} hyperparameters; a SageMaker training job takes at most {limits.count}"
+        )
+    for key, value in values.items():
+        if len(key) > limits.key:
+            out.append(
+                f"hyperparameter name {key[:40]!r}... is {len(key)} characters; at most"
+                f" {limits.key}"
+            )
+        if isinstance(value, str) and len(value) > limits.value:
+            out.append(
+                f"hyperparameter {key!r} is {len(value)} characters; a value takes at most"
+                f" {limits.value}"
+            )
+    return out
+
+
+@functools.cache
+def registrable_instances(member: str) -> frozenset[str]:
+    """The instance types CreateModelPackage's InferenceSpecification takes in ``member``
+    (SupportedRealtimeInferenceInstanceTypes or SupportedTransformInstanceTypes)."""
+    from mlcompile.platforms.sagemaker.validate import service_model
+
+    shape = service_model().operation_model("CreateModelPackage").input_shape
+    listed = shape.members["InferenceSpecification"].members[member]
+    return frozenset(listed.member.enum)
+
+
+#: register_model's option -> the InferenceSpecification member holding it.
+INSTANCE_LISTS = {
+    "inference_instances": "SupportedRealtimeInferenceInstanceTypes",
+    "transform_instances": "SupportedTransformInstanceTypes",
+}

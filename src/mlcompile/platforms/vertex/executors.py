@@ -217,15 +217,7 @@ class VertexHooks:
             spec["accelerator_count"] = machine.accelerator_count
         disk = options.resources.disk_bytes
         pool = {
-            "container_spec": {
-                "image_uri": container["image"],
-                "command": container.get("command", []),
-                "args": [
-                    ESCAPED_EXECUTOR_INPUT if a == EXECUTOR_INPUT else a
-                    for a in container.get("args", [])
-                ],
-                "env": fixed_env(options.env),
-            },
+            "container_spec": training_container(step, container, renamed_outputs),
             "machine_spec": spec,
             "disk_spec": {
                 "boot_disk_type": "pd-ssd",
@@ -487,6 +479,28 @@ class VertexHooks:
             if isinstance(ref, ir.OutputRef) and ref.task in self._producers:
                 return self._producers[ref.task]
         return None
+
+
+def training_container(
+    step: Step, container: dict[str, Any], renamed_outputs: dict[str, str]
+) -> dict[str, Any]:
+    """A custom job's worker pool container. A container step with no command keeps its
+    image's entrypoint (only ``image_uri``); a training step's model output is ``AIP_MODEL_DIR``,
+    where Vertex tells training code to save the model
+    (https://cloud.google.com/vertex-ai/docs/training/code-requirements#environment-variables)."""
+    env: dict[str, str] = {e["name"]: e["value"] for e in fixed_env(step.task.options.env)}
+    model = next((p.name for p in step.component.outputs if p.type == "Model"), None)
+    if step.task.options.role == "training" and model is not None and "AIP_MODEL_DIR" not in env:
+        key = renamed_outputs.get(model, model)
+        env["AIP_MODEL_DIR"] = f"{{{{$.outputs.artifacts['{key}'].uri}}}}"
+    spec: dict[str, Any] = {"image_uri": container["image"]}
+    if container.get("command"):
+        spec["command"] = container["command"]
+    spec["args"] = [
+        ESCAPED_EXECUTOR_INPUT if a == EXECUTOR_INPUT else a for a in container.get("args", [])
+    ]
+    spec["env"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    return spec
 
 
 def launcher_renames(interface: Any) -> tuple[dict[str, str], dict[str, str]]:

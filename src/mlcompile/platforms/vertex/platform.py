@@ -28,6 +28,7 @@ from mlcompile.platforms.imports import import_rules
 from mlcompile.platforms.kfp_spec import SDK_VERSION, dump_yaml, lower
 from mlcompile.platforms.kfp_spec.lower import uses_code_bundle
 from mlcompile.platforms.kfp_spec.support import GRAPH_SUPPORT, graph_rules
+from mlcompile.platforms.kfp_spec.training import VERTEX_TRAINING, training_rules
 from mlcompile.platforms.kfp_spec.types import SCHEMA_TITLES
 from mlcompile.platforms.vertex.executors import VertexHooks, runs_as_custom_job
 from mlcompile.platforms.vertex.gcpc import GCPC_VERSION
@@ -45,6 +46,7 @@ PLATFORM_OPTIONS = {
 
 SUPPORT: dict[str, Support] = {
     **GRAPH_SUPPORT,
+    **VERTEX_TRAINING,
     "import-artifact": Support(
         "mapped", "an importer task (dsl.importer) of a gs:// URI; no job runs"
     ),
@@ -152,6 +154,7 @@ class VertexPlatform:
             + schedule_refusals(self.name, pipeline)
             + graph_rules(self.name, pipeline)
             + import_rules(self.name, pipeline, ("gs",))
+            + training_rules(self.name, pipeline)
         )
         for graph in graphs(pipeline):
             for scoped in scoped_tasks(graph):
