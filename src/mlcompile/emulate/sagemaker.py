@@ -47,7 +47,7 @@ from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
 from mlcompile.local import registry
 from mlcompile.local.values import ArtifactValue
-from mlcompile.runtime import predict
+from mlcompile.runtime import frameworks, predict
 
 _OUTPUT = re.compile(r"^ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$")
 _COMPARE = {
@@ -463,13 +463,21 @@ class SageMakerRun:
                     container, key
                 )
         session = self.session
-        copy = session.scratch(step.name) / model_file.name
-        shutil.copyfile(model_file, copy)  # ingest moves the file; a Transform may need it too
+        _, record = frameworks.find(model_file)
+        # ingest moves what it stores; a Transform may need the model too. A saved model is
+        # its folder (the file and its record), a bare pickle the file.
+        if (model_file.parent / frameworks.RECORD).is_file():
+            copy = session.scratch(step.name) / "model"
+            shutil.copytree(model_file.parent, copy)
+        else:
+            copy = session.scratch(step.name) / model_file.name
+            shutil.copyfile(model_file, copy)
         sha, _ = session.store.ingest(copy)
         approval = str(args.get("ModelApprovalStatus", "PendingManualApproval"))
+        framework = str(record["framework"])
         version, _ = session.call(
             lambda: registry.register(
-                session.db, group, sha, "sklearn", approval, {}, session.run_id, 0
+                session.db, group, sha, framework, approval, {}, session.run_id, 0
             )
         )
         step.properties["ModelPackageArn"] = (
@@ -568,8 +576,10 @@ class SageMakerRun:
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         if not files:
             raise EmulationError(f"no model in {uri}")
-        pickled = [f for f in files if f.suffix in (".pkl", ".joblib")] or files
-        return pickled[0]
+        try:
+            return frameworks.find(folder)[0]
+        except frameworks.ModelFormatError:
+            return files[0]  # an image's own format (a built-in algorithm's model)
 
     # ----- jobs ------------------------------------------------------------------------------
 

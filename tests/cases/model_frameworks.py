@@ -1,0 +1,97 @@
+"""Models of every framework the platforms serve, saved with Model.save in their own formats:
+a scikit-learn tree, an XGBoost Booster and an XGBoost classifier of its scikit-learn API. The
+tree and the Booster are registered and scored, the Booster deployed; the classifier, which
+nothing registers, is scored by the framework batch_predict names. The report reads every
+prediction back."""
+
+from mlcompile import (
+    Dataset,
+    Input,
+    Model,
+    Output,
+    batch_predict,
+    deploy_model,
+    pipeline,
+    register_model,
+    step,
+)
+
+
+@step
+def prepare(rows: int, data: Output[Dataset]) -> None:
+    """A small CSV with a header: two features and a label the features decide."""
+    lines = ["a,b,label"]
+    lines += [f"{i},{(i * 7) % 5},{int((i + (i * 7) % 5) % 4 < 2)}" for i in range(rows)]
+    with open(data.path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+@step(packages=["scikit-learn", "xgboost", "pandas"])
+def fit(
+    data: Input[Dataset],
+    tree: Output[Model],
+    booster: Output[Model],
+    classifier: Output[Model],
+) -> None:
+    """A scikit-learn tree; XGBoost's own training API (a Booster answering with
+    probabilities); XGBoost's scikit-learn API (a classifier answering with labels). All on
+    named columns, so a label column in the scored data is left out."""
+    import pandas as pd
+    import xgboost
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame = pd.read_csv(data.path)
+    features, label = frame[["a", "b"]], frame["label"]
+    tree.save(DecisionTreeClassifier(max_depth=3, random_state=0).fit(features, label))
+    params = {"objective": "binary:logistic", "max_depth": 2, "nthread": 1, "seed": 0}
+    matrix = xgboost.DMatrix(features, label=label)
+    booster.save(xgboost.train(params, matrix, num_boost_round=5))
+    fitted = xgboost.XGBClassifier(n_estimators=5, max_depth=2, n_jobs=1, random_state=0)
+    classifier.save(fitted.fit(features, label))
+
+
+@step
+def report(tree: Input[Dataset], booster: Input[Dataset], classifier: Input[Dataset]) -> str:
+    """Every prediction, rounded, in row order: from a file or a folder of files, as CSV under
+    a header or JSON lines, whichever the platform wrote."""
+    import json
+    import os
+
+    def read(path: str) -> list:
+        if os.path.isdir(path):
+            names = sorted(
+                os.path.join(root, name)
+                for root, _, files in os.walk(path)
+                for name in files
+                if not name.startswith(".")
+            )
+        else:
+            names = [path]
+        found = []
+        for name in names:
+            with open(name) as f:
+                for line in f.read().splitlines():
+                    if not line.strip() or line == "prediction":
+                        continue
+                    value = json.loads(line)["prediction"] if line.startswith("{") else line
+                    found.append(round(float(value), 5))
+        return found
+
+    parts = [read(p.path) for p in (tree, booster, classifier)]
+    return " | ".join(",".join(f"{v:g}" for v in part) for part in parts)
+
+
+@pipeline
+def model_frameworks(rows: int = 24) -> dict:
+    """Fit, register, deploy, score; report what each model predicted."""
+    data = prepare(rows=rows).data
+    models = fit(data=data)
+    tree = register_model(models.tree, name="tree", framework="sklearn")
+    boosted = register_model(models.booster, name="booster", framework="xgboost")
+    deploy_model(boosted.registered_model, endpoint="booster")
+    scored = report(
+        tree=batch_predict(tree.registered_model, data).predictions,
+        booster=batch_predict(boosted.registered_model, data).predictions,
+        classifier=batch_predict(models.classifier, data, framework="xgboost").predictions,
+    )
+    return {"predictions": scored.output}
