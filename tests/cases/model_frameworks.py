@@ -18,12 +18,14 @@ from mlcompile import (
 
 
 @step
-def prepare(rows: int, data: Output[Dataset]) -> None:
-    """A small CSV with a header: two features and a label the features decide."""
-    lines = ["a,b,label"]
-    lines += [f"{i},{(i * 7) % 5},{int((i + (i * 7) % 5) % 4 < 2)}" for i in range(rows)]
+def prepare(rows: int, data: Output[Dataset], features: Output[Dataset]) -> None:
+    """A small CSV with a header, two features and a label the features decide; and the
+    features alone, to score (a registered model's scoring knows no columns to leave out)."""
+    values = [(i, (i * 7) % 5) for i in range(rows)]
     with open(data.path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("a,b,label\n" + "".join(f"{a},{b},{int((a + b) % 4 < 2)}\n" for a, b in values))
+    with open(features.path, "w") as f:
+        f.write("a,b\n" + "".join(f"{a},{b}\n" for a, b in values))
 
 
 @step(packages=["scikit-learn", "xgboost", "pandas"])
@@ -84,14 +86,16 @@ def report(tree: Input[Dataset], booster: Input[Dataset], classifier: Input[Data
 @pipeline
 def model_frameworks(rows: int = 24) -> dict:
     """Fit, register, deploy, score; report what each model predicted."""
-    data = prepare(rows=rows).data
-    models = fit(data=data)
+    prepared = prepare(rows=rows)
+    models = fit(data=prepared.data)
     tree = register_model(models.tree, name="tree", framework="sklearn")
     boosted = register_model(models.booster, name="booster", framework="xgboost")
     deploy_model(boosted.registered_model, endpoint="booster")
+    features = prepared.features
     scored = report(
-        tree=batch_predict(tree.registered_model, data).predictions,
-        booster=batch_predict(boosted.registered_model, data).predictions,
-        classifier=batch_predict(models.classifier, data, framework="xgboost").predictions,
+        tree=batch_predict(tree.registered_model, features).predictions,
+        booster=batch_predict(boosted.registered_model, features).predictions,
+        # Unregistered, and scored on the data with its label: the model leaves that out.
+        classifier=batch_predict(models.classifier, prepared.data, framework="xgboost").predictions,
     )
     return {"predictions": scored.output}

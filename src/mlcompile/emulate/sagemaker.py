@@ -521,13 +521,16 @@ class SageMakerRun:
                         " one request when SplitType is None"
                     )
         program = self._serving_program(step.name, container, folder)
+        serving_env = container.get("Environment") or {}
         if program is not None:
             # The serving container: the handlers SAGEMAKER_PROGRAM names, from the source
             # tarball, in a process of their own; each file is a request, its response <file>.out.
             argv = [sys.executable, "-c", _SERVE, str(model_file.parent), str(program)]
             argv += [content_type, accept, str(out), *map(str, files)]
+            # The model container's Environment is the serving process's, as on SageMaker.
+            env = {**os.environ, **{str(k): str(v) for k, v in serving_env.items()}}
             exit_ = self.session.run_process(
-                argv, env=dict(os.environ), cwd=folder, log=self.session.log_path(step.name)
+                argv, env=env, cwd=folder, log=self.session.log_path(step.name)
             )
             if exit_.code != 0:
                 raise _JobFailed(f"the serving container's handlers exited with code {exit_.code}")

@@ -128,7 +128,9 @@ SUPPORT: dict[str, Support] = {
         " model.tar.gz, which a pipeline step's model output does not have: give"
         " register_model(..., serving_image='<ECR image>') that serves TorchScript",
     ),
-    "deploy-pytorch": Support("refused", "a PyTorch model is not registered (model-pytorch)"),
+    "deploy-pytorch": Support(
+        "refused", "a PyTorch model cannot be registered here (the PyTorch model row says why)"
+    ),
     "batch-predict": Support(
         "lowered",
         "Model step, then a Transform step; a model nothing registers is served by the image of"

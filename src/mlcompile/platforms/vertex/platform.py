@@ -89,8 +89,10 @@ SUPPORT: dict[str, Support] = {
     ),
     "model-xgboost": Support(
         "mapped",
-        "the prebuilt xgboost-cpu prediction image reads the model.bst Model.save wrote, as"
-        " a Booster (a scikit-learn-API classifier answers with probabilities there)",
+        "the prebuilt xgboost-cpu prediction image (2.1 unless framework_version names"
+        " another) reads the model.bst Model.save wrote, as a Booster: a scikit-learn-API"
+        " classifier answers with probabilities there, where the emulator and every other"
+        " platform answer with its labels",
     ),
     "model-lightgbm": Support(
         "refused",
@@ -103,7 +105,9 @@ SUPPORT: dict[str, Support] = {
         " archive, not the TorchScript model.pt Model.save writes: give register_model(...,"
         " serving_image='<image serving TorchScript>') (a custom container)",
     ),
-    "deploy-pytorch": Support("refused", "a PyTorch model is not registered (model-pytorch)"),
+    "deploy-pytorch": Support(
+        "refused", "a PyTorch model cannot be registered here (the PyTorch model row says why)"
+    ),
     "batch-predict": Support(
         "lowered",
         "a step writing JSON-lines instances, then GCPC ModelBatchPredictOp; a model nothing"
