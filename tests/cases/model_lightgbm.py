@@ -1,7 +1,6 @@
 """LightGBM models saved with Model.save in LightGBM's own text format: a classifier of its
 scikit-learn API, registered, deployed and scored (it answers with labels, as its predict
-does), and a Booster of its training API that nothing registers, scored by the framework
-batch_predict names (it answers with probabilities). Kubeflow serves LightGBM (KServe's
+does), and a Booster of its training API, registered. Kubeflow serves LightGBM (KServe's
 lightgbm format); SageMaker and Vertex AI have no image that does, and refuse it."""
 
 from mlcompile import (
@@ -42,8 +41,8 @@ def fit(data: Input[Dataset], classifier: Output[Model], booster: Output[Model])
 
 
 @step
-def report(labels: Input[Dataset], scores: Input[Dataset]) -> str:
-    """Every prediction, rounded, in row order (a CSV file or a folder of them)."""
+def report(labels: Input[Dataset]) -> str:
+    """Every prediction in row order (a CSV file or a folder of them)."""
     import os
 
     def read(path: str) -> str:
@@ -58,18 +57,16 @@ def report(labels: Input[Dataset], scores: Input[Dataset]) -> str:
                 lines += f.read().splitlines()
         return ",".join(f"{round(float(v), 5):g}" for v in lines if v and v != "prediction")
 
-    return f"{read(labels.path)} | {read(scores.path)}"
+    return read(labels.path)
 
 
 @pipeline
 def model_lightgbm(rows: int = 24) -> dict:
-    """Fit both, register and deploy the classifier, score both."""
+    """Fit both, register both, deploy and score the classifier."""
     data = prepare(rows=rows).data
     models = fit(data=data)
     registered = register_model(models.classifier, name="lgbm", framework="lightgbm")
     deploy_model(registered.registered_model, endpoint="lgbm")
-    scored = report(
-        labels=batch_predict(registered.registered_model, data).predictions,
-        scores=batch_predict(models.booster, data, framework="lightgbm").predictions,
-    )
+    register_model(models.booster, name="lgbm-booster", framework="lightgbm")
+    scored = report(labels=batch_predict(registered.registered_model, data).predictions)
     return {"predictions": scored.output}

@@ -20,8 +20,8 @@ CASES = {
     "local_import": ({"scaled"}, set()),
     "step_options": ({"warm_up", "report"}, set()),
     "nested_control": ({"scale[0]", "flag[2]", "total"}, set()),
-    "model_frameworks": ({"fit", "register_model_2", "deploy_model", "batch_predict_3"}, set()),
-    "model_lightgbm": ({"fit", "register_model", "deploy_model", "batch_predict_2"}, set()),
+    "model_frameworks": ({"fit", "register_model_2", "deploy_model", "batch_predict_2"}, set()),
+    "model_lightgbm": ({"fit", "register_model_2", "deploy_model", "batch_predict"}, set()),
 }
 #: Cases a platform refuses at compile time (MLC401: SageMaker has no loop over a run-time list).
 REFUSED = {
