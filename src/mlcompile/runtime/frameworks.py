@@ -1,7 +1,7 @@
 """A model in its framework's own format, with a record of which framework wrote it.
 
 ``Model.save(obj)`` writes a folder at the artifact's path: the model file the framework's
-serving containers read, and ``mlcompile-model.json`` naming the framework, its version, the
+serving containers read, and ``mlcompile-model.info`` (JSON) naming the framework, its version, the
 file and how to load it. Every loader (the embedded run, the emulators, Kubeflow's batch step,
 SageMaker's serving handlers) reads the record and loads with that framework:
 
@@ -32,8 +32,9 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-#: The record beside the model file.
-RECORD = "mlcompile-model.json"
+#: The record beside the model file. JSON, but not named ``.json``: KServe's XGBoost server
+#: takes every ``.bst``/``.json``/``.ubj`` file in the folder for a model and refuses two.
+RECORD = "mlcompile-model.info"
 #: The file a pickled model is written to (and the one a folder without a record holds).
 PICKLE_FILE = "model.pkl"
 FILES = {
