@@ -3,6 +3,7 @@ by every loader with that framework: the predictions are the fitted object's own
 
 from __future__ import annotations
 
+import functools
 import json
 import pickle
 import sys
@@ -10,12 +11,9 @@ import types
 from pathlib import Path
 from typing import Any
 
-import lightgbm
 import numpy as np
 import pandas as pd
 import pytest
-import xgboost
-from sklearn.tree import DecisionTreeClassifier
 
 from mlcompile.dsl.artifacts import Model
 from mlcompile.local.serving import ModelServer
@@ -32,8 +30,24 @@ SCORED = "b,label,a\n" + "".join(
 SETTINGS = {"min_child_samples": 2, "num_leaves": 4, "n_jobs": 1, "verbose": -1, "seed": 0}
 
 
+NAMES = [
+    "lightgbm-booster",
+    "lightgbm-classifier",
+    "sklearn",
+    "xgboost-booster",
+    "xgboost-classifier",
+    "xgboost-regressor",
+]
+
+
+@functools.cache
 def _fitted() -> dict[str, tuple[Any, str, Any]]:
-    """Name -> (fitted object, its framework, what its own API predicts for FRAME)."""
+    """Name -> (fitted object, its framework, what its own API predicts for FRAME); fitted when
+    a test first asks, so collecting the suite imports no framework."""
+    import lightgbm
+    import xgboost
+    from sklearn.tree import DecisionTreeClassifier
+
     tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(FRAME, LABEL)
     params = {"objective": "binary:logistic", "max_depth": 2, "nthread": 1, "seed": 0}
     booster = xgboost.train(params, xgboost.DMatrix(FRAME, label=LABEL), num_boost_round=4)
@@ -53,12 +67,10 @@ def _fitted() -> dict[str, tuple[Any, str, Any]]:
     }
 
 
-FITTED = _fitted()
-
-
-@pytest.mark.parametrize("name", sorted(FITTED))
+@pytest.mark.parametrize("name", NAMES)
 def test_a_saved_model_predicts_what_the_fitted_one_does(name: str, tmp_path: Path) -> None:
-    fitted, framework, expected = FITTED[name]
+    assert sorted(_fitted()) == NAMES
+    fitted, framework, expected = _fitted()[name]
     artifact = Model(str(tmp_path / "model"))
     artifact.save(fitted)
     record = json.loads((tmp_path / "model" / frameworks.RECORD).read_text())
@@ -83,7 +95,7 @@ def test_a_saved_model_predicts_what_the_fitted_one_does(name: str, tmp_path: Pa
 def test_sagemakers_handlers_load_by_the_record_and_refuse_another_framework(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fitted, _, expected = FITTED["xgboost-booster"]
+    fitted, _, expected = _fitted()["xgboost-booster"]
     # SageMaker unpacks the model data under /opt/ml/model, nested as the step wrote it.
     Model(str(tmp_path / "opt" / "model")).save(fitted)
     monkeypatch.setenv(sagemaker_serving.FRAMEWORK_VARIABLE, "xgboost")
@@ -98,7 +110,7 @@ def test_sagemakers_handlers_load_by_the_record_and_refuse_another_framework(
 
 
 def test_a_registration_names_the_framework_the_model_was_saved_with(tmp_path: Path) -> None:
-    Model(str(tmp_path / "model")).save(FITTED["lightgbm-classifier"][0])
+    Model(str(tmp_path / "model")).save(_fitted()["lightgbm-classifier"][0])
     frameworks.check_registered(tmp_path / "model", "lightgbm")
     frameworks.check_registered(tmp_path / "model", "custom")  # the user's own image
     frameworks.check_registered(tmp_path / "model", "sklearn", serving_image="ecr/own:1")
@@ -107,7 +119,7 @@ def test_a_registration_names_the_framework_the_model_was_saved_with(tmp_path: P
 
 
 def test_a_pickle_without_a_record_loads_as_before(tmp_path: Path) -> None:
-    tree, _, expected = FITTED["sklearn"]
+    tree, _, expected = _fitted()["sklearn"]
     file = tmp_path / "model"
     file.write_bytes(pickle.dumps(tree))
     assert list(predict.predict(predict.load_model(file), FRAME.to_numpy().tolist())) == list(
@@ -129,7 +141,7 @@ def test_the_local_endpoint_serves_a_saved_booster(tmp_path: Path) -> None:
 
     from mlcompile.local.registry import Endpoint
 
-    fitted, _, expected = FITTED["xgboost-booster"]
+    fitted, _, expected = _fitted()["xgboost-booster"]
     Model(str(tmp_path / "model")).save(fitted)
     endpoint = Endpoint("boost", "booster", 1, "0" * 64, "")
     server = ModelServer(0, endpoint, tmp_path / "model")
@@ -215,3 +227,40 @@ def test_torchscript_is_saved_and_loaded_through_torch_jit(
     predict.batch(Path(artifact.path), data, out, "text/csv")
     expected = [2 * a + b for a, b in zip(FRAME["a"], FRAME["b"], strict=True)]
     assert [float(v) for v in out.read_text().splitlines()[1:]] == expected
+
+
+MISREGISTERED = """
+from mlcompile import Model, Output, pipeline, register_model, step
+
+
+@step
+def fit(model: Output[Model]) -> None:
+    model.save({"weights": [1.0, 2.0]})  # any picklable model is saved as a pickle
+
+
+@pipeline
+def misregistered() -> None:
+    register_model(fit().model, name="weights", framework="xgboost")
+"""
+
+
+@pytest.mark.parametrize("target", ["", "kubeflow-dev"])
+def test_a_model_registered_as_another_framework_fails_its_registration(
+    target: str, tmp_path: Path
+) -> None:
+    """Embedded, and in Kubeflow's registration step: the serving image the registration
+    chooses could not load the model, so the run says so instead of registering it."""
+    from tests.emulate.test_kfp_ir import _cli
+
+    source = tmp_path / "misregistered.py"
+    source.write_text(MISREGISTERED)
+    args = ["run", str(source), "--store", str(tmp_path / "store")]
+    result = _cli(*args, *(["-t", target] if target else []))
+    assert result["status"] == "failed", result
+    (step,) = [s for s in result["steps"] if s["status"] == "failed"]
+    if not target:  # the emulator's message is the step's exit; its log has the reason
+        assert "saved with sklearn but registered as xgboost" in step["message"], step
+        assert "framework='sklearn'" in step["message"], step
+    else:
+        logs = "".join(p.read_text() for p in (tmp_path / "store").rglob("*.log"))
+        assert "saved with sklearn but registered as xgboost" in logs
