@@ -13,11 +13,11 @@ from unittest import mock
 import pytest
 import yaml
 
+from mlcompile.errors import ValidationError
 from mlcompile.ir.canonical import content_hash
 from mlcompile.loader import load
 from mlcompile.platforms import get
 from mlcompile.profiles import load_profile
-from mlcompile.errors import ValidationError
 from tests.conftest import (
     GOLDEN_SOURCES,
     REFUSED_ON,
