@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@if [ -e $(VENV) ] && ! { $(call supported,$(PY)); }; then echo "removing $(VENV): its Python is missing or older than 3.11" >&2; rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	$(UV) pip install --python $(PY) --quiet -c constraints.txt -e ".[dev]"
+	# Bytecode at install: each step process imports its framework afresh, scikit-learn from
+	# source takes three times as long, and with PYTHONDONTWRITEBYTECODE nothing writes it later.
+	$(UV) pip install --python $(PY) --quiet --compile-bytecode -c constraints.txt -e ".[dev]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

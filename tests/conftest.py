@@ -23,6 +23,12 @@ REGENERATE = os.environ.get("MLCOMPILE_REGENERATE") == "1"
 GOLDEN_SOURCES: dict[str, Path] = {
     f"example-{name}": REPO / "examples" / name / "pipeline.py" for name in EXAMPLES
 } | {f"case-{p.stem}": p for p in sorted((REPO / "tests" / "cases").glob("*.py"))}
+#: Golden sources a platform refuses as a whole: their golden file there is refused.json, the
+#: diagnostics, and a test checks they are refused (a model no image of the platform serves).
+REFUSED_ON: dict[str, frozenset[str]] = {
+    "case-model_lightgbm": frozenset({"sagemaker", "vertex"}),
+    "case-model_pytorch": frozenset({"sagemaker", "vertex"}),
+}
 
 
 def example_path(name: str) -> Path:

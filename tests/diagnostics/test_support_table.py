@@ -162,6 +162,23 @@ CASES: dict[str, tuple[str, str]] = {
         "",
         "d = make().data\nbatch_predict(train(data=d).model, d)",
     ),
+    "model-xgboost": (
+        "",
+        "register_model(train(data=make().data).model, name='churn', framework='xgboost')",
+    ),
+    "model-lightgbm": (
+        "",
+        "register_model(train(data=make().data).model, name='churn', framework='lightgbm')",
+    ),
+    "model-pytorch": (
+        "",
+        "d = make().data\nbatch_predict(train(data=d).model, d, framework='pytorch')",
+    ),
+    "deploy-pytorch": (
+        "",
+        "r = register_model(train(data=make().data).model, name='churn', framework='pytorch')\n"
+        "deploy_model(r.registered_model, endpoint='churn')",
+    ),
     "monitoring": (
         "",
         "r = register_model(train(data=make().data).model, name='churn')\n"

@@ -23,9 +23,15 @@ CASES = {
     "step_options": ({"warm_up", "report"}, set()),
     "nested_control": ({"scale[0]", "flag[2]", "total"}, set()),
     "training_inputs": ({"prepare", "fit", "byo_fit", "score", "register_model"}, set()),
+    "model_frameworks": ({"fit", "register_model_2", "deploy_model", "batch_predict_2"}, set()),
+    "model_lightgbm": ({"fit", "register_model_2", "deploy_model", "batch_predict"}, set()),
 }
 #: Cases a platform refuses at compile time (MLC401: SageMaker has no loop over a run-time list).
-REFUSED = {"nested_control": {"sagemaker-dev"}}
+REFUSED = {
+    "nested_control": {"sagemaker-dev"},
+    # Neither has an image serving LightGBM (the support table's LightGBM row).
+    "model_lightgbm": {"sagemaker-dev", "vertex-dev"},
+}
 
 
 def _import_data(folder: Path, run: str) -> dict[str, str]:

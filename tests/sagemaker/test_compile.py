@@ -37,6 +37,8 @@ REFUSED_SOURCES = {
     "examples/sweep/pipeline.py": ("MLC401", "final("),
     "examples/segments/pipeline.py": ("MLC401", "for_each("),
     "tests/cases/nested_control.py": ("MLC401", "for_each("),
+    "tests/cases/model_lightgbm.py": ("MLC401", 'framework="lightgbm"'),
+    "tests/cases/model_pytorch.py": ("MLC401", 'framework="pytorch"'),
 }
 
 

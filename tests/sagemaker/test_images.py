@@ -52,7 +52,7 @@ def test_job_images_match_the_sdk_in_every_region(framework: str, gpu: bool, ret
 
 def test_serving_images_match_the_sdk(retrieve) -> None:  # type: ignore[no-untyped-def]
     for region in sorted(images._FIRST_PARTY):
-        for framework, version in (("sklearn", "1.2-1"), ("xgboost", "1.7-1")):
+        for framework, version in (("sklearn", "1.2-1"), ("xgboost", "3.0-5")):
             expected = retrieve(
                 framework,
                 region,

@@ -13,17 +13,27 @@ from unittest import mock
 import pytest
 import yaml
 
+from mlcompile.errors import ValidationError
 from mlcompile.ir.canonical import content_hash
 from mlcompile.loader import load
 from mlcompile.platforms import get
 from mlcompile.profiles import load_profile
-from tests.conftest import GOLDEN_SOURCES, REPO, assert_golden, build_example, golden_files, profile
+from tests.conftest import (
+    GOLDEN_SOURCES,
+    REFUSED_ON,
+    REPO,
+    assert_golden,
+    build_example,
+    golden_files,
+    profile,
+)
 from tests.kubeflow.kfp_checks import strict_parse
 
 HERE = REPO / "tests" / "vertex"
 REFUSED = HERE / "refused"
 GOLDEN = REPO / "tests" / "golden" / "vertex"
-SOURCES = GOLDEN_SOURCES
+SOURCES = {k: v for k, v in GOLDEN_SOURCES.items() if "vertex" not in REFUSED_ON.get(k, ())}
+REFUSED_SOURCES = sorted(set(GOLDEN_SOURCES) - set(SOURCES))
 LAUNCHER = "google_cloud_pipeline_components.container.v1.{}.launcher"
 GCPC_IMAGE = "gcr.io/ml-pipeline/google-cloud-pipeline-components:2.22.0"
 
@@ -47,6 +57,15 @@ def _spec(files: dict[str, bytes]) -> dict[str, Any]:
 def test_golden(name: str, compiled: dict[str, dict[str, bytes]]) -> None:
     for rel, data in sorted(golden_files(compiled[name]).items()):
         assert_golden(GOLDEN / name / rel, data)
+
+
+@pytest.mark.parametrize("name", REFUSED_SOURCES)
+def test_golden_refusal(name: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        _compile(GOLDEN_SOURCES[name])
+    report = [d.to_json() for d in err.value.diagnostics]
+    assert report and all(d["code"] == "MLC401" for d in report)
+    assert_golden(GOLDEN / name / "refused.json", json.dumps(report, indent=2) + "\n")
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

@@ -34,7 +34,35 @@ class Dataset(Artifact):
 
 
 class Model(Artifact):
+    """A trained model. ``save(obj)`` writes it in its framework's own format (scikit-learn,
+    XGBoost, LightGBM, PyTorch as TorchScript) with a record of the framework, which every
+    platform's loader and serving handler reads; ``load()`` reads it back."""
+
     type_name = "Model"
+
+    def save(
+        self,
+        model: Any,
+        framework: str | None = None,
+        feature_names: list[str] | None = None,
+    ) -> None:
+        """Write ``model`` to this artifact's folder; the framework is found from the model's
+        class unless given. ``feature_names`` are the columns, in order, of a model that does
+        not record them (a TorchScript module), so rows are matched to it by name."""
+        from mlcompile.runtime import frameworks  # the framework is imported only here
+
+        record = frameworks.save(model, self.path, framework, feature_names)
+        self.metadata.update(
+            {"framework": record["framework"], "framework_version": record["framework_version"]}
+        )
+
+    def load(self) -> Any:
+        """The model, loaded with the framework it was saved with (a pickle without a record)."""
+        from pathlib import Path
+
+        from mlcompile.runtime import frameworks
+
+        return frameworks.load(Path(self.path))
 
 
 class RegisteredModel(Artifact):

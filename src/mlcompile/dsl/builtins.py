@@ -24,7 +24,7 @@ from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, ValueHa
 URI_SCHEMES = ("s3", "gs", "abfss", "file")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval", "Rejected")
-FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow", "custom")
+FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "custom")
 _MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 

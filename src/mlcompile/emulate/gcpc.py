@@ -173,7 +173,6 @@ def _batch(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outcom
         raise EmulationError(
             f"task {execution.task_name!r}: instances format {fmt!r} is not csv/jsonl"
         )
-    model_file = model_path / "model.pkl" if model_path.is_dir() else model_path
     out_dir = Path(
         execution.output_uris.get("gcs_output_directory") or execution.folder / "predictions"
     )
@@ -184,7 +183,7 @@ def _batch(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outcom
         if local is None or not local.exists():
             raise EmulationError(f"task {execution.task_name!r}: no instances at {uri}")
         content_type = "text/csv" if fmt == "csv" else "application/jsonlines"
-        rows += predict.batch(model_file, local, out_dir / f"predictions_{i:05d}", content_type)
+        rows += predict.batch(model_path, local, out_dir / f"predictions_{i:05d}", content_type)
     # GCPC's outputs: the job (a google.VertexBatchPredictionJob naming it) and the folder of
     # predictions; a BigQuery table only when the destination is one, which is never compiled.
     job = (

@@ -53,7 +53,7 @@ from mlcompile.emulate.session import Cancelled, EmulationError, Session
 from mlcompile.ir.canonical import content_hash
 from mlcompile.local import registry
 from mlcompile.local.values import ArtifactValue
-from mlcompile.runtime import predict
+from mlcompile.runtime import frameworks, predict
 
 _OUTPUT = re.compile(r"^ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$")
 _COMPARE = {
@@ -531,13 +531,21 @@ class SageMakerRun:
                     container, key
                 )
         session = self.session
-        copy = session.scratch(step.name) / model_file.name
-        shutil.copyfile(model_file, copy)  # ingest moves the file; a Transform may need it too
+        _, record = frameworks.find(model_file)
+        # ingest moves what it stores; a Transform may need the model too. A saved model is
+        # its folder (the file and its record), a bare pickle the file.
+        if (model_file.parent / frameworks.RECORD).is_file():
+            copy = session.scratch(step.name) / "model"
+            shutil.copytree(model_file.parent, copy)
+        else:
+            copy = session.scratch(step.name) / model_file.name
+            shutil.copyfile(model_file, copy)
         sha, _ = session.store.ingest(copy)
         approval = str(args.get("ModelApprovalStatus", "PendingManualApproval"))
+        framework = str(record["framework"])
         version, _ = session.call(
             lambda: registry.register(
-                session.db, group, sha, "sklearn", approval, {}, session.run_id, 0
+                session.db, group, sha, framework, approval, {}, session.run_id, 0
             )
         )
         step.properties["ModelPackageArn"] = (
@@ -581,13 +589,16 @@ class SageMakerRun:
                         " one request when SplitType is None"
                     )
         program = self._serving_program(step.name, container, folder)
+        serving_env = container.get("Environment") or {}
         if program is not None:
             # The serving container: the handlers SAGEMAKER_PROGRAM names, from the source
             # tarball, in a process of their own; each file is a request, its response <file>.out.
             argv = [sys.executable, "-c", _SERVE, str(model_file.parent), str(program)]
             argv += [content_type, accept, str(out), *map(str, files)]
+            # The model container's Environment is the serving process's, as on SageMaker.
+            env = {**os.environ, **{str(k): str(v) for k, v in serving_env.items()}}
             exit_ = self.session.run_process(
-                argv, env=dict(os.environ), cwd=folder, log=self.session.log_path(step.name)
+                argv, env=env, cwd=folder, log=self.session.log_path(step.name)
             )
             if exit_.code != 0:
                 raise _JobFailed(f"the serving container's handlers exited with code {exit_.code}")
@@ -636,8 +647,10 @@ class SageMakerRun:
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         if not files:
             raise EmulationError(f"no model in {uri}")
-        pickled = [f for f in files if f.suffix in (".pkl", ".joblib")] or files
-        return pickled[0]
+        try:
+            return frameworks.find(folder)[0]
+        except frameworks.ModelFormatError:
+            return files[0]  # an image's own format (a built-in algorithm's model)
 
     # ----- jobs ------------------------------------------------------------------------------
 

@@ -44,6 +44,10 @@ FEATURES: dict[str, str] = {
     "model-instance-lists": "register_model inference and transform instance types",
     "deploy-model": "deploy_model()",
     "batch-predict": "batch_predict()",
+    "model-xgboost": "an XGBoost model (framework='xgboost')",
+    "model-lightgbm": "a LightGBM model (framework='lightgbm')",
+    "model-pytorch": "a PyTorch TorchScript model (framework='pytorch')",
+    "deploy-pytorch": "deploy_model() of a PyTorch model",
     "monitoring": "deploy_model(monitor=...) drift monitoring of the endpoint",
     "drift-retrain": "Retrain() when the endpoint drifts",
     "drift-alert": "Alert() when the endpoint drifts",
@@ -147,6 +151,7 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         )
         if op == "register_model" and isinstance(task.inputs.get("approval"), ir.ParamRef):
             yield FeatureUse("model-approval-parameter", where, loc)
+        yield from _framework_uses(p, task, component.builtin)
         monitor = component.builtin.monitor
         if monitor is not None:
             yield FeatureUse("monitoring", where, monitor.location)
@@ -220,3 +225,28 @@ def _builtin_training_uses(builtin: ir.Builtin, task: ir.Task) -> Iterator[Featu
         builtin.config.get("inference_instances") or builtin.config.get("transform_instances")
     ):
         yield FeatureUse("model-instance-lists", task.name, task.location)
+
+
+#: Frameworks with a row of their own (scikit-learn is what register_model means by default).
+_FRAMEWORK_ROWS = ("xgboost", "lightgbm", "pytorch")
+
+
+def _framework_uses(p: ir.Pipeline, task: ir.Task, builtin: ir.Builtin) -> Iterator[FeatureUse]:
+    """A model of a framework a platform may not serve: registered or scored with that
+    framework's image (a serving_image of the user's own serves anything), or deployed after
+    such a registration."""
+    config = builtin.config
+    if builtin.op in ("register_model", "batch_predict"):
+        framework = config.get("framework")
+        if framework in _FRAMEWORK_ROWS and not config.get("serving_image"):
+            yield FeatureUse(f"model-{framework}", task.name, task.location)
+    elif builtin.op == "deploy_model":
+        source = task.inputs.get("model")
+        if not isinstance(source, ir.OutputRef):
+            return
+        for scoped in scoped_tasks(p):
+            registration = p.components[scoped.task.component].builtin
+            if scoped.task.name == source.task and registration is not None:
+                registered = registration.config
+                if registered.get("framework") == "pytorch" and not registered.get("serving_image"):
+                    yield FeatureUse("deploy-pytorch", task.name, task.location)

@@ -22,6 +22,11 @@ from pathlib import Path
 _COMPLETE = ".mlcompile-complete"
 
 
+#: Distributions that install the same importable library under another name: XGBoost's
+#: CPU-only wheel is ``xgboost-cpu`` (https://xgboost.readthedocs.io/en/stable/install.html).
+_ALSO_PROVIDED_BY: dict[str, tuple[str, ...]] = {"xgboost": ("xgboost-cpu",)}
+
+
 class PackagesUnavailable(Exception):
     """The packages cannot be installed; the message says why, in uv's words."""
 
@@ -39,13 +44,22 @@ def satisfied(packages: tuple[str, ...]) -> bool:
             continue
         if req.url:
             return False
-        try:
-            installed = version(req.name)
-        except PackageNotFoundError:
+        installed = _installed(req.name)
+        if installed is None:
             return False
         if not req.specifier.contains(installed, prereleases=True):
             return False
     return True
+
+
+def _installed(name: str) -> str | None:
+    """The installed version of distribution ``name``, or of one providing the same library."""
+    for candidate in (name, *_ALSO_PROVIDED_BY.get(name.lower(), ())):
+        try:
+            return version(candidate)
+        except PackageNotFoundError:
+            continue
+    return None
 
 
 def uv_executable() -> str | None:

@@ -34,6 +34,7 @@ from mlcompile.local.scheduler import NodeRun, Ready, Scheduler
 from mlcompile.local.store import ArtifactStore, safe_name
 from mlcompile.local.values import ArtifactValue, as_text
 from mlcompile.local.wakeup import Wakeup
+from mlcompile.runtime import frameworks
 from mlcompile.runtime.secrets import SecretUnavailable, local_variable, resolve
 
 
@@ -425,6 +426,14 @@ class _Runner:
         self, entry: _Inflight, inputs: dict[str, Any], config: dict[str, Any]
     ) -> tuple[dict[str, tuple[ArtifactValue, int]], str]:
         model: ArtifactValue = inputs["model"]
+        try:
+            frameworks.check_registered(
+                Path(model.path),
+                config.get("framework") or "sklearn",
+                config.get("serving_image") or "",
+            )
+        except frameworks.ModelFormatError as exc:
+            raise _StepError(str(exc)) from None
         metrics: dict[str, float] = {}
         if isinstance(inputs.get("metrics"), ArtifactValue):
             metrics = Metrics(inputs["metrics"].path).read()

@@ -1,4 +1,4 @@
-"""Predictions from a pickled model: the one contract of batch_predict and of endpoints, on
+"""Predictions from a saved model: the one contract of batch_predict and of endpoints, on
 every platform (the embedded run, Kubeflow's step, Vertex's staged instances, SageMaker's
 serving handlers all read data through it).
 
@@ -7,7 +7,9 @@ header), as JSON objects or JSON lists, one per line or in one document. A sciki
 fitted on a DataFrame knows its feature names, so named columns it was not trained on (a label,
 an id) are dropped and the rest are put in training order; rows without names must hold the
 features in training order. Predictions are written one per row: CSV under a ``prediction``
-header, or JSON lines ``{"prediction": ...}``.
+header, or JSON lines ``{"prediction": ...}``. The model is loaded with the framework it was
+saved with (:mod:`mlcompile.runtime.frameworks`); a model that knows no feature names of its
+own takes them from its record.
 """
 
 from __future__ import annotations
@@ -16,23 +18,25 @@ import csv
 import importlib
 import io
 import json
-import pickle
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
+from mlcompile.runtime import frameworks
+
 Rows = Union[List[Dict[str, Any]], List[List[Any]]]
-#: The file a model step writes its pickled model to.
-MODEL_FILE = "model.pkl"
+#: The file a pickled model is written to, in a model folder.
+MODEL_FILE = frameworks.PICKLE_FILE
 
 
 class PredictionError(Exception):
     """The rows do not fit the model; the message says which columns or shapes are wrong."""
 
 
-def load_model(path: Path) -> Any:
-    """Unpickle a model. Only models this store produced are loaded: unpickling runs code."""
-    with path.open("rb") as f:
-        return pickle.load(f)
+def load_model(path: Path, framework: str = "") -> Any:
+    """The model in a model folder or file, loaded with the framework its record names (a
+    pickle without one). Only models this store produced are loaded: unpickling runs code.
+    ``framework``, when given, is what the model is served as, and must be what saved it."""
+    return frameworks.load(path, framework)
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:
@@ -102,7 +106,8 @@ def _frame(values: Any, columns: list[str]) -> Any:
 
 
 def batch(model_path: Path, data_path: Path, out_path: Path, content_type: str) -> int:
-    """Predict every row of a CSV or JSON-lines file; writes one prediction per row."""
+    """Predict every row of a CSV or JSON-lines file with the model in ``model_path`` (a model
+    folder or file); writes one prediction per row."""
     model = load_model(model_path)
     text = data_path.read_text(encoding="utf-8")
     if content_type == "application/jsonlines":

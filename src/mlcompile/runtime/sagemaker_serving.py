@@ -1,8 +1,13 @@
-"""The inference handlers SageMaker's scikit-learn serving container calls for our models.
+"""The inference handlers SageMaker's framework serving containers call for our models.
 
-That container has no default ``model_fn`` (its ``default_model_fn`` raises): a model is served
-only with a script named by ``SAGEMAKER_PROGRAM`` from the source tarball at
+The scikit-learn container has no default ``model_fn`` (its ``default_model_fn`` raises): a
+model is served only with a script named by ``SAGEMAKER_PROGRAM`` from the source tarball at
 ``SAGEMAKER_SUBMIT_DIRECTORY``, the environment the SageMaker SDK's ``SKLearnModel`` sets. The
+XGBoost and PyTorch containers take the same script in their framework mode (the SDK's
+``XGBoostModel`` and ``PyTorchModel``), so every framework is loaded by the record it was saved
+with (:mod:`mlcompile.runtime.frameworks`); ``MLCOMPILE_FRAMEWORK`` on the model container is
+the framework its image was chosen for, and a model saved with another one fails to load with
+that said. The
 code bundle carries this module and a top-level ``mlcompile_serving.py`` that re-exports it, so
 endpoints and transform jobs read requests with the same contract as the embedded run
 (:mod:`mlcompile.runtime.predict`): CSV with or without a header, JSON, JSON lines.
@@ -14,11 +19,14 @@ Standard library only, Python 3.8+, like the rest of the step side.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from mlcompile.runtime import predict
 
+#: The framework the model container's image serves, set in its environment.
+FRAMEWORK_VARIABLE = "MLCOMPILE_FRAMEWORK"
 #: The module SAGEMAKER_PROGRAM names, at the top of the code bundle.
 PROGRAM = "mlcompile_serving.py"
 SHIM = (
@@ -29,17 +37,9 @@ SHIM = (
 
 
 def model_fn(model_dir: str) -> Any:
-    """The pickled model in the model data: ``model.pkl``, a ``.pkl``/``.joblib`` file, or the
-    one file there is (a step's model output is a file named after the output)."""
-    files = sorted(p for p in Path(model_dir).rglob("*") if p.is_file())
-    pickled = (
-        [p for p in files if p.name == predict.MODEL_FILE]
-        or [p for p in files if p.suffix in (".pkl", ".joblib")]
-        or (files if len(files) == 1 else [])
-    )
-    if not pickled:
-        raise FileNotFoundError(f"no pickled model under {model_dir}")
-    return predict.load_model(pickled[0])
+    """The model in the model data, by its record (``Model.save``), else the pickled model:
+    ``model.pkl``, a ``.pkl``/``.joblib`` file, or the one file there is."""
+    return predict.load_model(Path(model_dir), os.environ.get(FRAMEWORK_VARIABLE, ""))
 
 
 def input_fn(body: bytes | str, content_type: str) -> predict.Rows:

@@ -1,4 +1,4 @@
-"""A PyTorch model without serving_image: the image depends on versions the IR does not state."""
+"""A TensorFlow model without serving_image: the image depends on versions the IR does not state."""
 
 from mlcompile import Model, Output, pipeline, register_model, step
 
@@ -12,4 +12,4 @@ def fit(model: Output[Model]) -> None:
 def no_serving_image() -> None:
     """Fit and register."""
     fitted = fit()
-    register_model(fitted.model, name="torchy", framework="pytorch")  # expect: MLC403
+    register_model(fitted.model, name="tensors", framework="tensorflow")  # expect: MLC403

@@ -65,6 +65,28 @@ SUPPORT: dict[str, Support] = {
         "lowered",
         "the monitoring Job fails on drift (exit code 3), for the cluster's failed-Job alerting",
     ),
+    "model-xgboost": Support(
+        "mapped",
+        "batch_predict loads the model.bst in the step's image; deploy_model serves it with"
+        " KServe's xgboost model format",
+    ),
+    "model-lightgbm": Support(
+        "mapped",
+        "batch_predict loads the model.bst (LightGBM's text format) in the step's image;"
+        " deploy_model serves it with KServe's lightgbm model format",
+    ),
+    "model-pytorch": Support(
+        "lowered",
+        "registered as a folder and scored by a step loading the TorchScript model.pt"
+        " (torch.jit.load) in the step's image; the loader is tested against a stand-in of"
+        " torch.jit, not torch itself",
+    ),
+    "deploy-pytorch": Support(
+        "refused",
+        "KServe's pytorch model format is served by TorchServe, which reads a model.mar"
+        " archive, not the TorchScript model.pt: give register_model(...,"
+        " serving_image='<image serving TorchScript>')",
+    ),
     "batch-predict": Support("lowered", "a step scoring the data set with the model"),
     "timeout": Support("mapped", "activeDeadlineSeconds (kfp-kubernetes)"),
     "resources": Support(

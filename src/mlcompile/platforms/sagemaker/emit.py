@@ -24,7 +24,13 @@ from mlcompile.ir.canonical import content_hash
 from mlcompile.naming import resource_name
 from mlcompile.platforms import unknown_options
 from mlcompile.platforms.sagemaker import definition as d
-from mlcompile.platforms.sagemaker.images import is_ecr, job_image, serving_image
+from mlcompile.platforms.sagemaker.images import HANDLED as SERVING_HANDLED
+from mlcompile.platforms.sagemaker.images import (
+    is_ecr,
+    job_image,
+    no_serving_reason,
+    serving_image,
+)
 from mlcompile.platforms.sagemaker.instances import (
     Api,
     NoInstance,
@@ -68,6 +74,7 @@ from mlcompile.platforms.sagemaker.training import (
 )
 from mlcompile.profiles import Profile
 from mlcompile.runtime.invoke import env_text
+from mlcompile.runtime.sagemaker_serving import FRAMEWORK_VARIABLE
 from mlcompile.runtime.sagemaker_serving import PROGRAM as SERVING_PROGRAM
 
 PLATFORM = "sagemaker"
@@ -1307,12 +1314,15 @@ class Emitter(Reporter):
         }
 
     def serving_environment(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        """The scikit-learn serving container loads a model only through a script (it has no
-        default ``model_fn``): ours, from the code bundle, as the SDK's SKLearnModel sets it."""
-        if config.get("serving_image") or (config.get("framework") or "sklearn") != "sklearn":
+        """The scikit-learn and XGBoost serving containers load our model through a script (the
+        scikit-learn one has no default ``model_fn``): ours, from the code bundle, as the SDK's
+        SKLearnModel and XGBoostModel set it, told which framework the image was chosen for."""
+        framework = str(config.get("framework") or "sklearn")
+        if config.get("serving_image") or framework not in SERVING_HANDLED:
             return {}
         return {
             "Environment": {
+                FRAMEWORK_VARIABLE: framework,
                 "SAGEMAKER_PROGRAM": SERVING_PROGRAM,
                 "SAGEMAKER_SUBMIT_DIRECTORY": self.bundle_uri,
             }
@@ -1330,7 +1340,8 @@ class Emitter(Reporter):
             self.error(
                 "MLC403",
                 f"step {task.task.name!r}: SageMaker has no first-party serving image for "
-                f"framework {config.get('framework')!r} in {self.profile.region}",
+                f"framework {config.get('framework')!r} in {self.profile.region}: "
+                + no_serving_reason(str(config.get("framework")), self.profile.region),
                 task.location,
                 f"give {op}(..., serving_image='<ECR image>')",
                 task.task.name,

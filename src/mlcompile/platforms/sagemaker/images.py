@@ -148,15 +148,41 @@ def job_image(packages: Iterable[str], region: str, gpu: bool = False) -> Framew
     return FrameworkImage(framework, version, uri)
 
 
+#: The serving image's version when register_model names none. XGBoost reads models older
+#: releases saved, not newer ones, so a model ``Model.save`` wrote with a current xgboost is
+#: served by the newest XGBoost image.
+_SERVING_VERSIONS = {"sklearn": "1.2-1", "xgboost": "3.0-5"}
+#: Frameworks whose managed image serves our models through mlcompile's handlers (its
+#: ``SAGEMAKER_PROGRAM`` script mode, as the SDK's SKLearnModel and XGBoostModel use).
+#: https://sagemaker.readthedocs.io/en/stable/frameworks/xgboost/using_xgboost.html
+HANDLED = tuple(_SERVING_VERSIONS)
+#: Why no AWS-managed image serves a framework's model as ``Model.save`` writes it.
+_NO_SERVING_IMAGE = {
+    "lightgbm": "AWS publishes no LightGBM framework image (LightGBM is a JumpStart built-in"
+    " algorithm with its own model packaging)",
+    "pytorch": "its PyTorch inference image reads a model's handlers from the code/ folder"
+    " of a model.tar.gz, which a pipeline step's model output does not have",
+}
+
+
+def no_serving_reason(framework: str, region: str) -> str:
+    """Why :func:`serving_image` has no image for ``framework`` in ``region``."""
+    if framework in _NO_SERVING_IMAGE:
+        return _NO_SERVING_IMAGE[framework]
+    if framework in HANDLED:
+        return f"it has no {framework} image in {region}"
+    return f"its {framework} serving images depend on versions the pipeline does not state"
+
+
 def serving_image(framework: str, version: str | None, region: str) -> str | None:
     """The first-party serving image, or None when there is none for this framework/region.
 
-    Only scikit-learn and XGBoost: other frameworks' serving images depend on framework and
-    Python versions the IR does not state (``serving_image=`` in ``register_model``)."""
-    if framework not in ("sklearn", "xgboost") or region not in _FIRST_PARTY:
+    Only scikit-learn and XGBoost, served by our handlers (:data:`HANDLED`); other frameworks
+    need ``serving_image=`` in ``register_model`` (:func:`no_serving_reason` says why)."""
+    if framework not in HANDLED or region not in _FIRST_PARTY:
         return None
-    _, repository, default = _FRAMEWORKS[framework]
-    tag = version or default
+    _, repository, _ = _FRAMEWORKS[framework]
+    tag = version or _SERVING_VERSIONS[framework]
     if framework == "sklearn":
         tag = f"{tag}-cpu-py3"
     return f"{_FIRST_PARTY[region]}.dkr.ecr.{region}.{_domain(region)}/{repository}:{tag}"

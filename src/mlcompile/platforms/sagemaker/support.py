@@ -110,6 +110,27 @@ SUPPORT: dict[str, Support] = {
         "lowered",
         "Processing step whose runtime creates or updates the endpoint from the model package",
     ),
+    "model-xgboost": Support(
+        "mapped",
+        "the AWS-managed XGBoost image (3.0-5 unless framework_version names another), in"
+        " its script mode: the code bundle's handlers load the model.bst Model.save wrote,"
+        " as the Booster or scikit-learn-API model it was",
+    ),
+    "model-lightgbm": Support(
+        "refused",
+        "AWS publishes no LightGBM framework image to serve it (LightGBM is a JumpStart"
+        " built-in algorithm with its own packaging): give register_model(...,"
+        " serving_image='<ECR image with lightgbm>'), or run on Kubeflow",
+    ),
+    "model-pytorch": Support(
+        "refused",
+        "the AWS PyTorch inference image reads a model's handlers from the code/ folder of a"
+        " model.tar.gz, which a pipeline step's model output does not have: give"
+        " register_model(..., serving_image='<ECR image>') that serves TorchScript",
+    ),
+    "deploy-pytorch": Support(
+        "refused", "a PyTorch model cannot be registered here (the PyTorch model row says why)"
+    ),
     "batch-predict": Support(
         "lowered",
         "Model step, then a Transform step; a model nothing registers is served by the image of"

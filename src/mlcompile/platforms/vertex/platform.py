@@ -89,6 +89,27 @@ SUPPORT: dict[str, Support] = {
     "deploy-model": Support(
         "mapped", "GCPC ModelDeployOp onto the stack's endpoint, imported as google.VertexEndpoint"
     ),
+    "model-xgboost": Support(
+        "mapped",
+        "the prebuilt xgboost-cpu prediction image (2.1 unless framework_version names"
+        " another) reads the model.bst Model.save wrote, as a Booster: a scikit-learn-API"
+        " classifier answers with probabilities there, where the emulator and every other"
+        " platform answer with its labels",
+    ),
+    "model-lightgbm": Support(
+        "refused",
+        "Vertex AI has no prebuilt prediction container for LightGBM: give register_model(...,"
+        " serving_image='<image serving lightgbm>') (a custom container), or run on Kubeflow",
+    ),
+    "model-pytorch": Support(
+        "refused",
+        "Vertex AI's prebuilt PyTorch containers are TorchServe, which reads a model.mar"
+        " archive, not the TorchScript model.pt Model.save writes: give register_model(...,"
+        " serving_image='<image serving TorchScript>') (a custom container)",
+    ),
+    "deploy-pytorch": Support(
+        "refused", "a PyTorch model cannot be registered here (the PyTorch model row says why)"
+    ),
     "batch-predict": Support(
         "lowered",
         "a step writing JSON-lines instances, then GCPC ModelBatchPredictOp; a model nothing"

@@ -3,8 +3,11 @@
 Vertex serves a model from a folder in Cloud Storage with a prebuilt image per framework
 (``<region group>-docker.pkg.dev/vertex-ai/prediction/<image>:latest``, in the image repository
 nearest the profile's region). The folder layout each image expects is what the staging step
-writes: ``model.pkl`` for scikit-learn and XGBoost pickles, the SavedModel or TorchServe archive
-folder for TensorFlow and PyTorch. ``framework='custom'`` uses the step's ``serving_image``.
+writes: ``model.pkl`` for scikit-learn (and older XGBoost pickles), ``model.bst`` for XGBoost as
+``Model.save`` writes it, the SavedModel folder for TensorFlow. LightGBM has no prebuilt image,
+and the PyTorch ones are TorchServe (a ``model.mar``, not TorchScript): the support table
+refuses both. ``framework='custom'`` uses the step's ``serving_image``.
+https://cloud.google.com/vertex-ai/docs/predictions/pre-built-containers
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from mlcompile.dsl.artifacts import (
     Output,
     RegisteredModel,
 )
-from mlcompile.runtime.ops.shared import MODEL_FILE
 from mlcompile.runtime.predict import batch
 
 _SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -144,12 +143,6 @@ def batch_predict(
     content_type: str = "text/csv",
 ) -> None:
     """One prediction per input row, read and written by the contract every platform shares."""
-    path = Path(model.path)
     Path(predictions.path).parent.mkdir(parents=True, exist_ok=True)
-    rows = batch(
-        path / MODEL_FILE if path.is_dir() else path,
-        Path(data.path),
-        Path(predictions.path),
-        content_type,
-    )
+    rows = batch(Path(model.path), Path(data.path), Path(predictions.path), content_type)
     predictions.metadata["rows"] = rows

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from mlcompile.dsl.artifacts import Dataset, Input, Metrics, Model, Output, RegisteredModel
+from mlcompile.runtime import frameworks
 from mlcompile.runtime.kfp import local_path
 from mlcompile.runtime.predict import MODEL_FILE
 
@@ -53,6 +54,7 @@ def register_model(
     """Copy the model to its versioned folder; the version is its content hash, so registering
     the same model twice gives the same version."""
     source = Path(model.path)
+    frameworks.check_registered(source, framework, serving_image)
     version = _digest(source)[:12]
     if pipeline_root:
         registered_model.uri = f"{pipeline_root.rstrip('/')}/models/{model_name}/{version}"

@@ -11,11 +11,11 @@ the model's own framework when the instances are matched to the model's features
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 from mlcompile.dsl.artifacts import Dataset, Input, Metrics, Model, Output, RegisteredModel
-from mlcompile.runtime.ops.shared import MODEL_FILE, register_model
+from mlcompile.runtime import frameworks
+from mlcompile.runtime.ops.shared import register_model
 from mlcompile.runtime.predict import Rows, parse_csv_rows
 
 
@@ -79,11 +79,12 @@ def stage_instances(
 
 
 def _feature_names(path: Path) -> list[str]:
-    """The columns a pickled model was fitted on, when it records them (scikit-learn does)."""
-    file = path / MODEL_FILE if path.is_dir() else path
+    """The columns the model was fitted on, when it knows them: from its record, else from
+    the loaded model (a scikit-learn pickle)."""
     try:
-        with open(file, "rb") as f:
-            fitted = pickle.load(f)
+        _, record = frameworks.find(path)
+        names = record.get("feature_names")
+        fitted = None if names else frameworks.load(path)
     except Exception:
         return []
-    return [str(n) for n in getattr(fitted, "feature_names_in_", [])]
+    return [str(n) for n in (names or getattr(fitted, "feature_names_in_", None) or [])]
