@@ -71,7 +71,8 @@ _OPTION_NAMES = (
 @dataclass(frozen=True)
 class Command:
     """What a container step runs: ``command`` and ``args`` may hold its inputs and outputs
-    (``data.path``, ``model.path``, a parameter, or f-strings of them)."""
+    (``data.path``, ``model.path``, a parameter, or f-strings of them). A training step
+    (``kind="training"``) may give only ``args``: its image's own entrypoint runs."""
 
     command: list[Any] = field(default_factory=list)
     args: list[Any] = field(default_factory=list)
