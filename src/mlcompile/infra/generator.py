@@ -344,7 +344,9 @@ def _platform_outputs(cloud: str) -> tuple[str, ...]:
     tree = ast.parse(_component_source(_COMPONENTS[cloud]))
     found: dict[str, tuple[str, ...]] = {}
     for node in tree.body:
-        for target in node.targets if isinstance(node, ast.Assign) else []:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
             if isinstance(target, ast.Name) and target.id in ("PLATFORM_OUTPUTS", "ALERT_OUTPUTS"):
                 found[target.id] = tuple(str(v) for v in ast.literal_eval(node.value))
     if "PLATFORM_OUTPUTS" not in found:
