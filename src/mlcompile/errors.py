@@ -90,6 +90,7 @@ CODES: dict[str, str] = {
     "MLC505": "image-copy-failed",
     "MLC601": "platform-stack-profiles-disagree",
     "MLC602": "wait-without-run",
+    "MLC603": "kubeflow-host-missing",
     "MLC701": "no-emulator-for-platform",
     "MLC702": "containers-mode",
     "MLC801": "ci-repository",

@@ -29,6 +29,7 @@ Purpose = Literal[
     "workspace",
     "ci-identity",
     "storage-identity",
+    "alert-channel",
 ]
 
 #: The platform native to each cloud keeps the short pipeline-scoped names; any other platform
@@ -111,6 +112,10 @@ def resource_name(profile: Profile, purpose: Purpose, qualifier: str | None = No
         return _dns(f"{base}-ci", 30 if cloud == "gcp" else 64)
     if purpose == "storage-identity":
         return _dns(f"{base}-storage", 64)
+    if purpose == "alert-channel":
+        # The environment's one SNS or Pub/Sub topic (or Azure action group), in the platform
+        # stack; "-alerts" after the environment, which no pipeline-scoped name ends in.
+        return _dns(f"{base}-alert-channel", 64)
     assert qualifier is not None
     if profile.platform != _NATIVE_PLATFORM[cloud]:
         base = f"{base}-{profile.platform}"

@@ -314,6 +314,10 @@ class RecordingClient:
     def _log(self, method: str, **kwargs: Any) -> None:
         self.calls.append((method, kwargs))
 
+    def list_experiments(self, **kwargs: Any) -> _Obj:
+        """Deploy's connection check (a read before any write)."""
+        return _Obj({"experiments": None})
+
     def get_pipeline_id(self, name: str) -> str | None:
         return self.pipelines.get(name)
 
@@ -467,6 +471,7 @@ def test_deploy_vertex_publishes_the_template_and_submits_the_compiled_request(
         registry=registry,
         jobs=jobs,
         store=store,
+        auth=lambda: (None, "mlc-dev-project"),  # google.auth.default for the profile's project
     )
     bundle = manifest["code_bundle"]
     assert store.objects == {

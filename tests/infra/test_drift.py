@@ -59,9 +59,9 @@ pipeline = aws.SageMakerPipeline(
     "pipeline", name="mlc-dev-churn", definition="{{}}", role_arn="arn:aws:iam::111122223333:role/r",
     tags=tags, opts=cloud,
 )
-alerts = aws.Alerts(
-    "alerts", name="mlc-dev-churn-alerts", rule_name="mlc-dev-churn-failed",
-    alarm_names=["mlc-dev-churn-drift"], place=place, pipeline=pipeline, tags=tags, opts=cloud,
+alerts = aws.AlertChannel(
+    "alerts", name="mlc-dev-churn-alerts", place=place, role_prefix="mlc-dev-", tags=tags,
+    opts=cloud,
 )
 drift.SageMakerDriftMonitor(
     "drift-churn",
@@ -189,9 +189,8 @@ gcp.PipelineSchedule(
     when={{"cron": "0 3 * * *", "timezone": "Etc/UTC"}}, templates=templates, bucket=bucket,
     key=key, identity=identity, labels=labels, opts=cloud,
 )
-alerts = gcp.Alerts(
-    "alerts", name="mlc-dev-churn-alerts", pipeline="mlc-dev-churn", key=key, labels=labels,
-    opts=cloud,
+alerts = gcp.AlertChannel(
+    "alerts", name="mlc-dev-churn-alerts", key=key, labels=labels, opts=cloud,
 )
 log = drift.VertexRequestLog(
     "requests-churn", name="mlc_dev_churn_requests", endpoint="churn", place=place, key=key,

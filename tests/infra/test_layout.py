@@ -120,3 +120,23 @@ def test_profiles_sharing_an_account_share_one_platform_stack(stacks: Any) -> No
         if s.platform
     }
     assert b'kubernetes.Namespace("namespace-ml-dev"' in kubeflow
+
+
+def test_the_alert_channel_is_declared_by_the_platform_stack_alone(stacks: Any) -> None:
+    """One alert channel per account and environment, the platform stack's: pipeline stacks
+    publish to the topic they read from it and declare no channel of their own."""
+    channel = {
+        "aws": ("aws:sns/topic:Topic", "alert_topic_arn"),
+        "gcp": ("gcp:pubsub/topic:Topic", "alert_channel"),
+    }
+    for (_, name), stack in stacks.items():
+        assert stack.platform is not None
+        cloud = stack.info["cloud"]
+        if cloud not in channel:
+            continue
+        token, output = channel[cloud]
+        (topic,) = stack.platform.of_type(token)
+        assert topic.inputs["name"] == f"mlc-{stack.info['environment']}-alert-channel"
+        assert output in stack.platform.exports
+        assert not stack.of_type("aws:sns/topic:Topic"), name
+        assert not stack.of_type("gcp:monitoring/notificationChannel:NotificationChannel"), name

@@ -13,7 +13,9 @@ def _bucket_with(**overrides: Any) -> list[Resource]:
     """A compliant S3 bucket and its side resources, with some of them replaced."""
     b = "bkt"
     parts = {
-        "bucket": Resource("aws:s3/bucket:Bucket", "b", {"bucket": b}),
+        "bucket": Resource(
+            "aws:s3/bucket:Bucket", "b", {"bucket": b}, options={"delete_before_replace": True}
+        ),
         "sse": Resource(
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
             "sse",
@@ -213,10 +215,17 @@ def test_no_secret_values_catches_planted_values_credentials_and_secret_data() -
 
 
 def test_encryption_rule_catches_alert_topics_without_a_customer_managed_key() -> None:
-    assert _rules([Resource("aws:sns/topic:Topic", "t", {"name": "alerts"})]) == {"encryption-cmk"}
+    """The platform stack's alert channel (an SNS or Pub/Sub topic) included."""
+    named = {"delete_before_replace": True}
+    plain = {"name": "alerts"}
+    assert _rules([Resource("aws:sns/topic:Topic", "t", plain, options=named)]) == {
+        "encryption-cmk"
+    }
     aws_managed = {"name": "alerts", "kmsMasterKeyId": "alias/aws/sns"}
-    assert _rules([Resource("aws:sns/topic:Topic", "t", aws_managed)]) == {"encryption-cmk"}
-    assert _rules([Resource("gcp:pubsub/topic:Topic", "t", {"name": "alerts"})]) == {
+    assert _rules([Resource("aws:sns/topic:Topic", "t", aws_managed, options=named)]) == {
+        "encryption-cmk"
+    }
+    assert _rules([Resource("gcp:pubsub/topic:Topic", "t", plain, options=named)]) == {
         "encryption-cmk"
     }
     assert _rules([Resource("aws:sns/topic:Topic", "t", {"kmsMasterKeyId": "arn:k"})]) == set()
@@ -277,6 +286,7 @@ def test_endpoint_alarm_rule_catches_an_unwatched_vertex_endpoint() -> None:
         "gcp:vertex/aiEndpoint:AiEndpoint",
         "e",
         {"name": "1234567890", "encryptionSpec": {"kmsKeyName": "k"}},
+        options={"delete_before_replace": True},
     )
     condition = {
         "conditionThreshold": {
@@ -360,3 +370,21 @@ def test_serving_as_the_pipeline_identity_is_caught() -> None:
     assert "serving-identity-separate" in _rules(_kserve("pipeline"))
     assert "serving-identity-separate" in _rules(_kserve("default"))
     assert "serving-identity-separate" not in _rules(_kserve("serving"))
+
+
+def test_a_named_resource_replaced_create_first_is_caught() -> None:
+    """A fixed physical name with neither protection nor delete-first replacement collides
+    with itself on replacement; a type only a rename replaces, and Kubernetes objects, pass."""
+    bucket = _bucket_with()
+    create_first = [replace(bucket[0], options={}), *bucket[1:]]
+    assert _rules(create_first) == {"replaced-safely"}
+    assert _rules([replace(bucket[0], options={"protect": True}), *bucket[1:]]) == set()
+    topic = Resource(
+        "aws:sns/topic:Topic", "alerts", {"name": "mlc-dev-alert-channel", "kmsMasterKeyId": "k"}
+    )
+    assert _rules([topic]) == {"replaced-safely"}
+    assert _rules([replace(topic, options={"delete_before_replace": True})]) == set()
+    role = Resource("aws:iam/role:Role", "r", {"name": "mlc-dev-churn-exec"})
+    assert _rules([role]) == set()
+    namespace = Resource("kubernetes:core/v1:Namespace", "ns", {"metadata": {"name": "ml-dev"}})
+    assert _rules([namespace]) == set()

@@ -89,10 +89,11 @@ def test_stack_creates_what_the_pipeline_needs(stacks: Any, example: str, name: 
     if prof.cloud == "aws":
         assert len(shared.of_type("aws:s3/bucket:Bucket")) == 1
         assert len(shared.of_type("aws:ecr/repository:Repository")) == 1
-        assert len(shared.of_type("aws:kms/key:Key")) == 1
+        # The artifact key, and the key that encrypts only the alert channel.
+        assert len(shared.of_type("aws:kms/key:Key")) == 2
         assert not stack.of_type("aws:s3/bucket:Bucket")
-        # SageMaker pipeline stacks add a key that encrypts only the alert topic.
-        assert len(stack.of_type("aws:kms/key:Key")) == (prof.platform == "sagemaker")
+        # The alert channel is the platform stack's: no pipeline stack declares a topic or key.
+        assert not stack.of_type("aws:kms/key:Key") and not stack.of_type("aws:sns/topic:Topic")
     if prof.platform == "sagemaker":
         groups = stack.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
         assert sorted(g.inputs["modelPackageGroupName"] for g in groups) == sorted(
@@ -148,9 +149,15 @@ def _drift_resources(stack: Stack) -> list[Resource]:
 
 
 def _assert_aws_alerts(stack: Stack) -> None:
-    """Failed runs and each endpoint's errors and latency reach one KMS-encrypted topic, which
-    accepts EventBridge only from the failure rule."""
-    (topic,) = stack.of_type("aws:sns/topic:Topic")
+    """Failed runs and each endpoint's errors and latency reach the platform stack's one
+    KMS-encrypted topic, which accepts only the account's alarms, rules and pipeline roles."""
+    assert stack.platform is not None
+    (topic,) = stack.platform.of_type("aws:sns/topic:Topic")
+    channel = stack.platform.exports["alert_topic_arn"]
+    assert channel.endswith(f":{topic.inputs['name']}") or channel.endswith(
+        f"/{topic.inputs['name']}"
+    )
+    assert "alert_topic_arn" in stack.reads["platform"]
     drift = _drift_resources(stack)
     (rule,) = [r for r in stack.of_type("aws:cloudwatch/eventRule:EventRule") if r not in drift]
     pattern = json.loads(rule.inputs["eventPattern"])
@@ -159,15 +166,20 @@ def _assert_aws_alerts(stack: Stack) -> None:
     (target,) = [
         t for t in stack.of_type("aws:cloudwatch/eventTarget:EventTarget") if t not in drift
     ]
-    assert target.inputs["rule"] == rule.inputs["name"]
-    (topic_policy,) = stack.of_type("aws:sns/topicPolicy:TopicPolicy")
-    events = [
-        s
+    assert target.inputs["rule"] == rule.inputs["name"] and target.inputs["arn"] == channel
+    (topic_policy,) = stack.platform.of_type("aws:sns/topicPolicy:TopicPolicy")
+    account = stack.info["account"]
+    allowed = {
+        json.dumps(s.get("Principal"), sort_keys=True): s.get("Condition", {})
         for s in json.loads(topic_policy.inputs["policy"])["Statement"]
-        if s.get("Principal") == {"Service": "events.amazonaws.com"}
-    ]
-    (only_rule,) = [s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in events]
-    assert only_rule.endswith(f"/{rule.inputs['name']}")
+        if s["Effect"] == "Allow"
+    }
+    for service in ("events", "cloudwatch"):
+        condition = allowed[json.dumps({"Service": f"{service}.amazonaws.com"})]
+        assert condition["StringEquals"] == {"aws:SourceAccount": account}
+        assert f":{account}:" in condition["ArnLike"]["aws:SourceArn"]
+    roles = allowed[json.dumps({"AWS": f"arn:aws:iam::{account}:root"})]
+    assert roles["ArnLike"]["aws:PrincipalArn"].startswith(f"arn:aws:iam::{account}:role/mlc-")
     assert topic.inputs["kmsMasterKeyId"].endswith(":key/alerts-key")
     alarms = [a for a in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a not in drift]
     assert sorted(
@@ -177,19 +189,24 @@ def _assert_aws_alerts(stack: Stack) -> None:
         for e in stack.needs["endpoints"]
         for metric in ("Invocation5XXErrors", "ModelLatency")
     )
-    assert all(a.inputs["alarmActions"] == [target.inputs["arn"]] for a in alarms)
+    assert all(a.inputs["alarmActions"] == [channel] for a in alarms)
 
 
 def _assert_gcp_alerts(stack: Stack) -> None:
-    """A CMEK Pub/Sub topic behind a pubsub channel, an alert on failed runs, and an error
-    alert per endpoint."""
-    (topic,) = [t for t in stack.of_type("gcp:pubsub/topic:Topic") if not _monitoring(t)]
+    """The platform stack's CMEK Pub/Sub topic behind a pubsub channel; the pipeline stack's
+    alert on failed runs and error alert per endpoint notify that channel."""
+    assert stack.platform is not None
+    (topic,) = stack.platform.of_type("gcp:pubsub/topic:Topic")
     assert topic.inputs["kmsKeyName"]
-    (channel,) = stack.of_type("gcp:monitoring/notificationChannel:NotificationChannel")
+    (channel,) = stack.platform.of_type("gcp:monitoring/notificationChannel:NotificationChannel")
     assert channel.inputs["type"] == "pubsub"
+    assert not stack.of_type("gcp:monitoring/notificationChannel:NotificationChannel")
+    assert [t for t in stack.of_type("gcp:pubsub/topic:Topic") if not _monitoring(t)] == []
+    exported = stack.platform.exports["alert_channel"]
     policies = [
         p for p in stack.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if not _monitoring(p)
     ]
+    assert all(p.inputs["notificationChannels"] == [exported] for p in policies)
     logs = [p for p in policies if "conditionMatchedLog" in p.inputs["conditions"][0]]
     (failed,) = logs
     assert (

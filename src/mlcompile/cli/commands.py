@@ -336,6 +336,9 @@ def deploy_pipeline(
     loaded, pipeline = _load(spec)
     profile, profile_file = load_profile(target)
     values = parse_params(pipeline, params) if params else None
+    from mlcompile.deploy.kubeflow import require_host
+
+    require_host(profile, profile_file)
     images_before_compile(spec, target, out)
     pipeline, profile, out_dir, data, _ = _compile_loaded(
         loaded, pipeline, profile, out, spec, target

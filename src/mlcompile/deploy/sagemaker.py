@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlcompile.deploy.progress import with_progress
 from mlcompile.errors import DeployError
 from mlcompile.profiles import Profile
 
@@ -106,14 +107,9 @@ def deploy(
     try:
         return _deploy(build_dir, manifest, session, endpoint_url, start, parameters, done)
     except DeployError as exc:
-        raise DeployError(_with_progress(str(exc), done)) from None
+        raise DeployError(with_progress(str(exc), done)) from None
     except _aws_failures() as exc:
-        raise DeployError(_with_progress(f"an AWS call failed: {exc}", done)) from None
-
-
-def _with_progress(message: str, done: list[str]) -> str:
-    already = "; ".join(done) if done else "nothing"
-    return f"{message}. Already done: {already}. Run the same deploy again to resume."
+        raise DeployError(with_progress(f"an AWS call failed: {exc}", done)) from None
 
 
 def _deploy(

@@ -143,7 +143,10 @@ def _weekday(item: str) -> str:
 def kept(parent: pulumi.Resource, keep: bool) -> pulumi.ResourceOptions:
     """Options for a resource that holds data: with ``keep`` (production) it is protected from
     deletion and, if the stack lets go of it anyway, left in the account rather than deleted."""
-    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep)
+    # Unprotected, a replacement deletes first: the new one takes the same fixed name.
+    return pulumi.ResourceOptions(
+        parent=parent, protect=keep, retain_on_delete=keep, delete_before_replace=True
+    )
 
 
 def provider(place: Place) -> aws.Provider:
@@ -234,7 +237,6 @@ class ArtifactStore(pulumi.ComponentResource, StoreAccess):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:aws:ArtifactStore", resource_name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.key = aws.kms.Key(
             f"{resource_name}-key",
             description=f"Encrypts the artifacts in s3://{bucket_name}",
@@ -247,7 +249,8 @@ class ArtifactStore(pulumi.ComponentResource, StoreAccess):
             f"{resource_name}-key-alias",
             name=f"alias/{key_alias}",
             target_key_id=self.key.key_id,
-            opts=child,
+            # A new alias of the same name can exist only once the old one is gone.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.bucket = aws.s3.Bucket(
             resource_name,
@@ -813,14 +816,21 @@ class Latency(TypedDict):
     p99_ms: int
 
 
-class Alerts(pulumi.ComponentResource):
-    """Where the stack's alarms go: an SNS topic under its own rotating KMS key, and an
-    EventBridge rule that publishes every failed execution of the pipeline to it.
+class AlertAccess:
+    """The alert channel as its publishers see it: the platform stack's SNS topic."""
+
+    topic_arn: pulumi.Input[str]
+
+
+class AlertChannel(pulumi.ComponentResource, AlertAccess):
+    """The environment's one alert channel, in the platform stack: an SNS topic under its own
+    rotating KMS key that the account's CloudWatch alarms and EventBridge rules, and the
+    environment's pipeline roles, may publish to (subscribe any pager or chat bridge to it).
 
     The topic has its own key because EventBridge cannot be limited by source in a key policy
     (the KMS request carries no source ARN); a key that encrypts only alerts keeps that grant
-    away from the artifacts. CloudWatch is limited to the stack's alarms, and the topic accepts
-    EventBridge messages only from the failure rule.
+    away from the artifacts. Publishing to an encrypted topic needs the key:
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
     """
 
     topic: aws.sns.Topic
@@ -830,26 +840,26 @@ class Alerts(pulumi.ComponentResource):
         resource_name: str,
         *,
         name: str,
-        rule_name: str,
-        alarm_names: Sequence[str],
         place: Place,
-        pipeline: SageMakerPipeline,
+        role_prefix: str,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlcompile:aws:Alerts", resource_name, None, opts)
+        super().__init__("mlcompile:aws:AlertChannel", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.alarm_arns = [_arn(place, "cloudwatch", f"alarm:{n}") for n in alarm_names]
-        from_alarms = {
-            "StringEquals": {"aws:SourceAccount": place["account"]},
-            "ArnLike": {"aws:SourceArn": self.alarm_arns},
+        account = place["account"]
+        from_account = {"StringEquals": {"aws:SourceAccount": account}}
+        alarms = {
+            **from_account,
+            "ArnLike": {"aws:SourceArn": _arn(place, "cloudwatch", "alarm:*")},
         }
+        rules = {**from_account, "ArnLike": {"aws:SourceArn": _arn(place, "events", "rule/*")}}
         publish = ["kms:Decrypt", "kms:GenerateDataKey"]
         key_statements: list[dict[str, Any]] = [
             {
                 "Sid": "AccountAdministersThroughIam",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{place['account']}:root"},
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
                 "Action": "kms:*",
                 "Resource": "*",
             },
@@ -860,18 +870,15 @@ class Alerts(pulumi.ComponentResource):
                 "Action": publish,
                 "Resource": "*",
             },
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": publish,
+                "Resource": "*",
+                "Condition": alarms,
+            },
         ]
-        if alarm_names:
-            key_statements.append(
-                {
-                    "Sid": "CloudWatchAlarmsPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": publish,
-                    "Resource": "*",
-                    "Condition": from_alarms,
-                }
-            )
         key = aws.kms.Key(
             f"{resource_name}-key",
             description=f"Encrypts the alerts in SNS topic {name}",
@@ -882,8 +889,74 @@ class Alerts(pulumi.ComponentResource):
             opts=child,
         )
         self.topic = aws.sns.Topic(
-            resource_name, name=name, kms_master_key_id=key.arn, tags=dict(tags), opts=child
+            resource_name,
+            name=name,
+            kms_master_key_id=key.arn,
+            tags=dict(tags),
+            # A replacement takes the name: the old topic goes first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
+        topic_statements: list[dict[str, Any]] = [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": self.topic.arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "EventBridgeRulesPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": self.topic.arn,
+                "Condition": rules,
+            },
+            {
+                "Sid": "AlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": self.topic.arn,
+                "Condition": alarms,
+            },
+            {
+                "Sid": "PipelineRolesPublish",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "sns:Publish",
+                "Resource": self.topic.arn,
+                "Condition": {
+                    "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{account}:role/{role_prefix}*"}
+                },
+            },
+        ]
+        aws.sns.TopicPolicy(
+            f"{resource_name}-policy",
+            arn=self.topic.arn,
+            policy=_document(topic_statements),
+            opts=child,
+        )
+        self.topic_arn = self.topic.arn
+        self.register_outputs({"topic": self.topic.arn})
+
+
+class FailureAlert(pulumi.ComponentResource):
+    """An EventBridge rule that publishes every failed execution of the pipeline to the
+    platform stack's alert channel (whose policy accepts the account's rules)."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        rule_name: str,
+        pipeline: SageMakerPipeline,
+        alerts: AlertAccess,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:aws:FailureAlert", resource_name, None, opts)
         rule = aws.cloudwatch.EventRule(
             f"{resource_name}-pipeline-failed",
             name=rule_name,
@@ -904,50 +977,15 @@ class Alerts(pulumi.ComponentResource):
                 )
             ),
             tags=dict(tags),
-            opts=child,
-        )
-        topic_statements: list[dict[str, Any]] = [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sns:Publish",
-                "Resource": self.topic.arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-            {
-                "Sid": "FailureRulePublishes",
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sns:Publish",
-                "Resource": self.topic.arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}},
-            },
-        ]
-        if alarm_names:
-            topic_statements.append(
-                {
-                    "Sid": "AlarmsPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": "sns:Publish",
-                    "Resource": self.topic.arn,
-                    "Condition": from_alarms,
-                }
-            )
-        policy = aws.sns.TopicPolicy(
-            f"{resource_name}-policy",
-            arn=self.topic.arn,
-            policy=_document(topic_statements),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         aws.cloudwatch.EventTarget(
             f"{resource_name}-pipeline-failed",
             rule=rule.name,
-            arn=self.topic.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            arn=alerts.topic_arn,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"topic": self.topic.arn})
+        self.register_outputs({})
 
 
 class EndpointAlarms(pulumi.ComponentResource):
@@ -963,14 +1001,14 @@ class EndpointAlarms(pulumi.ComponentResource):
         error_alarm: str,
         latency_alarm: str,
         latency: Latency,
-        alerts: Alerts,
+        alerts: AlertAccess,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:aws:EndpointAlarms", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         dimensions = {"EndpointName": endpoint, "VariantName": VARIANT}
-        actions = [alerts.topic.arn]
+        actions = [alerts.topic_arn]
         aws.cloudwatch.MetricAlarm(
             f"{resource_name}-5xx",
             name=error_alarm,
@@ -1094,6 +1132,20 @@ def export_platform(store: ArtifactStore, repository: StepImageRepository) -> No
         pulumi.export(name, values[name])
 
 
+#: The alert channel's outputs (the platform stack exports them beside ``PLATFORM_OUTPUTS``).
+ALERT_OUTPUTS = ("alert_topic_arn",)
+
+
+def export_alerts(channel: AlertChannel) -> None:
+    """Export the alert channel pipeline stacks publish to (``ALERT_OUTPUTS``)."""
+    pulumi.export("alert_topic_arn", channel.topic.arn)
+
+
+class _SharedAlerts(AlertAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.topic_arn = platform.require_output("alert_topic_arn")
+
+
 class _SharedStore(StoreAccess):
     def __init__(self, platform: pulumi.StackReference) -> None:
         self.bucket_id = platform.require_output("artifact_bucket")
@@ -1115,3 +1167,4 @@ class Platform:
         self.reference = pulumi.StackReference("platform", stack_name=stack, opts=opts)
         self.store: StoreAccess = _SharedStore(self.reference)
         self.repository: ImagesAccess = _SharedImages(self.reference)
+        self.alerts: AlertAccess = _SharedAlerts(self.reference)

@@ -57,7 +57,8 @@ def _grant(
         principal_id=principal_id,
         principal_type="ServicePrincipal",
         scope=scope,
-        opts=pulumi.ResourceOptions(parent=parent),
+        # The name comes from the inputs: a replacement must delete the old one first.
+        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
     )
 
 
@@ -81,7 +82,10 @@ class Place:
 def kept(parent: pulumi.Resource | None, keep: bool) -> pulumi.ResourceOptions:
     """Options for a resource that holds data: with ``keep`` (production) it is protected from
     deletion and, if the stack lets go of it anyway, left in the subscription."""
-    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep)
+    # Unprotected, a replacement deletes first: the new one takes the same fixed name.
+    return pulumi.ResourceOptions(
+        parent=parent, protect=keep, retain_on_delete=keep, delete_before_replace=True
+    )
 
 
 def provider(subscription: str, location: str) -> Provider:
@@ -145,7 +149,6 @@ class EncryptionKey(pulumi.ComponentResource, VaultAccess):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:azure:EncryptionKey", resource_name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         tenant = authorization.get_client_config_output().tenant_id
         vault_properties: keyvault.VaultPropertiesArgsDict = {
             "tenant_id": tenant,
@@ -192,7 +195,7 @@ class EncryptionKey(pulumi.ComponentResource, VaultAccess):
             resource_group_name=place.group_name,
             location=place.location,
             tags=dict(tags),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.grant = _grant(
             f"{resource_name}-encryption-user",
@@ -373,7 +376,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             resource_group_name=place.group_name,
             location=place.location,
             tags=dict(tags),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         managedidentity.FederatedIdentityCredential(
             f"{resource_name}-federation",

@@ -496,7 +496,8 @@ class AzureCiIdentity(pulumi.ComponentResource):
                 "an Azure federated credential matches one exact subject; "
                 f"{trust['subject']!r} is a pattern"
             )
-        child = pulumi.ResourceOptions(parent=self)
+        # Named identity and role assignments: a replacement deletes first (same names).
+        child = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=identity_name,

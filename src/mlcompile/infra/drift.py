@@ -105,7 +105,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
         """``names`` holds the physical names: ``job``, ``schedule``, ``role``, ``alarm``,
         ``rule`` and ``trigger_role``; ``place``, ``store``, ``pipeline`` and ``alerts`` are the
         stack's ``aws.Place``, artifact store (a ``StoreAccess``: the ``ArtifactStore`` or the
-        platform stack's), ``SageMakerPipeline`` and ``Alerts``."""
+        platform stack's), ``SageMakerPipeline`` and the alert channel (an ``AlertAccess``)."""
         import pulumi_aws as aws
 
         from .aws import (
@@ -232,7 +232,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
         queries.append(
             {"id": "drift", "expression": f"MAX([{ids}])", "label": "drift", "return_data": True}
         )
-        topic = [alerts.topic.arn]
+        topic = [alerts.topic_arn]
         self.alarm = aws.cloudwatch.MetricAlarm(
             f"{resource_name}-alarm",
             name=names["alarm"],
@@ -472,7 +472,7 @@ class VertexDriftMonitor(pulumi.ComponentResource):
         (``MonitoredEndpoint.spec()``), ``window_hours`` how much of the log one check reads,
         ``image`` any image with ``python3``. The rest are the stack's ``gcp`` components: the
         key and bucket (``KeyAccess``, ``BucketAccess``), the KFP Repository, the
-        PipelineServiceAccount, the endpoint's VertexRequestLog and the Alerts."""
+        PipelineServiceAccount, the endpoint's VertexRequestLog and the alert channel."""
         import pulumi_gcp as gcp
 
         from .gcp import CODE_PREFIX
@@ -516,11 +516,11 @@ class VertexDriftMonitor(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        alert_topic = pulumi.Output.concat("projects/", project, "/topics/", alerts.topic.name)
+        alert_topic = pulumi.Output.concat("projects/", project, "/topics/", alerts.topic_name)
         gcp.pubsub.TopicIAMMember(
             f"{resource_name}-publishes-alerts",
             project=project,
-            topic=alerts.topic.name,
+            topic=alerts.topic_name,
             role="roles/pubsub.publisher",
             member=account.member,
             opts=child,
@@ -676,7 +676,7 @@ class VertexDriftMonitor(pulumi.ComponentResource):
                 }
             ],
             alert_strategy={"notification_rate_limit": {"period": "3600s"}},
-            notification_channels=[alerts.channel.name],
+            notification_channels=[alerts.channel_name],
             user_labels=dict(labels),
             opts=child,
         )
@@ -711,7 +711,9 @@ class VertexDriftMonitor(pulumi.ComponentResource):
             kms_key_name=key.key_id,
             message_retention_duration="86400s",
             labels=dict(labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=key.grants, delete_before_replace=True
+            ),
         )
         gcp.pubsub.TopicIAMMember(
             f"{resource_name}-monitor-publishes",

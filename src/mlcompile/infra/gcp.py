@@ -55,7 +55,10 @@ class Cron(TypedDict):
 def kept(parent: pulumi.Resource, keep: bool) -> pulumi.ResourceOptions:
     """Options for a resource that holds data: with ``keep`` (production) it is protected from
     deletion and, if the stack lets go of it anyway, left in the project rather than deleted."""
-    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep)
+    # Unprotected, a replacement deletes first: the new one takes the same fixed name.
+    return pulumi.ResourceOptions(
+        parent=parent, protect=keep, retain_on_delete=keep, delete_before_replace=True
+    )
 
 
 def provider(place: Place) -> gcp.Provider:
@@ -410,7 +413,10 @@ class VertexEndpoint(pulumi.ComponentResource):
                 "bigquery_destination": {"output_uri": request_log},
             },
             labels=dict(labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+            # Its id comes from the name: a replacement (a new key) deletes the old one first.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=key.grants, delete_before_replace=True
+            ),
         )
         self.register_outputs({"id": self.endpoint.id})
 
@@ -512,13 +518,20 @@ class PipelineSchedule(pulumi.ComponentResource):
         self.register_outputs({"job": self.job.name})
 
 
-class Alerts(pulumi.ComponentResource):
-    """Where the stack's alerts go: a Pub/Sub topic under the CMEK key (subscribe any pager or
-    chat bridge to it), the Cloud Monitoring channel that publishes to it, and an alert on every
-    failed run of the pipeline.
+class AlertAccess:
+    """The alert channel as its publishers see it: the platform stack's Pub/Sub topic and the
+    Cloud Monitoring notification channel that publishes to it."""
 
-    A failed run is matched in its logs: Vertex writes the job's errors under the PipelineJob
-    resource, whose id starts with the pipeline name when runs are submitted by name.
+    topic_name: pulumi.Input[str]
+    topic_id: pulumi.Input[str]
+    channel_name: pulumi.Input[str]
+
+
+class AlertChannel(pulumi.ComponentResource, AlertAccess):
+    """The environment's one alert channel, in the platform stack: a Pub/Sub topic under the
+    CMEK key (subscribe any pager or chat bridge to it) and the Cloud Monitoring channel that
+    publishes to it, as the Monitoring service agent:
+    https://cloud.google.com/monitoring/support/notification-options#pubsub
     """
 
     channel: gcp.monitoring.NotificationChannel
@@ -529,12 +542,11 @@ class Alerts(pulumi.ComponentResource):
         resource_name: str,
         *,
         name: str,
-        pipeline: str,
         key: KeyAccess,
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlcompile:gcp:Alerts", resource_name, None, opts)
+        super().__init__("mlcompile:gcp:AlertChannel", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         project = key.place["project"]
         self.topic = topic = gcp.pubsub.Topic(
@@ -544,7 +556,10 @@ class Alerts(pulumi.ComponentResource):
             kms_key_name=key.key_id,
             message_retention_duration="604800s",
             labels=dict(labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=key.grants),
+            # A replacement takes the name: the old topic goes first.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=key.grants, delete_before_replace=True
+            ),
         )
         agent = gcp.projects.ServiceIdentity(
             f"{resource_name}-monitoring-agent",
@@ -563,18 +578,41 @@ class Alerts(pulumi.ComponentResource):
         self.channel = gcp.monitoring.NotificationChannel(
             resource_name,
             project=project,
-            display_name=f"Alerts of {pipeline}",
+            display_name=f"Alerts of {name}",
             type="pubsub",
             labels={"topic": topic.id},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[publisher]),
         )
+        self.topic_name, self.topic_id = topic.name, topic.id
+        self.channel_name = self.channel.name
+        self.register_outputs({"topic": topic.id})
+
+
+class FailureAlert(pulumi.ComponentResource):
+    """An alert on every failed run of the pipeline, to the platform stack's channel.
+
+    A failed run is matched in its logs: Vertex writes the job's errors under the PipelineJob
+    resource, whose id starts with the pipeline name when runs are submitted by name.
+    """
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        pipeline: str,
+        place: Place,
+        alerts: AlertAccess,
+        labels: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:gcp:FailureAlert", resource_name, None, opts)
         job_filter = (
             'resource.type="aiplatform.googleapis.com/PipelineJob" AND severity>=ERROR'
             f' AND resource.labels.pipeline_job_id=~"^{pipeline}-"'
         )
         gcp.monitoring.AlertPolicy(
             f"{resource_name}-pipeline-failed",
-            project=project,
+            project=place["project"],
             display_name=f"{pipeline}: a pipeline run failed",
             combiner="OR",
             severity="ERROR",
@@ -585,11 +623,11 @@ class Alerts(pulumi.ComponentResource):
                 }
             ],
             alert_strategy={"notification_rate_limit": {"period": "300s"}},
-            notification_channels=[self.channel.name],
+            notification_channels=[alerts.channel_name],
             user_labels=dict(labels),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"topic": topic.id})
+        self.register_outputs({})
 
 
 class EndpointAlerts(pulumi.ComponentResource):
@@ -601,7 +639,7 @@ class EndpointAlerts(pulumi.ComponentResource):
         resource_name: str,
         *,
         endpoint: VertexEndpoint,
-        alerts: Alerts,
+        alerts: AlertAccess,
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -631,7 +669,7 @@ class EndpointAlerts(pulumi.ComponentResource):
                     },
                 }
             ],
-            notification_channels=[alerts.channel.name],
+            notification_channels=[alerts.channel_name],
             user_labels=dict(labels),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -653,6 +691,24 @@ def export_platform(key: EncryptionKey, bucket: ArtifactBucket, images: Reposito
     }
     for name in PLATFORM_OUTPUTS:
         pulumi.export(name, values[name])
+
+
+#: The alert channel's outputs (the platform stack exports them beside ``PLATFORM_OUTPUTS``).
+ALERT_OUTPUTS = ("alert_topic", "alert_topic_name", "alert_channel")
+
+
+def export_alerts(channel: AlertChannel) -> None:
+    """Export the alert channel pipeline stacks publish to (``ALERT_OUTPUTS``)."""
+    pulumi.export("alert_topic", channel.topic.id)
+    pulumi.export("alert_topic_name", channel.topic.name)
+    pulumi.export("alert_channel", channel.channel.name)
+
+
+class _SharedAlerts(AlertAccess):
+    def __init__(self, platform: pulumi.StackReference) -> None:
+        self.topic_id = platform.require_output("alert_topic")
+        self.topic_name = platform.require_output("alert_topic_name")
+        self.channel_name = platform.require_output("alert_channel")
 
 
 class _SharedKey(KeyAccess):
@@ -684,3 +740,4 @@ class Platform:
         self.key: KeyAccess = _SharedKey(self.reference, place)
         self.bucket: BucketAccess = _SharedBucket(self.reference)
         self.images: RepositoryAccess = _SharedRepository(self.reference)
+        self.alerts: AlertAccess = _SharedAlerts(self.reference)

@@ -116,6 +116,8 @@ def generate_platform(profile: Profile, siblings: Sequence[Profile] = ()) -> dic
         "existing_key": next((p.vertex.kms_key for p in members if p.vertex.kms_key), None),
         "resource_group": resource_name(profile, "resource-group"),
         "storage_identity": resource_name(profile, "storage-identity"),
+        "alert_channel": resource_name(profile, "alert-channel"),
+        "role_prefix": f"{profile.name_prefix}-{profile.environment}-",
         "namespaces": namespaces,
         "builder": _image_builder(profile, members),
         "ci": _ci_identity(profile, members),
@@ -220,19 +222,13 @@ def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, byte
         "namespace": resource_name(profile, "namespace"),
         "resource_group": resource_name(profile, "resource-group"),
         "secrets_backend": profile.effective_secrets_backend,
-        "alert_topic": resource_name(profile, "pipeline", f"{pipeline.name}-alerts"),
         "failure_alert": resource_name(profile, "pipeline", f"{pipeline.name}-failed"),
         "latency_p99_ms": LATENCY_P99_MS,
-        "alarm_names": sorted(n for e in endpoints for n in (e.error_alarm, e.latency_alarm)),
         "monitors": _monitors(pipeline, profile),
         "monitor_image": monitor_image(profile),
         "kfp_url": KFP_IN_CLUSTER,
     }
     context["monitor_of"] = {m["endpoint"]: m for m in context["monitors"]}
-    # The drift alarms notify the pipeline's alert topic, whose policy names every alarm.
-    context["alarm_names"] = sorted(
-        {*context["alarm_names"], *(a for m in context["monitors"] for a in m["alarms"])}
-    )
     project = pipeline_project(profile, pipeline.name)
     files["Pulumi.yaml"] = _render(
         "Pulumi.yaml.j2",
@@ -346,13 +342,17 @@ def _platform_outputs(cloud: str) -> tuple[str, ...]:
     import ast
 
     tree = ast.parse(_component_source(_COMPONENTS[cloud]))
+    found: dict[str, tuple[str, ...]] = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "PLATFORM_OUTPUTS" for t in node.targets
-        ):
-            value = ast.literal_eval(node.value)
-            return tuple(str(v) for v in value)
-    raise ValueError(f"no PLATFORM_OUTPUTS in {_COMPONENTS[cloud]}")
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Name) and target.id in ("PLATFORM_OUTPUTS", "ALERT_OUTPUTS"):
+                found[target.id] = tuple(str(v) for v in ast.literal_eval(node.value))
+    if "PLATFORM_OUTPUTS" not in found:
+        raise ValueError(f"no PLATFORM_OUTPUTS in {_COMPONENTS[cloud]}")
+    # The alert channel's outputs, where the cloud's platform stack has one.
+    return found["PLATFORM_OUTPUTS"] + found.get("ALERT_OUTPUTS", ())
 
 
 def _component_source(name: str) -> bytes:

@@ -421,6 +421,65 @@ def protected_in_production(resources: Sequence[Resource]) -> Iterator[Violation
             yield Violation(rule, _label(resource), f"holds data but is not {' or '.join(missing)}")
 
 
+#: Where a resource type keeps the physical name the stack gives it explicitly.
+PHYSICAL_NAME: dict[str, str] = {
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:kms/alias:Alias": "name",
+    "aws:ecr/repository:Repository": "name",
+    "aws:iam/role:Role": "name",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "modelPackageGroupName",
+    "aws:sagemaker/pipeline:Pipeline": "pipelineName",
+    "aws:scheduler/schedule:Schedule": "name",
+    "aws:sns/topic:Topic": "name",
+    "aws:cloudwatch/eventRule:EventRule": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "gcp:storage/bucket:Bucket": "name",
+    "gcp:artifactregistry/repository:Repository": "repositoryId",
+    "gcp:serviceaccount/account:Account": "accountId",
+    "gcp:vertex/aiEndpoint:AiEndpoint": "name",
+    "gcp:cloudscheduler/job:Job": "name",
+    "gcp:pubsub/topic:Topic": "name",
+    "azure-native:storage:StorageAccount": "accountName",
+    "azure-native:containerregistry:Registry": "registryName",
+    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
+    "azure-native:authorization:RoleAssignment": "roleAssignmentName",
+}
+#: Named resources that need no delete-first replacement, and why: only a change of the name
+#: itself replaces them (every other input updates in place), so a replacement never reuses
+#: the old name. From each provider's schema (properties marked "forces replacement").
+REPLACED_ONLY_BY_RENAME: dict[str, str] = {
+    "aws:iam/role:Role": "the trust and inline policies update in place",
+    "aws:sagemaker/pipeline:Pipeline": "UpdatePipeline takes a new definition and role",
+    "aws:scheduler/schedule:Schedule": "UpdateSchedule takes every setting but the name",
+    "aws:cloudwatch/eventRule:EventRule": "PutRule updates the pattern in place",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "PutMetricAlarm updates the alarm in place",
+    "gcp:serviceaccount/account:Account": "display name and description update in place",
+    "gcp:cloudscheduler/job:Job": "the schedule and target update in place",
+}
+
+
+def replaced_safely(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """A resource with an explicit physical name that a stack may replace is deleted before
+    its replacement is created (``delete_before_replace``), or is listed in
+    ``REPLACED_ONLY_BY_RENAME`` with the reason no replacement can reuse its name: otherwise
+    the replacement is created first and collides with the name it is replacing. Protected
+    resources are exempt (a replacement stops at them). Kubernetes objects are too: the
+    provider deletes first whenever ``metadata.name`` is set."""
+    rule = "replaced-safely"
+    for resource in resources:
+        key = PHYSICAL_NAME.get(resource.type)
+        if key is None or key not in resource.inputs or resource.type in REPLACED_ONLY_BY_RENAME:
+            continue
+        if resource.options.get("protect") or resource.options.get("delete_before_replace"):
+            continue
+        yield Violation(
+            rule,
+            _label(resource),
+            f"named {resource.inputs[key]!r} but a replacement would be created before the old "
+            "one is deleted (set delete_before_replace)",
+        )
+
+
 def explicit_providers(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Every cloud and cluster resource names its provider: none falls back to the engine's
     default provider, which takes the ambient credentials, region or kubeconfig context."""
@@ -535,6 +594,7 @@ RULES: tuple[Rule, ...] = (
     explicit_providers,
     no_code_writes,
     serving_identity_separate,
+    replaced_safely,
 )
 PRODUCTION_RULES: tuple[Rule, ...] = (protected_in_production,)
 
