@@ -206,6 +206,11 @@ CASES: dict[str, tuple[str, str]] = {
     "resources": ("", "score(x=1).with_options(resources=Resources(cpu=2, memory='4Gi'))"),
     "gpu": ("", "score(x=1).with_options(resources=Resources(gpu=1, gpu_type='nvidia-tesla-t4'))"),
     "env": ("", "score(x=1).with_options(env={'LOG_LEVEL': 'info'})"),
+    "env-parameter": ("mode: str = 'fast'", "score(x=1).with_options(env={'MODE': mode})"),
+    "container-env-parameter": (
+        "mode: str = 'fast'",
+        "shell(x=1).with_options(env={'MODE': mode})",
+    ),
     "secrets": ("", "score(x=1).with_options(secrets=[Secret('warehouse-token')])"),
     "secret-name-parameter": (
         "name: str = 'warehouse-token'",
