@@ -198,7 +198,11 @@ def test_no_secret_values_catches_planted_values_credentials_and_secret_data() -
         "aws:sagemaker/pipeline:Pipeline", "p", {"pipelineDefinition": '{"env": "pl4nted"}'}
     )
     assert _rules([planted], ("pl4nted",)) == {"no-secret-values"}
-    key = Resource("aws:iam/role:Role", "r", {"description": "AKIAABCDEFGHIJKLMNOP"})
+    key = Resource(
+        "aws:iam/role:Role",
+        "r",
+        {"description": "AKIAABCDEFGHIJKLMNOP", "permissionsBoundary": BOUNDARY},
+    )
     assert _rules([key]) == {"no-secret-values"}
     secret = Resource("kubernetes:core/v1:Secret", "s", {"stringData": {"value": "x"}})
     assert _rules([secret]) == {"no-secret-values"}
@@ -360,3 +364,32 @@ def test_serving_as_the_pipeline_identity_is_caught() -> None:
     assert "serving-identity-separate" in _rules(_kserve("pipeline"))
     assert "serving-identity-separate" in _rules(_kserve("default"))
     assert "serving-identity-separate" not in _rules(_kserve("serving"))
+
+
+BOUNDARY = "arn:aws:iam::111122223333:policy/mlc-dev-boundary"
+
+
+def test_roles_carry_the_boundary_and_only_it_grants_by_not_action() -> None:
+    bounded = Resource("aws:iam/role:Role", "r", {"permissionsBoundary": BOUNDARY})
+    assert _rules([bounded]) == set()
+    assert _rules([Resource("aws:iam/role:Role", "r", {})]) == {"permissions-boundary"}
+    other = BOUNDARY.replace("mlc-dev-boundary", "anything")
+    assert _rules([Resource("aws:iam/role:Role", "r", {"permissionsBoundary": other})]) == {
+        "permissions-boundary"
+    }
+    broad = {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"}
+    assert _rules([_role_policy(broad)]) == {"permissions-boundary"}
+    ceiling = Resource(
+        "aws:iam/policy:Policy",
+        "b",
+        {"name": "mlc-dev-boundary", "policy": json.dumps({"Statement": [broad]})},
+    )
+    assert _rules([ceiling]) == set()
+    create = {
+        "Effect": "Allow",
+        "Action": ["iam:CreateRole"],
+        "Resource": ["arn:aws:iam::111122223333:role/mlc-dev-*"],
+    }
+    assert _rules([_role_policy(create)]) == {"permissions-boundary"}
+    conditioned = create | {"Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}}}
+    assert _rules([_role_policy(conditioned)]) == set()
