@@ -98,6 +98,7 @@ CODES: dict[str, str] = {
     "MLC803": "ci-identity-unsupported",
     "MLC804": "ci-pipeline-not-found",
     "MLC805": "ci-workflow-not-ours",
+    "MLC806": "ci-promote-from",
     "MLC810": "diff-not-a-build",
     "MLC811": "diff-revision",
     "MLC815": "promotion-not-tested",

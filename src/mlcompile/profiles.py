@@ -90,6 +90,9 @@ class CiSettings(_Section):
     branch: str = Field("main", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
     #: The CI environment's name; the profile's environment when not set.
     environment: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    #: The profile (beside this one) whose tested images a release promotes into this one: its
+    #: registry grants this environment's CI identity read access.
+    promote_from: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]{0,62}$")
 
 
 class Profile(BaseModel):

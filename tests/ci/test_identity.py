@@ -82,8 +82,12 @@ def test_aws_role_trusts_exactly_the_repository_and_environment(tmp_path: Path) 
     document = json.loads(_one(resources, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     allowed = [r for s in document["Statement"] if s["Effect"] == "Allow" for r in s["Resource"]]
     assert all("mlc-prod" in r or r == "*" or r.endswith(":key/*") for r in allowed), allowed
-    (deny,) = [s for s in document["Statement"] if s["Effect"] == "Deny"]
-    assert deny["Resource"] == ["arn:aws:iam::444455556666:role/mlc-prod-ci"]
+    denied = [s["Resource"] for s in document["Statement"] if s["Effect"] == "Deny"]
+    assert ["arn:aws:iam::444455556666:role/mlc-prod-ci"] in denied
+    # Roles it creates or empowers carry the environment's boundary, which it cannot lift.
+    boundary = "arn:aws:iam::444455556666:policy/mlc-prod-boundary"
+    assert role.inputs["permissionsBoundary"] == boundary
+    assert [boundary] in denied
 
 
 def test_aws_role_for_gitlab_names_the_project_and_its_protected_ref(tmp_path: Path) -> None:

@@ -271,3 +271,23 @@ def test_repository_from_the_profile(project: Path) -> None:
     assert json.loads(out)["repository"] == "acme/from-profile"
     main = _workflows(project)["mlcompile-main.yml"]
     assert main["on"] == {"push": {"branches": ["trunk"]}}
+
+
+def test_promotion_logs_in_to_the_tested_and_the_target_registry(project: Path) -> None:
+    """skopeo reads the dev registry and pushes to the promoted environment's, both with the
+    job's own short-lived credentials, before the images are copied."""
+    generate("github")
+    jobs = _workflows(project)["mlcompile-release.yml"]["jobs"]
+    script = "\n".join(s.get("run", "") for s in jobs["promote-sagemaker-prod"]["steps"])
+    hosts = (
+        "111122223333.dkr.ecr.eu-west-1.amazonaws.com",
+        "444455556666.dkr.ecr.eu-west-1.amazonaws.com",
+    )
+    for host in hosts:
+        login = f"aws ecr get-login-password --region eu-west-1 | skopeo login --username AWS --password-stdin {host}"
+        assert script.index(login) < script.index("--from build/ci/tested/")
+    assert 'export REGISTRY_AUTH_FILE="$(mktemp -d)/registry-auth.json"' in script
+    generate("gitlab")
+    document = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    lines = "\n".join(document["promote-sagemaker-prod"]["script"])
+    assert all(f"--password-stdin {host}" in lines for host in hosts)

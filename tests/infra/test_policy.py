@@ -200,7 +200,11 @@ def test_no_secret_values_catches_planted_values_credentials_and_secret_data() -
         "aws:sagemaker/pipeline:Pipeline", "p", {"pipelineDefinition": '{"env": "pl4nted"}'}
     )
     assert _rules([planted], ("pl4nted",)) == {"no-secret-values"}
-    key = Resource("aws:iam/role:Role", "r", {"description": "AKIAABCDEFGHIJKLMNOP"})
+    key = Resource(
+        "aws:iam/role:Role",
+        "r",
+        {"description": "AKIAABCDEFGHIJKLMNOP", "permissionsBoundary": BOUNDARY},
+    )
     assert _rules([key]) == {"no-secret-values"}
     secret = Resource("kubernetes:core/v1:Secret", "s", {"stringData": {"value": "x"}})
     assert _rules([secret]) == {"no-secret-values"}
@@ -384,7 +388,43 @@ def test_a_named_resource_replaced_create_first_is_caught() -> None:
     )
     assert _rules([topic]) == {"replaced-safely"}
     assert _rules([replace(topic, options={"delete_before_replace": True})]) == set()
-    role = Resource("aws:iam/role:Role", "r", {"name": "mlc-dev-churn-exec"})
+    role = Resource(
+        "aws:iam/role:Role",
+        "r",
+        {
+            "name": "mlc-dev-churn-exec",
+            "permissionsBoundary": "arn:aws:iam::1:policy/mlc-dev-boundary",
+        },
+    )
     assert _rules([role]) == set()
     namespace = Resource("kubernetes:core/v1:Namespace", "ns", {"metadata": {"name": "ml-dev"}})
     assert _rules([namespace]) == set()
+
+
+BOUNDARY = "arn:aws:iam::111122223333:policy/mlc-dev-boundary"
+
+
+def test_roles_carry_the_boundary_and_only_it_grants_by_not_action() -> None:
+    bounded = Resource("aws:iam/role:Role", "r", {"permissionsBoundary": BOUNDARY})
+    assert _rules([bounded]) == set()
+    assert _rules([Resource("aws:iam/role:Role", "r", {})]) == {"permissions-boundary"}
+    other = BOUNDARY.replace("mlc-dev-boundary", "anything")
+    assert _rules([Resource("aws:iam/role:Role", "r", {"permissionsBoundary": other})]) == {
+        "permissions-boundary"
+    }
+    broad = {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"}
+    assert _rules([_role_policy(broad)]) == {"permissions-boundary"}
+    ceiling = Resource(
+        "aws:iam/policy:Policy",
+        "b",
+        {"name": "mlc-dev-boundary", "policy": json.dumps({"Statement": [broad]})},
+    )
+    assert _rules([ceiling]) == set()
+    create = {
+        "Effect": "Allow",
+        "Action": ["iam:CreateRole"],
+        "Resource": ["arn:aws:iam::111122223333:role/mlc-dev-*"],
+    }
+    assert _rules([_role_policy(create)]) == {"permissions-boundary"}
+    conditioned = create | {"Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}}}
+    assert _rules([_role_policy(conditioned)]) == set()

@@ -8,7 +8,8 @@ read from CI variables set once from the platform stack's outputs (see :func:`va
 
 from __future__ import annotations
 
-from mlcompile.ci.plan import Target
+from mlcompile.ci.plan import Plan, Target
+from mlcompile.profiles import Profile
 
 
 def _var(target: Target, what: str) -> str:
@@ -120,3 +121,60 @@ def gitlab_script(target: Target) -> list[str]:
         f'export AZURE_FEDERATED_TOKEN_FILE="{token_file}" ARM_USE_OIDC=true',
         'export ARM_OIDC_TOKEN="$' + TOKEN + '"',
     ]
+
+
+def _registry_host(profile: Profile) -> str:
+    from mlcompile.images.registry import repository
+
+    return repository(profile).split("/", 1)[0]
+
+
+def promotion_sources(plan: Plan, target: Target) -> list[Profile]:
+    """The profiles whose tested images ``target`` promotes: the one its ``ci.promote_from``
+    names when it is in the plan, else the plan's dev profiles on the same cloud."""
+    named = [t.profile for t in plan.targets if t.profile.name == target.profile.ci.promote_from]
+    if named:
+        return named
+    return [t.profile for t in plan.stage("dev") if t.profile.cloud == target.profile.cloud]
+
+
+def registry_logins(plan: Plan, target: Target) -> list[str]:
+    """Shell lines that log ``skopeo`` in to the tested registries (to read) and the target's
+    (to push) with the short-lived credentials the job's cloud login gave, into an auth file
+    outside the workspace, so a promotion copies by digest with no stored registry password."""
+    profile = target.profile
+    # A registry of the profile's own (images.registry) is logged in to by whoever set it up.
+    hosts = sorted(
+        {
+            _registry_host(p)
+            for p in [*promotion_sources(plan, target), profile]
+            if not p.images.registry and p.cloud == profile.cloud
+        }
+    )
+    lines = ['export REGISTRY_AUTH_FILE="$(mktemp -d)/registry-auth.json"']
+    for host in hosts:
+        if profile.cloud == "aws":
+            # One ECR token serves every registry the role may read
+            # (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html).
+            region = host.split(".")[3]
+            lines.append(
+                f"aws ecr get-login-password --region {region}"
+                f" | skopeo login --username AWS --password-stdin {host}"
+            )
+        elif profile.cloud == "gcp":
+            # https://cloud.google.com/artifact-registry/docs/docker/authentication#token
+            lines.append(
+                'python -c "import google.auth, google.auth.transport.requests as t;'
+                " c, _ = google.auth.default(scopes=['https://www.googleapis.com/auth/cloud-platform']);"
+                ' c.refresh(t.Request()); print(c.token)"'
+                f" | skopeo login --username oauth2accesstoken --password-stdin {host}"
+            )
+        else:
+            # https://learn.microsoft.com/azure/container-registry/container-registry-authentication#az-acr-login-with---expose-token
+            name = host.split(".", 1)[0]
+            lines.append(
+                f"az acr login --name {name} --expose-token --output tsv --query accessToken"
+                " | skopeo login --username 00000000-0000-0000-0000-000000000000"
+                f" --password-stdin {host}"
+            )
+    return lines

@@ -129,7 +129,9 @@ def smoke_report(plan: Plan, target: Target) -> list[str]:
 def promote(plan: Plan, target: Target) -> list[str]:
     """Compile the tagged commit for ``target``, refuse it unless it is what dev tested (same
     commit, IR and image digests), then deploy it."""
-    lines = []
+    from mlcompile.ci.login import registry_logins
+
+    lines = registry_logins(plan, target)
     for pipeline in plan.pipelines:
         spec, ref = q(pipeline.spec), q(target.ref)
         out = q(plan.build_dir(pipeline, target, HEAD))

@@ -19,6 +19,8 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .boundary import boundary_arn
+
 #: The production variant every endpoint serves (``mlcompile.runtime.sagemaker.VARIANT``: the
 #: deploy step updates this variant; a test keeps the two equal). This module imports nothing of
 #: mlcompile, so generated projects carry it without depending on mlcompile.
@@ -72,6 +74,7 @@ def _role(
     policy_resource: str,
     *,
     name: str,
+    account: str,
     trust: str,
     description: str,
     statements: Sequence[Mapping[str, Any]],
@@ -84,6 +87,7 @@ def _role(
         name=name,
         assume_role_policy=trust,
         description=description,
+        permissions_boundary=boundary_arn(account, name),
         tags=dict(tags),
         opts=opts,
     )
@@ -548,6 +552,7 @@ class ExecutionRole(pulumi.ComponentResource):
             resource_name,
             f"{resource_name}-policy",
             name=name,
+            account=place["account"],
             trust=_trust("sagemaker.amazonaws.com", place["account"]),
             description="Runs the pipeline's SageMaker jobs",
             statements=statements,
@@ -735,6 +740,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             f"{resource_name}-role",
             f"{resource_name}-policy",
             name=role_name,
+            account=place["account"],
             trust=_trust("scheduler.amazonaws.com", place["account"]),
             description=f"Lets EventBridge Scheduler start pipeline {name}",
             statements=[
@@ -790,6 +796,7 @@ class ServingRole(pulumi.ComponentResource):
             f"{resource_name}-role",
             f"{resource_name}-policy",
             name=role_name,
+            account=place["account"],
             trust=_trust("sagemaker.amazonaws.com", place["account"]),
             description=f"Runs the model served at endpoint {name}",
             statements=[
@@ -1098,6 +1105,7 @@ class WorkloadRole(pulumi.ComponentResource):
             resource_name,
             f"{resource_name}-policy",
             name=name,
+            account=place["account"],
             trust=json.dumps(trust, sort_keys=True),
             description=f"Kubeflow pipeline pods in {namespace} run as this role",
             statements=statements,

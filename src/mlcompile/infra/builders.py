@@ -63,6 +63,8 @@ class CodeBuildImageBuilder(pulumi.ComponentResource):
     ) -> None:
         import pulumi_aws as aws
 
+        from .boundary import boundary_arn
+
         super().__init__("mlcompile:aws:CodeBuildImageBuilder", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         trust = {
@@ -80,6 +82,7 @@ class CodeBuildImageBuilder(pulumi.ComponentResource):
             resource_name,
             name=name,
             assume_role_policy=json.dumps(trust, sort_keys=True),
+            permissions_boundary=boundary_arn(account, name),
             tags=dict(tags),
             opts=child,
         )

@@ -94,11 +94,21 @@ def aws_trust_policy(provider_arn: str, who: Trust) -> str:
 
 
 def aws_deploy_statements(
-    *, account: str, region: str, base: str, bucket: str, registry: str, kms_alias: str, role: str
+    *,
+    account: str,
+    region: str,
+    base: str,
+    bucket: str,
+    registry: str,
+    kms_alias: str,
+    role: str,
+    pull_from: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """What deploying a pipeline stack of this environment takes: resources named ``base-*``
-    (the environment's naming prefix), the environment's bucket, registry and key. The CI role
-    cannot change itself."""
+    (the environment's naming prefix), the environment's bucket, registry and key, and reading
+    the registries it promotes images from (``pull_from``, repository ARNs). The CI role cannot
+    change itself, and creates or empowers roles only with the environment's boundary."""
+    from .boundary import BOUNDED_ACTIONS, boundary_arn, condition, denials
 
     def arn(service: str, resource: str) -> str:
         return f"arn:aws:{service}:{region}:{account}:{resource}"
@@ -141,16 +151,15 @@ def aws_deploy_statements(
         ),
         _allow(
             [
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
                 "iam:ListRolePolicies",
                 "iam:PassRole",
-                "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
@@ -158,6 +167,9 @@ def aws_deploy_statements(
             ],
             [iam_roles],
         ),
+        # Without the boundary CI could write itself a role that does anything.
+        _allow(BOUNDED_ACTIONS, [iam_roles], condition(boundary_arn(account, role))),
+        *denials(account, boundary_arn(account, role)),
         {
             "Effect": "Deny",
             "Action": [
@@ -230,12 +242,36 @@ def aws_deploy_statements(
             ],
             [arn("ecr", f"repository/{registry}")],
         ),
+        *([_allow(PULL_ACTIONS, list(pull_from))] if pull_from else []),
         _allow(
             ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
             [arn("kms", "key/*")],
             {"ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{kms_alias}"}},
         ),
     ]
+
+
+#: Reading an image from a registry, as ``skopeo copy`` does when it promotes one
+#: (https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html).
+PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+
+
+def aws_repository_read_policy(role_arns: Sequence[str]) -> str:
+    """The step-image repository policy of the environment promoted from: exactly the promoting
+    environments' CI roles may pull (their own policies must allow it too, across accounts)."""
+    if not role_arns or any("*" in a for a in role_arns):
+        raise ValueError(f"promotion readers must be named roles, not {list(role_arns)}")
+    statement = {
+        "Sid": "PromotingCiPulls",
+        "Effect": "Allow",
+        "Principal": {"AWS": sorted(role_arns)},
+        "Action": sorted(PULL_ACTIONS),
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
 def _allow(
@@ -273,10 +309,13 @@ class AwsCiIdentity(pulumi.ComponentResource):
         kms_alias: str,
         tags: Mapping[str, str],
         provider_arn: str | None = None,
+        pull_from: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:aws:CiIdentity", name, None, opts)
         import pulumi_aws as aws
+
+        from .boundary import boundary_arn
 
         child = pulumi.ResourceOptions(parent=self)
         if provider_arn is None:
@@ -296,6 +335,7 @@ class AwsCiIdentity(pulumi.ComponentResource):
             assume_role_policy=arn.apply(lambda a: aws_trust_policy(a, trust)),
             description=f"CI of {trust['repository']} deploying in {trust['environment']}",
             max_session_duration=3600,
+            permissions_boundary=boundary_arn(account, role_name),
             tags=dict(tags),
             opts=child,
         )
@@ -307,6 +347,7 @@ class AwsCiIdentity(pulumi.ComponentResource):
             registry=registry,
             kms_alias=kms_alias,
             role=role_name,
+            pull_from=pull_from,
         )
         aws.iam.RolePolicy(
             f"{name}-deploy",
@@ -462,6 +503,7 @@ class GcpCiIdentity(pulumi.ComponentResource):
 AZURE_ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 AZURE_ML_DATA_SCIENTIST = "f6c7c914-8db3-469d-8ca1-694a8f32e121"
 AZURE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+AZURE_ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 
 
 class AzureCiIdentity(pulumi.ComponentResource):
@@ -484,6 +526,7 @@ class AzureCiIdentity(pulumi.ComponentResource):
         registry: str,
         storage_account: str,
         tags: Mapping[str, str],
+        pull_from: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:azure:CiIdentity", name, None, opts)
@@ -528,6 +571,10 @@ class AzureCiIdentity(pulumi.ComponentResource):
             ),
             "ml": (AZURE_ML_DATA_SCIENTIST, group),
         }
+        # The registries this environment promotes from (resource ids): the principal id is
+        # assigned when the identity is made, so the promoting stack grants, not the source's.
+        for index, source in enumerate(pull_from):
+            grants[f"promote-pull-{index}"] = (AZURE_ACR_PULL, source)
         for key, (role, scope) in grants.items():
             authorization.RoleAssignment(
                 f"{name}-{key}",
@@ -618,3 +665,44 @@ def _provider(profile: Profile) -> pulumi.ProviderResource:
     from . import azure
 
     return azure.provider(profile.account, profile.region)
+
+
+class PromotionRead(pulumi.ComponentResource):
+    """In the platform stack of the environment promoted from: read access to its step-image
+    registry for exactly the CI identities of the environments that promote its images (AWS
+    role ARNs, GCP service account emails). Azure's grant lives in the promoting stack (see
+    :class:`AzureCiIdentity`)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cloud: Literal["aws", "gcp"],
+        registry: pulumi.Input[str],
+        readers: Sequence[str],
+        project: str = "",
+        location: str = "",
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:ci:PromotionRead", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if cloud == "aws":
+            import pulumi_aws as aws
+
+            aws.ecr.RepositoryPolicy(
+                name, repository=registry, policy=aws_repository_read_policy(readers), opts=child
+            )
+        else:
+            import pulumi_gcp as gcp
+
+            for reader in sorted(readers):
+                gcp.artifactregistry.RepositoryIamMember(
+                    f"{name}-{reader.split('@', 1)[0]}",
+                    project=project,
+                    location=location,
+                    repository=registry,
+                    role="roles/artifactregistry.reader",
+                    member=f"serviceAccount:{reader}",
+                    opts=child,
+                )
+        self.register_outputs({})

@@ -127,6 +127,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
             f"{resource_name}-role",
             f"{resource_name}-policy",
             name=names["role"],
+            account=place["account"],
             trust=_trust("sagemaker.amazonaws.com", place["account"]),
             description=f"Runs the data-quality monitoring of endpoint {endpoint}",
             statements=[
@@ -272,6 +273,7 @@ class SageMakerDriftMonitor(pulumi.ComponentResource):
             f"{resource_name}-trigger-role",
             f"{resource_name}-trigger-policy",
             name=names["trigger_role"],
+            account=place["account"],
             trust=_trust("events.amazonaws.com", place["account"]),
             description=f"Lets EventBridge start pipeline {names['rule']} on drift",
             statements=[

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from mlcompile.build import json_bytes, package_version
-from mlcompile.errors import Diagnostic, ValidationError
+from mlcompile.errors import Diagnostic, UserError, ValidationError
 from mlcompile.infra.requirements import Endpoint, derive
 from mlcompile.ir import nodes as ir
 from mlcompile.monitor.declaration import monitored_endpoints
@@ -120,7 +120,9 @@ def generate_platform(profile: Profile, siblings: Sequence[Profile] = ()) -> dic
         "role_prefix": f"{profile.name_prefix}-{profile.environment}-",
         "namespaces": namespaces,
         "builder": _image_builder(profile, members),
-        "ci": _ci_identity(profile, members),
+        "ci": _ci_identity(profile, members, siblings),
+        "promotion_readers": _promotion_readers(profile, members, siblings),
+        "base": f"{profile.name_prefix}-{profile.environment}",
     }
     optional = _cluster_config() if namespaces else {}
     files = {
@@ -147,14 +149,17 @@ def generate_platform(profile: Profile, siblings: Sequence[Profile] = ()) -> dic
                 "account": profile.account,
                 "environment": profile.environment,
                 "profiles": context["profiles"],
-                "outputs": list(_platform_outputs(profile.cloud)),
+                "outputs": [
+                    *_platform_outputs(profile.cloud),
+                    *(["permissions_boundary_arn"] if profile.cloud == "aws" else []),
+                ],
                 "optional_config": optional,
             }
         ),
     }
     extra = [
         *(["builders.py"] if context["builder"] else []),
-        *(["ci_identity.py"] if context["ci"] else []),
+        *(["ci_identity.py"] if context["ci"] or context["promotion_readers"] else []),
     ]
     files.update(_vendored(profile.cloud, kubernetes=bool(namespaces), extra=extra))
     return files
@@ -173,7 +178,9 @@ def _image_builder(profile: Profile, members: Sequence[Profile]) -> dict[str, st
     return {"name": resource_name(profile, "image-builder")}
 
 
-def _ci_identity(profile: Profile, members: Sequence[Profile]) -> dict[str, Any] | None:
+def _ci_identity(
+    profile: Profile, members: Sequence[Profile], siblings: Sequence[Profile] = ()
+) -> dict[str, Any] | None:
     """The keyless CI identity of the environment, for the first profile that names the
     repository CI runs from (profiles without ``ci.repository`` deploy by hand)."""
     from mlcompile.infra.ci_identity import trust
@@ -186,7 +193,65 @@ def _ci_identity(profile: Profile, members: Sequence[Profile]) -> dict[str, Any]
         "trust": dict(trust(first)),
         "name": resource_name(first, "ci-identity"),
         "base": f"{first.name_prefix}-{first.environment}",
+        "pull_from": _promotion_sources(first, siblings),
     }
+
+
+def _source_profile(profile: Profile, siblings: Sequence[Profile]) -> Profile | None:
+    """The profile ``profile`` promotes images from (``ci.promote_from``), found beside it."""
+    wanted = profile.ci.promote_from
+    if wanted is None:
+        return None
+    found = [p for p in siblings if p.name == wanted]
+    if not found or found[0].cloud != profile.cloud:
+        raise UserError(
+            Diagnostic(
+                "MLC806",
+                f"profile {profile.name} sets ci.promote_from: {wanted}, but no "
+                f"{profile.cloud} profile of that name is beside it",
+                None,
+                f"name a {profile.cloud} profile in the same folder (the environment whose "
+                "tested images this one promotes), or remove ci.promote_from",
+            )
+        )
+    return found[0]
+
+
+def _promotion_sources(profile: Profile, siblings: Sequence[Profile]) -> list[str]:
+    """What the promoting CI identity reads from in its own policy or grants: an ECR
+    repository ARN, or an ACR resource id (GCP grants on the source's side only)."""
+    source = _source_profile(profile, siblings)
+    if source is None or source.cloud == "gcp":
+        return []
+    registry = resource_name(source, "container-registry")
+    if source.cloud == "aws":
+        return [f"arn:aws:ecr:{source.region}:{source.account}:repository/{registry}"]
+    return [
+        f"/subscriptions/{source.account}/resourceGroups/{resource_name(source, 'resource-group')}"
+        f"/providers/Microsoft.ContainerRegistry/registries/{registry}"
+    ]
+
+
+def _promotion_readers(
+    profile: Profile, members: Sequence[Profile], siblings: Sequence[Profile]
+) -> list[str]:
+    """The CI identities (AWS role ARNs, GCP service accounts) of the environments that
+    promote images from this stack's registry: exactly those whose profile names one of its
+    members in ``ci.promote_from`` and is trusted from CI. Azure grants in the promoting stack."""
+    if profile.cloud == "azure":
+        return []
+    served = {m.name for m in members}
+    readers = set()
+    for other in siblings:
+        if other.ci.promote_from not in served or not other.ci.repository:
+            continue
+        _source_profile(other, [*siblings, *members])
+        identity = resource_name(other, "ci-identity")
+        if profile.cloud == "aws":
+            readers.add(f"arn:aws:iam::{other.account}:role/{identity}")
+        else:
+            readers.add(f"{identity}@{other.account}.iam.gserviceaccount.com")
+    return sorted(readers)
 
 
 def generate_pipeline(pipeline: ir.Pipeline, profile: Profile) -> dict[str, bytes]:
@@ -363,7 +428,9 @@ def _component_source(name: str) -> bytes:
 
 def _vendored(cloud: str, *, kubernetes: bool, extra: Sequence[str] = ()) -> dict[str, bytes]:
     """The component modules the program imports, as the project's own package."""
-    names = [_COMPONENTS[cloud], *(["kubernetes.py"] if kubernetes else []), *extra]
+    # Every AWS role carries the environment's permissions boundary.
+    boundary = ["boundary.py"] if cloud == "aws" else []
+    names = [_COMPONENTS[cloud], *boundary, *(["kubernetes.py"] if kubernetes else []), *extra]
     files = {
         f"{_VENDORED}/__init__.py": b'"""Pulumi components generated by mlcompile: the security '
         b'settings and logic the stacks share."""\n'

@@ -583,6 +583,39 @@ def serving_identity_separate(resources: Sequence[Resource]) -> Iterator[Violati
             )
 
 
+def permissions_boundary(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Every AWS role carries its environment's permissions boundary, which is the only policy
+    allowed to grant by ``NotAction`` (a ceiling, intersected with each role's own policy)."""
+    rule = "permissions-boundary"
+    for resource in _by_type(resources, "aws:iam/role:Role"):
+        boundary = str(resource.inputs.get("permissionsBoundary") or "")
+        if not re.fullmatch(
+            r"arn:aws:iam::\d{12}:policy/[a-z][a-z0-9]*-[a-z][a-z0-9]*-boundary", boundary
+        ):
+            yield Violation(
+                rule, _label(resource), f"no environment permissions boundary ({boundary!r})"
+            )
+    for resource in resources:
+        ceiling = resource.type == "aws:iam/policy:Policy" and str(
+            resource.inputs.get("name", "")
+        ).endswith("-boundary")
+        for document in _policy_documents(resource):
+            for statement in _statements(document):
+                if statement.get("Effect") == "Allow" and "NotAction" in statement and not ceiling:
+                    yield Violation(rule, _label(resource), "NotAction outside the boundary")
+                # CI creating or empowering a role must attach the boundary.
+                actions = set(_as_list(statement.get("Action", [])))
+                bounded = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"}
+                if statement.get("Effect") == "Allow" and actions & bounded:
+                    condition = statement.get("Condition", {}).get("StringEquals", {})
+                    if not str(condition.get("iam:PermissionsBoundary", "")).endswith("-boundary"):
+                        yield Violation(
+                            rule,
+                            _label(resource),
+                            f"{sorted(actions & bounded)} without the boundary",
+                        )
+
+
 Rule = Callable[[Sequence[Resource]], Iterator[Violation]]
 RULES: tuple[Rule, ...] = (
     encryption,
@@ -595,6 +628,7 @@ RULES: tuple[Rule, ...] = (
     no_code_writes,
     serving_identity_separate,
     replaced_safely,
+    permissions_boundary,
 )
 PRODUCTION_RULES: tuple[Rule, ...] = (protected_in_production,)
 
