@@ -27,7 +27,8 @@ cloud = pulumi.ResourceOptions(
 )
 key = aws.kms.Key("key", enable_key_rotation=True, opts=cloud)
 repo = aws.ecr.Repository("repo", name={repo!r}, image_tag_mutability="IMMUTABLE",
-    encryption_configurations=[{{"encryption_type": "KMS", "kms_key": key.arn}}], opts=cloud)
+    encryption_configurations=[{{"encryption_type": "KMS", "kms_key": key.arn}}],
+    opts=pulumi.ResourceOptions.merge(cloud, pulumi.ResourceOptions(delete_before_replace=True)))
 CodeBuildImageBuilder("image-builder", name={name!r}, account="111122223333", region="eu-west-1",
     repository_arn=repo.arn, bucket={bucket!r}, key_arn=key.arn, tags={{"team": "ml"}},
     opts=cloud)

@@ -561,19 +561,7 @@ class KfpRun:
         if key is not None:
             hit = session.call(lambda: session.cached(key))
             if hit is not None:
-                session.call(
-                    lambda: session.finish_step(
-                        step_id,
-                        display,
-                        "done",
-                        attempts=0,
-                        message=f"cached from run {hit.run_id}",
-                        params=hit.params,
-                        artifacts={n: (a, 0) for n, a in hit.artifacts.items()},
-                        seconds=0.0,
-                        cached_from=hit,
-                    )
-                )
+                session.call(lambda: session.finish_cached(step_id, display, hit))
                 return TaskState("done", dict(hit.params), dict(hit.artifacts))
         started = time.monotonic()
         outcome = self._attempts(

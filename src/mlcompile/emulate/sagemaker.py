@@ -401,31 +401,8 @@ class SageMakerRun:
         step.properties.update(entry.properties)
         step.property_files.update(entry.property_files)
         step.outputs.update(entry.outputs)
-        sid = session.call(
-            lambda: session.start_step(
-                step.name,
-                step.name,
-                step.spec["Type"],
-                step.spec["Type"].lower(),
-                content_hash(step.spec),
-                {},
-                {},
-                key,
-            )
-        )
-        session.call(
-            lambda: session.finish_step(
-                sid,
-                step.name,
-                "done",
-                attempts=0,
-                message=f"cached from run {hit.run_id}",
-                params=hit.params,
-                artifacts={n: (a, 0) for n, a in hit.artifacts.items()},
-                seconds=0.0,
-                cached_from=hit,
-            )
-        )
+        sid = self._start(step, key)
+        session.call(lambda: session.finish_cached(sid, step.name, hit))
         step.status = "done"
         return True
 
@@ -822,18 +799,7 @@ class SageMakerRun:
                 except NoStandIn as exc:
                     raise EmulationError(str(exc)) from None
             words = [_map(w, job) for w in words]
-        sid = session.call(
-            lambda: session.start_step(
-                step.name,
-                step.name,
-                step.spec["Type"],
-                step.spec["Type"].lower(),
-                content_hash(step.spec),
-                {},
-                {},
-                None,
-            )
-        )
+        sid = self._start(step)
         if in_image:
             session.call(lambda: session.record_image(sid, image))
         step.properties["_sid"] = sid
@@ -852,6 +818,22 @@ class SageMakerRun:
         if code != 0:
             raise _JobFailed(f"the job exited with code {code}")
 
+    def _start(self, step: _Step, key: str | None = None) -> int:
+        """The lineage record of a job step, as it starts."""
+        session = self.session
+        return session.call(
+            lambda: session.start_step(
+                step.name,
+                step.name,
+                step.spec["Type"],
+                step.spec["Type"].lower(),
+                content_hash(step.spec),
+                {},
+                {},
+                key,
+            )
+        )
+
     def _record_done(self, step: _Step, artifacts: dict[str, ArtifactValue], message: str) -> None:
         session = self.session
         sid = step.properties.pop("_sid", None)
@@ -865,18 +847,7 @@ class SageMakerRun:
                 continue
         flat = _flatten(params)
         if sid is None:
-            sid = session.call(
-                lambda: session.start_step(
-                    step.name,
-                    step.name,
-                    step.spec["Type"],
-                    step.spec["Type"].lower(),
-                    content_hash(step.spec),
-                    {},
-                    {},
-                    None,
-                )
-            )
+            sid = self._start(step)
         stored = {n: (a, 0) for n, a in artifacts.items()}
         key = step.properties.pop("_cache_key", None)
         if key is not None:

@@ -205,6 +205,20 @@ class Session:
         run = cached_from.run_id if cached_from else None
         self._view(StepView(name, status, attempts, seconds, message, run))
 
+    def finish_cached(self, step_id: int, name: str, hit: CachedStep) -> None:
+        """A step served from the cache: the earlier run's outputs, nothing run."""
+        self.finish_step(
+            step_id,
+            name,
+            "done",
+            attempts=0,
+            message=f"cached from run {hit.run_id}",
+            params=hit.params,
+            artifacts={n: (a, 0) for n, a in hit.artifacts.items()},
+            seconds=0.0,
+            cached_from=hit,
+        )
+
     def unrun(self, name: str, task: str, component: str, status: str, message: str) -> None:
         self.db.record_unrun(self.run_id, name, task, component, status, message)
         self._view(StepView(name, status, message=message))
