@@ -393,7 +393,7 @@ def test_a_named_resource_replaced_create_first_is_caught() -> None:
         "r",
         {
             "name": "mlc-dev-churn-exec",
-            "permissionsBoundary": "arn:aws:iam::1:policy/mlc-dev-boundary",
+            "permissionsBoundary": BOUNDARY,
         },
     )
     assert _rules([role]) == set()

@@ -43,6 +43,17 @@ def run(
     stack = json.loads((folder / "stack.json").read_text(encoding="utf-8"))
     account, region = str(stack.get("account", "")), str(stack.get("region", ""))
     registered: list[Resource] = []
+    # The resource options the rules read (protect, delete_before_replace), by type and name:
+    # a transformation sees them before the mock registers the resource.
+    options: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def record_options(args: pulumi.ResourceTransformationArgs) -> None:
+        opts = args.opts
+        options[args.type_, args.name] = {
+            "protect": opts.protect,
+            "retain_on_delete": opts.retain_on_delete,
+            "delete_before_replace": opts.delete_before_replace,
+        }
 
     class Recorder(Mocks):
         def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -53,6 +64,7 @@ def run(
                     dict(args.inputs),
                     args.provider or "",
                     custom=bool(args.custom),
+                    options=options.get((args.typ, args.name), {}),
                 )
             )
             state = dict(args.inputs)
@@ -114,6 +126,7 @@ def run(
         del sys.modules[module]
 
     def body() -> None:
+        pulumi.runtime.register_stack_transformation(record_options)
         runpy.run_path(str(folder), run_name="__main__")
 
     pulumi.export = export
