@@ -102,12 +102,20 @@ def test_a_missing_platform_sdk_names_its_extra(
     assert "internal error" not in text and "Traceback" not in text, text
 
 
+def _hosted_kubeflow(tmp_path: Path) -> str:
+    """kubeflow-dev with the API host deploy needs (a closed port: nothing is reached)."""
+    text = (REPO / "targets/kubeflow-dev.yaml").read_text()
+    hosted = tmp_path / "kubeflow-hosted.yaml"
+    hosted.write_text(text.replace("kubeflow:\n", "kubeflow:\n  host: http://127.0.0.1:9\n", 1))
+    return str(hosted)
+
+
 def test_a_missing_pulumi_names_its_extra(tmp_path: Path) -> None:
     result = run_cli(
         "deploy",
         MINIMAL,
         "-t",
-        "kubeflow-dev",
+        _hosted_kubeflow(tmp_path),
         "--out",
         str(tmp_path / "d"),
         "--no-start",
@@ -122,13 +130,16 @@ def test_a_missing_pulumi_names_its_extra(tmp_path: Path) -> None:
     ), text
 
 
-def test_every_command_with_bad_paths(tmp_path: Path) -> None:
+def test_every_command_with_bad_paths(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
     folder = tmp_path / "folder"
     folder.mkdir()
     below = notes / "x"
     kfp = str(REPO / "targets/kubeflow-dev.yaml")
+    hosted = _hosted_kubeflow(tmp_path_factory.mktemp("profiles"))  # beside, not in, tmp_path
     cases: list[tuple[list[str], str | None]] = [
         (["check", str(tmp_path / "missing.py")], "MLC002"),
         (["check", str(folder)], "MLC002"),
@@ -140,7 +151,7 @@ def test_every_command_with_bad_paths(tmp_path: Path) -> None:
         (["compile", MINIMAL, "-t", kfp, "--out", str(below)], "MLC004"),
         (["infra", MINIMAL, "-t", kfp, "--out", str(notes)], "MLC004"),
         (["infra", MINIMAL, "-t", kfp, "--out", str(below)], "MLC004"),
-        (["deploy", MINIMAL, "-t", kfp, "--out", str(notes)], "MLC004"),
+        (["deploy", MINIMAL, "-t", hosted, "--out", str(notes)], "MLC004"),
         (["run", MINIMAL, "--store", str(notes)], "MLC004"),
         (["run", MINIMAL, "--store", str(below)], "MLC004"),
         (["runs", "--store", str(notes)], None),

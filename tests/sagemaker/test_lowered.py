@@ -348,7 +348,8 @@ def test_batch_predicts_framework_picks_the_serving_image_on_sagemaker_and_verte
     file.write_text(source.replace('framework="sklearn"', 'framework="xgboost"'))
     pipeline = load(str(file)).build()
     sagemaker = get("sagemaker").compile(pipeline, profile("sagemaker-dev"))
-    assert "sagemaker-xgboost:1.7-1" in sagemaker.files["pipeline.json"].decode()
+    # The serving version that loads what Model.save writes with the pinned XGBoost.
+    assert "sagemaker-xgboost:3.0-5" in sagemaker.files["pipeline.json"].decode()
     vertex = get("vertex").compile(pipeline, profile("vertex-dev"))
     spec = vertex.files["pipeline.yaml"].decode()
     assert "prediction/xgboost-cpu" in spec and "prediction/sklearn-cpu" not in spec

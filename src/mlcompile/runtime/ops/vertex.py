@@ -87,4 +87,7 @@ def _feature_names(path: Path) -> list[str]:
         fitted = None if names else frameworks.load(path)
     except Exception:
         return []
-    return [str(n) for n in (names or getattr(fitted, "feature_names_in_", None) or [])]
+    if names:
+        return [str(n) for n in names]
+    fitted_names = getattr(fitted, "feature_names_in_", None)  # a NumPy array: no truth value
+    return [] if fitted_names is None else [str(n) for n in fitted_names]
