@@ -101,6 +101,13 @@ def _steps(result: dict[str, object]) -> dict[str, str]:
     return found
 
 
+def _unfinished(result: dict[str, object]) -> list[tuple[object, object, object]]:
+    """What a failed run says about each step that did not finish, for the assertion."""
+    steps = result["steps"]
+    assert isinstance(steps, list)
+    return [(s["name"], s["status"], s["message"]) for s in steps if s["status"] != "done"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_every_platform_runs_the_case_as_the_embedded_run_does(
@@ -119,7 +126,7 @@ def test_every_platform_runs_the_case_as_the_embedded_run_does(
     assert embedded["status"] == "succeeded", embedded
     for target in [t for t in TARGETS if t not in REFUSED.get(case, set())]:
         result = _cli("run", path, "-t", target, "--store", str(tmp_path / target), *params(target))
-        assert result["status"] == embedded["status"], (target, result)
+        assert result["status"] == embedded["status"], (target, _unfinished(result))
         steps = _steps(result)
         assert {s for s in ran if steps.get(s) == "done"} == ran, (target, steps)
         if case in EXPECTED:

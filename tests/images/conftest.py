@@ -15,12 +15,14 @@ from tests.images import containers
 def container_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """podman and buildah settings for this host, exported for the session."""
     containers.need("buildah", "podman", "skopeo", "runc")
-    env = containers.container_env(tmp_path_factory.mktemp("containers"))
+    root = tmp_path_factory.mktemp("containers")
+    env = containers.container_env(root)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         yield env
     finally:
+        containers.release_storage(root)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

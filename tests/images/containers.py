@@ -91,6 +91,14 @@ def container_env(root: Path) -> dict[str, str]:
     }
 
 
+def release_storage(root: Path) -> None:
+    """Unmount what the overlay driver mounted in ``root`` (its layer folder onto itself), so
+    the temporary folder can be deleted."""
+    for mount in sorted(root.glob("graph/overlay*"), reverse=True):
+        if os.path.ismount(mount):
+            subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
+
+
 def import_base(tar: Path, tag: str, env: dict[str, str], scratch: Path) -> str:
     """``FROM scratch`` + ``ADD rootfs.tar /``: a local image, no registry involved."""
     context = scratch / "base-context"

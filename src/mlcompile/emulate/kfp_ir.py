@@ -43,7 +43,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -884,13 +883,7 @@ class KfpRun:
     def step_env(self, container: dict[str, Any]) -> dict[str, str]:
         """The step's environment on this host: ``python3`` is this interpreter (the image's
         Python), with the image's packages preinstalled (the step skips its own pip install)."""
-        shim = self.session.scratch("_bin")
-        python = shim / "python3"
-        if not python.exists():
-            # A script, not a symlink: a virtualenv's interpreter finds its packages only when
-            # started by its own path.
-            python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
-            python.chmod(0o755)
+        shim = self.session.host_bin()
         return {
             **os.environ,
             "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}",

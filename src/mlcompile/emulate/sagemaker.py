@@ -780,11 +780,7 @@ class SageMakerRun:
             )
             words = []
         else:
-            shim = session.scratch("_bin")
-            python = shim / "python3"
-            if not python.exists():
-                python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
-                python.chmod(0o755)
+            shim = session.host_bin()
             env = {
                 **os.environ,
                 **{k: _map(str(v), job) for k, v in environment.items()},

@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -66,6 +67,7 @@ class Session:
         self._wakeup: Wakeup[tuple[Callable[[], Any], Future[Any]]] = Wakeup()
         self._procs: dict[subprocess.Popen[bytes], str | None] = {}
         self._procs_lock = threading.Lock()
+        self._bin_lock = threading.Lock()
         self._main = threading.get_ident()
 
     # ----- the main thread's loop ----------------------------------------------------------
@@ -233,6 +235,21 @@ class Session:
         folder = self.store.scratch(self.run_id) / safe_name(name)
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def host_bin(self) -> Path:
+        """A folder whose ``python3`` is this interpreter, standing in for the image's Python
+        on the host. A script, not a symlink: a virtualenv's interpreter finds its packages only
+        when started by its own path. Written once, whole, before any step can start it (steps
+        of a loop ask at the same time)."""
+        with self._bin_lock:
+            shim = self.scratch("_bin")
+            python = shim / "python3"
+            if not python.exists():
+                partial = shim / ".python3.partial"
+                partial.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+                partial.chmod(0o755)
+                partial.replace(python)
+            return shim
 
     def log_path(self, name: str) -> Path:
         return self.store.log_path(self.run_id, name)
