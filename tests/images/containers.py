@@ -94,9 +94,12 @@ def container_env(root: Path) -> dict[str, str]:
 def release_storage(root: Path) -> None:
     """Unmount what the overlay driver mounted in ``root`` (its layer folder onto itself), so
     the temporary folder can be deleted."""
-    for mount in sorted(root.glob("graph/overlay*"), reverse=True):
-        if os.path.ismount(mount):
-            subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
+    # A bind mount of the same file system: os.path.ismount cannot see it, the mount table can.
+    table = Path("/proc/self/mounts").read_text(encoding="utf-8").split("\n")
+    mounted = {line.split(" ")[1] for line in table if line}
+    for mount in sorted(mounted, reverse=True):
+        if mount.startswith(f"{root}/"):
+            subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
 
 
 def import_base(tar: Path, tag: str, env: dict[str, str], scratch: Path) -> str:
