@@ -153,6 +153,10 @@ CASES: dict[str, tuple[str, str]] = {
         "approval: str = 'Approved'",
         "register_model(train(data=make().data).model, name='churn', approval=approval)",
     ),
+    "serving-image-parameter": (
+        "image: str = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/serve:1'",
+        "register_model(train(data=make().data).model, name='churn', serving_image=image)",
+    ),
     "deploy-model": (
         "",
         "r = register_model(train(data=make().data).model, name='churn')\n"
@@ -227,6 +231,10 @@ CASES: dict[str, tuple[str, str]] = {
     "platform-options": (
         "",
         "score(x=1).with_options(platform_options={'kubeflow': {'node_selector': {'p': 'x'}}})",
+    ),
+    "platform-option-parameter": (
+        "instance: str = 'ml.m5.large'",
+        "score(x=1).with_options(platform_options={'sagemaker': {'instance_type': instance}})",
     ),
 }
 

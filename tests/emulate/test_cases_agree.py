@@ -25,6 +25,7 @@ CASES = {
     "training_inputs": ({"prepare", "fit", "byo_fit", "score", "register_model"}, set()),
     "model_frameworks": ({"fit", "register_model_2", "deploy_model", "batch_predict_2"}, set()),
     "model_lightgbm": ({"fit", "register_model_2", "deploy_model", "batch_predict"}, set()),
+    "serving_parameters": ({"fit", "register_model", "deploy_model"}, set()),
 }
 #: Cases a platform refuses at compile time (MLC401: SageMaker has no loop over a run-time list).
 REFUSED = {

@@ -21,8 +21,9 @@ PACKAGE = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/mlc-dev-churn/
 SAGEMAKER = "arn:aws:sagemaker:eu-west-1:111122223333"
 
 
-def _deploy_args(spec: bytes) -> list[str]:
-    """The deploy step's container arguments, with the registered package resolved."""
+def _deploy_args(spec: bytes, parameters: dict[str, str] | None = None) -> list[str]:
+    """The deploy step's container arguments, with the registered package and the run's
+    ``parameters`` resolved."""
 
     def steps(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for step in items:
@@ -32,7 +33,8 @@ def _deploy_args(spec: bytes) -> list[str]:
 
     (step,) = [s for s in steps(json.loads(spec)["Steps"]) if s["Name"] == "deploy_model"]
     arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
-    return [PACKAGE if isinstance(a, dict) else a for a in arguments]
+    given = {f"Parameters.{k}": v for k, v in (parameters or {}).items()}
+    return [given.get(a["Get"], PACKAGE) if isinstance(a, dict) else a for a in arguments]
 
 
 def _run(argv: list[str], monkeypatch: pytest.MonkeyPatch, *, scaled: bool) -> dict[str, Any]:
@@ -125,3 +127,17 @@ def test_instances_with_local_storage_get_no_volume_key(monkeypatch: pytest.Monk
     argv[high] = str(int(argv[low]) + 2)  # exercise autoscaling too
     config = _run(argv, monkeypatch, scaled=True)
     assert "KmsKeyId" not in config and config["DataCaptureConfig"]["KmsKeyId"]
+
+
+@pytest.mark.parametrize(("instance", "keyed"), [("ml.m5.large", True), ("ml.g5.xlarge", False)])
+def test_an_instance_type_the_run_chooses_gets_a_volume_key_only_where_it_may(
+    instance: str, keyed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiler cannot tell a parameter's instance type, so it passes the key and the
+    deploy step leaves it out for a type with NVMe instance storage."""
+    spec = compiled("case-serving_parameters")[1]["pipeline.json"]
+    argv = _deploy_args(spec, {"endpoint_instance": instance})
+    assert "--volume-key" in argv
+    config = _run(argv, monkeypatch, scaled=False)
+    assert config["ProductionVariants"][0]["InstanceType"] == instance
+    assert ("KmsKeyId" in config) is keyed

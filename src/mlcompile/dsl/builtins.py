@@ -131,8 +131,11 @@ def _check_serving(
     framework_version: object,
     serving_image: object,
     description: object = "",
+    *,
+    image_given: bool = False,
 ) -> None:
-    """The options that choose a model's serving image are literals, and name a framework."""
+    """The options that choose a model's serving image are literals (``image_given``: a
+    parameter gives the image), and name a framework."""
     from mlcompile.dsl.options import runtime_value_in
 
     for option, value in (
@@ -157,7 +160,7 @@ def _check_serving(
             f"{op} framework {framework!r} is not supported",
             f"use one of {', '.join(FRAMEWORKS)} (custom needs serving_image=...)",
         )
-    if framework == "custom" and not serving_image:
+    if framework == "custom" and not (serving_image or image_given):
         raise DslUsageError(
             "MLC117",
             f"{op}(framework='custom') needs serving_image",
@@ -174,19 +177,37 @@ def register_model(
     approval: str | ParamHandle = "PendingManualApproval",
     metrics: Any = None,
     description: str = "",
-    serving_image: str | None = None,
+    serving_image: str | ParamHandle | None = None,
     inference_instances: list[str] | None = None,
     transform_instances: list[str] | None = None,
 ) -> TaskHandle:
     """Register ``model`` as a new version of ``name`` in the platform's model registry.
 
     ``approval`` is Approved, PendingManualApproval or Rejected, or a str pipeline parameter.
+    ``serving_image`` (an image of the user's own that serves the model) may be a str
+    pipeline parameter: the image is then chosen when a run starts.
     ``inference_instances`` and ``transform_instances`` are the instance types the version may
     be served and batch-transformed on (SageMaker's model package lists them).
     Returns a task whose ``registered_model`` output can be deployed.
     """
     _check_name("model name", name, _MODEL_NAME, "churn")
-    _check_serving("register_model", framework, framework_version, serving_image, description)
+    image_parameter = serving_image if isinstance(serving_image, ParamHandle) else None
+    if image_parameter is not None and image_parameter.type != "str":
+        raise DslUsageError(
+            "MLC208",
+            f"register_model serving_image is {image_parameter.type} parameter"
+            f" {image_parameter.name!r}; an image is a str",
+            "declare the parameter as str",
+        )
+    literal_image = None if image_parameter is not None else serving_image
+    _check_serving(
+        "register_model",
+        framework,
+        framework_version,
+        literal_image,
+        description,
+        image_given=image_parameter is not None,
+    )
     if isinstance(approval, str) and approval not in APPROVAL_STATUSES:
         raise DslUsageError(
             "MLC117",
@@ -201,12 +222,16 @@ def register_model(
     if metrics is not None:
         inputs.append(ir.Port(name="metrics", type="Metrics"))
         kwargs["metrics"] = metrics
+    if image_parameter is not None:
+        # A run-time value reaches the registration as an input, as the approval status does.
+        inputs.append(ir.Port(name="serving_image", type="str"))
+        kwargs["serving_image"] = image_parameter
     config = {
         "model_name": name,
         "framework": framework,
         "framework_version": framework_version,
         "description": description,
-        "serving_image": serving_image,
+        "serving_image": literal_image,
     }
     return _builtin_task(
         "register_model",

@@ -132,7 +132,10 @@ def _upload(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outco
     card.write_text(json.dumps(version.card(), sort_keys=True), encoding="utf-8")
     definition = {"artifactType": {"schemaTitle": "google.VertexModel"}}
     artifact = run.store_artifact(card, definition, {"resourceName": resource})
-    return Outcome("done", artifacts={"model": artifact})
+    # ModelUploadOp takes the serving container from the artifact's containerSpec.
+    image = (staged.metadata.get("containerSpec") or {}).get("imageUri", "?")
+    note = f"uploaded {name} v{version.version}, served by {image}"
+    return Outcome("done", message=note, artifacts={"model": artifact})
 
 
 def _version(run: KfpRun, execution: Execution, resource: str) -> registry.ModelVersion:
@@ -154,7 +157,12 @@ def _deploy(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outco
     endpoint = str(payload.get("endpoint", "")).rsplit("/", 1)[-1] or "endpoint"
     session = run.session
     session.call(lambda: registry.deploy(session.db, endpoint, version, session.run_id, 0))
-    return Outcome("done", message=f"endpoint {endpoint} serves {version.name} v{version.version}")
+    resources = payload.get("deployed_model", {}).get("dedicated_resources", {})
+    machine = resources.get("machine_spec", {}).get("machine_type", "?")
+    return Outcome(
+        "done",
+        message=f"endpoint {endpoint} serves {version.name} v{version.version} on {machine}",
+    )
 
 
 def _batch(run: KfpRun, execution: Execution, payload: dict[str, Any]) -> Outcome:

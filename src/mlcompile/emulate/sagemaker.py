@@ -529,7 +529,8 @@ class SageMakerRun:
             f"arn:aws:sagemaker:local:000000000000:model-package/{group}/{version.version}"
         )
         step.properties["ModelApprovalStatus"] = approval
-        self._record_done(step, {}, f"registered {group} v{version.version}")
+        image = container.get("Image") or container.get("ModelPackageName") or "?"
+        self._record_done(step, {}, f"registered {group} v{version.version}, served by {image}")
 
     def _transform(self, step: _Step) -> None:
         args = self.value(step.name, step.spec["Arguments"])

@@ -7,9 +7,9 @@ feature to the IR can never be dropped silently by a platform that does not know
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.walk import condition_values, iter_nodes, scoped_tasks
@@ -41,6 +41,7 @@ FEATURES: dict[str, str] = {
     "fail": "fail() with a message",
     "register-model": "register_model()",
     "model-approval-parameter": "register_model approval from a parameter",
+    "serving-image-parameter": "register_model serving image from a parameter",
     "model-instance-lists": "register_model inference and transform instance types",
     "deploy-model": "deploy_model()",
     "batch-predict": "batch_predict()",
@@ -68,6 +69,7 @@ FEATURES: dict[str, str] = {
     "schedule": "cron schedule",
     "after": "explicit ordering with .after()",
     "platform-options": "platform_options escape hatch",
+    "platform-option-parameter": "a platform option given by a pipeline parameter",
 }
 
 Status = Literal["mapped", "lowered", "refused"]
@@ -151,6 +153,8 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         )
         if op == "register_model" and isinstance(task.inputs.get("approval"), ir.ParamRef):
             yield FeatureUse("model-approval-parameter", where, loc)
+        if op == "register_model" and "serving_image" in task.inputs:
+            yield FeatureUse("serving-image-parameter", where, loc)
         yield from _framework_uses(p, task, component.builtin)
         monitor = component.builtin.monitor
         if monitor is not None:
@@ -204,6 +208,9 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         yield FeatureUse("after", where, loc)
     if o.platform_options:
         yield FeatureUse("platform-options", where, loc)
+    given = [v for options in o.platform_options.values() for v in options.values()]
+    if any(ir.option_parameter(v) is not None for v in given):
+        yield FeatureUse("platform-option-parameter", where, loc)
 
 
 def _training_uses(component: ir.Component, task: ir.Task) -> Iterator[FeatureUse]:
@@ -227,6 +234,12 @@ def _builtin_training_uses(builtin: ir.Builtin, task: ir.Task) -> Iterator[Featu
         yield FeatureUse("model-instance-lists", task.name, task.location)
 
 
+def serves_own_image(config: Mapping[str, Any], inputs: Mapping[str, object]) -> bool:
+    """Whether a register_model or batch_predict names a serving image of the user's own: a
+    literal in its config, or a pipeline parameter reaching it as the ``serving_image`` input."""
+    return bool(config.get("serving_image")) or "serving_image" in inputs
+
+
 #: Frameworks with a row of their own (scikit-learn is what register_model means by default).
 _FRAMEWORK_ROWS = ("xgboost", "lightgbm", "pytorch")
 
@@ -238,7 +251,7 @@ def _framework_uses(p: ir.Pipeline, task: ir.Task, builtin: ir.Builtin) -> Itera
     config = builtin.config
     if builtin.op in ("register_model", "batch_predict"):
         framework = config.get("framework")
-        if framework in _FRAMEWORK_ROWS and not config.get("serving_image"):
+        if framework in _FRAMEWORK_ROWS and not serves_own_image(config, task.inputs):
             yield FeatureUse(f"model-{framework}", task.name, task.location)
     elif builtin.op == "deploy_model":
         source = task.inputs.get("model")
@@ -248,5 +261,7 @@ def _framework_uses(p: ir.Pipeline, task: ir.Task, builtin: ir.Builtin) -> Itera
             registration = p.components[scoped.task.component].builtin
             if scoped.task.name == source.task and registration is not None:
                 registered = registration.config
-                if registered.get("framework") == "pytorch" and not registered.get("serving_image"):
+                if registered.get("framework") == "pytorch" and not serves_own_image(
+                    registered, scoped.task.inputs
+                ):
                     yield FeatureUse("deploy-pytorch", task.name, task.location)

@@ -51,6 +51,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from mlcompile.runtime.instance_storage import has_instance_storage
+
 if TYPE_CHECKING:
     from mlcompile.runtime.invoke import ArtifactRef
 
@@ -344,7 +346,9 @@ def deploy(argv: list[str]) -> int:
             "KmsKeyId": key,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         }
-    if "--volume-key" in opts:
+    # An instance type given by a pipeline parameter is known only now: local NVMe storage is
+    # encrypted by the hardware, and SageMaker rejects a volume key for it.
+    if "--volume-key" in opts and not has_instance_storage(opts["--instance-type"][0]):
         config["KmsKeyId"] = opts["--volume-key"][0]
     sm.create_endpoint_config(**config)
     existing = sm.list_endpoints(NameContains=endpoint)["Endpoints"]
@@ -379,7 +383,14 @@ def deploy(argv: list[str]) -> int:
     if "--output" in opts:
         out = Path(opts["--output"][1])
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"endpoint": endpoint, "model": name}, sort_keys=True))
+        # What serves the model, for lineage: the instance type a run may have chosen.
+        served = {
+            "endpoint": endpoint,
+            "model": name,
+            "instance_type": opts["--instance-type"][0],
+            "volume_key": config.get("KmsKeyId"),
+        }
+        out.write_text(json.dumps(served, sort_keys=True))
     return 0
 
 

@@ -11,7 +11,7 @@ def train(model: Output[Model]) -> None:
 
 
 @pipeline
-def flow(image: str = "repo/serve:1"):
+def flow(image: int = 1):
     t = train()
     register_model(t.model, name="churn", framework="custom",
                    serving_image=image)

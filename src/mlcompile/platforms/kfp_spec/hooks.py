@@ -81,6 +81,8 @@ class Composite:
     tasks: dict[str, dict[str, Any]]
     leaves: tuple[Leaf, ...]
     outputs: dict[str, tuple[str, str]]
+    #: As a Leaf's: parameters the step's task passes to inputs the platform added.
+    task_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 #: What a platform writes for a step: an ExecutorSpec for the derived interface, or more.

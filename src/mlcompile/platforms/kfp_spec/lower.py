@@ -745,11 +745,11 @@ class _Graph:
                         if old in section:
                             section[new] = section.pop(old)
                 self.output_keys[task.name] = dict(executor.output_keys)
-                if executor.task_inputs:
-                    inputs_spec = spec.setdefault("inputs", {})
-                    inputs_spec.setdefault("parameters", {}).update(executor.task_inputs)
             else:
                 name = self.registry.leaf(base, interface, executor, platform)
+            if not isinstance(executor, dict) and executor.task_inputs:
+                inputs_spec = spec.setdefault("inputs", {})
+                inputs_spec.setdefault("parameters", {}).update(executor.task_inputs)
         self.output_keys.setdefault(task.name, {})
         if code_input:
             artifacts_in = spec.setdefault("inputs", {}).setdefault("artifacts", {})

@@ -48,6 +48,9 @@ SUPPORT: dict[str, Support] = {
     "artifacts": Support("mapped", "system.* artifacts in the pipeline root"),
     "register-model": Support("lowered", "a versioned Model artifact under the pipeline root"),
     "model-approval-parameter": Support("mapped", "recorded in the model's metadata"),
+    "serving-image-parameter": Support(
+        "mapped", "an input of the registration, recorded in the model's metadata; KServe serves it"
+    ),
     "deploy-model": Support("lowered", "a step applying a KServe InferenceService"),
     "monitoring": Support(
         "mapped",
@@ -118,6 +121,11 @@ SUPPORT: dict[str, Support] = {
         "zone's standard offset (a warning when daylight saving time moves it)",
     ),
     "platform-options": Support("mapped", ", ".join(sorted(PLATFORM_OPTIONS))),
+    "platform-option-parameter": Support(
+        "lowered",
+        "other platforms' options are ignored here; Kubeflow's own are pod settings of the"
+        " compiled platform spec, which takes literals (MLC208)",
+    ),
 }
 
 

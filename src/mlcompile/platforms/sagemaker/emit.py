@@ -21,6 +21,7 @@ from mlcompile.bundle import Bundle
 from mlcompile.errors import DiagnosticSink
 from mlcompile.ir import nodes as ir
 from mlcompile.ir.canonical import content_hash
+from mlcompile.ir.features import serves_own_image
 from mlcompile.naming import resource_name
 from mlcompile.platforms import unknown_options
 from mlcompile.platforms.sagemaker import definition as d
@@ -1313,12 +1314,15 @@ class Emitter(Reporter):
             }
         }
 
-    def serving_environment(self, config: Mapping[str, Any]) -> dict[str, Any]:
+    def serving_environment(
+        self, config: Mapping[str, Any], task: FlatTask | None = None
+    ) -> dict[str, Any]:
         """The scikit-learn and XGBoost serving containers load our model through a script (the
         scikit-learn one has no default ``model_fn``): ours, from the code bundle, as the SDK's
         SKLearnModel and XGBoostModel set it, told which framework the image was chosen for."""
         framework = str(config.get("framework") or "sklearn")
-        if config.get("serving_image") or framework not in SERVING_HANDLED:
+        own = serves_own_image(config, task.inputs if task is not None else {})
+        if own or framework not in SERVING_HANDLED:
             return {}
         return {
             "Environment": {
@@ -1330,9 +1334,12 @@ class Emitter(Reporter):
 
     def serving_image_for(
         self, task: FlatTask, config: Mapping[str, Any], op: str = "register_model"
-    ) -> str:
+    ) -> d.Expr:
         """The image serving a model of ``config``'s framework (a register_model's, or a
-        batch_predict's), or its own ``serving_image``."""
+        batch_predict's), or its own ``serving_image`` (a pipeline parameter's at run time)."""
+        given = task.inputs.get("serving_image")
+        if given is not None:
+            return self.scalar(given, task)
         image = config.get("serving_image") or serving_image(
             str(config.get("framework")), config.get("framework_version"), self.profile.region
         )
@@ -1354,7 +1361,7 @@ class Emitter(Reporter):
         model = task.inputs.get("model")
         container: dict[str, Any] = {
             "Image": self.serving_image_for(task, config),
-            **self.serving_environment(config),
+            **self.serving_environment(config, task),
         }
         if isinstance(model, StepOutput):
             container.update(self.model_data(model))
@@ -1417,7 +1424,7 @@ class Emitter(Reporter):
             elif registration is not None and registration.component.builtin is not None:
                 registered = registration.component.builtin.config
                 container["Image"] = self.serving_image_for(registration, registered)
-                container.update(self.serving_environment(registered))
+                container.update(self.serving_environment(registered, registration))
             else:
                 self.error(
                     "MLC403",
@@ -1497,17 +1504,6 @@ class Emitter(Reporter):
             )
         endpoint = resource_name(self.profile, "endpoint", str(config["endpoint"]))
         instance = self.instance(task, "endpoint")
-        if not isinstance(instance, str):
-            self.error(
-                "MLC208",
-                f"step {task.task.name!r}: the endpoint's instance type is a pipeline parameter;"
-                " whether its volume takes the stack's key depends on the type, so SageMaker"
-                " endpoints need it when the pipeline is compiled",
-                task.location,
-                "give the deploy step's instance_type as a literal",
-                task.task.name,
-            )
-            instance = "ml.m5.large"
         # Captured requests and the endpoint's volume are encrypted with the stack's key, named
         # through its alias so the spec needs no key id; the model runs as the endpoint's own
         # serving role, not the pipeline's (unless the profile brings one role for everything).
@@ -1533,7 +1529,9 @@ class Emitter(Reporter):
             f"s3://{self.bucket}/data-capture/{endpoint}/",
             key,
         ]
-        if not has_instance_storage(instance):  # local NVMe is encrypted by the hardware
+        # Local NVMe is encrypted by the hardware and refuses a volume key; for a type chosen
+        # when the run starts (``Get Parameters.X``) the deploy step decides.
+        if not isinstance(instance, str) or not has_instance_storage(instance):
             args += ["--volume-key", key]
         args += ["--output", "endpoint", "/opt/ml/processing/output/endpoint/endpoint"]
         env: dict[str, d.Expr] = {

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from typing import Literal
 
 from mlcompile.ir import nodes as ir
 from mlcompile.platforms import gpus
 from mlcompile.profiles import Profile
+from mlcompile.runtime.instance_storage import has_instance_storage as has_instance_storage
 
 GIB = 1024**3
 
@@ -248,16 +248,3 @@ def volume_gb(options: ir.StepOptions) -> int:
     """The storage volume: the disk request rounded up to GiB, at least the SDK's 30."""
     disk = options.resources.disk_bytes
     return max(30, math.ceil(disk / GIB)) if disk else 30
-
-
-#: Families whose instance store is NVMe without a "d" in the name (AWS "Instance Store Volumes").
-_NVME_FAMILIES = frozenset({"g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"})
-
-
-def has_instance_storage(instance: str) -> bool:
-    """Whether ``instance`` (``ml.<family>.<size>``) has local NVMe storage, which the hardware
-    encrypts: SageMaker rejects a volume KMS key for those (``ml.g4dn``, ``ml.m5d``, ``ml.g5``)."""
-    parts = instance.split(".")
-    family = parts[1] if len(parts) == 3 else ""
-    generation = re.match(r"[a-z]+\d+([a-z-]*)$", family)
-    return family in _NVME_FAMILIES or bool(generation and "d" in generation.group(1))

@@ -92,6 +92,9 @@ SUPPORT: dict[str, Support] = {
         "mapped", "RegisterModel step (CreateModelPackage) in the profile's model package group"
     ),
     "model-approval-parameter": Support("mapped", "ModelApprovalStatus from the parameter"),
+    "serving-image-parameter": Support(
+        "mapped", "the model package container's Image from the parameter (Get Parameters)"
+    ),
     "monitoring": Support(
         "lowered",
         "a Model Monitor data-quality schedule (built-in analyzer) on the endpoint's captured"
@@ -209,5 +212,11 @@ SUPPORT: dict[str, Support] = {
     ),
     "platform-options": Support(
         "mapped", "sagemaker: instance_type, volume_size_gb, arguments (merged into Arguments)"
+    ),
+    "platform-option-parameter": Support(
+        "mapped",
+        "instance_type from Get Parameters on every job and on the endpoint (the deploy step"
+        " leaves out the volume key for a type with NVMe storage); other options take literals"
+        " (MLC208)",
     ),
 }

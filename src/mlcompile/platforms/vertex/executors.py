@@ -38,7 +38,13 @@ from mlcompile.platforms.kfp_spec.types import pb_value
 from mlcompile.platforms.vertex.gcpc import COMPONENTS
 from mlcompile.platforms.vertex.images import training_image
 from mlcompile.platforms.vertex.job import Target
-from mlcompile.platforms.vertex.machines import GIB, accelerator, machine_spec
+from mlcompile.platforms.vertex.machines import (
+    GIB,
+    MachineSpec,
+    accelerator,
+    machine_parameter,
+    machine_spec,
+)
 from mlcompile.platforms.vertex.serving import serving_image
 from mlcompile.profiles import Profile
 
@@ -52,6 +58,8 @@ ESCAPED_EXECUTOR_INPUT = "{{$.json_escape[1]}}"
 #: The input a secret name given by a pipeline parameter reaches the step in; the runtime's
 #: ``--secrets`` argument holds its placeholder, which the launcher substitutes.
 SECRET_SLOT = "mlcompile_secret_{}"
+#: The input a deployment's or batch job's machine type arrives in, when a parameter gives it.
+MACHINE_SLOT = "mlcompile_machine_type"
 #: GCPC's default boot disk for custom jobs; a larger disk request raises it.
 BOOT_DISK_GB = 100
 #: Put before a step's input or output name that GCPC's custom job launcher already uses, in
@@ -303,18 +311,20 @@ class VertexHooks:
         self, step: Step, model_name: str, config: dict[str, Any], labels: dict[str, str]
     ) -> Leaf:
         """The step laying the model out for its serving image, as an UnmanagedContainerModel."""
+        passed = ("model", "approval", "metrics", "serving_image")
+        inputs = {
+            section: {k: v for k, v in specs.items() if k in passed}
+            for section, specs in step.interface.get("inputDefinitions", {}).items()
+        }
         stage_config = {
             "model_name": model_name,
             "framework": config["framework"],
-            "serving_image": serving_image(config, self.where.region),
             "labels": labels,
             "description": str(config.get("description") or ""),
             "pipeline_root": PIPELINE_ROOT_PLACEHOLDER,
         }
-        inputs = {
-            section: {k: v for k, v in specs.items() if k in ("model", "approval", "metrics")}
-            for section, specs in step.interface.get("inputDefinitions", {}).items()
-        }
+        if "serving_image" not in inputs.get("parameters", {}):  # else a parameter gives it
+            stage_config["serving_image"] = serving_image(config, self.where.region)
         interface = {
             "inputDefinitions": {k: v for k, v in inputs.items() if v},
             "outputDefinitions": {
@@ -348,7 +358,7 @@ class VertexHooks:
         )
         machine = machine_spec(step.task.name, step.task.options, self.profile, serving=True)
         params: dict[str, Any] = {
-            "dedicated_resources_machine_type": _constant(machine.machine_type),
+            "dedicated_resources_machine_type": self._machine_type(step, machine),
             "dedicated_resources_min_replica_count": _constant(config["min_replicas"]),
             "dedicated_resources_max_replica_count": _constant(config["max_replicas"]),
             "traffic_split": _constant({"0": 100}),
@@ -372,12 +382,32 @@ class VertexHooks:
                 after=["import-endpoint"],
             ),
         }
-        return Composite(
-            dict(step.interface),
-            tasks,
-            (importer, deploy),
-            {"endpoint": ("import-endpoint", "artifact")},
+        return self._with_machine_slot(
+            step,
+            Composite(
+                dict(step.interface),
+                tasks,
+                (importer, deploy),
+                {"endpoint": ("import-endpoint", "artifact")},
+            ),
         )
+
+    def _machine_type(self, step: Step, machine: MachineSpec) -> dict[str, Any]:
+        """A GCPC job's machine type: the machine chosen now, or the run's parameter."""
+        if machine_parameter(step.task.name, step.task.options, self.profile) is None:
+            return _constant(machine.machine_type)
+        return {"componentInputParameter": MACHINE_SLOT}
+
+    def _with_machine_slot(self, step: Step, composite: Composite) -> Composite:
+        """``composite`` with an input carrying the machine type a parameter gives, bound to it."""
+        parameter = machine_parameter(step.task.name, step.task.options, self.profile)
+        if parameter is None:
+            return composite
+        interface = copy.deepcopy(composite.interface)
+        params = interface.setdefault("inputDefinitions", {}).setdefault("parameters", {})
+        params[MACHINE_SLOT] = {"parameterType": "STRING"}
+        bound = {MACHINE_SLOT: step.resolve(ir.ParamRef(name=parameter))}
+        return dataclasses.replace(composite, interface=interface, task_inputs=bound)
 
     def _batch_predict(self, step: Step) -> Composite:
         assert step.component.builtin is not None
@@ -445,7 +475,7 @@ class VertexHooks:
             "gcs_destination_output_uri_prefix": _constant(
                 f"{self.where.pipeline_root}/batch-predictions"
             ),
-            "machine_type": _constant(machine.machine_type),
+            "machine_type": self._machine_type(step, machine),
             "starting_replica_count": _constant(1),
             "max_replica_count": _constant(1),
             "labels": _constant(self.where.labels),
@@ -465,11 +495,14 @@ class VertexHooks:
             {"parameters": params, "artifacts": model_input},
             after=sorted(tasks),
         )
-        return Composite(
-            interface,
-            tasks,
-            tuple(leaves),
-            {"predictions": ("batch-predict", "gcs_output_directory")},
+        return self._with_machine_slot(
+            step,
+            Composite(
+                interface,
+                tasks,
+                tuple(leaves),
+                {"predictions": ("batch-predict", "gcs_output_directory")},
+            ),
         )
 
     def _model_producer(self, step: Step) -> tuple[ir.Task, ir.Component] | None:

@@ -149,6 +149,17 @@ def accelerator(r: ir.Resources) -> Accelerator:
     return ACCELERATORS[gpu.name]
 
 
+def machine_parameter(step: str, options: ir.StepOptions, profile: Profile) -> str | None:
+    """The pipeline parameter a deployment or batch job takes its machine type from, when the
+    step's ``platform_options['vertex']['machine_type']`` is one and the profile names no
+    machine for the step (GCPC's ModelDeployOp and ModelBatchPredictOp take it as a task
+    input, so it is resolved when the run starts)."""
+    r = options.resources
+    if step in profile.instance_types or (r.gpu and "gpu" in profile.instance_types):
+        return None
+    return ir.option_parameter(options.platform_options.get("vertex", {}).get("machine_type"))
+
+
 def machine_spec(
     step: str, options: ir.StepOptions, profile: Profile, *, serving: bool = False
 ) -> MachineSpec:

@@ -68,6 +68,9 @@ SUPPORT: dict[str, Support] = {
     "model-approval-parameter": Support(
         "lowered", "the Model Registry has no approval status: an 'approval' label on the model"
     ),
+    "serving-image-parameter": Support(
+        "mapped", "an input of the staging step: the uploaded model's containerSpec.imageUri"
+    ),
     "monitoring": Support(
         "lowered",
         "the endpoint logs its requests to a CMEK BigQuery dataset; a Cloud Run job, run by Cloud"
@@ -152,6 +155,12 @@ SUPPORT: dict[str, Support] = {
     "schedule": Support(
         "lowered", "a Cloud Scheduler job in the generated stack creates the pipeline job"
     ),
+    "platform-option-parameter": Support(
+        "mapped",
+        "machine_type of a deployment or a batch prediction job, a GCPC task input bound to the"
+        " parameter; a custom job's machine sits in its worker pool specs, which take literals"
+        " (MLC208)",
+    ),
     "platform-options": Support(
         "mapped",
         "vertex: "
@@ -226,13 +235,33 @@ class VertexPlatform:
                     step=task.name,
                 )
             )
-        out += self._platform_options(task)
+        out += self._platform_options(graph, task, op)
         return out
 
-    def _platform_options(self, task: ir.Task) -> list[Diagnostic]:
+    def _platform_options(
+        self, graph: ir.Pipeline, task: ir.Task, op: str | None
+    ) -> list[Diagnostic]:
         out: list[Diagnostic] = []
         given = task.options.platform_options
-        out += unknown_options(self.name, PLATFORM_OPTIONS, task)
+        # A deployment's and a batch job's machine type are GCPC task inputs, resolved when the
+        # run starts; a custom job's sits inside its worker pool specs, fixed at compile time.
+        runtime = ("machine_type",) if op in ("deploy_model", "batch_predict") else ()
+        out += unknown_options(self.name, PLATFORM_OPTIONS, task, runtime)
+        parameter = ir.option_parameter(given.get("vertex", {}).get("machine_type"))
+        port = graph.parameter(parameter) if parameter is not None else None
+        if runtime and parameter is not None and (port is None or port.type != "str"):
+            out.append(
+                Diagnostic(
+                    "MLC208",
+                    f"step {task.name!r}: platform_options['vertex']['machine_type'] is"
+                    f" {'not a pipeline parameter' if port is None else f'a {port.type} parameter'};"
+                    " Vertex AI takes a str parameter of the pipeline itself here",
+                    task.location.source(),
+                    "declare a str parameter on the pipeline and pass it",
+                    platform=self.name,
+                    step=task.name,
+                )
+            )
         for other in sorted(set(given) - {"vertex"}):
             out.append(
                 Diagnostic(
