@@ -232,6 +232,10 @@ CASES: dict[str, tuple[str, str]] = {
         "",
         "score(x=1).with_options(platform_options={'kubeflow': {'node_selector': {'p': 'x'}}})",
     ),
+    "image-parameter": (
+        "image: str = 'alpine:3.20'",
+        "shell(x=1).with_options(image=image)",
+    ),
     "platform-option-parameter": (
         "instance: str = 'ml.m5.large'",
         "score(x=1).with_options(platform_options={'sagemaker': {'instance_type': instance}})",

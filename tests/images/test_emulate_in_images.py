@@ -138,3 +138,44 @@ def test_bad_mode_is_refused(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and "MLC702" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / ".mlcompile").exists()
+
+
+IMAGE_PIPELINE = '''
+from mlcompile import Command, Output, container_step, pipeline, step
+
+SAY = "import sys; open(sys.argv[1], 'w').write(sys.prefix)"
+
+
+@container_step(image="registry.invalid/not-this-one:1")
+def where(prefix: Output[str]) -> Command:
+    """Say which Python ran this."""
+    return Command(command=["python3", "-c", SAY], args=[prefix.path])
+
+
+@step
+def said(prefix: str) -> str:
+    """Pass the value on (SageMaker reads a container's output values in a Python step)."""
+    return prefix
+
+
+@pipeline
+def chosen(image: str = "registry.invalid/nor-this:1") -> str:
+    return said(prefix=where().with_options(image=image).prefix).output
+'''
+
+
+@pytest.mark.parametrize("platform", sorted(PROFILES))
+def test_a_container_step_runs_in_the_image_the_run_names(
+    platform: str, tmp_path: Path, base_image: str, container_env: dict[str, str]
+) -> None:
+    """The image parameter reaches the job: the compiled spec names the parameter, not an
+    image, and the container step runs in the image the run passes (the Python step's default
+    image is not on this machine: it runs on the host)."""
+    (tmp_path / "pipeline.py").write_text(IMAGE_PIPELINE)
+    (tmp_path / "targets").mkdir()
+    (tmp_path / "targets" / "p.yaml").write_text(PROFILES[platform] + "environment: dev\n")
+    ran = _mlcompile(tmp_path, "run", "pipeline.py", "-t", "p", "-p", f"image={base_image}")
+    assert ran["status"] == "succeeded", ran
+    assert ran["outputs"]["output"] == "/usr" != sys.prefix
+    images = {n: r["image"] for n, r in _steps(tmp_path / ".mlcompile", ran["run_id"]).items()}
+    assert images["where"] == base_image and images["said"] is None, images

@@ -390,3 +390,22 @@ def test_manifest(tmp_path: Path) -> None:
         "path": bundle,
         "uri": f"gs://mlc-dev-artifacts-mlc-dev-project/runs/{bundle}",
     }
+
+
+def test_a_runs_image_and_machine_reach_the_custom_job() -> None:
+    """The worker pool's image and machine are placeholders of launcher inputs bound to the
+    pipeline's parameters, filled in when the job is created."""
+    pipeline = load("tests/cases/image_parameter.py").build()
+    spec = yaml.safe_load(
+        get("vertex").compile(pipeline, profile("vertex-dev")).files["pipeline.yaml"]
+    )
+    launcher = spec["components"]["comp-fit"]["inputDefinitions"]["parameters"]
+    pool = launcher["worker_pool_specs"]["defaultValue"][0]
+    assert pool["container_spec"]["image_uri"] == "{{$.inputs.parameters['mlcompile_image']}}"
+    assert pool["machine_spec"]["machine_type"] == (
+        "{{$.inputs.parameters['mlcompile_machine_type']}}"
+    )
+    bound = spec["root"]["dag"]["tasks"]["fit"]["inputs"]["parameters"]
+    assert bound["mlcompile_image"] == {"componentInputParameter": "trainer_image"}
+    assert bound["mlcompile_machine_type"] == {"componentInputParameter": "trainer_machine"}
+    assert {"mlcompile_image", "mlcompile_machine_type"} <= set(launcher)

@@ -31,7 +31,7 @@ from mlcompile.dsl.options import (
 )
 from mlcompile.dsl.sources import add_source, closure_hash
 from mlcompile.dsl.trace import TaskBuilder, Trace, active_trace, current_trace, to_value
-from mlcompile.dsl.values import DslUsageError, TaskHandle, UnknownHandle
+from mlcompile.dsl.values import DslUsageError, ParamHandle, TaskHandle, UnknownHandle
 from mlcompile.errors import SourceLocation, did_you_mean
 
 if TYPE_CHECKING or sys.version_info >= (3, 10):
@@ -102,7 +102,11 @@ def _options_from_kwargs(
     update: dict[str, Any] = {}
     for key, value in kwargs.items():
         where = trace.location(option_location(loc, key))
-        if key == "image":
+        if key == "image" and isinstance(value, ParamHandle):
+            # A container step's image chosen when the run starts (checked against the
+            # step's kind and the parameter's type once the pipeline is whole).
+            update["image"] = ir.ParamRef(name=value.name)
+        elif key == "image":
             image = check_text(value, "image", sink, where, step)
             if image is not None:
                 update["image"] = image

@@ -655,7 +655,8 @@ class KfpRun:
         try:
             exit_ = self.launch(
                 execution,
-                str(container.get("image", "")),
+                # An image a run chooses is a placeholder of an input (set_container_image).
+                self.substitute(str(container.get("image", "")), execution),
                 self.fill(container.get("command", []), execution),
                 self.fill(container.get("args", []), execution),
                 container.get("env", []),

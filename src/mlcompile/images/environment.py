@@ -51,9 +51,8 @@ def environment_of(options: ir.StepOptions, profile: Profile) -> Environment:
     if options.secrets and client:
         declared.add(client)  # the step side reads the secret store itself, with this client
     packages = tuple(sorted(declared))
-    return Environment(
-        options.image or profile.images.base, packages, profile.images.python_version
-    )
+    image = options.image if isinstance(options.image, str) else None  # a Python step's
+    return Environment(image or profile.images.base, packages, profile.images.python_version)
 
 
 def step_needs(pipeline: ir.Pipeline, profile: Profile, prefix: str = "") -> Iterator[StepNeed]:

@@ -70,6 +70,7 @@ FEATURES: dict[str, str] = {
     "after": "explicit ordering with .after()",
     "platform-options": "platform_options escape hatch",
     "platform-option-parameter": "a platform option given by a pipeline parameter",
+    "image-parameter": "a container step's image given by a pipeline parameter",
 }
 
 Status = Literal["mapped", "lowered", "refused"]
@@ -208,6 +209,8 @@ def _task_uses(p: ir.Pipeline, task: ir.Task) -> Iterator[FeatureUse]:
         yield FeatureUse("after", where, loc)
     if o.platform_options:
         yield FeatureUse("platform-options", where, loc)
+    if isinstance(o.image, ir.ParamRef):
+        yield FeatureUse("image-parameter", where, loc)
     given = [v for options in o.platform_options.values() for v in options.values()]
     if any(ir.option_parameter(v) is not None for v in given):
         yield FeatureUse("platform-option-parameter", where, loc)

@@ -231,7 +231,8 @@ def option_parameter(value: object) -> str | None:
 
 
 class StepOptions(Node):
-    image: str | None = None
+    #: The image: literal, or (a container step's) a pipeline parameter's value at run time.
+    image: str | ParamRef | None = None
     packages: tuple[str, ...] = ()
     resources: Resources = Resources()
     retry: Retry = Retry()

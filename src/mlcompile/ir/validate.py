@@ -386,6 +386,28 @@ class _Validator:
                         "give a str, int, float or bool parameter",
                         task.name,
                     )
+        image = task.options.image
+        if isinstance(image, ir.ParamRef):
+            kind = self.value_type(image, consumer)
+            if component.kind != "container":
+                self.error(
+                    "MLC208",
+                    f"step {task.name!r}: image is pipeline parameter {image.name!r}; a Python"
+                    " step runs in the image built for its packages (`mlcompile images`),"
+                    " pinned when the pipeline is compiled",
+                    task.location,
+                    "give a literal image, or make the step a @container_step",
+                    task.name,
+                )
+            elif kind not in (None, "str"):
+                self.error(
+                    "MLC208",
+                    f"step {task.name!r}: image is {kind} parameter {image.name!r}; an image"
+                    " is a str",
+                    task.location,
+                    "declare the parameter as str",
+                    task.name,
+                )
         if task.options.content_types:
             from mlcompile.dsl.training import check_content_type_inputs
 

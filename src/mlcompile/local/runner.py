@@ -309,7 +309,7 @@ class _Runner:
             python = self.pythons.get(package_set(task))
             return StepJob(kind="python", spec=spec, python=python, **common)
         assert component.container is not None
-        argv = self._command(node, component, ready.inputs)
+        argv = self._command(node, component, ready.inputs, ready.image)
         env = dict(ready.env)
         for ref, name in ready.secrets:
             try:
@@ -330,7 +330,7 @@ class _Runner:
                 )
 
     def _command(
-        self, node: NodeRun, component: ir.Component, inputs: dict[str, Any]
+        self, node: NodeRun, component: ir.Component, inputs: dict[str, Any], image: str | None
     ) -> list[tuple[str | ir.Placeholder, ...]]:
         """The container command with inputs filled in; output paths are filled per attempt."""
         assert component.container is not None
@@ -357,8 +357,7 @@ class _Runner:
             from mlcompile.emulate.entrypoints import NoStandIn, stand_in
 
             try:
-                image = node.task.options.image or spec.image
-                argv = [(a,) for a in stand_in(image, node.task.name)] + argv
+                argv = [(a,) for a in stand_in(image or spec.image, node.task.name)] + argv
             except NoStandIn as exc:
                 raise _StepError(str(exc)) from None
         program = "".join(p for p in argv[0] if isinstance(p, str))

@@ -124,6 +124,8 @@ class Ready:
     secrets: list[tuple[ir.SecretRef, str]]
     #: The step's environment variables, parameters given as their value's text.
     env: dict[str, str]
+    #: The image the step names (a parameter's value), or None for its component's.
+    image: str | None = None
 
 
 class Scheduler:
@@ -215,7 +217,10 @@ class Scheduler:
             node.status = "running"
             return
         node.status = "running"
-        ready.append(Ready(node, inputs, secrets, env))
+        image = task.options.image
+        if isinstance(image, ir.ParamRef):
+            image = as_text(self.resolve(scope, image))
+        ready.append(Ready(node, inputs, secrets, env, image))
 
     def _start_condition(self, node: NodeRun, unrun: list[NodeRun]) -> None:
         cond = node.node

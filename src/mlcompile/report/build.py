@@ -248,7 +248,9 @@ def _image(leaf: Leaf, profile: Profile) -> str:
     c, o = leaf.component, leaf.task.options
     if c.builtin is not None:
         return '<span class="muted">the platform\'s own service</span>'
-    image = c.container.image if c.container is not None else (o.image or profile.default_image)
+    if isinstance(o.image, ir.ParamRef):
+        return f'<span class="muted">chosen by the run: parameter</span> <code>{esc(o.image.name)}</code>'
+    image = o.image or (c.container.image if c.container is not None else profile.default_image)
     if image is None:  # the profile leaves it to the platform: its managed default image
         return '<span class="muted">the platform\'s default image</span>'
     name, _, digest = image.partition("@")

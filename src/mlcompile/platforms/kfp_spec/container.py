@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlcompile.ir import nodes as ir
-from mlcompile.platforms.kfp_spec.hooks import Step
+from mlcompile.platforms.kfp_spec.hooks import IMAGE_SLOT, Step
 
 _PLACEHOLDERS = {
     "input_value": "{{{{$.inputs.parameters['{}']}}}}",
@@ -46,7 +46,10 @@ def container_command(
                 out.append(_PLACEHOLDERS[part.kind].format(inputs.get(part.name, part.name)))
         return "".join(out)
 
-    container: dict[str, Any] = {"image": step.task.options.image or spec.image}
+    image = step.task.options.image
+    if isinstance(image, ir.ParamRef):  # resolved by the backend when the task starts
+        image = _PLACEHOLDERS["input_value"].format(IMAGE_SLOT)
+    container: dict[str, Any] = {"image": image or spec.image}
     if spec.command:
         container["command"] = [text(parts) for parts in spec.command]
     if spec.args:

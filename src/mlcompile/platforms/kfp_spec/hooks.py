@@ -26,6 +26,9 @@ TemplateParts = list[str | dict[str, str]]
 
 #: The input an environment variable given by a pipeline parameter reaches the step in.
 ENV_SLOT = "mlcompile_env_{}"
+#: The input a container step's image given by a pipeline parameter arrives in: the image is
+#: a placeholder of it, as kfp's ``set_container_image(<parameter>)`` compiles.
+IMAGE_SLOT = "mlcompile_image"
 
 
 @dataclass(frozen=True)

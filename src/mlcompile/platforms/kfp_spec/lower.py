@@ -26,6 +26,7 @@ from mlcompile.monitor.declaration import monitored_endpoints
 from mlcompile.platforms.kfp_spec.command import CODE_INPUT
 from mlcompile.platforms.kfp_spec.hooks import (
     ENV_SLOT,
+    IMAGE_SLOT,
     Composite,
     Hooks,
     Leaf,
@@ -694,6 +695,8 @@ class _Graph:
                 slot = ENV_SLOT.format(variable)
                 params[slot], inputs[slot] = self._input(group, key, env_value)
                 env_inputs[variable] = slot
+        if isinstance(task.options.image, ir.ParamRef):
+            params[IMAGE_SLOT], inputs[IMAGE_SLOT] = self._input(group, key, task.options.image)
         for after in task.after:
             self._after(group, key, after)
         spec: dict[str, Any] = {

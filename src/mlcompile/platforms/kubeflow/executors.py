@@ -111,7 +111,8 @@ class KubeflowHooks:
             producer = self._tasks.get(model.task) if isinstance(model, ir.OutputRef) else None
             if producer is not None:
                 options = producer.task.options
-        return options.image or self.profile.default_image or SLIM_PYTHON, options.packages
+        image = options.image if isinstance(options.image, str) else None  # a Python step's
+        return image or self.profile.default_image or SLIM_PYTHON, options.packages
 
     def _op_config(self, step: Step) -> dict[str, Any]:
         if step.op == "publish_baseline":

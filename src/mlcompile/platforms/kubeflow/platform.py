@@ -121,6 +121,11 @@ SUPPORT: dict[str, Support] = {
         "zone's standard offset (a warning when daylight saving time moves it)",
     ),
     "platform-options": Support("mapped", ", ".join(sorted(PLATFORM_OPTIONS))),
+    "image-parameter": Support(
+        "mapped",
+        "the container's image is a placeholder of an input bound to the parameter, as kfp's"
+        " set_container_image(<parameter>) compiles it; the KFP backend must resolve it",
+    ),
     "platform-option-parameter": Support(
         "lowered",
         "other platforms' options are ignored here; Kubeflow's own are pod settings of the"

@@ -687,8 +687,11 @@ class Emitter(Reporter):
             )
         return d.Get(f"Parameters.{name}")
 
-    def image(self, task: FlatTask, image: str) -> str:
-        """The image, refused unless SageMaker can pull it (Amazon ECR only)."""
+    def image(self, task: FlatTask, image: d.Expr) -> d.Expr:
+        """The image, refused unless SageMaker can pull it (Amazon ECR only); one a run
+        chooses is the run's to get right."""
+        if not isinstance(image, str):
+            return image
         if image and not is_ecr(image) and image not in self.warned_images:
             self.warned_images.add(image)
             own = self.profile.images.registry
@@ -722,10 +725,13 @@ class Emitter(Reporter):
             )
         return image
 
-    def job_image(self, task: FlatTask, packages: tuple[str, ...] | None = None) -> str:
-        """The step's image; else the profile's; else the AWS-managed framework image its
-        packages call for (in ECR, with a Python the step side runs on)."""
+    def job_image(self, task: FlatTask, packages: tuple[str, ...] | None = None) -> d.Expr:
+        """The step's image (``Get Parameters.X`` for one a run chooses); else the profile's;
+        else the AWS-managed framework image its packages call for (in ECR, with a Python the
+        step side runs on)."""
         o = task.task.options
+        if isinstance(o.image, ir.ParamRef):
+            return d.Get(f"Parameters.{o.image.name}")
         if o.image:
             return o.image
         if task.component.container is not None:
@@ -940,7 +946,8 @@ class Emitter(Reporter):
         image = self.image(task, self.job_image(task))
         if command is None:
             packages = list(o.packages)  # the bundled runtime needs only the standard library
-            if task.secrets and "@sha256:" not in image:  # a pinned image has boto3 built in
+            pinned = isinstance(image, str) and "@sha256:" in image  # boto3 is built in
+            if task.secrets and not pinned:
                 packages.append("boto3")
             env["MLCOMPILE_PIP"] = " ".join(packages)
             env["MLCOMPILE_BUNDLE"] = f"{job.input_dir(CODE_INPUT)}/{self.bundle_file}"
@@ -986,7 +993,7 @@ class Emitter(Reporter):
     def processing_args(
         self,
         task: FlatTask,
-        image: str,
+        image: d.Expr,
         entrypoint: list[d.Expr],
         args: list[d.Expr],
         inputs: list[tuple[str, d.Expr]],
@@ -1057,7 +1064,7 @@ class Emitter(Reporter):
     def training_args(
         self,
         task: FlatTask,
-        image: str,
+        image: d.Expr,
         entrypoint: list[d.Expr],
         args: list[d.Expr],
         inputs: list[tuple[str, d.Expr]],

@@ -253,8 +253,13 @@ class _Flattener(Reporter):
         return [FlatTask(name, task, component, inputs, after, secrets, path, env)]
 
     def resolve_options(self, task: ir.Task, scope: _Scope) -> ir.Task:
-        """Platform options given by a nested pipeline's parameter, as what the enclosing
-        pipeline passed: a literal, or a parameter of the pipeline being compiled."""
+        """Platform options and the image given by a nested pipeline's parameter, as what the
+        enclosing pipeline passed: a literal, or a parameter of the pipeline being compiled."""
+        if isinstance(task.options.image, ir.ParamRef):
+            found = self.value(task.options.image, scope)
+            image = found.value if isinstance(found, ir.Literal) else found
+            options = task.options.model_copy(update={"image": image})
+            task = task.model_copy(update={"options": options})
         given = task.options.platform_options.get("sagemaker", {})
         resolved = dict(given)
         for key, value in given.items():

@@ -213,6 +213,11 @@ SUPPORT: dict[str, Support] = {
     "platform-options": Support(
         "mapped", "sagemaker: instance_type, volume_size_gb, arguments (merged into Arguments)"
     ),
+    "image-parameter": Support(
+        "mapped",
+        "ImageUri (processing) or TrainingImage (training) from Get Parameters; which registry"
+        " it names is the run's to get right (ECR only)",
+    ),
     "platform-option-parameter": Support(
         "mapped",
         "instance_type from Get Parameters on every job and on the endpoint (the deploy step"

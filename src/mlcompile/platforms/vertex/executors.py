@@ -78,11 +78,14 @@ _FRAMEWORK_PACKAGES = (("xgboost", "xgboost"), ("tensorflow", "tensorflow"), ("t
 
 
 def runs_as_custom_job(options: ir.StepOptions) -> bool:
-    """Training steps, and steps needing what only a custom job has (a timeout, a disk)."""
+    """Training steps, and steps needing what only a custom job has (a timeout, a disk, an
+    image chosen by the run)."""
     return (
         options.role == "training"
         or bool(options.timeout_seconds)
         or bool(options.resources.disk_bytes)
+        # A custom job's worker pool spec takes its image from a placeholder when it starts.
+        or isinstance(options.image, ir.ParamRef)
     )
 
 
@@ -219,7 +222,14 @@ class VertexHooks:
     ) -> Leaf:
         options = step.task.options
         machine = machine_spec(step.task.name, options, self.profile)
-        spec: dict[str, Any] = {"machine_type": machine.machine_type}
+        chosen = machine_parameter(step.task.name, options, self.profile)
+        # A run's machine type lands in the worker pool spec as its image does: a placeholder
+        # of an input of the launcher, filled in when the job is created.
+        spec: dict[str, Any] = {
+            "machine_type": machine.machine_type
+            if chosen is None
+            else f"{{{{$.inputs.parameters['{MACHINE_SLOT}']}}}}"
+        }
         if machine.accelerator_count:
             spec["accelerator_type"] = machine.accelerator_type
             spec["accelerator_count"] = machine.accelerator_count
@@ -258,10 +268,15 @@ class VertexHooks:
             **outputs.get("parameters", {}),
             **gcpc["interface"]["outputDefinitions"]["parameters"],
         }
+        task_inputs: dict[str, dict[str, Any]] = {}
+        if chosen is not None:
+            inputs["parameters"][MACHINE_SLOT] = {"parameterType": "STRING"}
+            task_inputs[MACHINE_SLOT] = step.resolve(ir.ParamRef(name=chosen))
         return Leaf(
             step.component.name,
             interface,
             gcpc["executor"],
+            task_inputs=task_inputs,
             code=runtime,
             input_keys=renamed_inputs,
             output_keys=renamed_outputs,
@@ -392,7 +407,7 @@ class VertexHooks:
             ),
         )
 
-    def _machine_type(self, step: Step, machine: MachineSpec) -> dict[str, Any]:
+    def _machine_type(self, step: Step, machine: MachineSpec) -> dict[str, Any]:  # GCPC ops
         """A GCPC job's machine type: the machine chosen now, or the run's parameter."""
         if machine_parameter(step.task.name, step.task.options, self.profile) is None:
             return _constant(machine.machine_type)
@@ -587,7 +602,9 @@ def _with_secret_slots(step: Step, leaf: Leaf) -> Leaf:
     for slot in slots:
         params[slot] = {"parameterType": "STRING"}
     task_inputs = {slot: step.resolve(param) for slot, param in slots.items()}
-    return dataclasses.replace(leaf, interface=interface, task_inputs=task_inputs)
+    return dataclasses.replace(
+        leaf, interface=interface, task_inputs={**leaf.task_inputs, **task_inputs}
+    )
 
 
 def _is_registered(producer: tuple[ir.Task, ir.Component], step: Step) -> bool:

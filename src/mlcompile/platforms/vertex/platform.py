@@ -155,11 +155,15 @@ SUPPORT: dict[str, Support] = {
     "schedule": Support(
         "lowered", "a Cloud Scheduler job in the generated stack creates the pipeline job"
     ),
+    "image-parameter": Support(
+        "lowered",
+        "the step runs as a custom job: its worker pool's image_uri is a placeholder of an input"
+        " bound to the parameter",
+    ),
     "platform-option-parameter": Support(
         "mapped",
-        "machine_type of a deployment or a batch prediction job, a GCPC task input bound to the"
-        " parameter; a custom job's machine sits in its worker pool specs, which take literals"
-        " (MLC208)",
+        "machine_type of a deployment or batch prediction job (a GCPC task input bound to the"
+        " parameter) or of a custom job (a placeholder of that input in its worker pool spec)",
     ),
     "platform-options": Support(
         "mapped",
@@ -243,9 +247,11 @@ class VertexPlatform:
     ) -> list[Diagnostic]:
         out: list[Diagnostic] = []
         given = task.options.platform_options
-        # A deployment's and a batch job's machine type are GCPC task inputs, resolved when the
-        # run starts; a custom job's sits inside its worker pool specs, fixed at compile time.
-        runtime = ("machine_type",) if op in ("deploy_model", "batch_predict") else ()
+        # A deployment's and a batch job's machine type are GCPC task inputs, a custom job's a
+        # placeholder in its worker pool spec: both resolved when the run starts. A step that
+        # runs as a plain container task has no machine type.
+        takes = op in ("deploy_model", "batch_predict") or runs_as_custom_job(task.options)
+        runtime = ("machine_type",) if takes else ()
         out += unknown_options(self.name, PLATFORM_OPTIONS, task, runtime)
         parameter = ir.option_parameter(given.get("vertex", {}).get("machine_type"))
         port = graph.parameter(parameter) if parameter is not None else None
