@@ -308,6 +308,7 @@ class RecordingClient:
     """The kfp.Client methods deploy uses, recording each call."""
 
     pipelines: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
     schedules: list[_Obj] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -328,7 +329,20 @@ class RecordingClient:
 
     def upload_pipeline_version(self, path: str, **kwargs: Any) -> _Obj:
         self._log("upload_pipeline_version", path=path, **kwargs)
-        return _Obj({"pipeline_version_id": f"v-{kwargs['pipeline_version_name']}"})
+        name = kwargs["pipeline_version_name"]
+        if name in self.versions:  # as the server: version names are unique in a pipeline
+            raise RuntimeError(f"(409) AlreadyExists: pipeline version {name!r}")
+        self.versions[name] = f"v-{name}"
+        return _Obj({"pipeline_version_id": self.versions[name]})
+
+    def list_pipeline_versions(self, pipeline_id: str, **kwargs: Any) -> _Obj:
+        """The server's display-name filter (a JSON Filter of EQUALS predicates)."""
+        (predicate,) = json.loads(kwargs["filter"])["predicates"]
+        assert predicate["operation"] == "EQUALS" and predicate["key"] == "display_name"
+        found = self.versions.get(predicate["stringValue"])
+        return _Obj(
+            {"pipeline_versions": [_Obj({"pipeline_version_id": found})] if found else None}
+        )
 
     def get_experiment(self, **kwargs: Any) -> _Obj:
         raise ValueError("no experiment")
@@ -394,8 +408,8 @@ def test_deploy_kubeflow_versions_schedule_and_run(moto_url: str, tmp_path: Path
     assert second.uploaded_bundle is None, "an identical bundle is not uploaded again"
     names = [name for name, _ in client.calls]
     assert names.count("upload_pipeline") == 1, "the pipeline is created once, then versioned"
-    assert names.count("upload_pipeline_version") == 2
-    assert first.version_id == f"v-{manifest['ir_hash'][:12]}"
+    assert names.count("upload_pipeline_version") == 1, "a rerun reuses the version it uploaded"
+    assert first.version_id == second.version_id == f"v-{manifest['ir_hash'][:12]}"
     assert len(client.schedules) == 1, "a redeploy replaces the schedule instead of adding one"
     schedule = dict(next(kw for name, kw in client.calls if name == "create_recurring_run"))
     assert (

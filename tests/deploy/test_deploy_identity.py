@@ -285,6 +285,7 @@ class CutStore:
 def _end_state(client: RecordingClient, store: RecordingStore) -> dict[str, Any]:
     return {
         "pipelines": dict(client.pipelines),
+        "versions": dict(client.versions),
         "schedules": sorted(s.display_name for s in client.schedules),
         "objects": dict(store.objects),
         "ran": any(name == "run_pipeline" for name, _ in client.calls),

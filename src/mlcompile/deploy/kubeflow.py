@@ -139,13 +139,17 @@ def _deploy(
                 namespace=profile.kubeflow.namespace,
             ).pipeline_id
             done.append(f"created pipeline {name} ({pipeline_id})")
-        version_id = client.upload_pipeline_version(
-            package,
-            pipeline_version_name=version_name,
-            pipeline_id=pipeline_id,
-            description=description,
-        ).pipeline_version_id
-        done.append(f"uploaded version {version_name} ({version_id})")
+        version_id = _existing_version(client, pipeline_id, version_name)
+        if version_id is None:
+            version_id = client.upload_pipeline_version(
+                package,
+                pipeline_version_name=version_name,
+                pipeline_id=pipeline_id,
+                description=description,
+            ).pipeline_version_id
+            done.append(f"uploaded version {version_name} ({version_id})")
+        else:
+            done.append(f"found version {version_name} ({version_id}), uploaded before")
         experiment_id = _experiment(client, name, profile.kubeflow.namespace, done)
         identity = resource_name(profile, "pipeline-identity", manifest["pipeline"])
         recurring = _schedule(
@@ -167,6 +171,18 @@ def _deploy(
     except Exception as exc:  # the API client raises its own ApiException and urllib3 errors
         raise DeployError(f"Kubeflow Pipelines refused pipeline {name!r}: {exc}") from None
     return KubeflowDeployment(pipeline_id, version_id, recurring, run_id, uploaded)
+
+
+def _existing_version(client: Any, pipeline_id: str, version_name: str) -> str | None:
+    """The version of this name, when an earlier deploy uploaded it: a version is named by the
+    IR hash, so it holds this very spec, and the server refuses a second one of that name
+    within a pipeline (a rerun reuses it)."""
+    only = {
+        "predicates": [{"operation": "EQUALS", "key": "display_name", "stringValue": version_name}]
+    }
+    found = client.list_pipeline_versions(pipeline_id, page_size=1, filter=json.dumps(only))
+    versions = getattr(found, "pipeline_versions", None) or []
+    return str(versions[0].pipeline_version_id) if versions else None
 
 
 def _experiment(client: Any, name: str, namespace: str, done: list[str]) -> str:
