@@ -101,6 +101,7 @@ CODES: dict[str, str] = {
     "MLC806": "ci-promote-from",
     "MLC810": "diff-not-a-build",
     "MLC811": "diff-revision",
+    "MLC812": "diff-stack-program-failed",
     "MLC815": "promotion-not-tested",
     "MLC901": "unknown-run",
     "MLC902": "run-page-needs-run",

@@ -8,11 +8,20 @@ with the profile file and line, like problems in a pipeline.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from mlcompile.errors import Diagnostic, ProfileError, SourceLocation, did_you_mean
 
@@ -95,6 +104,33 @@ class CiSettings(_Section):
     promote_from: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]{0,62}$")
 
 
+#: One address the clouds accept: a local part, '@', and a domain with a dot (what SNS, Cloud
+#: Monitoring and Azure Monitor check), at most 254 characters (RFC 5321's path limit).
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def _email(address: str) -> str:
+    if len(address) > 254 or not _EMAIL.match(address):
+        raise ValueError(f"{address!r} is not an email address (name@example.com)")
+    return address
+
+
+class AlertSettings(_Section):
+    """Who the environment's alert channel notifies besides its topic: each address gets a
+    subscription (SNS asks its owner to confirm), an email channel (Cloud Monitoring) or an
+    email receiver (Azure Monitor action group)."""
+
+    emails: list[Annotated[str, AfterValidator(_email)]] = Field(default_factory=list)
+
+    @field_validator("emails")
+    @classmethod
+    def _once_each(cls, emails: list[str]) -> list[str]:
+        seen = {e.lower() for e in emails}
+        if len(seen) != len(emails):
+            raise ValueError("an address is given twice; give each once")
+        return emails
+
+
 class Profile(BaseModel):
     """One deployment target: a platform on a cloud, in one environment."""
 
@@ -128,6 +164,7 @@ class Profile(BaseModel):
     azure: AzureSettings = AzureSettings()
     ci: CiSettings = CiSettings()
     images: ImageSettings = ImageSettings()
+    alerts: AlertSettings = AlertSettings()
 
     # Each rule is checked on its own field, so a mistake is reported at that field's line.
     @field_validator("platform")
@@ -372,6 +409,10 @@ def _line_of(node: yaml.Node | None, keys: list[str]) -> int:
     """The 1-based line of a nested key in a composed YAML document (its parent's, if absent)."""
     line = node.start_mark.line + 1 if node is not None else 1
     for key in keys:
+        if isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
+            node = node.value[int(key)]  # an item of a list: its own line
+            line = node.start_mark.line + 1
+            continue
         if not isinstance(node, yaml.MappingNode):
             break
         pairs = [(k, v) for k, v in node.value if getattr(k, "value", None) == key]

@@ -60,16 +60,22 @@ PROFILES = ("kubeflow-dev", "sagemaker-dev")
 
 
 def compile_variant(
-    root: Path, name: str, profiles: tuple[str, ...] = PROFILES, **changes: str
+    root: Path,
+    name: str,
+    profiles: tuple[str, ...] = PROFILES,
+    profile_extra: str = "",
+    **changes: str,
 ) -> Path:
-    """Compile the template with ``changes`` for ``profiles`` into ``root/name/<profile>/``,
-    with each profile's generated stack; returns ``root/name``."""
+    """Compile the template with ``changes`` for ``profiles`` (each with ``profile_extra``
+    appended to its YAML) into ``root/name/<profile>/``, with each profile's generated stack;
+    returns ``root/name``."""
     values = BASE | changes
     values["extra_step"] = values["extra_step"].format(image=values["image"])
     project = root / f"project-{name}"
     (project / "targets").mkdir(parents=True)
     for profile in profiles:
-        shutil.copy(REPO / "targets" / f"{profile}.yaml", project / "targets")
+        text = (REPO / "targets" / f"{profile}.yaml").read_text(encoding="utf-8")
+        (project / "targets" / f"{profile}.yaml").write_text(text + profile_extra)
     (project / "pipeline.py").write_text(TEMPLATE.format(**values))
     out = root / name
     cwd = Path.cwd()

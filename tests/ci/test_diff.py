@@ -4,6 +4,7 @@ revision against the working tree, and on folders that hold no build."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mlcompile.cli.main import app
-from mlcompile.naming import resource_name
 from tests.ci.conftest import DIGEST_A, DIGEST_B, EXTRA_STEP, PROFILES, compile_variant
-from tests.conftest import profile as shipped_profile
 
 #: Aspects a source edit changes on every step, besides the one it is about: the step's code
 #: travels in its command (Kubeflow embeds the module) or in a code bundle named by its hash.
@@ -50,6 +49,20 @@ def test_identical_builds_print_nothing(base: Path, tmp_path: Path) -> None:
     }
 
 
+def _only_the_definition(entry: dict[str, Any]) -> None:
+    """A spec change reaches the stacks only where a stack holds the spec: the SageMaker
+    pipeline resource's definition (Kubeflow's pipeline is uploaded by deploy, not the stack)."""
+    if entry["platform"] != "sagemaker":
+        assert "resources" not in entry
+        return
+    resources = entry["resources"]
+    assert not resources["added"] and not resources["removed"]
+    (name,) = resources["changed"]
+    assert name == "pipeline aws:sagemaker/pipeline:Pipeline pipeline"
+    paths = [c["path"] for c in resources["changed"][name]]
+    assert paths and all(p.startswith("inputs.pipelineDefinition.") for p in paths), paths
+
+
 def _only(entry: dict[str, Any], step: str, aspect: str) -> list[dict[str, Any]]:
     """The changes of ``aspect`` on ``step``, after checking nothing else moved but code."""
     changed = entry["steps"]["changed"]
@@ -57,7 +70,8 @@ def _only(entry: dict[str, Any], step: str, aspect: str) -> list[dict[str, Any]]
     for name, aspects in changed.items():
         assert set(aspects) <= {aspect} | CODE, (name, aspects)
     assert not entry["steps"]["added"] and not entry["steps"]["removed"]
-    assert "parameters" not in entry and "resources" not in entry
+    assert "parameters" not in entry
+    _only_the_definition(entry)
     found: list[dict[str, Any]] = changed[step][aspect]
     return found
 
@@ -138,14 +152,80 @@ def test_step_added_and_removed(base: Path, tmp_path: Path) -> None:
 
 
 def test_infra_resources(base: Path, tmp_path: Path) -> None:
-    """A schedule makes each stack create one more resource, and changes nothing else there."""
+    """A schedule is the SageMaker stack's (an EventBridge schedule and its role, as the
+    programs register them under mocks) and Kubeflow deploy's (a recurring run, no resource)."""
     scheduled = compile_variant(tmp_path, "scheduled", schedule='(schedule="0 3 * * 1")')
-    for name, entry in entries(base, scheduled).items():
-        resources = entry["resources"]
-        schedule = f"schedule/{resource_name(shipped_profile(name), 'schedule', 'tiny')}"
-        assert resources["added"] == [schedule], (name, resources)
-        assert not resources["removed"] and not resources["changed"]
-        assert f"resource added: {schedule}" in diff(base, scheduled)[1]
+    got = entries(base, scheduled)
+    assert "resources" not in got["kubeflow-dev"]
+    assert "schedule.yaml" in got["kubeflow-dev"]["files"]["added"]
+    resources = got["sagemaker-dev"]["resources"]
+    assert resources["added"] == [
+        "pipeline aws:iam/role:Role schedule-role",
+        "pipeline aws:iam/rolePolicy:RolePolicy schedule-policy",
+        "pipeline aws:scheduler/schedule:Schedule schedule",
+        "pipeline mlcompile:aws:PipelineSchedule schedule",
+    ]
+    assert not resources["removed"]
+    assert list(resources["changed"]) == ["pipeline aws:sagemaker/pipeline:Pipeline pipeline"]
+    text = diff(base, scheduled)[1]
+    assert "resource added: pipeline aws:scheduler/schedule:Schedule schedule" in text
+
+
+def test_platform_stack_resources(base: Path, tmp_path: Path) -> None:
+    """A profile setting that changes only the shared platform stack shows there: an alert
+    address is one SNS subscription more, and the subscription's inputs say where it goes."""
+    mailed = compile_variant(
+        tmp_path, "mailed", profile_extra="alerts:\n  emails: [oncall@example.com]\n"
+    )
+    got = entries(base, mailed)
+    for profile in PROFILES:
+        entry = got[profile]
+        assert "steps" not in entry and "ir_hash" not in entry, entry
+        (added,) = entry["resources"]["added"]
+        assert added.startswith(
+            "platform aws:sns/topicSubscription:TopicSubscription alerts-email-"
+        )
+        assert not entry["resources"]["removed"] and not entry["resources"]["changed"]
+    code, out = diff(mailed, base, "--json")
+    assert code == 0
+    (entry, *_) = json.loads(out)["builds"]
+    assert entry["resources"]["removed"] == [added]
+
+
+def test_a_changed_policy_shows_the_statement_that_changed(base: Path, tmp_path: Path) -> None:
+    """Policies are JSON strings in the inputs; the diff parses them, so a change is shown at
+    the statement's field, not as one long string."""
+    edited = tmp_path / "edited"
+    shutil.copytree(base, edited)
+    program = edited / "sagemaker-dev" / "infra" / "platform" / "mlcompile_infra" / "aws.py"
+    source = program.read_text(encoding="utf-8")
+    assert source.count('"Sid": "EventBridgeRulesPublish"') == 1
+    program.write_text(source.replace('"Sid": "EventBridgeRulesPublish"', '"Sid": "RulesPublish"'))
+    entry = entries(base, edited)["sagemaker-dev"]
+    (name,) = entry["resources"]["changed"]
+    assert name == "platform aws:sns/topicPolicy:TopicPolicy alerts-policy"
+    assert entry["resources"]["changed"][name] == [
+        {
+            "path": "inputs.policy.Statement[1].Sid",
+            "before": "EventBridgeRulesPublish",
+            "after": "RulesPublish",
+        }
+    ]
+    assert (
+        "inputs.policy.Statement[1].Sid: EventBridgeRulesPublish -> RulesPublish"
+        in diff(base, edited)[1]
+    )
+
+
+def test_a_stack_program_that_fails_is_a_clear_error(base: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(base, broken)
+    (broken / "sagemaker-dev" / "infra" / "pipeline" / "__main__.py").write_text(
+        "raise SystemExit('no')\n"
+    )
+    code, out = diff(base, broken)
+    assert code == 2
+    assert "MLC812" in out and "sagemaker-dev/infra" in out and "Traceback" not in out
 
 
 def test_build_added_and_removed(base: Path, tmp_path: Path) -> None:

@@ -41,6 +41,8 @@ _NAME_KEY: dict[str, str] = {
     "azure-native:containerregistry:Registry": "registryName",
     "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
     "azure-native:authorization:RoleAssignment": "roleAssignmentName",
+    "azure-native:monitor:ActionGroup": "actionGroupName",
+    "azure-native:monitor:ActivityLogAlert": "activityLogAlertName",
 }
 
 
@@ -123,20 +125,23 @@ def test_profiles_sharing_an_account_share_one_platform_stack(stacks: Any) -> No
 
 
 def test_the_alert_channel_is_declared_by_the_platform_stack_alone(stacks: Any) -> None:
-    """One alert channel per account and environment, the platform stack's: pipeline stacks
-    publish to the topic they read from it and declare no channel of their own."""
+    """One alert channel per account and environment, the platform stack's, on every cloud:
+    pipeline stacks publish to the channel they read from it and declare none of their own."""
     channel = {
         "aws": ("aws:sns/topic:Topic", "alert_topic_arn"),
-        "gcp": ("gcp:pubsub/topic:Topic", "alert_channel"),
+        "gcp": ("gcp:pubsub/topic:Topic", "alert_channels"),
+        "azure": ("azure-native:monitor:ActionGroup", "alert_action_group_id"),
     }
+    assert {stack.info["cloud"] for stack in stacks.values()} == set(channel)
     for (_, name), stack in stacks.items():
         assert stack.platform is not None
-        cloud = stack.info["cloud"]
-        if cloud not in channel:
-            continue
-        token, output = channel[cloud]
+        token, output = channel[stack.info["cloud"]]
         (topic,) = stack.platform.of_type(token)
-        assert topic.inputs["name"] == f"mlc-{stack.info['environment']}-alert-channel"
+        assert physical_name(topic) == f"{token}/mlc-{stack.info['environment']}-alert-channel"
         assert output in stack.platform.exports
-        assert not stack.of_type("aws:sns/topic:Topic"), name
-        assert not stack.of_type("gcp:monitoring/notificationChannel:NotificationChannel"), name
+        for kind in (
+            "aws:sns/topic:Topic",
+            "gcp:monitoring/notificationChannel:NotificationChannel",
+            "azure-native:monitor:ActionGroup",
+        ):
+            assert not stack.of_type(kind), name

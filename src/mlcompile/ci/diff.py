@@ -3,17 +3,22 @@
 A side is a build folder (one ``manifest.json``), a folder of builds (each found by its
 manifest, paired by relative path), or, for the first side, a git revision: the second side's
 folder as committed there. Per build: its IR hash, steps added, removed and changed (image,
-command, resources, retries, caching, conditions, other), parameters, the stack's resources
-(from the generated project's ``stack.json``), and any other file by hash.
+command, resources, retries, caching, conditions, other), parameters, the resources its stacks
+register (both generated programs run under Pulumi's mocks, in a child process and only when the
+two sides' stacks differ), and any other file by hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
+import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -32,8 +37,17 @@ class Build:
     folder: Path
     manifest: dict[str, Any]
     spec: Spec | None
-    resources: dict[str, Any]
     files: dict[str, str]
+
+    @property
+    def infra(self) -> Path:
+        return self.folder / "infra"
+
+    @property
+    def infra_hash(self) -> str:
+        """One hash of every generated infra file: equal hashes register equal resources."""
+        listed = sorted((k, v) for k, v in self.files.items() if k.startswith("infra/"))
+        return hashlib.sha256(json.dumps(listed).encode()).hexdigest()
 
 
 def load_builds(root: Path) -> dict[str, Build]:
@@ -50,9 +64,7 @@ def load_builds(root: Path) -> dict[str, Build]:
             continue
         if not isinstance(data, dict) or "platform" not in data or "ir_hash" not in data:
             continue
-        found[rel.as_posix()] = Build(
-            folder, data, read_spec(folder, data), _resources(folder / "infra"), _files(folder)
-        )
+        found[rel.as_posix()] = Build(folder, data, read_spec(folder, data), _files(folder))
     return found
 
 
@@ -66,27 +78,59 @@ def _files(folder: Path) -> dict[str, str]:
     }
 
 
-def _resources(infra: Path) -> dict[str, Any]:
-    """What the generated pipeline stack creates, one entry per resource, from its ``stack.json``: a
-    list of named things is one resource each, a named mapping or a value is one resource."""
-    # The pipeline stack holds what is the pipeline's own; the platform stack is shared.
-    path = infra / "pipeline" / "stack.json"
-    if not path.is_file():
-        path = infra / "stack.json"
-    if not path.is_file():
-        return {}
-    stack = json.loads(path.read_text(encoding="utf-8"))
-    needs = stack.get("needs", stack)
-    out: dict[str, Any] = {}
-    for kind, value in sorted(needs.items()):
-        if isinstance(value, list) and all(isinstance(v, dict) and "name" in v for v in value):
-            for item in value:
-                out[f"{kind}/{item['name']}"] = item
-        elif isinstance(value, dict) and "name" in value:
-            out[f"{kind}/{value['name']}"] = value
-        elif value not in (None, False, [], {}):
-            out[kind] = value
-    return out
+#: What each infra folder registers, by its hash: a diff compares a side with many others.
+_REGISTERED: dict[str, dict[str, Any]] = {}
+
+
+def _registered(builds: Iterable[Build]) -> None:
+    """Run the programs of each build's infra folder under mocks, in child processes side by
+    side (the Pulumi SDKs stay out of this one), into ``_REGISTERED``."""
+    wanted = {b.infra_hash: b.infra for b in builds if b.infra.is_dir()}
+    missing = [(key, infra) for key, infra in sorted(wanted.items()) if key not in _REGISTERED]
+
+    def run(infra: Path) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "mlcompile.ci.mocks", "--resources", str(infra)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise UserError(
+                Diagnostic(
+                    "MLC812",
+                    f"the stack programs in {infra.as_posix()} fail under mocks: {last}",
+                    None,
+                    f"run `python -m mlcompile.ci.mocks {infra.as_posix()}` to see the error",
+                )
+            )
+        found: dict[str, Any] = _expanded(json.loads(done.stdout))
+        return found
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for (key, _), found in zip(missing, pool.map(run, [i for _, i in missing]), strict=True):
+            _REGISTERED[key] = found
+
+
+def _expanded(value: Any) -> Any:
+    """Inputs with their embedded JSON documents (policies, definitions) parsed, so a change
+    is shown at the statement or field that changed, not as one long string."""
+    if isinstance(value, dict):
+        return {k: _expanded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expanded(v) for v in value]
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return _expanded(json.loads(value))
+        except ValueError:
+            return value
+    return value
+
+
+def _resources(build: Build) -> dict[str, Any]:
+    return _REGISTERED.get(build.infra_hash, {})
 
 
 # Comparing
@@ -148,6 +192,8 @@ def _empty(section: dict[str, Any]) -> bool:
 def compare(before: dict[str, Build], after: dict[str, Build]) -> list[dict[str, Any]]:
     """One entry per build that differs; an empty list when the sides are the same."""
     entries = []
+    pairs = [(before[k], after[k]) for k in sorted(set(before) & set(after))]
+    _registered(b for pair in pairs if pair[0].infra_hash != pair[1].infra_hash for b in pair)
     for key in sorted(set(before) | set(after)):
         a, b = before.get(key), after.get(key)
         if a is None or b is None:
@@ -177,9 +223,10 @@ def compare(before: dict[str, Build], after: dict[str, Build]) -> list[dict[str,
             parameters = _compare_named(a.spec.parameters, b.spec.parameters)
             if not _empty(parameters):
                 entry["parameters"] = parameters
-        resources = _compare_named(a.resources, b.resources)
-        if not _empty(resources):
-            entry["resources"] = resources
+        if a.infra_hash != b.infra_hash:
+            resources = _compare_named(_resources(a), _resources(b))
+            if not _empty(resources):
+                entry["resources"] = resources
         files = _compare_named(a.files, b.files)
         if not _empty(files):
             entry["files"] = {k: files[k] for k in ("added", "removed")} | {

@@ -3,6 +3,7 @@ they register against the security rules (``mlcompile.infra.policy``).
 
 ``python -m mlcompile.ci.mocks INFRA_DIR...`` is what a pull request's CI job runs: a program
 that fails, or a resource that breaks a rule, fails the job before anything is deployed.
+``--resources INFRA_DIR`` prints what the programs register instead, for ``mlcompile diff``.
 Mocked outputs are shaped like the real ones where programs read them (ARNs, emails, ids).
 """
 
@@ -166,6 +167,29 @@ def _reference_name(folder: Path, platform: Mapping[str, Any]) -> str:
     return str(platform.get("project", ""))
 
 
+def registered(folder: Path) -> dict[str, Any]:
+    """What the programs of an ``mlcompile infra`` folder register under mocks, the way a
+    reviewer reads a plan: by stack kind, type and logical name, each resource's inputs and the
+    options that decide how it is replaced or deleted. Config is the placeholders above, never
+    the stack's own settings, so no secret value can appear."""
+    found: dict[str, Any] = {}
+    references: dict[str, Mapping[str, Any]] = {}
+    for project in projects(folder):
+        info = json.loads((project / "stack.json").read_text(encoding="utf-8"))
+        kind = str(info.get("kind", "pipeline"))
+        exported: dict[str, Any] = {}
+        for resource in run(project, _placeholders(project), references, exported):
+            if resource.type == "pulumi:pulumi:Stack":
+                continue
+            found[f"{kind} {resource.type} {resource.name}"] = {
+                "inputs": resource.inputs,
+                "options": {k: v for k, v in sorted(resource.options.items()) if v},
+            }
+        if kind == "platform":
+            references[_reference_name(folder, info)] = exported
+    return found
+
+
 def main(folders: list[str]) -> int:
     from mlcompile.infra import policy
 
@@ -196,4 +220,7 @@ def main(folders: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--resources"]:  # for `mlcompile diff`: one folder, as JSON
+        print(json.dumps(registered(Path(sys.argv[2])), sort_keys=True, default=str))
+        sys.exit(0)
     sys.exit(main(sys.argv[1:]))

@@ -833,6 +833,8 @@ class AlertChannel(pulumi.ComponentResource, AlertAccess):
     """The environment's one alert channel, in the platform stack: an SNS topic under its own
     rotating KMS key that the account's CloudWatch alarms and EventBridge rules, and the
     environment's pipeline roles, may publish to (subscribe any pager or chat bridge to it).
+    Each of ``emails`` (by a key that stays when others come and go) is subscribed; SNS mails
+    its owner a link to confirm, and until then the subscription is pending and delivers nothing.
 
     The topic has its own key because EventBridge cannot be limited by source in a key policy
     (the KMS request carries no source ARN); a key that encrypts only alerts keeps that grant
@@ -850,6 +852,7 @@ class AlertChannel(pulumi.ComponentResource, AlertAccess):
         place: Place,
         role_prefix: str,
         tags: Mapping[str, str],
+        emails: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:aws:AlertChannel", resource_name, None, opts)
@@ -945,6 +948,14 @@ class AlertChannel(pulumi.ComponentResource, AlertAccess):
             policy=_document(topic_statements),
             opts=child,
         )
+        for label, address in (emails or {}).items():
+            aws.sns.TopicSubscription(
+                f"{resource_name}-email-{label}",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=address,
+                opts=child,
+            )
         self.topic_arn = self.topic.arn
         self.register_outputs({"topic": self.topic.arn})
 

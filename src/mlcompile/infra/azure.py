@@ -1,5 +1,5 @@
 """Azure components: a Key Vault key (CMK), the artifact storage account and container, the
-container registry and the workload identity Kubeflow pipeline pods run as.
+container registry, the alert channel and the workload identity Kubeflow pipeline pods run as.
 
 Storage and the registry encrypt with the vault's rotating key through a user-assigned identity;
 storage is HTTPS-only with TLS 1.2 at least, no public blob access and no shared keys; the
@@ -18,6 +18,7 @@ from pulumi_azure_native import (
     containerregistry,
     keyvault,
     managedidentity,
+    monitor,
     resources,
     storage,
 )
@@ -345,6 +346,59 @@ class ContainerRegistry(pulumi.ComponentResource, RegistryAccess):
         self.register_outputs({"login_server": self.registry.login_server})
 
 
+class AlertChannel(pulumi.ComponentResource):
+    """The environment's one alert channel, in the platform stack: an Azure Monitor action group
+    that mails each of ``emails`` (by a key that stays when others come and go) in the common
+    alert schema, and a Service Health alert on the subscription that notifies it, so incidents
+    and planned maintenance of the services the environment runs on reach the team:
+    https://learn.microsoft.com/azure/service-health/alerts-activity-log-service-notifications-portal
+    """
+
+    group: monitor.ActionGroup
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: str,
+        place: Place,
+        emails: Mapping[str, str],
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlcompile:azure:AlertChannel", resource_name, None, opts)
+        self.group = monitor.ActionGroup(
+            resource_name,
+            action_group_name=name,
+            resource_group_name=place.group_name,
+            # Action groups are global resources; the short name heads its SMS and mails.
+            location="Global",
+            group_short_name=name.removesuffix("-alert-channel")[:12],
+            enabled=True,
+            email_receivers=[
+                {"name": f"email-{key}", "email_address": address, "use_common_alert_schema": True}
+                for key, address in emails.items()
+            ],
+            tags=dict(tags),
+            # A replacement takes the name: the old group goes first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        monitor.ActivityLogAlert(
+            f"{resource_name}-service-health",
+            activity_log_alert_name=f"{name}-service-health",
+            resource_group_name=place.group_name,
+            location="Global",
+            scopes=[f"/subscriptions/{place.subscription}"],
+            condition={"all_of": [{"field": "category", "equals": "ServiceHealth"}]},
+            actions={"action_groups": [{"action_group_id": self.group.id}]},
+            enabled=True,
+            description="Azure incidents and maintenance in this subscription",
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        self.register_outputs({"group": self.group.id})
+
+
 class WorkloadIdentity(pulumi.ComponentResource):
     """The identity Kubeflow pipeline pods assume through AKS workload identity: blob data on
     the artifact container, pull on the registry, and read on each named Key Vault secret."""
@@ -446,6 +500,15 @@ def export_platform(
     }
     for name in PLATFORM_OUTPUTS:
         pulumi.export(name, values[name])
+
+
+#: The alert channel's outputs (the platform stack exports them beside ``PLATFORM_OUTPUTS``).
+ALERT_OUTPUTS = ("alert_action_group_id",)
+
+
+def export_alerts(channel: AlertChannel) -> None:
+    """Export the action group alerts notify (``ALERT_OUTPUTS``)."""
+    pulumi.export("alert_action_group_id", channel.group.id)
 
 
 class _SharedVault(VaultAccess):

@@ -678,7 +678,7 @@ class VertexDriftMonitor(pulumi.ComponentResource):
                 }
             ],
             alert_strategy={"notification_rate_limit": {"period": "3600s"}},
-            notification_channels=[alerts.channel_name],
+            notification_channels=alerts.channel_names,
             user_labels=dict(labels),
             opts=child,
         )

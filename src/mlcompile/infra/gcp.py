@@ -524,7 +524,8 @@ class AlertAccess:
 
     topic_name: pulumi.Input[str]
     topic_id: pulumi.Input[str]
-    channel_name: pulumi.Input[str]
+    #: Every channel an alert policy notifies: the topic's, then one per email address.
+    channel_names: pulumi.Input[Sequence[str]]
 
 
 class AlertChannel(pulumi.ComponentResource, AlertAccess):
@@ -532,6 +533,7 @@ class AlertChannel(pulumi.ComponentResource, AlertAccess):
     CMEK key (subscribe any pager or chat bridge to it) and the Cloud Monitoring channel that
     publishes to it, as the Monitoring service agent:
     https://cloud.google.com/monitoring/support/notification-options#pubsub
+    and an email channel for each of ``emails`` (by a key that stays when others come and go).
     """
 
     channel: gcp.monitoring.NotificationChannel
@@ -544,6 +546,7 @@ class AlertChannel(pulumi.ComponentResource, AlertAccess):
         name: str,
         key: KeyAccess,
         labels: Mapping[str, str],
+        emails: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlcompile:gcp:AlertChannel", resource_name, None, opts)
@@ -583,8 +586,19 @@ class AlertChannel(pulumi.ComponentResource, AlertAccess):
             labels={"topic": topic.id},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[publisher]),
         )
+        mailed = [
+            gcp.monitoring.NotificationChannel(
+                f"{resource_name}-email-{key}",
+                project=project,
+                display_name=f"Alerts of {name} to {address}",
+                type="email",
+                labels={"email_address": address},
+                opts=child,
+            )
+            for key, address in (emails or {}).items()
+        ]
         self.topic_name, self.topic_id = topic.name, topic.id
-        self.channel_name = self.channel.name
+        self.channel_names = pulumi.Output.all(self.channel.name, *(c.name for c in mailed))
         self.register_outputs({"topic": topic.id})
 
 
@@ -623,7 +637,7 @@ class FailureAlert(pulumi.ComponentResource):
                 }
             ],
             alert_strategy={"notification_rate_limit": {"period": "300s"}},
-            notification_channels=[alerts.channel_name],
+            notification_channels=alerts.channel_names,
             user_labels=dict(labels),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -669,7 +683,7 @@ class EndpointAlerts(pulumi.ComponentResource):
                     },
                 }
             ],
-            notification_channels=[alerts.channel_name],
+            notification_channels=alerts.channel_names,
             user_labels=dict(labels),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -694,21 +708,21 @@ def export_platform(key: EncryptionKey, bucket: ArtifactBucket, images: Reposito
 
 
 #: The alert channel's outputs (the platform stack exports them beside ``PLATFORM_OUTPUTS``).
-ALERT_OUTPUTS = ("alert_topic", "alert_topic_name", "alert_channel")
+ALERT_OUTPUTS = ("alert_topic", "alert_topic_name", "alert_channels")
 
 
 def export_alerts(channel: AlertChannel) -> None:
     """Export the alert channel pipeline stacks publish to (``ALERT_OUTPUTS``)."""
     pulumi.export("alert_topic", channel.topic.id)
     pulumi.export("alert_topic_name", channel.topic.name)
-    pulumi.export("alert_channel", channel.channel.name)
+    pulumi.export("alert_channels", channel.channel_names)
 
 
 class _SharedAlerts(AlertAccess):
     def __init__(self, platform: pulumi.StackReference) -> None:
         self.topic_id = platform.require_output("alert_topic")
         self.topic_name = platform.require_output("alert_topic_name")
-        self.channel_name = platform.require_output("alert_channel")
+        self.channel_names = platform.require_output("alert_channels")
 
 
 class _SharedKey(KeyAccess):

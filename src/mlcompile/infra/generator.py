@@ -29,7 +29,7 @@ from mlcompile.naming import (
     vertex_endpoint_id,
 )
 from mlcompile.platforms.sagemaker.instances import has_instance_storage
-from mlcompile.profiles import Profile
+from mlcompile.profiles import Profile, short_hash
 
 #: The Pulumi provider packages each cloud's program imports, with the range to fall back to
 #: when the package is not installed here (the project still names a working set).
@@ -117,6 +117,7 @@ def generate_platform(profile: Profile, siblings: Sequence[Profile] = ()) -> dic
         "resource_group": resource_name(profile, "resource-group"),
         "storage_identity": resource_name(profile, "storage-identity"),
         "alert_channel": resource_name(profile, "alert-channel"),
+        "alert_emails": _alert_emails(members),
         "role_prefix": f"{profile.name_prefix}-{profile.environment}-",
         "namespaces": namespaces,
         "builder": _image_builder(profile, members),
@@ -391,6 +392,13 @@ def _check_scope(profile: Profile, members: Sequence[Profile]) -> None:
                 )
     if problems:
         raise ValidationError(problems)
+
+
+def _alert_emails(members: Sequence[Profile]) -> dict[str, str]:
+    """Every address a profile of the platform stack has alerts mailed to, by a key derived from
+    the address alone (adding or removing one leaves the others' resources as they are)."""
+    addresses = {e.lower(): e for p in members for e in p.alerts.emails}
+    return {short_hash(key, 8): addresses[key] for key in sorted(addresses)}
 
 
 def _shared_tags(members: Sequence[Profile]) -> dict[str, str]:

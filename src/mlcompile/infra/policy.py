@@ -443,6 +443,8 @@ PHYSICAL_NAME: dict[str, str] = {
     "azure-native:containerregistry:Registry": "registryName",
     "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
     "azure-native:authorization:RoleAssignment": "roleAssignmentName",
+    "azure-native:monitor:ActionGroup": "actionGroupName",
+    "azure-native:monitor:ActivityLogAlert": "activityLogAlertName",
 }
 #: Named resources that need no delete-first replacement, and why: only a change of the name
 #: itself replaces them (every other input updates in place), so a replacement never reuses
@@ -463,8 +465,11 @@ def replaced_safely(resources: Sequence[Resource]) -> Iterator[Violation]:
     its replacement is created (``delete_before_replace``), or is listed in
     ``REPLACED_ONLY_BY_RENAME`` with the reason no replacement can reuse its name: otherwise
     the replacement is created first and collides with the name it is replacing. Protected
-    resources are exempt (a replacement stops at them). Kubernetes objects are too: the
-    provider deletes first whenever ``metadata.name`` is set."""
+    resources are exempt (a replacement stops at them). Kubernetes objects are too: when
+    ``metadata.name`` is set and the name and namespace stay, the provider's Diff answers
+    DeleteBeforeReplace itself (pulumi-kubernetes, provider/pkg/provider/provider.go:
+    https://github.com/pulumi/pulumi-kubernetes/blob/master/provider/pkg/provider/provider.go);
+    in another namespace the new object cannot collide with the old."""
     rule = "replaced-safely"
     for resource in resources:
         key = PHYSICAL_NAME.get(resource.type)
