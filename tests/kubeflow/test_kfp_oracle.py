@@ -78,3 +78,34 @@ def test_container_outputs_compile_as_output_paths(tmp_path: Path) -> None:
         ours["components"]["comp-measure"]["outputDefinitions"]
         == theirs["components"]["comp-measure"]["outputDefinitions"]
     )
+
+
+def _image_source(spec: dict[str, Any], task: str) -> Any:
+    """What a task's container image is bound to: the image is a placeholder of one of the
+    task's input parameters (kfp's ``set_container_image`` form), and that input's source."""
+    import re
+
+    executor = spec["components"][spec["root"]["dag"]["tasks"][task]["componentRef"]["name"]]
+    image = spec["deploymentSpec"]["executors"][executor["executorLabel"]]["container"]["image"]
+    match = re.fullmatch(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}", image)
+    assert match, image
+    return spec["root"]["dag"]["tasks"][task]["inputs"]["parameters"][match.group(1)]
+
+
+def test_an_image_from_a_parameter_compiles_as_set_container_image(tmp_path: Path) -> None:
+    """Item 1 of the ports: a container step's image given by a pipeline parameter is, as in
+    kfp's ``set_container_image(<parameter>)``, a placeholder of a task input bound to it."""
+    from kfp import dsl
+
+    @dsl.container_component
+    def where(prefix: dsl.OutputPath(str)):  # type: ignore[no-untyped-def,valid-type]
+        return dsl.ContainerSpec(image="tools:1.0", command=["python3", "-c", "..."], args=[prefix])
+
+    @dsl.pipeline(name="oracle")
+    def oracle(tools_image: str = "tools:2.0") -> None:
+        where().set_container_image(tools_image)
+
+    theirs = _kfp(oracle, tmp_path)
+    ours = _ours("image_parameter")
+    bound = {"componentInputParameter": "tools_image"}
+    assert _image_source(ours, "where") == _image_source(theirs, "where") == bound

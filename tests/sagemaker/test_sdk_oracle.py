@@ -168,3 +168,28 @@ def test_training_inputs_match_the_sdk() -> None:
     ):
         assert spec[key] == theirs_spec[key], key
     assert spec["Containers"][0]["ModelDataUrl"] == theirs_spec["Containers"][0]["ModelDataUrl"]
+
+
+def test_images_and_machines_from_parameters_match_the_sdk() -> None:
+    """Item 1 of the ports: a processing image, a training image and its instance type, and a
+    model package's serving image, each a pipeline parameter, are the SDK's expressions."""
+    printed = _sdk("sdk_oracle_images.py")
+    sdk = {s["Name"]: s["Arguments"] for s in printed["definition"]["Steps"]}
+    ours_definition = json.loads(compiled("case-image_parameter")[1]["pipeline.json"])
+    ours = {s["Name"]: s["Arguments"] for s in ours_definition["Steps"]}
+    assert _shape(ours_definition)["parameters"] == _shape(printed["definition"])["parameters"]
+    for step, field in (("where", "AppSpecification"), ("fit", "AlgorithmSpecification")):
+        image = "ImageUri" if step == "where" else "TrainingImage"
+        assert ours[step][field][image] == sdk[step][field][image], step
+    assert ours["where"]["AppSpecification"]["ImageUri"] == {"Get": "Parameters.tools_image"}
+    machine = {"Get": "Parameters.trainer_instance"}
+    assert (
+        ours["fit"]["ResourceConfig"]["InstanceType"]
+        == sdk["fit"]["ResourceConfig"]["InstanceType"]
+        == machine
+    )
+    serving = json.loads(compiled("case-serving_parameters")[1]["pipeline.json"])
+    (register,) = [s for s in serving["Steps"] if s["Type"] == "RegisterModel"]
+    (mine,) = register["Arguments"]["InferenceSpecification"]["Containers"]
+    (theirs,) = printed["inference"]["Containers"]
+    assert mine["Image"] == theirs["Image"] == {"Get": "Parameters.serving_image"}

@@ -60,7 +60,22 @@ def _builtin_task(
     return trace.add_task(builder, {p.name: p.type for p in outputs})
 
 
+#: Why a registry or endpoint name is fixed when the pipeline compiles, not when a run starts.
+_NAME_IS_IDENTITY = (
+    "it names what the stack creates and grants access to before any run (the SageMaker model "
+    "package group, the Vertex model and endpoint, the KServe InferenceService), so a run "
+    "cannot choose it"
+)
+
+
 def _check_name(kind: str, value: object, pattern: re.Pattern[str], example: str) -> str:
+    if isinstance(value, ValueHandle):
+        raise DslUsageError(
+            "MLC208",
+            f"{kind} is {describe_value(value)}: {_NAME_IS_IDENTITY}",
+            f"give a literal name, e.g. {example!r}; versions of one model are told apart by "
+            "their version number and lineage",
+        )
     if not isinstance(value, str) or not pattern.match(value):
         raise DslUsageError(
             "MLC119",

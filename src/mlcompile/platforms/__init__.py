@@ -107,19 +107,26 @@ def refusal(platform: str, use: FeatureUse, hint: str) -> Diagnostic:
 
 
 def unknown_options(
-    platform: str, known: Mapping[str, str], task: ir.Task, runtime: tuple[str, ...] = ()
+    platform: str,
+    known: Mapping[str, str],
+    task: ir.Task,
+    runtime: tuple[str, ...] = (),
+    fixed_because: Mapping[str, str] | None = None,
 ) -> list[Diagnostic]:
     """MLC205 for each key of ``platform_options[platform]`` the platform does not read, with
     every option it does read (``known``: name to what it sets) in the hint; MLC208 for an
     option given by a pipeline parameter that is not one of ``runtime``, the options the
-    platform's spec resolves when a run starts."""
+    platform's spec resolves when a run starts (``fixed_because``: why, by option, where the
+    platform's own reason is more than "fixed at compile time")."""
+    reasons = fixed_because or {}
     given = task.options.platform_options.get(platform, {})
     hint = f"{platform} options: " + "; ".join(f"{k}: {v}" for k, v in sorted(known.items()))
     fixed = [
         Diagnostic(
             "MLC208",
             f"step {task.name!r}: platform_options[{platform!r}][{key!r}] is pipeline parameter"
-            f" {ir.option_parameter(value)!r}; {platform} fixes it when the pipeline is compiled",
+            f" {ir.option_parameter(value)!r}; "
+            + reasons.get(key, f"{platform} fixes it when the pipeline is compiled"),
             task.location.source(),
             f"give {key} a literal"
             + (f" ({', '.join(runtime)} can take a parameter)" if runtime else ""),

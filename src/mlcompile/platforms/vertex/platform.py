@@ -252,7 +252,12 @@ class VertexPlatform:
         # runs as a plain container task has no machine type.
         takes = op in ("deploy_model", "batch_predict") or runs_as_custom_job(task.options)
         runtime = ("machine_type",) if takes else ()
-        out += unknown_options(self.name, PLATFORM_OPTIONS, task, runtime)
+        plain = (
+            "this step runs as a plain pipeline task, which has no machine type (Vertex sizes "
+            "it from its cpu and memory); a training step, or one with a timeout or a disk, "
+            "runs as a custom job, whose machine a run can choose"
+        )
+        out += unknown_options(self.name, PLATFORM_OPTIONS, task, runtime, {"machine_type": plain})
         parameter = ir.option_parameter(given.get("vertex", {}).get("machine_type"))
         port = graph.parameter(parameter) if parameter is not None else None
         if runtime and parameter is not None and (port is None or port.type != "str"):
