@@ -81,8 +81,7 @@ SUPPORT: dict[str, Support] = {
     "model-pytorch": Support(
         "lowered",
         "registered as a folder and scored by a step loading the TorchScript model.pt"
-        " (torch.jit.load) in the step's image; the loader is tested against a stand-in of"
-        " torch.jit, not torch itself",
+        " (torch.jit.load) in the step's image",
     ),
     "deploy-pytorch": Support(
         "refused",
