@@ -1,6 +1,6 @@
 """Prints the SageMaker SDK's steps equivalent to tests/cases/image_parameter.py and the
 registration of tests/cases/serving_parameters.py: a processor and a trainer whose images (and
-the trainer's instance type) are pipeline parameters, and a model package whose serving image
+the trainer's instance type and count) are pipeline parameters, and a model package whose serving image
 is one (run in a subprocess, as sdk_oracle.py is)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json  # noqa: E402
 import boto3  # noqa: E402
 from sagemaker.core.model_registry import get_create_model_package_request  # noqa: E402
 from sagemaker.core.processing import Processor  # noqa: E402
-from sagemaker.core.workflow.parameters import ParameterString  # noqa: E402
+from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString  # noqa: E402
 from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E402
 from sagemaker.mlops.workflow.pipeline import Pipeline  # noqa: E402
 from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep  # noqa: E402
@@ -33,6 +33,7 @@ session._default_bucket = BUCKET
 tools_image = ParameterString(name="tools_image", default_value=f"{REPOSITORY}/tools:2.0")
 trainer_image = ParameterString(name="trainer_image", default_value=f"{REPOSITORY}/trainer:2.0")
 trainer_instance = ParameterString(name="trainer_instance", default_value="ml.m5.xlarge")
+trainer_count = ParameterInteger(name="trainer_count", default_value=1)
 trainer_machine = ParameterString(name="trainer_machine", default_value="n1-standard-8")
 serving_image = ParameterString(
     name="serving_image", default_value=f"{REPOSITORY}/serve-sklearn:1.0"
@@ -55,14 +56,16 @@ fit = TrainingStep(
         training_image=trainer_image,
         role=ROLE,
         sagemaker_session=session,
-        compute=Compute(instance_type=trainer_instance, instance_count=1, volume_size_in_gb=30),
+        compute=Compute(
+            instance_type=trainer_instance, instance_count=trainer_count, volume_size_in_gb=30
+        ),
         output_data_config=OutputDataConfig(s3_output_path=f"s3://{BUCKET}/fit"),
         base_job_name="fit",
     ).train(wait=False),
 )
 pipeline = Pipeline(
     name="mlc-dev-image-parameter",
-    parameters=[tools_image, trainer_image, trainer_instance, trainer_machine],
+    parameters=[tools_image, trainer_image, trainer_instance, trainer_count, trainer_machine],
     steps=[where, fit],
     sagemaker_session=session,
 )

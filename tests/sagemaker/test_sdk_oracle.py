@@ -171,8 +171,8 @@ def test_training_inputs_match_the_sdk() -> None:
 
 
 def test_images_and_machines_from_parameters_match_the_sdk() -> None:
-    """Item 1 of the ports: a processing image, a training image and its instance type, and a
-    model package's serving image, each a pipeline parameter, are the SDK's expressions."""
+    """Item 1 of the ports: a processing image, a training image with its instance type and
+    count, and a model package's serving image, each a pipeline parameter, are the SDK's expressions."""
     printed = _sdk("sdk_oracle_images.py")
     sdk = {s["Name"]: s["Arguments"] for s in printed["definition"]["Steps"]}
     ours_definition = json.loads(compiled("case-image_parameter")[1]["pipeline.json"])
@@ -182,12 +182,9 @@ def test_images_and_machines_from_parameters_match_the_sdk() -> None:
         image = "ImageUri" if step == "where" else "TrainingImage"
         assert ours[step][field][image] == sdk[step][field][image], step
     assert ours["where"]["AppSpecification"]["ImageUri"] == {"Get": "Parameters.tools_image"}
-    machine = {"Get": "Parameters.trainer_instance"}
-    assert (
-        ours["fit"]["ResourceConfig"]["InstanceType"]
-        == sdk["fit"]["ResourceConfig"]["InstanceType"]
-        == machine
-    )
+    for key, name in (("InstanceType", "trainer_instance"), ("InstanceCount", "trainer_count")):
+        mine, theirs = ours["fit"]["ResourceConfig"][key], sdk["fit"]["ResourceConfig"][key]
+        assert mine == theirs == {"Get": f"Parameters.{name}"}, key
     serving = json.loads(compiled("case-serving_parameters")[1]["pipeline.json"])
     (register,) = [s for s in serving["Steps"] if s["Type"] == "RegisterModel"]
     (mine,) = register["Arguments"]["InferenceSpecification"]["Containers"]

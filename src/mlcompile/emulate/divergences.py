@@ -21,6 +21,12 @@ class Divergence:
 
 DIVERGENCES: tuple[Divergence, ...] = (
     Divergence(
+        ("sagemaker",),
+        "a container job of more than one instance (`instance_count`) runs once",
+        "the interpreter gives each job one host; how an image divides work across SageMaker's"
+        " hosts is the image's own, and the embedded run has no hosts",
+    ),
+    Divergence(
         ("kubeflow", "vertex"),
         "step names are kebab case (`make-data` for `make_data`)",
         "KFP task names are DNS-1123 labels; the tests compare names with `-` read as `_`",

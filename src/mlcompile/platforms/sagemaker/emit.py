@@ -107,6 +107,8 @@ MAX_ATTEMPTS = 20
 SAGEMAKER_OPTIONS = {
     "instance_type": "the job's instance type, over the resources table (a literal or a str"
     " pipeline parameter)",
+    "instance_count": "the instances of a container step's job (an int, or an int pipeline"
+    " parameter): SageMaker gives each the cluster's hosts, and the image divides the work",
     "volume_size_gb": "the job's storage volume in GB",
     "arguments": "a dict deep-merged over the step's API arguments",
 }
@@ -580,7 +582,8 @@ class Emitter(Reporter):
     def task(self, task: FlatTask) -> list[d.Step]:
         component = task.component
         sm_options = task.task.options.platform_options.get("sagemaker", {})
-        for problem in unknown_options(PLATFORM, SAGEMAKER_OPTIONS, task.task, ("instance_type",)):
+        runtime = ("instance_type", "instance_count")
+        for problem in unknown_options(PLATFORM, SAGEMAKER_OPTIONS, task.task, runtime):
             self.sink.add(replace(problem, location=task.location.source()))
         if component.builtin is not None:
             steps = self.builtin(task, component.builtin)
@@ -645,6 +648,41 @@ class Emitter(Reporter):
                 task.task.name,
             )
             return "ml.m5.large"
+
+    def instance_count(self, task: FlatTask) -> d.Expr:
+        """How many instances ``task``'s job runs on: one, unless a container step asks for
+        more (a literal or an int pipeline parameter, as the SageMaker samples' instance-count
+        parameters). A Python step's function would run once per instance, each writing the
+        same outputs, so only a container step's image, which sees the hosts, may have more."""
+        given = task.task.options.platform_options.get("sagemaker", {}).get("instance_count")
+        if given is None:
+            return 1
+        if task.component.kind != "container" or task.component.builtin is not None:
+            self.error(
+                "MLC207",
+                f"step {task.task.name!r}: platform_options['sagemaker']['instance_count'] is"
+                " for a container step's job; this step's code would run once per instance,"
+                " each writing the same outputs",
+                task.location,
+                "leave instance_count out, or run the work as a container_step whose image"
+                " divides it across the job's hosts",
+                task.task.name,
+            )
+            return 1
+        parameter = ir.option_parameter(given)
+        if parameter is not None:
+            return self.option_parameter(task, "instance_count", parameter, "int")
+        if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+            self.error(
+                "MLC207",
+                f"step {task.task.name!r}: platform_options['sagemaker']['instance_count'] is"
+                f" {given!r}, not a whole number of instances",
+                task.location,
+                "give an int of 1 or more, or an int pipeline parameter",
+                task.task.name,
+            )
+            return 1
+        return given
 
     def volume_key(self, instance: d.Expr) -> dict[str, d.Expr]:
         """The stack's key for the job's storage volume (``VolumeKmsKeyId``), named by its
@@ -1007,7 +1045,7 @@ class Emitter(Reporter):
         arguments: dict[str, Any] = {
             "ProcessingResources": {
                 "ClusterConfig": {
-                    "InstanceCount": 1,
+                    "InstanceCount": self.instance_count(task),
                     "InstanceType": instance,
                     "VolumeSizeInGB": sm.get("volume_size_gb", volume_gb(o)),
                     **self.volume_key(instance),
@@ -1096,7 +1134,7 @@ class Emitter(Reporter):
             ],
             "OutputDataConfig": {"S3OutputPath": self.run_prefix(task.name)},
             "ResourceConfig": {
-                "InstanceCount": 1,
+                "InstanceCount": self.instance_count(task),
                 "InstanceType": self.instance(task, "training"),
                 "VolumeSizeInGB": sm.get("volume_size_gb", volume_gb(o)),
                 **self.volume_key(self.instance(task, "training")),

@@ -211,7 +211,9 @@ SUPPORT: dict[str, Support] = {
         " model package, each checked against CreateModelPackage's enum",
     ),
     "platform-options": Support(
-        "mapped", "sagemaker: instance_type, volume_size_gb, arguments (merged into Arguments)"
+        "mapped",
+        "sagemaker: instance_type, instance_count (container steps), volume_size_gb, arguments"
+        " (merged into Arguments)",
     ),
     "image-parameter": Support(
         "mapped",
@@ -221,7 +223,7 @@ SUPPORT: dict[str, Support] = {
     "platform-option-parameter": Support(
         "mapped",
         "instance_type from Get Parameters on every job and on the endpoint (the deploy step"
-        " leaves out the volume key for a type with NVMe storage); other options take literals"
-        " (MLC208)",
+        " leaves out the volume key for a type with NVMe storage), and a container job's"
+        " instance_count from an int parameter; other options take literals (MLC208)",
     ),
 }
