@@ -1,7 +1,7 @@
 """The SageMaker SDK as an oracle: its definition of the minimal example has the same steps,
-types, parameters, property files and dependencies as ours, and where pipeline parameters drive
-a job (instance type, an imported input's URI, an environment variable) both write the same
-expressions."""
+types, parameters, property files and dependencies as ours; where pipeline parameters drive a
+job (instance type and count, an imported input's URI, an environment variable, images), for
+training jobs and for a container's output values, both write the same expressions."""
 
 from __future__ import annotations
 
@@ -190,3 +190,31 @@ def test_images_and_machines_from_parameters_match_the_sdk() -> None:
     (mine,) = register["Arguments"]["InferenceSpecification"]["Containers"]
     (theirs,) = printed["inference"]["Containers"]
     assert mine["Image"] == theirs["Image"] == {"Get": "Parameters.serving_image"}
+
+
+def test_container_outputs_match_the_sdk() -> None:
+    """Item 7 of the ports: a container's output values are processing outputs (name, local
+    path, upload mode) whose S3 prefix the next step reads, as the SDK writes them."""
+    sdk = {s["Name"]: s["Arguments"] for s in _sdk("sdk_oracle_container_outputs.py")["Steps"]}
+    ours_definition = json.loads(compiled("case-container_outputs")[1]["pipeline.json"])
+    ours = {s["Name"]: s["Arguments"] for s in ours_definition["Steps"]}
+
+    def outputs(args: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [
+            (o["OutputName"], o["S3Output"]["LocalPath"], o["S3Output"]["S3UploadMode"])
+            for o in args["ProcessingOutputConfig"]["Outputs"]
+        ]
+
+    def read(args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            i["InputName"]: i["S3Input"]
+            for i in args["ProcessingInputs"]
+            if i["InputName"] != "mlc-code"  # our code bundle: the SDK's would be its source
+        }
+
+    assert outputs(ours["measure"]) == outputs(sdk["measure"])
+    assert read(ours["describe"]) == read(sdk["describe"])
+    assert (
+        ours["measure"]["AppSpecification"]["ImageUri"]
+        == sdk["measure"]["AppSpecification"]["ImageUri"]
+    )
