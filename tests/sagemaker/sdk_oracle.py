@@ -3,28 +3,19 @@ takes seconds to import and needs a region and credentials set, which the test s
 
 from __future__ import annotations
 
-import logging
-import warnings
+from sdk_session import BUCKET, session  # first: it quiets the SDK before its import
 
-warnings.filterwarnings("ignore")
-logging.disable(logging.CRITICAL)
+# isort: split
 
-import boto3  # noqa: E402
-from sagemaker.core.processing import Processor  # noqa: E402
-from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output  # noqa: E402
-from sagemaker.core.workflow.functions import JsonGet  # noqa: E402
-from sagemaker.core.workflow.parameters import ParameterInteger  # noqa: E402
-from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E402
-from sagemaker.core.workflow.properties import PropertyFile  # noqa: E402
-from sagemaker.mlops.workflow.pipeline import Pipeline  # noqa: E402
-from sagemaker.mlops.workflow.steps import ProcessingStep  # noqa: E402
+from sagemaker.core.processing import Processor
+from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+from sagemaker.core.workflow.functions import JsonGet
+from sagemaker.core.workflow.parameters import ParameterInteger
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import ProcessingStep
 
 ROLE = "arn:aws:iam::111122223333:role/mlc-dev-minimal-exec"
-BUCKET = "mlc-dev-artifacts-111122223333"
-session = PipelineSession(
-    boto_session=boto3.Session(region_name="eu-west-1"), default_bucket=BUCKET
-)
-session._default_bucket = BUCKET
 start = ParameterInteger(name="start", default_value=3)
 
 

@@ -4,31 +4,22 @@ S3 prefix as an input (run in a subprocess, as sdk_oracle.py is)."""
 
 from __future__ import annotations
 
-import logging
-import warnings
+from sdk_session import BUCKET, session  # first: it quiets the SDK before its import
 
-warnings.filterwarnings("ignore")
-logging.disable(logging.CRITICAL)
+# isort: split
 
-import boto3  # noqa: E402
-from sagemaker.core.processing import Processor  # noqa: E402
-from sagemaker.core.shapes import (  # noqa: E402
+from sagemaker.core.processing import Processor
+from sagemaker.core.shapes import (
     ProcessingInput,
     ProcessingOutput,
     ProcessingS3Input,
     ProcessingS3Output,
 )
-from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E402
-from sagemaker.mlops.workflow.pipeline import Pipeline  # noqa: E402
-from sagemaker.mlops.workflow.steps import ProcessingStep  # noqa: E402
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import ProcessingStep
 
-BUCKET = "mlc-dev-artifacts-111122223333"
 ROLE = "arn:aws:iam::111122223333:role/mlc-dev-container-outputs-exec"
 IMAGE = "public.ecr.aws/docker/library/python:3.11-slim"
-session = PipelineSession(
-    boto_session=boto3.Session(region_name="eu-west-1"), default_bucket=BUCKET
-)
-session._default_bucket = BUCKET
 
 
 def processor() -> Processor:

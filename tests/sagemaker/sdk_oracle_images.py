@@ -1,35 +1,28 @@
 """Prints the SageMaker SDK's steps equivalent to tests/cases/image_parameter.py and the
 registration of tests/cases/serving_parameters.py: a processor and a trainer whose images (and
-the trainer's instance type and count) are pipeline parameters, and a model package whose serving image
-is one (run in a subprocess, as sdk_oracle.py is)."""
+the trainer's instance type and count) are pipeline parameters, and a model package whose
+serving image is one (run in a subprocess, as sdk_oracle.py is)."""
 
 from __future__ import annotations
 
-import logging
-import warnings
+from sdk_session import (  # first: it quiets the SDK before its import
+    BUCKET,
+    print_with_registration,
+    session,
+)
 
-warnings.filterwarnings("ignore")
-logging.disable(logging.CRITICAL)
+# isort: split
 
-import json  # noqa: E402
+from sagemaker.core.model_registry import get_create_model_package_request
+from sagemaker.core.processing import Processor
+from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+from sagemaker.train.configs import Compute, OutputDataConfig
+from sagemaker.train.model_trainer import ModelTrainer
 
-import boto3  # noqa: E402
-from sagemaker.core.model_registry import get_create_model_package_request  # noqa: E402
-from sagemaker.core.processing import Processor  # noqa: E402
-from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString  # noqa: E402
-from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E402
-from sagemaker.mlops.workflow.pipeline import Pipeline  # noqa: E402
-from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep  # noqa: E402
-from sagemaker.train.configs import Compute, OutputDataConfig  # noqa: E402
-from sagemaker.train.model_trainer import ModelTrainer  # noqa: E402
-
-BUCKET = "mlc-dev-artifacts-111122223333"
 ROLE = "arn:aws:iam::111122223333:role/mlc-dev-image-parameter-exec"
 REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-session = PipelineSession(
-    boto_session=boto3.Session(region_name="eu-west-1"), default_bucket=BUCKET
-)
-session._default_bucket = BUCKET
 tools_image = ParameterString(name="tools_image", default_value=f"{REPOSITORY}/tools:2.0")
 trainer_image = ParameterString(name="trainer_image", default_value=f"{REPOSITORY}/trainer:2.0")
 trainer_instance = ParameterString(name="trainer_instance", default_value="ml.m5.xlarge")
@@ -77,12 +70,4 @@ registration = get_create_model_package_request(
     inference_instances=["ml.m5.large"],
     transform_instances=["ml.m5.large"],
 )
-print(
-    json.dumps(
-        {
-            "definition": json.loads(pipeline.definition()),
-            "inference": registration["InferenceSpecification"],
-        },
-        default=lambda v: v.expr,
-    )
-)
+print_with_registration(pipeline, registration)

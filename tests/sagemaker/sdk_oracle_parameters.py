@@ -4,31 +4,22 @@ sdk_oracle.py is)."""
 
 from __future__ import annotations
 
-import logging
-import warnings
+from sdk_session import BUCKET, session  # first: it quiets the SDK before its import
 
-warnings.filterwarnings("ignore")
-logging.disable(logging.CRITICAL)
+# isort: split
 
-import boto3  # noqa: E402
-from sagemaker.core.processing import Processor  # noqa: E402
-from sagemaker.core.shapes import (  # noqa: E402
+from sagemaker.core.processing import Processor
+from sagemaker.core.shapes import (
     ProcessingInput,
     ProcessingOutput,
     ProcessingS3Input,
     ProcessingS3Output,
 )
-from sagemaker.core.workflow.parameters import ParameterString  # noqa: E402
-from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E402
-from sagemaker.core.workflow.properties import PropertyFile  # noqa: E402
-from sagemaker.mlops.workflow.pipeline import Pipeline  # noqa: E402
-from sagemaker.mlops.workflow.steps import ProcessingStep  # noqa: E402
+from sagemaker.core.workflow.parameters import ParameterString
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import ProcessingStep
 
-BUCKET = "mlc-dev-artifacts-111122223333"
-session = PipelineSession(
-    boto_session=boto3.Session(region_name="eu-west-1"), default_bucket=BUCKET
-)
-session._default_bucket = BUCKET
 instance = ParameterString(name="instance", default_value="ml.m5.xlarge")
 rows_uri = ParameterString(name="rows_uri", default_value="s3://mlcompile-example-data/churn.csv")
 mode = ParameterString(name="mode", default_value="full")

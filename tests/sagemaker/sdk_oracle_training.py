@@ -5,32 +5,25 @@ own entrypoint (run in a subprocess, as sdk_oracle.py is)."""
 
 from __future__ import annotations
 
-import logging
-import warnings
+from sdk_session import (  # first: it quiets the SDK before its import
+    BUCKET,
+    print_with_registration,
+    session,
+)
 
-warnings.filterwarnings("ignore")
-logging.disable(logging.CRITICAL)
+# isort: split
 
-import json  # noqa: E402
+from sagemaker.core.model_registry import get_create_model_package_request
+from sagemaker.core.shapes import Channel, DataSource, S3DataSource
+from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import TrainingStep
+from sagemaker.train.configs import Compute, OutputDataConfig
+from sagemaker.train.model_trainer import ModelTrainer
 
-import boto3  # noqa: E402
-from sagemaker.core.model_registry import get_create_model_package_request  # noqa: E402
-from sagemaker.core.shapes import Channel, DataSource, S3DataSource  # noqa: E402
-from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString  # noqa: E402
-from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E402
-from sagemaker.mlops.workflow.pipeline import Pipeline  # noqa: E402
-from sagemaker.mlops.workflow.steps import TrainingStep  # noqa: E402
-from sagemaker.train.configs import Compute, OutputDataConfig  # noqa: E402
-from sagemaker.train.model_trainer import ModelTrainer  # noqa: E402
-
-BUCKET = "mlc-dev-artifacts-111122223333"
 ROLE = "arn:aws:iam::111122223333:role/mlc-dev-training-inputs-exec"
 SKLEARN = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 TRAINER = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byo-trainer:1.0"
-session = PipelineSession(
-    boto_session=boto3.Session(region_name="eu-west-1"), default_bucket=BUCKET
-)
-session._default_bucket = BUCKET
 rows = ParameterInteger(name="rows", default_value=6)
 depth = ParameterInteger(name="depth", default_value=3)
 classes = ParameterString(name="classes", default_value="[0, 1]")
@@ -93,12 +86,4 @@ registration = get_create_model_package_request(
     inference_instances=["ml.m5.large", "ml.c5.xlarge"],
     transform_instances=["ml.m5.large"],
 )
-print(
-    json.dumps(
-        {
-            "definition": json.loads(pipeline.definition()),
-            "inference": registration["InferenceSpecification"],
-        },
-        default=lambda v: v.expr,
-    )
-)
+print_with_registration(pipeline, registration)
