@@ -657,15 +657,26 @@ class Emitter(Reporter):
         given = task.task.options.platform_options.get("sagemaker", {}).get("instance_count")
         if given is None:
             return 1
-        if task.component.kind != "container" or task.component.builtin is not None:
+        builtin = task.component.builtin
+        if task.component.kind != "container" or builtin is not None:
+            reason, hint = (
+                (
+                    "an endpoint's instances are deploy_model's min_replicas and max_replicas",
+                    "give deploy_model(min_replicas=..., max_replicas=...)",
+                )
+                if builtin is not None and builtin.op == "deploy_model"
+                else (
+                    "this step's code would run once per instance, each writing the same outputs",
+                    "leave instance_count out, or run the work as a container_step whose image"
+                    " divides it across the job's hosts",
+                )
+            )
             self.error(
                 "MLC207",
                 f"step {task.task.name!r}: platform_options['sagemaker']['instance_count'] is"
-                " for a container step's job; this step's code would run once per instance,"
-                " each writing the same outputs",
+                f" for a container step's job; {reason}",
                 task.location,
-                "leave instance_count out, or run the work as a container_step whose image"
-                " divides it across the job's hosts",
+                hint,
                 task.task.name,
             )
             return 1
