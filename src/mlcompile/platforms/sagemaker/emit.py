@@ -107,8 +107,9 @@ MAX_ATTEMPTS = 20
 SAGEMAKER_OPTIONS = {
     "instance_type": "the job's instance type, over the resources table (a literal or a str"
     " pipeline parameter)",
-    "instance_count": "the instances of a container step's job (an int, or an int pipeline"
-    " parameter): SageMaker gives each the cluster's hosts, and the image divides the work",
+    "instance_count": "the instances of a container step's job or a batch transform (an int,"
+    " or an int pipeline parameter): the image divides the work across the hosts, a transform"
+    " its input files",
     "volume_size_gb": "the job's storage volume in GB",
     "arguments": "a dict deep-merged over the step's API arguments",
 }
@@ -650,15 +651,19 @@ class Emitter(Reporter):
             return "ml.m5.large"
 
     def instance_count(self, task: FlatTask) -> d.Expr:
-        """How many instances ``task``'s job runs on: one, unless a container step asks for
-        more (a literal or an int pipeline parameter, as the SageMaker samples' instance-count
-        parameters). A Python step's function would run once per instance, each writing the
-        same outputs, so only a container step's image, which sees the hosts, may have more."""
+        """How many instances ``task``'s job runs on: one, unless a container step or a batch
+        transform asks for more (a literal or an int pipeline parameter, as the SageMaker
+        samples' instance-count parameters). A Python step's function would run once per
+        instance, each writing the same outputs, so only a container step's image, which sees
+        the hosts, and a transform, which splits its input files between them, may have more."""
         given = task.task.options.platform_options.get("sagemaker", {}).get("instance_count")
         if given is None:
             return 1
         builtin = task.component.builtin
-        if task.component.kind != "container" or builtin is not None:
+        # A transform job splits its input files between its instances, as a container's
+        # image divides its own work.
+        batch = builtin is not None and builtin.op == "batch_predict"
+        if (task.component.kind != "container" or builtin is not None) and not batch:
             reason, hint = (
                 (
                     "an endpoint's instances are deploy_model's min_replicas and max_replicas",
@@ -674,7 +679,7 @@ class Emitter(Reporter):
             self.error(
                 "MLC207",
                 f"step {task.task.name!r}: platform_options['sagemaker']['instance_count'] is"
-                f" for a container step's job; {reason}",
+                f" for a container step's job or a batch transform; {reason}",
                 task.location,
                 hint,
                 task.task.name,
@@ -1527,7 +1532,7 @@ class Emitter(Reporter):
                 "Accept": content_type,
             },
             "TransformResources": {
-                "InstanceCount": 1,
+                "InstanceCount": self.instance_count(task),
                 "InstanceType": self.instance(task, "transform"),
                 **self.volume_key(self.instance(task, "transform")),
             },

@@ -212,8 +212,8 @@ SUPPORT: dict[str, Support] = {
     ),
     "platform-options": Support(
         "mapped",
-        "sagemaker: instance_type, instance_count (container steps), volume_size_gb, arguments"
-        " (merged into Arguments)",
+        "sagemaker: instance_type, instance_count (container steps, batch transforms),"
+        " volume_size_gb, arguments (merged into Arguments)",
     ),
     "image-parameter": Support(
         "mapped",
@@ -224,6 +224,7 @@ SUPPORT: dict[str, Support] = {
         "mapped",
         "instance_type from Get Parameters on every job and on the endpoint (the deploy step"
         " leaves out the volume key for a type with NVMe storage), and a container job's"
-        " instance_count from an int parameter; other options take literals (MLC208)",
+        " or batch transform's instance_count from an int parameter; other options take"
+        " literals (MLC208)",
     ),
 }
