@@ -9,40 +9,20 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from mlcompile.infra.policy import Resource
+from mlcompile.infra.policy import PHYSICAL_NAME, Resource
 from tests.conftest import profile
 from tests.infra.harness import Stack
 
-#: Where each resource type keeps its physical name (the name the cloud knows it by).
+#: Where each resource type keeps its physical name (the name the cloud knows it by): the
+#: policy's table, plus types the stacks name that the replacement rule does not cover.
 _NAME_KEY: dict[str, str] = {
-    "aws:s3/bucket:Bucket": "bucket",
-    "aws:kms/alias:Alias": "name",
-    "aws:ecr/repository:Repository": "name",
-    "aws:iam/role:Role": "name",
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "modelPackageGroupName",
-    "aws:sagemaker/pipeline:Pipeline": "pipelineName",
+    **PHYSICAL_NAME,
     "aws:sagemaker/endpoint:Endpoint": "name",
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "name",
     "aws:sagemaker/model:Model": "name",
-    "aws:scheduler/schedule:Schedule": "name",
-    "aws:sns/topic:Topic": "name",
-    "aws:cloudwatch/eventRule:EventRule": "name",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
-    "gcp:storage/bucket:Bucket": "name",
     "gcp:kms/keyRing:KeyRing": "name",
-    "gcp:artifactregistry/repository:Repository": "repositoryId",
-    "gcp:serviceaccount/account:Account": "accountId",
-    "gcp:vertex/aiEndpoint:AiEndpoint": "name",
-    "gcp:cloudscheduler/job:Job": "name",
-    "gcp:pubsub/topic:Topic": "name",
     "azure-native:resources:ResourceGroup": "resourceGroupName",
     "azure-native:keyvault:Vault": "vaultName",
-    "azure-native:storage:StorageAccount": "accountName",
-    "azure-native:containerregistry:Registry": "registryName",
-    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
-    "azure-native:authorization:RoleAssignment": "roleAssignmentName",
-    "azure-native:monitor:ActionGroup": "actionGroupName",
-    "azure-native:monitor:ActivityLogAlert": "activityLogAlertName",
 }
 
 

@@ -167,27 +167,35 @@ def _reference_name(folder: Path, platform: Mapping[str, Any]) -> str:
     return str(platform.get("project", ""))
 
 
-def registered(folder: Path) -> dict[str, Any]:
-    """What the programs of an ``mlcompile infra`` folder register under mocks, the way a
-    reviewer reads a plan: by stack kind, type and logical name, each resource's inputs and the
-    options that decide how it is replaced or deleted. Config is the placeholders above, never
-    the stack's own settings, so no secret value can appear."""
-    found: dict[str, Any] = {}
+def _run_projects(folder: Path) -> list[tuple[str, list[Resource]]]:
+    """Each project of an ``mlcompile infra`` folder run under mocks, platform stack first (its
+    exports answer the pipeline stack's StackReference), as (stack kind, what it registered)."""
+    ran: list[tuple[str, list[Resource]]] = []
     references: dict[str, Mapping[str, Any]] = {}
     for project in projects(folder):
         info = json.loads((project / "stack.json").read_text(encoding="utf-8"))
         kind = str(info.get("kind", "pipeline"))
         exported: dict[str, Any] = {}
-        for resource in run(project, _placeholders(project), references, exported):
-            if resource.type == "pulumi:pulumi:Stack":
-                continue
-            found[f"{kind} {resource.type} {resource.name}"] = {
-                "inputs": resource.inputs,
-                "options": {k: v for k, v in sorted(resource.options.items()) if v},
-            }
+        ran.append((kind, run(project, _placeholders(project), references, exported)))
         if kind == "platform":
             references[_reference_name(folder, info)] = exported
-    return found
+    return ran
+
+
+def registered(folder: Path) -> dict[str, Any]:
+    """What the programs of an ``mlcompile infra`` folder register under mocks, the way a
+    reviewer reads a plan: by stack kind, type and logical name, each resource's inputs and the
+    options that decide how it is replaced or deleted. Config is the placeholders above, never
+    the stack's own settings, so no secret value can appear."""
+    return {
+        f"{kind} {resource.type} {resource.name}": {
+            "inputs": resource.inputs,
+            "options": {k: v for k, v in sorted(resource.options.items()) if v},
+        }
+        for kind, resources in _run_projects(folder)
+        for resource in resources
+        if resource.type != "pulumi:pulumi:Stack"
+    }
 
 
 def main(folders: list[str]) -> int:
@@ -196,15 +204,8 @@ def main(folders: list[str]) -> int:
     failed = 0
     for name in folders:
         folder = Path(name)
-        resources: list[Resource] = []
-        references: dict[str, Mapping[str, Any]] = {}
         try:
-            for project in projects(folder):
-                info = json.loads((project / "stack.json").read_text(encoding="utf-8"))
-                exported: dict[str, Any] = {}
-                resources += run(project, _placeholders(project), references, exported)
-                if info.get("kind") == "platform":
-                    references[_reference_name(folder, info)] = exported
+            resources = [r for _, found in _run_projects(folder) for r in found]
         except Exception as exc:  # the program's own error, shown as the job's failure
             print(
                 f"{folder.as_posix()}: the program failed under mocks: {type(exc).__name__}: {exc}"
